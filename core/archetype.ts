@@ -1,0 +1,186 @@
+/**
+ * Archetypes: one table per distinct set of components, stored
+ * struct-of-arrays and cut into fixed-size chunks. A chunk is one block of
+ * arena memory holding, for `chunkRows` rows, the entity handles and then one
+ * column per field. Chunks are the unit of iteration and of parallel work.
+ *
+ * @module
+ */
+
+import type { Arena } from "./memory.ts";
+import {
+  type Column,
+  type ColumnOf,
+  type Component,
+  type Field,
+  FIELD_TYPES,
+  type FieldType,
+  type Owner,
+  ownerOf,
+} from "./schema.ts";
+import { UsageError } from "./errors.ts";
+
+/** A fixed-size block of rows of one archetype: what a system body iterates. */
+export class Chunk {
+  /** The archetype this chunk belongs to. */
+  readonly archetype: Archetype;
+  /** Position of this chunk in its archetype. */
+  readonly index: number;
+  /** Rows in use, from 0 to chunkRows. */
+  count = 0;
+  /** The entity handle of each row. */
+  readonly entities: Uint32Array;
+  /** Columns by process-wide field id; undefined where the archetype lacks the field. */
+  readonly byField: (Column | undefined)[];
+  /** Byte offset of this chunk in the arena. */
+  readonly byteOffset: number;
+
+  constructor(archetype: Archetype, index: number, arena: Arena, fieldIdLimit: number) {
+    this.archetype = archetype;
+    this.index = index;
+    const rows = archetype.chunkRows;
+    this.byteOffset = arena.allocate(archetype.chunkBytes, `a chunk of archetype ${archetype}`);
+    this.entities = new Uint32Array(arena.buffer, this.byteOffset, rows);
+    this.byField = new Array(fieldIdLimit).fill(undefined);
+    let offset = this.byteOffset + rows * 4;
+    for (const field of archetype.fields) {
+      const Ctor = FIELD_TYPES[field.type];
+      this.byField[field.id] = new Ctor(arena.buffer, offset, rows);
+      offset += rows * Ctor.BYTES_PER_ELEMENT;
+    }
+  }
+
+  /**
+   * The column of `field` in this chunk: index it from 0 to `count - 1`.
+   * Throws if the chunk's archetype lacks the field's component.
+   */
+  column<T extends FieldType>(field: Field<T>): ColumnOf<T> {
+    const column = this.byField[field.id];
+    if (column === undefined) throw missingColumn(this.archetype, field);
+    return column as ColumnOf<T>;
+  }
+
+  /** The column of `field`, or undefined where the component is absent (optional components). */
+  optionalColumn<T extends FieldType>(field: Field<T>): ColumnOf<T> | undefined {
+    return this.byField[field.id] as ColumnOf<T> | undefined;
+  }
+
+  /** True if this chunk's archetype has the component. */
+  has(component: Component): boolean {
+    return this.archetype.hasComponent(component);
+  }
+}
+
+function missingColumn(archetype: Archetype, field: Field): Error {
+  return new UsageError(
+    `chunk of archetype ${archetype} has no column ${field.owner.name}.${field.name}; ` +
+      `put ${field.owner.name} in the query's all list, or use chunk.optionalColumn() for an ` +
+      `optional component`,
+  );
+}
+
+/** A table of entities that have exactly the same components. */
+export class Archetype {
+  readonly id: number;
+  /** Components, ordered by their index in the scene. */
+  readonly components: readonly Owner[];
+  /** Scene indices of the components, ascending. */
+  readonly componentIndices: readonly number[];
+  /** Bitset of scene component indices. */
+  readonly mask: Uint32Array;
+  /** Every field of every component, in component order. */
+  readonly fields: readonly Field[];
+  readonly chunkRows: number;
+  readonly chunkShift: number;
+  readonly chunkBytes: number;
+  readonly chunks: Chunk[] = [];
+  /** Rows in use across all chunks. */
+  count = 0;
+  /** Cached transitions by scene component index. */
+  readonly addEdges: (Archetype | undefined)[] = [];
+  readonly removeEdges: (Archetype | undefined)[] = [];
+  private readonly arena: Arena;
+  private readonly fieldIdLimit: number;
+
+  constructor(
+    id: number,
+    components: readonly Owner[],
+    componentIndices: readonly number[],
+    maskWords: number,
+    chunkRows: number,
+    arena: Arena,
+    fieldIdLimit: number,
+  ) {
+    this.id = id;
+    this.components = components;
+    this.componentIndices = componentIndices;
+    this.mask = new Uint32Array(maskWords);
+    for (const index of componentIndices) this.mask[index >>> 5] |= 1 << (index & 31);
+    this.fields = components.flatMap((c) => c.fields);
+    this.chunkRows = chunkRows;
+    this.chunkShift = 31 - Math.clz32(chunkRows);
+    const rowBytes = components.reduce((sum, c) => sum + c.rowBytes, 4);
+    this.chunkBytes = rowBytes * chunkRows;
+    this.arena = arena;
+    this.fieldIdLimit = fieldIdLimit;
+  }
+
+  /** True if the archetype's mask has scene component index `index`. */
+  hasIndex(index: number): boolean {
+    return (this.mask[index >>> 5] & (1 << (index & 31))) !== 0;
+  }
+
+  /** True if the archetype has the component. */
+  hasComponent(component: Component): boolean {
+    return this.components.includes(ownerOf(component));
+  }
+
+  /** Appends a row for `entity` and returns its row number; its fields are zeroed. */
+  pushRow(entity: number): number {
+    const row = this.count;
+    const chunkIndex = row >>> this.chunkShift;
+    if (chunkIndex === this.chunks.length) {
+      this.chunks.push(new Chunk(this, chunkIndex, this.arena, this.fieldIdLimit));
+    }
+    const chunk = this.chunks[chunkIndex];
+    const local = row & (this.chunkRows - 1);
+    chunk.entities[local] = entity;
+    for (const field of this.fields) chunk.byField[field.id]![local] = 0;
+    chunk.count = local + 1;
+    this.count = row + 1;
+    return row;
+  }
+
+  /**
+   * Removes `row` by moving the last row into it. Returns the entity handle
+   * that moved into `row`, or 0 if `row` was the last row.
+   */
+  swapRemove(row: number): number {
+    const last = this.count - 1;
+    const lastChunk = this.chunks[last >>> this.chunkShift];
+    const lastLocal = last & (this.chunkRows - 1);
+    let moved = 0;
+    if (row !== last) {
+      const chunk = this.chunks[row >>> this.chunkShift];
+      const local = row & (this.chunkRows - 1);
+      moved = lastChunk.entities[lastLocal];
+      chunk.entities[local] = moved;
+      for (const field of this.fields) {
+        chunk.byField[field.id]![local] = lastChunk.byField[field.id]![lastLocal];
+      }
+    }
+    lastChunk.count = lastLocal;
+    this.count = last;
+    return moved;
+  }
+
+  /** The chunk holding `row`. */
+  chunkOf(row: number): Chunk {
+    return this.chunks[row >>> this.chunkShift];
+  }
+
+  /** Rows of the archetype as `[Position, Velocity]`. */
+  toString(): string {
+    return `[${this.components.map((c) => c.name).join(", ")}]`;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Entity handles: a 32-bit number packing an index (low bits) and a
+ * generation (high bits). Index 0 is never allocated, so handle 0 is the
+ * null entity and a zeroed entity field means "none".
+ *
+ * A despawn bumps the index's generation, so old handles stop matching. When
+ * an index's generation would wrap, the index is retired instead of reused:
+ * a stale handle is never silently aliased. Freed indices are reused first
+ * in first-out order, which spreads reuse over all of them.
+ *
+ * @module
+ */
+
+import { BoundError, StaleEntityError } from "./errors.ts";
+
+/** The null entity: no entity has this handle. */
+export const NULL_ENTITY = 0;
+
+/** Storage of entity locations and generations, in SharedArrayBuffer memory. */
+export class EntityTable {
+  readonly maxEntities: number;
+  readonly indexBits: number;
+  readonly indexMask: number;
+  readonly generationLimit: number;
+  /** Generation of each index. */
+  readonly generation: Uint32Array;
+  /** Archetype of each index, or -1 when free. */
+  readonly archetype: Int32Array;
+  /** Row of each index within its archetype. */
+  readonly row: Int32Array;
+  /** Freed indices, a first-in first-out ring. */
+  readonly freeRing: Uint32Array;
+  freeHead = 0;
+  freeCount = 0;
+  /** Next never-used index. */
+  nextFresh = 1;
+  alive = 0;
+  retired = 0;
+
+  constructor(maxEntities: number) {
+    this.maxEntities = maxEntities;
+    this.indexBits = Math.max(8, 32 - Math.clz32(maxEntities));
+    this.indexMask = 2 ** this.indexBits - 1;
+    this.generationLimit = 2 ** (32 - this.indexBits);
+    const slots = maxEntities + 1;
+    this.generation = new Uint32Array(new SharedArrayBuffer(slots * 4));
+    this.archetype = new Int32Array(new SharedArrayBuffer(slots * 4)).fill(-1);
+    this.row = new Int32Array(new SharedArrayBuffer(slots * 4));
+    this.freeRing = new Uint32Array(new SharedArrayBuffer(slots * 4));
+  }
+
+  /** Packs an index and generation. */
+  handle(index: number, generation: number): number {
+    return (generation * (this.indexMask + 1) + index) >>> 0;
+  }
+
+  /** The index of a handle. */
+  indexOf(entity: number): number {
+    return (entity >>> 0) & this.indexMask;
+  }
+
+  /** True if `entity` names a live entity of this table. */
+  isAlive(entity: number): boolean {
+    if (!Number.isInteger(entity) || entity <= 0 || entity > 0xffffffff) return false;
+    const index = entity & this.indexMask;
+    if (index === 0 || index > this.maxEntities || this.archetype[index] < 0) return false;
+    return this.handle(index, this.generation[index]) === entity;
+  }
+
+  /** Returns the index of a live entity, or throws a StaleEntityError naming `what`. */
+  require(entity: number, what: string): number {
+    if (!this.isAlive(entity)) throw new StaleEntityError(entity, what);
+    return entity & this.indexMask;
+  }
+
+  /** Takes a free index and returns its handle; the caller places it in an archetype. */
+  allocate(): number {
+    let index: number;
+    if (this.freeCount > 0) {
+      index = this.freeRing[this.freeHead];
+      this.freeHead = this.freeHead + 1 === this.freeRing.length ? 0 : this.freeHead + 1;
+      this.freeCount--;
+    } else if (this.nextFresh <= this.maxEntities) {
+      index = this.nextFresh++;
+    } else {
+      throw new BoundError(
+        "maxEntities",
+        this.maxEntities,
+        `entity limit reached: ${this.alive} alive and ${this.retired} retired of maxEntities ` +
+          `${this.maxEntities}; raise config.maxEntities or despawn entities first`,
+      );
+    }
+    this.alive++;
+    return this.handle(index, this.generation[index]);
+  }
+
+  /** Frees the index of a live entity; its old handles become stale. */
+  free(index: number): void {
+    this.archetype[index] = -1;
+    this.alive--;
+    const next = this.generation[index] + 1;
+    if (next >= this.generationLimit) {
+      this.retired++;
+      return;
+    }
+    this.generation[index] = next;
+    let tail = this.freeHead + this.freeCount;
+    if (tail >= this.freeRing.length) tail -= this.freeRing.length;
+    this.freeRing[tail] = index;
+    this.freeCount++;
+  }
+
+  /** Forgets every entity. */
+  clear(): void {
+    this.generation.fill(0);
+    this.archetype.fill(-1);
+    this.freeHead = 0;
+    this.freeCount = 0;
+    this.nextFresh = 1;
+    this.alive = 0;
+    this.retired = 0;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Resources: typed singletons, each field one element of a shared typed
+ * array, reached through an accessor object made once per world.
+ *
+ * @module
+ */
+
+import {
+  type Column,
+  defineResource,
+  FIELD_TYPES,
+  type Owner,
+  type Resource,
+  type Schema,
+} from "./schema.ts";
+
+/** Property access to a resource's fields: `world.resource(Gravity).y = -9.8`. */
+export type ResourceValues<S extends Schema> = {
+  -readonly [K in keyof S]: number;
+};
+
+/** The storage of one resource. */
+export class ResourceStore {
+  readonly owner: Owner;
+  readonly buffer: SharedArrayBuffer;
+  readonly columns: Column[];
+  readonly values: Record<string, number>;
+
+  constructor(owner: Owner) {
+    this.owner = owner;
+    this.buffer = new SharedArrayBuffer(Math.max(8, owner.fields.length * 8));
+    this.columns = owner.fields.map((field, i) =>
+      new FIELD_TYPES[field.type](this.buffer, i * 8, 1)
+    );
+    const values: Record<string, number> = {};
+    for (const field of owner.fields) {
+      const column = this.columns[field.index];
+      Object.defineProperty(values, field.name, {
+        enumerable: true,
+        get: () => column[0],
+        set: (value: number | boolean) => {
+          column[0] = value === true ? 1 : value === false ? 0 : value;
+        },
+      });
+    }
+    this.values = Object.seal(values);
+  }
+
+  /** The bytes of the resource, for snapshots and checksums. */
+  bytes(): Uint8Array {
+    return new Uint8Array(this.buffer);
+  }
+}
+
+/**
+ * The resource every world has: the fixed timestep `dt` in seconds, the
+ * simulated time `elapsed` (exactly `tick * dt`) and the tick number.
+ *
+ * @example
+ * ```ts
+ * import { Time } from "staticecs";
+ * const reads = [Time];
+ * ```
+ */
+export const Time: Resource<{ dt: "f64"; elapsed: "f64"; tick: "u32" }> = defineResource("Time", {
+  dt: "f64",
+  elapsed: "f64",
+  tick: "u32",
+});

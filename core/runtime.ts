@@ -1,0 +1,319 @@
+/**
+ * The runtime: builds a world from a scene, runs setup, and runs frames on a
+ * backend. A frame runs every stage of every phase; after each stage, the
+ * commands recorded in it apply. Simulation time advances by a fixed
+ * timestep: `elapsed` is exactly `tick * dt`, and `advance(realSeconds)`
+ * feeds real time through an accumulator.
+ *
+ * @module
+ */
+
+import { applyCommands, CommandBuffer, type CommandError } from "./commands.ts";
+import { SystemContext } from "./context.ts";
+import { SceneError } from "./errors.ts";
+import { Random } from "./random.ts";
+import { Time } from "./resources.ts";
+import type { ErrorPolicy, Scene } from "./scene.ts";
+import { buildSchedule, type Schedule, type ScheduledSystem, type Stage } from "./schedule.ts";
+import type { Backend, RuntimeState, StageReport } from "./scheduler/backend.ts";
+import { BlockingBackend } from "./scheduler/blocking.ts";
+import { World } from "./world.ts";
+import { worldChecksum } from "./checksum.ts";
+import { restoreWorld, snapshotWorld } from "./snapshot.ts";
+
+/** The seed used when none is given. */
+export const DEFAULT_SEED = 0x5eed;
+
+/** A system that threw, or whose commands failed to apply. */
+export interface SystemFailure {
+  readonly system: string;
+  readonly phase: string;
+  readonly tick: number;
+  readonly message: string;
+  readonly error: unknown;
+}
+
+/** How one frame went. */
+export interface FrameResult {
+  readonly tick: number;
+  readonly ok: boolean;
+  /** True if the stop-first policy cut the frame short. */
+  readonly stopped: boolean;
+  readonly errors: readonly SystemFailure[];
+  readonly ms: number;
+}
+
+/** Tracing hooks; each receives durations in milliseconds. */
+export interface TraceHooks {
+  onTick?(event: { tick: number; ms: number; ok: boolean }): void;
+  onStage?(
+    event: { tick: number; phase: string; stage: number; systems: number; ms: number },
+  ): void;
+  onSystem?(event: { tick: number; system: string; phase: string; ms: number }): void;
+}
+
+/** How to run a scene. */
+export interface RuntimeOptions {
+  readonly seed?: number;
+  /** The blocking backend if omitted. */
+  readonly backend?: Backend;
+  /** Overrides the scene's policy. */
+  readonly errorPolicy?: ErrorPolicy;
+  /** Ticks per simulated second; the timestep is 1 / hz. 60 if omitted. */
+  readonly hz?: number;
+  readonly trace?: TraceHooks;
+  /** Start from this snapshot instead of running setup. */
+  readonly snapshot?: Uint8Array;
+  /** Most ticks one `advance` call runs to catch up; the rest are dropped and counted. */
+  readonly maxCatchUpTicks?: number;
+}
+
+/** Time spent in one system. */
+export interface SystemStats {
+  readonly name: string;
+  readonly phase: string;
+  readonly calls: number;
+  readonly totalMs: number;
+  readonly meanMs: number;
+}
+
+/**
+ * A scene running on a backend.
+ *
+ * @example
+ * ```ts
+ * import { defineScene, Runtime } from "staticecs";
+ * const runtime = await Runtime.create(defineScene({ components: [], systems: [] }));
+ * runtime.tick();
+ * await runtime.close();
+ * ```
+ */
+export class Runtime {
+  readonly scene: Scene;
+  readonly world: World;
+  readonly schedule: Schedule;
+  readonly backend: Backend;
+  readonly seed: number;
+  readonly hz: number;
+  readonly errorPolicy: ErrorPolicy;
+  /** Ticks run so far. */
+  ticks = 0;
+  /** Ticks `advance` dropped because it fell too far behind. */
+  droppedTicks = 0;
+  private readonly state: RuntimeState;
+  private readonly trace: TraceHooks | undefined;
+  private readonly systemMs: Float64Array;
+  private readonly systemCalls: Float64Array;
+  private readonly systemNames: readonly string[];
+  private readonly maxCatchUpTicks: number;
+  private accumulatorSeconds = 0;
+
+  private constructor(scene: Scene, options: RuntimeOptions) {
+    this.scene = scene;
+    this.seed = (options.seed ?? DEFAULT_SEED) >>> 0;
+    this.hz = checkHz(options.hz ?? 60);
+    this.errorPolicy = options.errorPolicy ?? scene.errorPolicy ?? "stop-first";
+    this.trace = options.trace;
+    this.maxCatchUpTicks = options.maxCatchUpTicks ?? 5;
+    this.world = new World(scene);
+    this.schedule = buildSchedule(scene.systems, scene.phases);
+    this.backend = options.backend ?? new BlockingBackend();
+    const commands = new CommandBuffer(this.world);
+    const contexts = this.schedule.systems.map((entry) =>
+      new SystemContext(
+        this.world,
+        entry.system.name,
+        entry.index,
+        entry.access,
+        commands,
+        this.seed,
+      )
+    );
+    const queries = this.schedule.systems.map((entry) =>
+      entry.system.query === undefined ? undefined : this.world.query(entry.system.query)
+    );
+    this.state = {
+      world: this.world,
+      schedule: this.schedule,
+      contexts,
+      queries,
+      commands,
+      seed: this.seed,
+    };
+    this.systemNames = this.schedule.systems.map((entry) => entry.system.name);
+    this.systemMs = new Float64Array(this.systemNames.length);
+    this.systemCalls = new Float64Array(this.systemNames.length);
+  }
+
+  /** Builds the world, runs setup (or restores a snapshot) and starts the backend. */
+  static async create(scene: Scene, options: RuntimeOptions = {}): Promise<Runtime> {
+    const runtime = new Runtime(scene, options);
+    runtime.setTime(0);
+    if (options.snapshot !== undefined) {
+      runtime.ticks = restoreWorld(runtime.world, options.snapshot);
+      runtime.setTime(runtime.ticks);
+    } else if (scene.setup !== undefined) {
+      await scene.setup(runtime.world, {
+        random: new Random(runtime.seed, 0x5e7),
+        seed: runtime.seed,
+      });
+    }
+    await runtime.backend.init(runtime.state);
+    return runtime;
+  }
+
+  /** Runs one frame: every stage of every phase, commands applied after each stage. */
+  tick(): FrameResult {
+    const started = performance.now();
+    const tick = this.ticks;
+    this.setTime(tick);
+    for (const queue of this.world.eventQueues.values()) queue.swap();
+    this.state.commands.beginFrame();
+    const report = new FrameReport(this, tick);
+    for (const stage of this.schedule.stages) {
+      this.runStage(stage, report);
+      if (report.stopped) break;
+    }
+    this.ticks = tick + 1;
+    this.setTime(this.ticks);
+    const ms = performance.now() - started;
+    const ok = report.errors.length === 0;
+    this.trace?.onTick?.({ tick, ms, ok });
+    return { tick, ok, stopped: report.stopped, errors: report.errors, ms };
+  }
+
+  /** Runs `count` frames, stopping early at a frame with errors; returns the last result. */
+  run(count: number): FrameResult | undefined {
+    let result: FrameResult | undefined;
+    for (let i = 0; i < count; i++) {
+      result = this.tick();
+      if (!result.ok) break;
+    }
+    return result;
+  }
+
+  /**
+   * Feeds `realSeconds` of wall time to the fixed-timestep accumulator and
+   * runs the ticks now due, at most `maxCatchUpTicks`.
+   */
+  advance(realSeconds: number): FrameResult[] {
+    const dt = 1 / this.hz;
+    this.accumulatorSeconds += Math.max(0, realSeconds);
+    const results: FrameResult[] = [];
+    while (this.accumulatorSeconds >= dt && results.length < this.maxCatchUpTicks) {
+      this.accumulatorSeconds -= dt;
+      const result = this.tick();
+      results.push(result);
+      if (!result.ok) break;
+    }
+    if (this.accumulatorSeconds >= dt && results.length === this.maxCatchUpTicks) {
+      const behind = Math.floor(this.accumulatorSeconds / dt);
+      this.droppedTicks += behind;
+      this.accumulatorSeconds -= behind * dt;
+    }
+    return results;
+  }
+
+  /** Seconds until the next tick is due under `advance`. */
+  secondsUntilNextTick(): number {
+    return Math.max(0, 1 / this.hz - this.accumulatorSeconds);
+  }
+
+  /** Time per system since start. */
+  systemStats(): SystemStats[] {
+    return this.schedule.systems.map((entry, i) => ({
+      name: entry.system.name,
+      phase: entry.system.phase!,
+      calls: this.systemCalls[i],
+      totalMs: this.systemMs[i],
+      meanMs: this.systemCalls[i] === 0 ? 0 : this.systemMs[i] / this.systemCalls[i],
+    }));
+  }
+
+  /** A hex digest of every live entity handle, component value and resource. */
+  checksum(): string {
+    return worldChecksum(this.world);
+  }
+
+  /** The world and the tick count, as bytes that `RuntimeOptions.snapshot` restores. */
+  snapshot(): Uint8Array {
+    return snapshotWorld(this.world, this.ticks);
+  }
+
+  /** Stops the backend. */
+  async close(): Promise<void> {
+    await this.backend.close();
+  }
+
+  /** Records a system's time; for FrameReport. */
+  recordSystem(entry: ScheduledSystem, tick: number, ms: number): void {
+    this.systemMs[entry.index] += ms;
+    this.systemCalls[entry.index]++;
+    this.trace?.onSystem?.({ tick, system: entry.system.name, phase: entry.system.phase!, ms });
+  }
+
+  private runStage(stage: Stage, report: FrameReport): void {
+    const started = performance.now();
+    this.world.stageDepth++;
+    try {
+      this.backend.runStage(stage, report);
+    } finally {
+      this.world.stageDepth--;
+    }
+    const commandErrors: CommandError[] = [];
+    applyCommands(this.world, this.state.commands, this.systemNames, commandErrors);
+    for (const { system, error } of commandErrors) {
+      const entry = this.schedule.systems.find((s) => s.system.name === system)!;
+      report.fail(entry, error);
+    }
+    this.trace?.onStage?.({
+      tick: report.tick,
+      phase: stage.phase,
+      stage: stage.index,
+      systems: stage.systems.length,
+      ms: performance.now() - started,
+    });
+  }
+
+  private setTime(tick: number): void {
+    const time = this.world.resource(Time);
+    time.tick = tick;
+    time.dt = 1 / this.hz;
+    time.elapsed = tick / this.hz;
+  }
+}
+
+class FrameReport implements StageReport {
+  readonly errors: SystemFailure[] = [];
+  stopped = false;
+  readonly tick: number;
+  private readonly runtime: Runtime;
+
+  constructor(runtime: Runtime, tick: number) {
+    this.runtime = runtime;
+    this.tick = tick;
+  }
+
+  systemDone(entry: ScheduledSystem, ms: number): void {
+    this.runtime.recordSystem(entry, this.tick, ms);
+  }
+
+  fail(entry: ScheduledSystem, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.errors.push({
+      system: entry.system.name,
+      phase: entry.system.phase!,
+      tick: this.tick,
+      message,
+      error,
+    });
+    if (this.runtime.errorPolicy === "stop-first") this.stopped = true;
+  }
+}
+
+function checkHz(hz: number): number {
+  if (!Number.isFinite(hz) || hz <= 0 || hz > 100_000) {
+    throw new SceneError(`hz must be a number of ticks per second from 0 to 100000; got ${hz}`);
+  }
+  return hz;
+}

@@ -1,0 +1,54 @@
+/**
+ * The interface every backend implements: blocking (the reference),
+ * work-stealing, io_uring batch and adaptive. A backend runs the systems of
+ * one stage; the runtime applies the stage's commands afterwards, so every
+ * backend gives the same world.
+ *
+ * @module
+ */
+
+import type { CommandBuffer } from "../commands.ts";
+import type { SystemContext } from "../context.ts";
+import type { Query } from "../query.ts";
+import type { Schedule, ScheduledSystem, Stage } from "../schedule.ts";
+import type { World } from "../world.ts";
+
+/** What a backend gets when the runtime starts. */
+export interface RuntimeState {
+  readonly world: World;
+  readonly schedule: Schedule;
+  /** The calling thread's context of each system, by scene index. */
+  readonly contexts: readonly SystemContext[];
+  /** The query of each system, by scene index (undefined for `run` systems). */
+  readonly queries: readonly (Query | undefined)[];
+  /** The calling thread's command buffer. */
+  readonly commands: CommandBuffer;
+  readonly seed: number;
+}
+
+/** Where a backend reports how each system went. */
+export interface StageReport {
+  /** A system finished, after `ms` milliseconds. */
+  systemDone(entry: ScheduledSystem, ms: number): void;
+  /** A system threw; under the stop-first policy, `stopped` becomes true. */
+  fail(entry: ScheduledSystem, error: unknown): void;
+  /** True once the frame must stop running systems. */
+  readonly stopped: boolean;
+}
+
+/** Counters a backend exposes; numbers only, so they print and serialize as they are. */
+export type BackendStats = Record<string, number | Record<string, number>[]>;
+
+/** A way to run stages. */
+export interface Backend {
+  /** As given to `--backend`. */
+  readonly name: string;
+  /** Called once, after setup, before the first frame. */
+  init(state: RuntimeState): Promise<void>;
+  /** Runs every system of the stage (in any order or at once: they do not conflict). */
+  runStage(stage: Stage, report: StageReport): void;
+  /** Counters since init. */
+  stats(): BackendStats;
+  /** Releases threads, rings and memory. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,248 @@
+/**
+ * Schema: the typed fields that components, resources and events are made of.
+ *
+ * A component is declared once, at module scope, with a fixed set of typed
+ * fields (or none, for a tag). Every field becomes one typed-array column in
+ * the world's SharedArrayBuffer memory, so a system body is a plain indexed
+ * loop over `Float32Array`s and friends.
+ *
+ * @module
+ */
+
+import { SchemaError } from "./errors.ts";
+
+/** The field types a component, resource or event may declare. */
+export type FieldType =
+  | "f32"
+  | "f64"
+  | "i8"
+  | "i16"
+  | "i32"
+  | "u8"
+  | "u16"
+  | "u32"
+  | "bool"
+  | "entity";
+
+/** The typed array that stores a column of each field type. */
+export type ColumnOf<T extends FieldType> = T extends "f32" ? Float32Array
+  : T extends "f64" ? Float64Array
+  : T extends "i8" ? Int8Array
+  : T extends "i16" ? Int16Array
+  : T extends "i32" ? Int32Array
+  : T extends "u8" | "bool" ? Uint8Array
+  : T extends "u16" ? Uint16Array
+  : Uint32Array;
+
+/** Any column. */
+export type Column =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array;
+
+/** A typed-array constructor for a column. */
+export type ColumnConstructor = {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): Column;
+  readonly BYTES_PER_ELEMENT: number;
+};
+
+/** Byte size and array type of each field type. */
+export const FIELD_TYPES: Readonly<Record<FieldType, ColumnConstructor>> = {
+  f32: Float32Array,
+  f64: Float64Array,
+  i8: Int8Array,
+  i16: Int16Array,
+  i32: Int32Array,
+  u8: Uint8Array,
+  u16: Uint16Array,
+  u32: Uint32Array,
+  bool: Uint8Array,
+  entity: Uint32Array,
+};
+
+/** A schema: field name to field type. */
+export type Schema = Readonly<Record<string, FieldType>>;
+
+/** Field values of a schema, as plain numbers (bool fields take booleans or 0/1). */
+export type Values<S extends Schema> = {
+  [K in keyof S]?: S[K] extends "bool" ? boolean | number : number;
+};
+
+/** What a field belongs to. */
+export type FieldOwnerKind = "component" | "resource" | "event";
+
+/**
+ * One typed field of a component, resource or event. `id` is unique in this
+ * process and is the key a chunk looks its column up by.
+ */
+export interface Field<T extends FieldType = FieldType> {
+  readonly id: number;
+  readonly name: string;
+  readonly type: T;
+  /** Position of this field in its owner's schema. */
+  readonly index: number;
+  readonly owner: Owner;
+}
+
+/** Metadata shared by components, resources and events. */
+export interface Owner {
+  readonly kind: FieldOwnerKind;
+  /** Unique per process for its kind; scenes map owners to their own indices. */
+  readonly id: number;
+  readonly name: string;
+  readonly fields: readonly Field[];
+  /** Sum of the byte sizes of the fields. */
+  readonly rowBytes: number;
+}
+
+const META: unique symbol = Symbol("staticecs.meta");
+
+/** A component: field descriptors by name, plus its metadata under a symbol. */
+export type Component<S extends Schema = Schema> =
+  & { readonly [K in keyof S]: Field<S[K]> }
+  & { readonly [META]: Owner };
+
+/** A resource: a typed singleton. */
+export type Resource<S extends Schema = Schema> =
+  & { readonly [K in keyof S]: Field<S[K]> }
+  & { readonly [META]: Owner };
+
+/** An event type: a bounded queue of typed records. */
+export type EventType<S extends Schema = Schema> =
+  & { readonly [K in keyof S]: Field<S[K]> }
+  & { readonly [META]: Owner & { readonly capacity: number } };
+
+let nextFieldId = 0;
+const nextOwnerId: Record<FieldOwnerKind, number> = { component: 0, resource: 0, event: 0 };
+const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function checkName(kind: string, name: unknown): string {
+  if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
+    throw new SchemaError(
+      `${kind} name must be an identifier such as "Position"; got ${JSON.stringify(name)}`,
+    );
+  }
+  return name;
+}
+
+function buildOwner(kind: FieldOwnerKind, name: string, schema: Schema, extra: object): object {
+  checkName(kind, name);
+  if (schema === null || typeof schema !== "object" || Array.isArray(schema)) {
+    throw new SchemaError(`${kind} ${name}: fields must be an object such as { x: "f32" }`);
+  }
+  const fields: Field[] = [];
+  const owner = { kind, id: nextOwnerId[kind]++, name, fields, rowBytes: 0, ...extra };
+  const out: Record<string | symbol, unknown> = {};
+  for (const [fieldName, type] of Object.entries(schema)) {
+    checkName(`${kind} ${name}: field`, fieldName);
+    if (!Object.hasOwn(FIELD_TYPES, type)) {
+      throw new SchemaError(
+        `${kind} ${name}: field ${fieldName} has unknown type ${JSON.stringify(type)}; ` +
+          `use one of ${Object.keys(FIELD_TYPES).join(", ")}`,
+      );
+    }
+    const field: Field = Object.freeze({
+      id: nextFieldId++,
+      name: fieldName,
+      type,
+      index: fields.length,
+      owner,
+    });
+    fields.push(field);
+    owner.rowBytes += FIELD_TYPES[type].BYTES_PER_ELEMENT;
+    out[fieldName] = field;
+  }
+  Object.freeze(fields);
+  out[META] = Object.freeze(owner);
+  return Object.freeze(out);
+}
+
+/**
+ * Declares a component with typed fields.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent } from "staticecs";
+ * const Position = defineComponent("Position", { x: "f32", y: "f32" });
+ * ```
+ */
+export function defineComponent<const S extends Schema>(name: string, fields: S): Component<S> {
+  return buildOwner("component", name, fields, {}) as Component<S>;
+}
+
+/**
+ * Declares a tag: a component with no fields, used only to filter queries.
+ *
+ * @example
+ * ```ts
+ * import { defineTag } from "staticecs";
+ * const Frozen = defineTag("Frozen");
+ * ```
+ */
+export function defineTag(name: string): Component<Record<never, never>> {
+  return buildOwner("component", name, {}, {}) as Component<Record<never, never>>;
+}
+
+/**
+ * Declares a resource: a typed singleton that systems read or write.
+ *
+ * @example
+ * ```ts
+ * import { defineResource } from "staticecs";
+ * const Gravity = defineResource("Gravity", { y: "f32" });
+ * ```
+ */
+export function defineResource<const S extends Schema>(name: string, fields: S): Resource<S> {
+  return buildOwner("resource", name, fields, {}) as Resource<S>;
+}
+
+/**
+ * Declares an event type: a bounded queue of typed records. `capacity` bounds
+ * how many events of this type one frame may emit.
+ *
+ * @example
+ * ```ts
+ * import { defineEvent } from "staticecs";
+ * const Hit = defineEvent("Hit", { target: "entity", damage: "f32" }, { capacity: 256 });
+ * ```
+ */
+export function defineEvent<const S extends Schema>(
+  name: string,
+  fields: S,
+  options: { capacity?: number } = {},
+): EventType<S> {
+  const capacity = options.capacity ?? 1024;
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) {
+    throw new SchemaError(
+      `event ${name}: capacity must be an integer from 1 to ${1 << 24}; got ${capacity}`,
+    );
+  }
+  return buildOwner("event", name, fields, { capacity }) as EventType<S>;
+}
+
+/** The metadata of a component, resource or event. */
+export function ownerOf(thing: Component | Resource | EventType): Owner {
+  return thing[META];
+}
+
+/** The metadata of an event type, with its capacity. */
+export function eventOwnerOf(thing: EventType): Owner & { readonly capacity: number } {
+  return thing[META];
+}
+
+/** True if `value` was made by defineComponent, defineTag, defineResource or defineEvent. */
+export function isOwned(value: unknown, kind: FieldOwnerKind): boolean {
+  if (value === null || typeof value !== "object") return false;
+  const meta = (value as { [META]?: Owner })[META];
+  return meta !== undefined && meta.kind === kind;
+}
+
+/** Converts a value to what a field of `type` stores (bools to 0/1). */
+export function toFieldNumber(value: number | boolean): number {
+  return value === true ? 1 : value === false ? 0 : value;
+}

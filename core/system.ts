@@ -1,0 +1,139 @@
+/**
+ * Systems: named functions with declared access. A system with a query has a
+ * `runChunk(chunk, ctx)` body called once per matching chunk, a plain indexed
+ * loop over typed-array columns; a system without one has `run(ctx)`, called
+ * once per tick.
+ *
+ * `reads` and `writes` list the components, resources and event types a
+ * system touches; the schedule runs systems whose access does not conflict in
+ * the same stage. A system that declares neither is "undeclared" and
+ * conflicts with everything. Workers import the same module and find systems
+ * by name, so a system must not close over mutable module state.
+ *
+ * @module
+ */
+
+import type { Chunk } from "./archetype.ts";
+import { SceneError } from "./errors.ts";
+import type { QuerySpec } from "./query.ts";
+import {
+  type Component,
+  type EventType,
+  isOwned,
+  type Owner,
+  ownerOf,
+  type Resource,
+} from "./schema.ts";
+import type { SystemContext } from "./context.ts";
+
+/** Something a system may read or write. */
+export type Access = Component | Resource | EventType;
+
+/** How a system is declared. */
+export interface SystemSpec {
+  /** Unique in the scene; workers find the system by it. */
+  readonly name: string;
+  /** Phase to run in; "update" if omitted. */
+  readonly phase?: string;
+  /** Entities to iterate; with a query, give `runChunk`. */
+  readonly query?: QuerySpec;
+  /** Components, resources and event types read. */
+  readonly reads?: readonly Access[];
+  /** Components, resources and event types written (emitted, for events). */
+  readonly writes?: readonly Access[];
+  /** Names of systems of the same phase this one must run before. */
+  readonly before?: readonly string[];
+  /** Names of systems of the same phase this one must run after. */
+  readonly after?: readonly string[];
+  /** Body of a system without a query: once per tick. */
+  readonly run?: (ctx: SystemContext) => void;
+  /** Body of a system with a query: once per non-empty matching chunk. */
+  readonly runChunk?: (chunk: Chunk, ctx: SystemContext) => void;
+}
+
+/** A checked system declaration. */
+export type System = SystemSpec & { readonly __system: true };
+
+/** What a system touches, resolved to owners. */
+export interface AccessSet {
+  readonly undeclared: boolean;
+  readonly reads: ReadonlySet<Owner>;
+  readonly writes: ReadonlySet<Owner>;
+}
+
+/**
+ * Declares a system.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, defineSystem } from "staticecs";
+ * const Position = defineComponent("Position", { x: "f32" });
+ * const Velocity = defineComponent("Velocity", { x: "f32" });
+ * export const move = defineSystem({
+ *   name: "move",
+ *   query: { all: [Position, Velocity] },
+ *   reads: [Velocity],
+ *   writes: [Position],
+ *   runChunk(chunk, ctx) {
+ *     const x = chunk.column(Position.x), vx = chunk.column(Velocity.x);
+ *     for (let i = 0; i < chunk.count; i++) x[i] += vx[i] * ctx.dt;
+ *   },
+ * });
+ * ```
+ */
+export function defineSystem(spec: SystemSpec): System {
+  const where = `system ${JSON.stringify(spec?.name)}`;
+  if (spec === null || typeof spec !== "object") {
+    throw new SceneError(`defineSystem takes an object such as { name, run }; got ${spec}`);
+  }
+  if (typeof spec.name !== "string" || spec.name.length === 0) {
+    throw new SceneError(`defineSystem: name must be a non-empty string; got ${spec.name}`);
+  }
+  if (spec.query !== undefined && typeof spec.runChunk !== "function") {
+    throw new SceneError(`${where} has a query, so it needs runChunk(chunk, ctx)`);
+  }
+  if (spec.query === undefined && typeof spec.run !== "function") {
+    throw new SceneError(`${where} needs run(ctx), or a query and runChunk(chunk, ctx)`);
+  }
+  if (spec.query !== undefined && spec.run !== undefined) {
+    throw new SceneError(`${where} has both run and runChunk; keep one`);
+  }
+  for (const key of ["reads", "writes"] as const) {
+    for (const item of spec[key] ?? []) {
+      if (!isOwned(item, "component") && !isOwned(item, "resource") && !isOwned(item, "event")) {
+        throw new SceneError(
+          `${where}: ${key} lists ${String(item)}, not a component, ` +
+            `resource or event type`,
+        );
+      }
+    }
+  }
+  for (const key of ["all", "none", "optional"] as const) {
+    for (const item of spec.query?.[key] ?? []) {
+      if (!isOwned(item, "component")) {
+        throw new SceneError(`${where}: query.${key} lists ${String(item)}, not a component`);
+      }
+    }
+  }
+  return Object.freeze({ ...spec, phase: spec.phase ?? "update", __system: true as const });
+}
+
+/** The access of a system; query components count as reads unless written. */
+export function accessOf(system: SystemSpec): AccessSet {
+  const undeclared = system.reads === undefined && system.writes === undefined;
+  const writes = new Set((system.writes ?? []).map(ownerOf));
+  const reads = new Set((system.reads ?? []).map(ownerOf));
+  for (const c of [...(system.query?.all ?? []), ...(system.query?.optional ?? [])]) {
+    const owner = ownerOf(c);
+    if (!writes.has(owner)) reads.add(owner);
+  }
+  return { undeclared, reads, writes };
+}
+
+/** True if two systems may not run at the same time. */
+export function conflicts(a: AccessSet, b: AccessSet): boolean {
+  if (a.undeclared || b.undeclared) return true;
+  for (const owner of a.writes) if (b.writes.has(owner) || b.reads.has(owner)) return true;
+  for (const owner of b.writes) if (a.reads.has(owner)) return true;
+  return false;
+}

@@ -1,0 +1,431 @@
+/**
+ * The world: entities, archetype tables in shared memory, queries,
+ * resources and event queues, built from a fixed set of component, resource
+ * and event declarations.
+ *
+ * Outside a stage (in setup, in tools, between frames) the world is changed
+ * directly. Inside a stage, systems change structure only through commands,
+ * which the runtime applies at the stage's end.
+ *
+ * @module
+ */
+
+import { Archetype } from "./archetype.ts";
+import { resolveConfig, type WorldConfig } from "./config.ts";
+import { EntityTable } from "./entities.ts";
+import { BoundError, SceneError, UsageError } from "./errors.ts";
+import { EventQueue } from "./events.ts";
+import { Arena } from "./memory.ts";
+import { Query, type QuerySpec } from "./query.ts";
+import { ResourceStore, type ResourceValues, Time } from "./resources.ts";
+import {
+  type Component,
+  eventOwnerOf,
+  type EventType,
+  type Field,
+  type FieldType,
+  isOwned,
+  type Owner,
+  ownerOf,
+  type Resource,
+  type Schema,
+  toFieldNumber,
+  type Values,
+} from "./schema.ts";
+
+/** What a world is built from. */
+export interface WorldSpec {
+  readonly components?: readonly Component[];
+  readonly resources?: readonly Resource[];
+  readonly events?: readonly EventType[];
+  readonly config?: Partial<WorldConfig>;
+}
+
+/** A component to spawn with: the component alone (zeroed), or with values. */
+export type ComponentInit = Component | readonly [Component, Values<Schema>];
+
+/** Entities, their components, resources and events. */
+export class World {
+  readonly config: WorldConfig;
+  readonly arena: Arena;
+  readonly entities: EntityTable;
+  /** Components in scene order; a component's position is its scene index. */
+  readonly components: readonly Owner[];
+  readonly archetypes: Archetype[] = [];
+  /** The archetype of entities with no components. */
+  readonly root: Archetype;
+  readonly resourceStores: Map<Owner, ResourceStore> = new Map();
+  readonly eventQueues: Map<Owner, EventQueue> = new Map();
+  /** Fields by process-wide id, for the fields of this world. */
+  readonly fieldsById: Map<number, Field> = new Map();
+  /** Event reader cursors by "system/event": the next sequence number each reader has not seen. */
+  readonly readerCursors: Map<string, number> = new Map();
+  /** Nonzero while a stage runs: structural changes must go through commands. */
+  stageDepth = 0;
+  private readonly componentIndex: Map<Owner, number> = new Map();
+  private readonly archetypeByKey: Map<string, Archetype> = new Map();
+  private readonly queries: Map<QuerySpec, Query> = new Map();
+  private readonly maskWords: number;
+  private readonly fieldIdLimit: number;
+
+  constructor(spec: WorldSpec = {}) {
+    this.config = resolveConfig(spec.config);
+    this.components = registerOwners("component", spec.components ?? [], this.componentIndex);
+    for (const owner of this.components) for (const f of owner.fields) this.fieldsById.set(f.id, f);
+    this.maskWords = Math.max(1, Math.ceil(this.components.length / 32));
+    this.fieldIdLimit = 1 + Math.max(0, ...this.fieldsById.keys());
+    this.arena = new Arena(this.config.initialMemoryBytes, this.config.maxMemoryBytes);
+    this.entities = new EntityTable(this.config.maxEntities);
+    this.root = this.createArchetype([]);
+    const resources = [Time, ...(spec.resources ?? []).filter((r) => r !== Time)];
+    for (const owner of registerOwners("resource", resources, new Map())) {
+      this.resourceStores.set(owner, new ResourceStore(owner));
+      for (const f of owner.fields) this.fieldsById.set(f.id, f);
+    }
+    for (const event of spec.events ?? []) {
+      const owner = eventOwnerOf(event);
+      if (!isOwned(event, "event")) {
+        throw new SceneError(`events: ${String(event)} is not an event`);
+      }
+      this.eventQueues.set(owner, new EventQueue(owner, owner.capacity));
+      for (const f of owner.fields) this.fieldsById.set(f.id, f);
+    }
+  }
+
+  /** Live entities. */
+  get entityCount(): number {
+    return this.entities.alive;
+  }
+
+  /** The scene index of a component, or a SceneError naming the fix. */
+  indexOf(component: Component | Owner): number {
+    const owner = "kind" in component ? component as Owner : ownerOf(component as Component);
+    const index = this.componentIndex.get(owner);
+    if (index === undefined) {
+      throw new SceneError(
+        `component ${owner?.name ?? String(component)} is not part of this world; ` +
+          `add it to the scene's components list`,
+      );
+    }
+    return index;
+  }
+
+  /** True if `entity` is a live handle of this world. */
+  isAlive(entity: number): boolean {
+    return this.entities.isAlive(entity);
+  }
+
+  /**
+   * Spawns an entity with the given components and returns its handle.
+   *
+   * @example
+   * ```ts
+   * import { defineComponent, World } from "staticecs";
+   * const P = defineComponent("P", { x: "f32" });
+   * const world = new World({ components: [P] });
+   * const e = world.spawn([P, { x: 1 }]);
+   * ```
+   */
+  spawn(...components: ComponentInit[]): number {
+    this.checkUnlocked("spawn");
+    let archetype = this.root;
+    for (const init of components) {
+      archetype = this.withComponent(archetype, this.indexOf(Array.isArray(init) ? init[0] : init));
+    }
+    const entity = this.spawnIn(archetype);
+    for (const init of components) {
+      if (Array.isArray(init)) this.writeValues(entity, init[0], init[1]);
+    }
+    return entity;
+  }
+
+  /** Spawns an entity in `archetype` with zeroed fields; no lock check. */
+  spawnIn(archetype: Archetype): number {
+    const entity = this.entities.allocate();
+    const index = this.entities.indexOf(entity);
+    this.entities.archetype[index] = archetype.id;
+    this.entities.row[index] = archetype.pushRow(entity);
+    return entity;
+  }
+
+  /** Despawns a live entity; its handle becomes stale. */
+  despawn(entity: number): void {
+    this.checkUnlocked("despawn");
+    this.despawnNow(entity);
+  }
+
+  /** Despawns without the lock check (command application). */
+  despawnNow(entity: number): void {
+    const index = this.entities.require(entity, "despawn");
+    const archetype = this.archetypes[this.entities.archetype[index]];
+    this.removeRow(archetype, this.entities.row[index]);
+    this.entities.free(index);
+  }
+
+  /** Adds a component (zeroed, then `values`); on an entity that has it, only sets `values`. */
+  add<S extends Schema>(entity: number, component: Component<S>, values?: Values<S>): void {
+    this.checkUnlocked("add");
+    this.addNow(entity, this.indexOf(component));
+    if (values !== undefined) this.writeValues(entity, component, values);
+  }
+
+  /** Adds a component by scene index without the lock check. */
+  addNow(entity: number, componentIndex: number): void {
+    const index = this.entities.require(entity, `add ${this.components[componentIndex].name}`);
+    const from = this.archetypes[this.entities.archetype[index]];
+    if (from.hasIndex(componentIndex)) return;
+    this.move(index, from, this.withComponent(from, componentIndex));
+  }
+
+  /** Removes a component; no effect if the entity lacks it. */
+  remove(entity: number, component: Component): void {
+    this.checkUnlocked("remove");
+    this.removeNow(entity, this.indexOf(component));
+  }
+
+  /** Removes a component by scene index without the lock check. */
+  removeNow(entity: number, componentIndex: number): void {
+    const index = this.entities.require(entity, `remove ${this.components[componentIndex].name}`);
+    const from = this.archetypes[this.entities.archetype[index]];
+    if (!from.hasIndex(componentIndex)) return;
+    this.move(index, from, this.withoutComponent(from, componentIndex));
+  }
+
+  /** True if the live entity has the component. */
+  has(entity: number, component: Component): boolean {
+    const index = this.entities.require(entity, `has ${ownerOf(component).name}`);
+    return this.archetypes[this.entities.archetype[index]].hasIndex(this.indexOf(component));
+  }
+
+  /** Sets the given fields of a component the entity has. Allowed inside systems. */
+  set<S extends Schema>(entity: number, component: Component<S>, values: Values<S>): void {
+    this.writeValues(entity, component, values);
+  }
+
+  /** Reads one field of one entity. */
+  get<T extends FieldType>(entity: number, field: Field<T>): number {
+    const index = this.entities.require(entity, `get ${field.owner.name}.${field.name}`);
+    return this.columnAt(index, field)[this.entities.row[index] & (this.config.chunkRows - 1)];
+  }
+
+  /** Writes one field of one entity. Allowed inside systems (declare the write). */
+  setField<T extends FieldType>(entity: number, field: Field<T>, value: number | boolean): void {
+    const index = this.entities.require(entity, `set ${field.owner.name}.${field.name}`);
+    const row = this.entities.row[index] & (this.config.chunkRows - 1);
+    this.columnAt(index, field)[row] = toFieldNumber(value);
+  }
+
+  /** All fields of one component of one entity, as a new object (for tools, not hot loops). */
+  getComponent<S extends Schema>(
+    entity: number,
+    component: Component<S>,
+  ): { [K in keyof S]: number } {
+    const out: Record<string, number> = {};
+    for (const field of ownerOf(component).fields) out[field.name] = this.get(entity, field);
+    return out as { [K in keyof S]: number };
+  }
+
+  /** The values of a resource, as properties to read and assign. */
+  resource<S extends Schema>(resource: Resource<S>): ResourceValues<S> {
+    return this.resourceStore(ownerOf(resource)).values as ResourceValues<S>;
+  }
+
+  /** The store of a resource, or a SceneError naming the fix. */
+  resourceStore(owner: Owner): ResourceStore {
+    const store = this.resourceStores.get(owner);
+    if (store === undefined) {
+      throw new SceneError(
+        `resource ${owner?.name} is not part of this world; add it to the scene's resources list`,
+      );
+    }
+    return store;
+  }
+
+  /** The queue of an event type, or a SceneError naming the fix. */
+  eventQueue(owner: Owner): EventQueue {
+    const queue = this.eventQueues.get(owner);
+    if (queue === undefined) {
+      throw new SceneError(
+        `event ${owner?.name} is not part of this world; add it to the scene's events list`,
+      );
+    }
+    return queue;
+  }
+
+  /** The next event sequence number `system` has not read of `event`. */
+  readerCursor(system: string, event: Owner): number {
+    return this.readerCursors.get(`${system}/${event.name}`) ?? 0;
+  }
+
+  /** Records that `system` has read `event` up to `seq`. */
+  setReaderCursor(system: string, event: Owner, seq: number): void {
+    this.readerCursors.set(`${system}/${event.name}`, seq);
+  }
+
+  /** The query for `spec`, matched against every archetype and kept up to date. */
+  query(spec: QuerySpec): Query {
+    let query = this.queries.get(spec);
+    if (query !== undefined) return query;
+    const all = (spec.all ?? []).map((c) => this.indexOf(c));
+    const none = (spec.none ?? []).map((c) => this.indexOf(c));
+    for (const c of spec.optional ?? []) this.indexOf(c);
+    query = new Query(spec, all, none, this.maskWords);
+    for (const archetype of this.archetypes) {
+      if (query.matches(archetype)) query.archetypes.push(archetype);
+    }
+    this.queries.set(spec, query);
+    return query;
+  }
+
+  /** The archetype with the components of `from` plus one. */
+  withComponent(from: Archetype, componentIndex: number): Archetype {
+    const cached = from.addEdges[componentIndex];
+    if (cached !== undefined) return cached;
+    if (from.hasIndex(componentIndex)) return from;
+    const to = this.archetypeFor([...from.componentIndices, componentIndex]);
+    from.addEdges[componentIndex] = to;
+    to.removeEdges[componentIndex] = from;
+    return to;
+  }
+
+  /** The archetype with the components of `from` less one. */
+  withoutComponent(from: Archetype, componentIndex: number): Archetype {
+    const cached = from.removeEdges[componentIndex];
+    if (cached !== undefined) return cached;
+    if (!from.hasIndex(componentIndex)) return from;
+    const to = this.archetypeFor(from.componentIndices.filter((i) => i !== componentIndex));
+    from.removeEdges[componentIndex] = to;
+    to.addEdges[componentIndex] = from;
+    return to;
+  }
+
+  /** The archetype of exactly these scene component indices, created if new. */
+  archetypeFor(indices: readonly number[]): Archetype {
+    const sorted = [...new Set(indices)].sort((a, b) => a - b);
+    return this.archetypeByKey.get(sorted.join(",")) ?? this.createArchetype(sorted);
+  }
+
+  /** Throws a UsageError if a stage is running. */
+  checkUnlocked(what: string): void {
+    if (this.stageDepth > 0) {
+      throw new UsageError(
+        `world.${what} called while a stage runs; inside a system, change structure through ` +
+          `ctx.commands (applied at the end of the stage)`,
+      );
+    }
+  }
+
+  /** Forgets every entity and archetype (before a restore). Queries and resources stay. */
+  clearEntities(): void {
+    this.entities.clear();
+    this.arena.reset();
+    this.archetypes.length = 0;
+    this.archetypeByKey.clear();
+    for (const query of this.queries.values()) query.archetypes.length = 0;
+    (this as { root: Archetype }).root = this.createArchetype([]);
+  }
+
+  private createArchetype(sorted: readonly number[]): Archetype {
+    if (this.archetypes.length >= this.config.maxArchetypes) {
+      const names = sorted.map((i) => this.components[i].name).join(", ");
+      throw new BoundError(
+        "maxArchetypes",
+        this.config.maxArchetypes,
+        `archetype limit reached: ${this.archetypes.length} of maxArchetypes ` +
+          `${this.config.maxArchetypes} exist, and [${names}] would be new; raise ` +
+          `config.maxArchetypes or use fewer distinct component combinations`,
+      );
+    }
+    const archetype = new Archetype(
+      this.archetypes.length,
+      sorted.map((i) => this.components[i]),
+      sorted,
+      this.maskWords,
+      this.config.chunkRows,
+      this.arena,
+      this.fieldIdLimit,
+    );
+    this.archetypes.push(archetype);
+    this.archetypeByKey.set(sorted.join(","), archetype);
+    for (const query of this.queries.values()) {
+      if (query.matches(archetype)) query.archetypes.push(archetype);
+    }
+    return archetype;
+  }
+
+  private move(index: number, from: Archetype, to: Archetype): void {
+    const entities = this.entities;
+    const fromRow = entities.row[index];
+    const toRow = to.pushRow(from.chunkOf(fromRow).entities[fromRow & (from.chunkRows - 1)]);
+    const src = from.chunkOf(fromRow);
+    const dst = to.chunkOf(toRow);
+    const srcLocal = fromRow & (from.chunkRows - 1);
+    const dstLocal = toRow & (to.chunkRows - 1);
+    const fields = to.fields;
+    for (let f = 0; f < fields.length; f++) {
+      const source = src.byField[fields[f].id];
+      if (source !== undefined) dst.byField[fields[f].id]![dstLocal] = source[srcLocal];
+    }
+    this.removeRow(from, fromRow);
+    entities.archetype[index] = to.id;
+    entities.row[index] = toRow;
+  }
+
+  private removeRow(archetype: Archetype, row: number): void {
+    const moved = archetype.swapRemove(row);
+    if (moved !== 0) this.entities.row[this.entities.indexOf(moved)] = row;
+  }
+
+  private columnAt(index: number, field: Field) {
+    const archetype = this.archetypes[this.entities.archetype[index]];
+    const column = archetype.chunkOf(this.entities.row[index]).byField[field.id];
+    if (column === undefined) {
+      throw new UsageError(
+        `entity #${this.entities.handle(index, this.entities.generation[index])} has no ` +
+          `${field.owner.name} (its components are ${archetype}); add the component first`,
+      );
+    }
+    return column;
+  }
+
+  private writeValues(entity: number, component: Component, values: Values<Schema>): void {
+    const owner = ownerOf(component);
+    for (const [name, value] of Object.entries(values)) {
+      const field = owner.fields.find((f) => f.name === name);
+      if (field === undefined) {
+        throw new UsageError(
+          `${owner.name} has no field "${name}"; its fields are ` +
+            (owner.fields.map((f) => f.name).join(", ") || "none (it is a tag)"),
+        );
+      }
+      if (value !== undefined) this.setField(entity, field, value);
+    }
+  }
+}
+
+function registerOwners(
+  kind: "component" | "resource",
+  list: readonly (Component | Resource)[],
+  index: Map<Owner, number>,
+): Owner[] {
+  const owners: Owner[] = [];
+  const names = new Set<string>();
+  for (const item of list) {
+    if (!isOwned(item, kind)) {
+      throw new SceneError(
+        `${kind}s list: item ${owners.length} is not a ${kind}; make it with ` +
+          `define${kind === "component" ? "Component" : "Resource"}()`,
+      );
+    }
+    const owner = ownerOf(item);
+    if (names.has(owner.name)) {
+      throw new SceneError(
+        `${kind}s list: two ${kind}s are named ${owner.name}; names must differ`,
+      );
+    }
+    names.add(owner.name);
+    index.set(owner, owners.length);
+    owners.push(owner);
+  }
+  return owners;
+}

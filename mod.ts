@@ -1,0 +1,96 @@
+/**
+ * StaticECS: an entity-component-system runtime for Bun and Deno.
+ *
+ * Components are typed-array columns in SharedArrayBuffer memory, systems
+ * declare what they read and write, and a schedule derives stages from those
+ * declarations. A scene file's default export is `defineScene({...})`; run it
+ * with `staticecs run scene.ts`.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, defineScene, defineSystem } from "staticecs";
+ *
+ * const Position = defineComponent("Position", { x: "f32", y: "f32" });
+ * const Velocity = defineComponent("Velocity", { x: "f32", y: "f32" });
+ *
+ * const move = defineSystem({
+ *   name: "move",
+ *   query: { all: [Position, Velocity] },
+ *   reads: [Velocity],
+ *   writes: [Position],
+ *   runChunk(chunk, ctx) {
+ *     const x = chunk.column(Position.x), vx = chunk.column(Velocity.x);
+ *     for (let i = 0; i < chunk.count; i++) x[i] += vx[i] * ctx.dt;
+ *   },
+ * });
+ *
+ * export default defineScene({
+ *   components: [Position, Velocity],
+ *   systems: [move],
+ *   setup(world, { random }) {
+ *     for (let i = 0; i < 100; i++) {
+ *       world.spawn([Position, { x: random.next() }], [Velocity, { x: 1 }]);
+ *     }
+ *   },
+ * });
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type Column,
+  type ColumnOf,
+  type Component,
+  defineComponent,
+  defineEvent,
+  defineResource,
+  defineTag,
+  type EventType,
+  type Field,
+  type FieldType,
+  type Resource,
+  type Schema,
+  type Values,
+} from "./core/schema.ts";
+export { type ResourceValues, Time } from "./core/resources.ts";
+export { DEFAULT_CONFIG, type WorldConfig } from "./core/config.ts";
+export {
+  BoundError,
+  EcsError,
+  SceneError,
+  SchemaError,
+  StaleEntityError,
+  UsageError,
+} from "./core/errors.ts";
+export { NULL_ENTITY } from "./core/entities.ts";
+export { Chunk } from "./core/archetype.ts";
+export { Query, type QuerySpec } from "./core/query.ts";
+export { type ComponentInit, World, type WorldSpec } from "./core/world.ts";
+export { CommandBuffer } from "./core/commands.ts";
+export { EventView } from "./core/events.ts";
+export { SystemContext } from "./core/context.ts";
+export { type Access, defineSystem, type System, type SystemSpec } from "./core/system.ts";
+export { DEFAULT_PHASES, type Schedule, type Stage } from "./core/schedule.ts";
+export {
+  defineScene,
+  type ErrorPolicy,
+  isScene,
+  type Scene,
+  type SceneSpec,
+  type SetupContext,
+} from "./core/scene.ts";
+export { Random } from "./core/random.ts";
+export { worldChecksum } from "./core/checksum.ts";
+export { restoreWorld, snapshotWorld } from "./core/snapshot.ts";
+export {
+  DEFAULT_SEED,
+  type FrameResult,
+  Runtime,
+  type RuntimeOptions,
+  type SystemFailure,
+  type SystemStats,
+  type TraceHooks,
+} from "./core/runtime.ts";
+export type { Backend, BackendStats, RuntimeState, StageReport } from "./core/scheduler/backend.ts";
+export { BlockingBackend } from "./core/scheduler/blocking.ts";
