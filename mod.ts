@@ -50,6 +50,7 @@ export {
   type Field,
   type FieldType,
   type Resource,
+  type ResourceSchema,
   type Schema,
   type Values,
 } from "./core/schema.ts";

@@ -21,6 +21,7 @@ import {
   type Owner,
   ownerOf,
   type Resource,
+  type ResourceSchema,
   type Schema,
   type Values,
 } from "./schema.ts";
@@ -88,7 +89,7 @@ export class SystemContext {
   }
 
   /** A resource's values; the system must declare it in reads or writes. */
-  resource<S extends Schema>(resource: Resource<S>): ResourceValues<S> {
+  resource<S extends ResourceSchema>(resource: Resource<S>): ResourceValues<S> {
     this.checkDeclared(ownerOf(resource), "resource");
     return this.world.resource(resource);
   }

@@ -7,16 +7,22 @@
 
 import {
   type Column,
+  type ColumnOf,
   defineResource,
   FIELD_TYPES,
+  type FieldType,
   type Owner,
   type Resource,
-  type Schema,
+  type ResourceSchema,
 } from "./schema.ts";
 
-/** Property access to a resource's fields: `world.resource(Gravity).y = -9.8`. */
-export type ResourceValues<S extends Schema> = {
-  -readonly [K in keyof S]: number;
+/**
+ * Property access to a resource's fields: `world.resource(Gravity).y = -9.8`;
+ * an array field is its typed array.
+ */
+export type ResourceValues<S extends ResourceSchema> = {
+  -readonly [K in keyof S]: S[K] extends readonly [infer T extends FieldType, number] ? ColumnOf<T>
+    : number;
 };
 
 /** The storage of one resource. */
@@ -28,13 +34,23 @@ export class ResourceStore {
 
   constructor(owner: Owner) {
     this.owner = owner;
-    this.buffer = new SharedArrayBuffer(Math.max(8, owner.fields.length * 8));
+    const offsets: number[] = [];
+    let bytes = 0;
+    for (const field of owner.fields) {
+      offsets.push(bytes);
+      bytes += field.length * 8;
+    }
+    this.buffer = new SharedArrayBuffer(Math.max(8, bytes));
     this.columns = owner.fields.map((field, i) =>
-      new FIELD_TYPES[field.type](this.buffer, i * 8, 1)
+      new FIELD_TYPES[field.type](this.buffer, offsets[i], field.length)
     );
-    const values: Record<string, number> = {};
+    const values: Record<string, number | Column> = {};
     for (const field of owner.fields) {
       const column = this.columns[field.index];
+      if (field.length > 1) {
+        Object.defineProperty(values, field.name, { enumerable: true, value: column });
+        continue;
+      }
       Object.defineProperty(values, field.name, {
         enumerable: true,
         get: () => column[0],
@@ -43,7 +59,7 @@ export class ResourceStore {
         },
       });
     }
-    this.values = Object.seal(values);
+    this.values = Object.seal(values) as Record<string, number>;
   }
 
   /** The bytes of the resource, for snapshots and checksums. */

@@ -68,6 +68,12 @@ export const FIELD_TYPES: Readonly<Record<FieldType, ColumnConstructor>> = {
 /** A schema: field name to field type. */
 export type Schema = Readonly<Record<string, FieldType>>;
 
+/** A resource schema: scalar fields, or fixed-length array fields as `["f32", 4096]`. */
+export type ResourceSchema = Readonly<Record<string, FieldType | readonly [FieldType, number]>>;
+
+/** The most elements an array field of a resource may have. */
+export const RESOURCE_ARRAY_MAX = 1 << 24;
+
 /** Field values of a schema, as plain numbers (bool fields take booleans or 0/1). */
 export type Values<S extends Schema> = {
   [K in keyof S]?: S[K] extends "bool" ? boolean | number : number;
@@ -86,6 +92,8 @@ export interface Field<T extends FieldType = FieldType> {
   readonly type: T;
   /** Position of this field in its owner's schema. */
   readonly index: number;
+  /** Elements: 1 for a scalar, more for an array field of a resource. */
+  readonly length: number;
   readonly owner: Owner;
 }
 
@@ -108,8 +116,12 @@ export type Component<S extends Schema = Schema> =
   & { readonly [META]: Owner };
 
 /** A resource: a typed singleton. */
-export type Resource<S extends Schema = Schema> =
-  & { readonly [K in keyof S]: Field<S[K]> }
+export type Resource<S extends ResourceSchema = ResourceSchema> =
+  & {
+    readonly [K in keyof S]: Field<
+      S[K] extends readonly [infer T extends FieldType, number] ? T : S[K] & FieldType
+    >;
+  }
   & { readonly [META]: Owner };
 
 /** An event type: a bounded queue of typed records. */
@@ -130,7 +142,12 @@ function checkName(kind: string, name: unknown): string {
   return name;
 }
 
-function buildOwner(kind: FieldOwnerKind, name: string, schema: Schema, extra: object): object {
+function buildOwner(
+  kind: FieldOwnerKind,
+  name: string,
+  schema: ResourceSchema,
+  extra: object,
+): object {
   checkName(kind, name);
   if (schema === null || typeof schema !== "object" || Array.isArray(schema)) {
     throw new SchemaError(`${kind} ${name}: fields must be an object such as { x: "f32" }`);
@@ -138,8 +155,9 @@ function buildOwner(kind: FieldOwnerKind, name: string, schema: Schema, extra: o
   const fields: Field[] = [];
   const owner = { kind, id: nextOwnerId[kind]++, name, fields, rowBytes: 0, ...extra };
   const out: Record<string | symbol, unknown> = {};
-  for (const [fieldName, type] of Object.entries(schema)) {
+  for (const [fieldName, declared] of Object.entries(schema)) {
     checkName(`${kind} ${name}: field`, fieldName);
+    const [type, length] = fieldShape(kind, name, fieldName, declared);
     if (!Object.hasOwn(FIELD_TYPES, type)) {
       throw new SchemaError(
         `${kind} ${name}: field ${fieldName} has unknown type ${JSON.stringify(type)}; ` +
@@ -151,6 +169,7 @@ function buildOwner(kind: FieldOwnerKind, name: string, schema: Schema, extra: o
       name: fieldName,
       type,
       index: fields.length,
+      length,
       owner,
     });
     fields.push(field);
@@ -160,6 +179,29 @@ function buildOwner(kind: FieldOwnerKind, name: string, schema: Schema, extra: o
   Object.freeze(fields);
   out[META] = Object.freeze(owner);
   return Object.freeze(out);
+}
+
+function fieldShape(
+  kind: FieldOwnerKind,
+  name: string,
+  fieldName: string,
+  declared: FieldType | readonly [FieldType, number],
+): [FieldType, number] {
+  if (!Array.isArray(declared)) return [declared as FieldType, 1];
+  const [type, length] = declared;
+  if (kind !== "resource") {
+    throw new SchemaError(
+      `${kind} ${name}: field ${fieldName} is an array; only resources have array fields ` +
+        `(a component stores one value per entity per field)`,
+    );
+  }
+  if (!Number.isInteger(length) || length < 1 || length > RESOURCE_ARRAY_MAX) {
+    throw new SchemaError(
+      `resource ${name}: field ${fieldName} length must be an integer from 1 to ` +
+        `${RESOURCE_ARRAY_MAX}; got ${String(length)}`,
+    );
+  }
+  return [type, length];
 }
 
 /**
@@ -195,9 +237,13 @@ export function defineTag(name: string): Component<Record<never, never>> {
  * ```ts
  * import { defineResource } from "staticecs";
  * const Gravity = defineResource("Gravity", { y: "f32" });
+ * const Grid = defineResource("Grid", { count: ["u32", 64 * 64] });
  * ```
  */
-export function defineResource<const S extends Schema>(name: string, fields: S): Resource<S> {
+export function defineResource<const S extends ResourceSchema>(
+  name: string,
+  fields: S,
+): Resource<S> {
   return buildOwner("resource", name, fields, {}) as Resource<S>;
 }
 

@@ -28,6 +28,7 @@ import {
   type Owner,
   ownerOf,
   type Resource,
+  type ResourceSchema,
   type Schema,
   toFieldNumber,
   type Values,
@@ -226,7 +227,7 @@ export class World {
   }
 
   /** The values of a resource, as properties to read and assign. */
-  resource<S extends Schema>(resource: Resource<S>): ResourceValues<S> {
+  resource<S extends ResourceSchema>(resource: Resource<S>): ResourceValues<S> {
     return this.resourceStore(ownerOf(resource)).values as ResourceValues<S>;
   }
 
