@@ -47,7 +47,7 @@ export class ResourceStore {
     const values: Record<string, number | Column> = {};
     for (const field of owner.fields) {
       const column = this.columns[field.index];
-      if (field.length > 1) {
+      if (field.array) {
         Object.defineProperty(values, field.name, { enumerable: true, value: column });
         continue;
       }

@@ -94,6 +94,8 @@ export interface Field<T extends FieldType = FieldType> {
   readonly index: number;
   /** Elements: 1 for a scalar, more for an array field of a resource. */
   readonly length: number;
+  /** True for an array field of a resource, even of length 1. */
+  readonly array: boolean;
   readonly owner: Owner;
 }
 
@@ -170,6 +172,7 @@ function buildOwner(
       type,
       index: fields.length,
       length,
+      array: Array.isArray(declared),
       owner,
     });
     fields.push(field);
