@@ -32,20 +32,24 @@ export class Chunk {
   readonly entities: Uint32Array;
   /** Columns by process-wide field id; undefined where the archetype lacks the field. */
   readonly byField: (Column | undefined)[];
-  /** Byte offset of this chunk in the arena. */
+  /** The shared memory segment of this chunk. */
+  readonly buffer: SharedArrayBuffer;
+  /** Byte offset of this chunk in its segment. */
   readonly byteOffset: number;
 
   constructor(archetype: Archetype, index: number, arena: Arena, fieldIdLimit: number) {
     this.archetype = archetype;
     this.index = index;
     const rows = archetype.chunkRows;
-    this.byteOffset = arena.allocate(archetype.chunkBytes, `a chunk of archetype ${archetype}`);
-    this.entities = new Uint32Array(arena.buffer, this.byteOffset, rows);
+    const block = arena.allocate(archetype.chunkBytes, `a chunk of archetype ${archetype}`);
+    this.buffer = block.buffer;
+    this.byteOffset = block.byteOffset;
+    this.entities = new Uint32Array(this.buffer, this.byteOffset, rows);
     this.byField = new Array(fieldIdLimit).fill(undefined);
     let offset = this.byteOffset + rows * 4;
     for (const field of archetype.fields) {
       const Ctor = FIELD_TYPES[field.type];
-      this.byField[field.id] = new Ctor(arena.buffer, offset, rows);
+      this.byField[field.id] = new Ctor(this.buffer, offset, rows);
       offset += rows * Ctor.BYTES_PER_ELEMENT;
     }
   }

@@ -16,10 +16,10 @@ export interface WorldConfig {
   readonly chunkRows: number;
   /** Most command records (spawn, despawn, add, remove, set, emit) one frame may record. */
   readonly maxCommandsPerFrame: number;
-  /** Most bytes of component memory (the growable SharedArrayBuffer's maximum). */
+  /** Most bytes of component memory, summed over its shared-memory segments. */
   readonly maxMemoryBytes: number;
-  /** Bytes of component memory reserved at start. */
-  readonly initialMemoryBytes: number;
+  /** Bytes per shared-memory segment that chunks are carved from (a larger chunk gets its own). */
+  readonly segmentBytes: number;
 }
 
 /** The defaults; `maxEntities` reaches 1,000,000 without any setting. */
@@ -29,7 +29,7 @@ export const DEFAULT_CONFIG: WorldConfig = Object.freeze({
   chunkRows: 1024,
   maxCommandsPerFrame: 1 << 16,
   maxMemoryBytes: 1 << 30,
-  initialMemoryBytes: 1 << 20,
+  segmentBytes: 1 << 22,
 });
 
 const LIMITS: Record<keyof WorldConfig, [number, number]> = {
@@ -38,7 +38,7 @@ const LIMITS: Record<keyof WorldConfig, [number, number]> = {
   chunkRows: [16, 1 << 16],
   maxCommandsPerFrame: [16, 1 << 24],
   maxMemoryBytes: [1 << 16, 2 ** 40],
-  initialMemoryBytes: [1 << 12, 2 ** 40],
+  segmentBytes: [1 << 12, 1 << 30],
 };
 
 /** Fills defaults and checks every value, naming the key and its range on error. */
@@ -62,6 +62,5 @@ export function resolveConfig(partial: Partial<WorldConfig> = {}): WorldConfig {
   if ((out.chunkRows & (out.chunkRows - 1)) !== 0) {
     throw new SceneError(`config.chunkRows must be a power of two; got ${out.chunkRows}`);
   }
-  out.initialMemoryBytes = Math.min(out.initialMemoryBytes, out.maxMemoryBytes);
   return Object.freeze(out) as unknown as WorldConfig;
 }

@@ -30,6 +30,9 @@ export class Random {
   private b = 0;
   private c = 0;
   private d = 0;
+  /** Key of the stream to start at the next draw; keying is lazy, so unused streams cost nothing. */
+  private readonly key = new Uint32Array(5);
+  private keyed = false;
 
   constructor(seed: number, ...key: number[]) {
     this.reseed(seed, key[0] ?? 0, key[1] ?? 0, key[2] ?? 0, key[3] ?? 0);
@@ -37,20 +40,30 @@ export class Random {
 
   /** Restarts as the stream for `seed` and a key of up to four words. */
   reseed(seed: number, k0 = 0, k1 = 0, k2 = 0, k3 = 0): void {
-    let h = mix32(0x9e3779b9, seed);
-    h = mix32(h, k0);
-    h = mix32(h, k1);
-    h = mix32(h, k2);
-    h = mix32(h, k3);
+    const key = this.key;
+    key[0] = seed;
+    key[1] = k0;
+    key[2] = k1;
+    key[3] = k2;
+    key[4] = k3;
+    this.keyed = false;
+  }
+
+  private start(): void {
+    const key = this.key;
+    let h = 0x9e3779b9;
+    for (let i = 0; i < 5; i++) h = mix32(h, key[i]);
     this.a = h;
     this.b = mix32(h, 1);
     this.c = mix32(h, 2);
     this.d = 1;
+    this.keyed = true;
     for (let i = 0; i < 12; i++) this.nextUint32();
   }
 
   /** A uniform 32-bit unsigned integer. */
   nextUint32(): number {
+    if (!this.keyed) this.start();
     const t = (((this.a + this.b) | 0) + this.d) | 0;
     this.d = (this.d + 1) | 0;
     this.a = this.b ^ (this.b >>> 9);

@@ -75,7 +75,7 @@ export class World {
     for (const owner of this.components) for (const f of owner.fields) this.fieldsById.set(f.id, f);
     this.maskWords = Math.max(1, Math.ceil(this.components.length / 32));
     this.fieldIdLimit = 1 + Math.max(0, ...this.fieldsById.keys());
-    this.arena = new Arena(this.config.initialMemoryBytes, this.config.maxMemoryBytes);
+    this.arena = new Arena(this.config.segmentBytes, this.config.maxMemoryBytes);
     this.entities = new EntityTable(this.config.maxEntities);
     this.root = this.createArchetype([]);
     const resources = [Time, ...(spec.resources ?? []).filter((r) => r !== Time)];
