@@ -43,7 +43,7 @@ export interface SceneSpec {
   readonly setup?: (world: World, ctx: SetupContext) => void | Promise<void>;
 }
 
-const SCENE: unique symbol = Symbol("staticecs.scene");
+const SCENE: unique symbol = Symbol.for("staticecs.scene");
 
 /** A checked scene declaration. */
 export type Scene = SceneSpec & { readonly [SCENE]: true; readonly phases: readonly string[] };

@@ -110,7 +110,7 @@ export interface Owner {
   readonly rowBytes: number;
 }
 
-const META: unique symbol = Symbol("staticecs.meta");
+const META: unique symbol = Symbol.for("staticecs.meta");
 
 /** A component: field descriptors by name, plus its metadata under a symbol. */
 export type Component<S extends Schema = Schema> =
