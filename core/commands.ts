@@ -55,6 +55,12 @@ export class CommandBuffer {
   readonly maxRecords: number;
   private readonly world: World;
   private pendingSpawns = 0;
+  /** The system whose SEGMENT record is still to be written (on its first command), or -1. */
+  private segment = -1;
+  /** Event queues by the index that EMIT records carry. */
+  readonly queues: EventQueue[];
+  /** Real handles of the current segment's pending spawns, filled while applying. */
+  readonly resolved: Uint32Array;
   private readonly eventIndex: Map<Owner, number> = new Map();
   private readonly emittedThisFrame: Int32Array;
 
@@ -63,13 +69,15 @@ export class CommandBuffer {
     this.maxRecords = world.config.maxCommandsPerFrame;
     this.words = new Float64Array(new SharedArrayBuffer(this.maxRecords * WORDS * 8));
     for (const owner of world.eventQueues.keys()) this.eventIndex.set(owner, this.eventIndex.size);
+    this.queues = [...world.eventQueues.values()];
+    this.resolved = new Uint32Array(this.maxRecords);
     this.emittedThisFrame = new Int32Array(this.eventIndex.size);
   }
 
   /** Marks the start of a system's commands; pending handles restart. */
   beginSegment(systemIndex: number): void {
     this.pendingSpawns = 0;
-    this.push(SEGMENT, systemIndex, 0, 0);
+    this.segment = systemIndex;
   }
 
   /** Starts a frame: the per-frame bounds reset. */
@@ -152,7 +160,7 @@ export class CommandBuffer {
   }
 
   private reserve(records: number): void {
-    if (this.frameRecords + records > this.maxRecords) {
+    if (this.frameRecords + records + (this.segment >= 0 ? 1 : 0) > this.maxRecords) {
       throw new BoundError(
         "maxCommandsPerFrame",
         this.maxRecords,
@@ -164,6 +172,11 @@ export class CommandBuffer {
   }
 
   private push(kind: number, a: number, b: number, c: number): void {
+    if (this.segment >= 0) {
+      const system = this.segment;
+      this.segment = -1;
+      this.push(SEGMENT, system, 0, 0);
+    }
     this.reserve(1);
     const at = this.count * WORDS;
     this.words[at] = kind;
@@ -187,8 +200,8 @@ export function applyCommands(
   errors: CommandError[],
 ): void {
   const words = buffer.words;
-  const queues = [...world.eventQueues.values()];
-  const pending: number[] = [];
+  const queues = buffer.queues;
+  const pending = buffer.resolved;
   let system = "";
   let emitQueue = queues[0];
   let emitRow = -1;
@@ -201,9 +214,8 @@ export function applyCommands(
     try {
       if (kind === SEGMENT) {
         system = systemNames[a];
-        pending.length = 0;
       } else if (kind === SPAWN) {
-        pending[a] = world.spawnIn(world.root);
+        r = applySpawn(world, buffer, r);
       } else if (kind === EMIT) {
         emitQueue = queues[a];
         emitRow = emitQueue.current.count < emitQueue.capacity ? emitQueue.push() : -1;
@@ -220,13 +232,34 @@ export function applyCommands(
   buffer.clear();
 }
 
+/**
+ * Spawns straight into the archetype that the ADD records right after the
+ * SPAWN lead to, so a spawn with components moves no rows. Returns the last
+ * record consumed.
+ */
+function applySpawn(world: World, buffer: CommandBuffer, record: number): number {
+  const words = buffer.words;
+  const ordinal = words[record * WORDS + 1];
+  const handle = -(ordinal + 1);
+  let archetype = world.root;
+  let next = record + 1;
+  while (
+    next < buffer.count && words[next * WORDS] === ADD && words[next * WORDS + 1] === handle
+  ) {
+    archetype = world.withComponent(archetype, words[next * WORDS + 2]);
+    next++;
+  }
+  buffer.resolved[ordinal] = world.spawnIn(archetype);
+  return next - 1;
+}
+
 function applyEntityRecord(
   world: World,
   kind: number,
   entity: number,
   b: number,
   c: number,
-  pending: number[],
+  pending: Uint32Array,
 ): void {
   if (kind === DESPAWN) world.despawnNow(entity);
   else if (kind === ADD) world.addNow(entity, b);

@@ -260,12 +260,7 @@ export class Runtime {
     } finally {
       this.world.stageDepth--;
     }
-    const commandErrors: CommandError[] = [];
-    applyCommands(this.world, this.state.commands, this.systemNames, commandErrors);
-    for (const { system, error } of commandErrors) {
-      const entry = this.schedule.systems.find((s) => s.system.name === system)!;
-      report.fail(entry, error);
-    }
+    if (this.state.commands.count > 0) this.applyStageCommands(report);
     this.trace?.onStage?.({
       tick: report.tick,
       phase: stage.phase,
@@ -273,6 +268,14 @@ export class Runtime {
       systems: stage.systems.length,
       ms: performance.now() - started,
     });
+  }
+
+  private applyStageCommands(report: FrameReport): void {
+    const commandErrors: CommandError[] = [];
+    applyCommands(this.world, this.state.commands, this.systemNames, commandErrors);
+    for (const { system, error } of commandErrors) {
+      report.fail(this.schedule.systems.find((s) => s.system.name === system)!, error);
+    }
   }
 
   private setTime(tick: number): void {
