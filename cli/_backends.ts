@@ -1,0 +1,44 @@
+/**
+ * The backends `--backend` can name. Adding one is one entry in
+ * {@linkcode BACKENDS}: a name and a factory.
+ *
+ * @module
+ */
+
+import { type Backend, BlockingBackend } from "../mod.ts";
+import { BadInput } from "./_failure.ts";
+
+/** What a backend factory may need besides its name. */
+export interface BackendContext {
+  /** File URL of the scene module, for backends whose workers import it themselves. */
+  readonly sceneUrl: string;
+}
+
+/** Makes a fresh backend for one run. */
+export type BackendFactory = (context: BackendContext) => Backend;
+
+/** Every backend by its `--backend` name; the first is the default. */
+export const BACKENDS: Readonly<Record<string, BackendFactory>> = Object.freeze({
+  blocking: () => new BlockingBackend(),
+});
+
+/** The backend used without `--backend`. */
+export const DEFAULT_BACKEND = "blocking";
+
+/**
+ * Checks a `--backend` name, naming the available ones if it is unknown.
+ *
+ * @example
+ * ```ts
+ * import { backendFactory } from "./_backends.ts";
+ * const backend = backendFactory("blocking")({ sceneUrl: "file:///scene.ts" });
+ * ```
+ */
+export function backendFactory(name: string): BackendFactory {
+  if (!Object.hasOwn(BACKENDS, name)) {
+    throw new BadInput(
+      `unknown backend "${name}"; available backends: ${Object.keys(BACKENDS).join(", ")}`,
+    );
+  }
+  return BACKENDS[name];
+}

@@ -1,0 +1,171 @@
+/**
+ * The end-of-run summary of `staticecs run`: one object with every figure,
+ * printed either as a small aligned table for a person or as one JSON object
+ * for a script.
+ *
+ * @module
+ */
+
+import type { BackendStats, Runtime } from "../mod.ts";
+import type { StopReason } from "./_run_loop.ts";
+import type { TickStats } from "./_tick_stats.ts";
+
+/** One system error, as the summary lists it. */
+export interface SummaryError {
+  readonly tick: number;
+  readonly system: string;
+  readonly phase: string;
+  readonly message: string;
+}
+
+/** Everything `staticecs run --json` prints. */
+export interface RunSummary {
+  readonly scene: string;
+  readonly sceneFile: string;
+  readonly backend: string;
+  readonly seed: number;
+  /** Real-time ticks per second, or null when unpaced. */
+  readonly hz: number | null;
+  /** Simulated seconds per tick. */
+  readonly dt: number;
+  readonly ticks: number;
+  readonly wallSeconds: number;
+  readonly ticksPerSecond: number;
+  readonly stopReason: StopReason;
+  readonly entities: number;
+  readonly tickMsMean: number;
+  readonly tickMsP99: number;
+  /** Mean milliseconds per call of each system, in phase and stage order. */
+  readonly systems: Record<string, number>;
+  readonly checksum: string;
+  readonly droppedTicks: number;
+  /** The first errors (at most the number the run keeps); `errorCount` counts all. */
+  readonly errors: readonly SummaryError[];
+  readonly errorCount: number;
+  readonly backendStats: BackendStats;
+}
+
+/** What a run knows at its end besides the runtime. */
+export interface RunOutcome {
+  readonly sceneName: string;
+  readonly sceneFile: string;
+  readonly paced: boolean;
+  readonly wallSeconds: number;
+  readonly stopReason: StopReason;
+  readonly ticks: TickStats;
+  readonly errors: readonly SummaryError[];
+  readonly errorCount: number;
+}
+
+/**
+ * Gathers the summary from the runtime and the run's outcome.
+ *
+ * @example
+ * ```ts ignore
+ * const summary = buildSummary(runtime, outcome);
+ * console.log(JSON.stringify(summary));
+ * ```
+ */
+export function buildSummary(runtime: Runtime, outcome: RunOutcome): RunSummary {
+  const stats = runtime.systemStats();
+  const systems: Record<string, number> = {};
+  for (const stage of runtime.schedule.stages) {
+    for (const entry of stage.systems) systems[entry.system.name] = stats[entry.index].meanMs;
+  }
+  const ticks = outcome.ticks.count;
+  return {
+    scene: outcome.sceneName,
+    sceneFile: outcome.sceneFile,
+    backend: runtime.backend.name,
+    seed: runtime.seed,
+    hz: outcome.paced ? runtime.hz : null,
+    dt: 1 / runtime.hz,
+    ticks,
+    wallSeconds: outcome.wallSeconds,
+    ticksPerSecond: outcome.wallSeconds > 0 ? ticks / outcome.wallSeconds : 0,
+    stopReason: outcome.stopReason,
+    entities: runtime.world.entityCount,
+    tickMsMean: outcome.ticks.meanMs(),
+    tickMsP99: outcome.ticks.percentileMs(0.99),
+    systems,
+    checksum: runtime.checksum(),
+    droppedTicks: runtime.droppedTicks,
+    errors: outcome.errors,
+    errorCount: outcome.errorCount,
+    backendStats: runtime.backend.stats(),
+  };
+}
+
+const STOP_REASONS: Record<StopReason, string> = {
+  ticks: "--ticks reached",
+  duration: "--duration reached",
+  signal: "signal",
+  error: "system error (stop-first policy)",
+};
+
+/**
+ * The summary as an aligned table, one fact per line.
+ *
+ * @example
+ * ```ts ignore
+ * process.stdout.write(formatSummary(summary));
+ * ```
+ */
+export function formatSummary(summary: RunSummary): string {
+  const rate = summary.hz === null
+    ? `unpaced, dt ${formatNumber(summary.dt, 4)} s`
+    : `${summary.hz} ticks/s real time, dt ${formatNumber(summary.dt, 4)} s`;
+  const rows: [string, string][] = [
+    ["scene", `${summary.scene} (${summary.sceneFile})`],
+    ["backend", summary.backend],
+    ["seed", String(summary.seed)],
+    ["rate", rate],
+    ["ticks", `${summary.ticks} in ${formatNumber(summary.wallSeconds, 3)} s`],
+    ["ticks/s", formatNumber(summary.ticksPerSecond, 1)],
+    ["stopped by", STOP_REASONS[summary.stopReason]],
+    ["entities", String(summary.entities)],
+    ["tick ms", `mean ${formatMs(summary.tickMsMean)}, p99 ${formatMs(summary.tickMsP99)}`],
+  ];
+  if (summary.droppedTicks > 0) {
+    rows.push(["dropped", `${summary.droppedTicks} ticks (fell behind real time)`]);
+  }
+  if (summary.errorCount > 0) rows.push(["errors", `${summary.errorCount} (printed above)`]);
+  rows.push(["checksum", summary.checksum]);
+  const width = Math.max(...rows.map(([label]) => label.length)) + 2;
+  const lines = rows.map(([label, value]) => label.padEnd(width) + value);
+  lines.push(...formatSystems(summary.systems, width));
+  lines.push(...formatBackendStats(summary.backendStats, width));
+  return lines.join("\n") + "\n";
+}
+
+function formatSystems(systems: Record<string, number>, width: number): string[] {
+  const names = Object.keys(systems);
+  if (names.length === 0) return ["systems".padEnd(width) + "none"];
+  const nameWidth = Math.max(...names.map((name) => name.length)) + 2;
+  return [
+    "systems".padEnd(width) + "mean ms per tick, in run order",
+    ...names.map((name) => " ".repeat(width) + name.padEnd(nameWidth) + formatMs(systems[name])),
+  ];
+}
+
+function formatBackendStats(stats: BackendStats, width: number): string[] {
+  const entries = Object.entries(stats);
+  if (entries.length === 0) return [];
+  const keyWidth = Math.max(...entries.map(([key]) => key.length)) + 2;
+  return [
+    "backend stats",
+    ...entries.map(([key, value]) =>
+      " ".repeat(width) + key.padEnd(keyWidth) +
+      (typeof value === "number" ? String(value) : JSON.stringify(value))
+    ),
+  ];
+}
+
+/** Milliseconds with three significant decimals at small sizes. */
+export function formatMs(ms: number): string {
+  return ms >= 100 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(3) : ms.toPrecision(3);
+}
+
+function formatNumber(value: number, digits: number): string {
+  return Number(value.toFixed(digits)).toString();
+}

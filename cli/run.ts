@@ -1,0 +1,188 @@
+/**
+ * `staticecs run <scene.ts>`: runs a scene for a number of ticks, for a
+ * duration, or until SIGINT/SIGTERM, unpaced or paced in real time, and
+ * prints a summary (a table, or one JSON object with `--json`).
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { DEFAULT_SEED, type Runtime } from "../mod.ts";
+import {
+  parsePositiveInteger,
+  parsePositiveNumber,
+  parseSeed,
+  rephraseParseError,
+  wantsHelp,
+} from "./_args.ts";
+import { backendFactory, BACKENDS, DEFAULT_BACKEND } from "./_backends.ts";
+import { BadInput, EXIT_OK, EXIT_SYSTEM_ERRORS } from "./_failure.ts";
+import { FrameObserver } from "./_frame_observer.ts";
+import { loadScene } from "./_load_scene.ts";
+import { type LoopLimits, runLoop } from "./_run_loop.ts";
+import { startRuntime } from "./_start_runtime.ts";
+import { buildSummary, formatSummary } from "./_summary.ts";
+import { listenForStop } from "./_stop_signals.ts";
+
+/** The largest `--hz` (the runtime's own bound). */
+export const HZ_MAX = 100_000;
+
+/** Usage of `staticecs run`. */
+export const RUN_USAGE = `Usage: staticecs run <scene.ts> [options]
+
+Runs the scene file's default export (a scene made with defineScene()).
+Without --ticks or --duration it runs until Ctrl-C (SIGINT) or SIGTERM.
+
+Options:
+  --ticks N         run N ticks, then stop
+  --duration S      run for S seconds of wall time, then stop
+  --hz H            pace ticks in real time, H per second (dt = 1/H);
+                    without it ticks run as fast as they can, dt = 1/60
+  --backend NAME    one of: ${Object.keys(BACKENDS).join(", ")} (default ${DEFAULT_BACKEND})
+  --seed S          integer seed, 0 to 4294967295 (default ${DEFAULT_SEED})
+  --json            print the summary as one JSON object on stdout
+  --verbose         say what is happening on stderr; stack traces on errors
+  -h, --help        show this help
+
+Exit codes: 0 done, 1 a system failed, 2 bad arguments or scene file.
+`;
+
+/** The parsed options of `staticecs run`. */
+export interface RunOptions {
+  readonly file: string;
+  readonly limits: LoopLimits;
+  readonly hz: number | undefined;
+  readonly backend: string;
+  readonly seed: number;
+  readonly json: boolean;
+  readonly verbose: boolean;
+}
+
+/**
+ * Parses the arguments after `run`; throws BadInput naming the wrong one.
+ *
+ * @example
+ * ```ts
+ * import { parseRunArgs } from "./run.ts";
+ * const options = parseRunArgs(["scene.ts", "--ticks", "100", "--json"]);
+ * ```
+ */
+export function parseRunArgs(args: string[]): RunOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        ticks: { type: "string" },
+        duration: { type: "string" },
+        hz: { type: "string" },
+        backend: { type: "string", default: DEFAULT_BACKEND },
+        seed: { type: "string" },
+        json: { type: "boolean", default: false },
+        verbose: { type: "boolean", default: false },
+      },
+    });
+  } catch (error) {
+    throw rephraseParseError("run", error, args);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length === 0) {
+    throw new BadInput("run needs a scene file: staticecs run <scene.ts> (see --help)");
+  }
+  if (positionals.length > 1) {
+    throw new BadInput(
+      `run takes one scene file; got ${positionals.length}: ${positionals.join(" ")}`,
+    );
+  }
+  if (values.ticks !== undefined && values.duration !== undefined) {
+    throw new BadInput("--ticks and --duration cannot be used together; give one of them");
+  }
+  backendFactory(values.backend);
+  const hz = values.hz === undefined ? undefined : parsePositiveNumber("--hz", values.hz, HZ_MAX);
+  return {
+    file: positionals[0],
+    limits: {
+      ticksMax: values.ticks === undefined
+        ? undefined
+        : parsePositiveInteger("--ticks", values.ticks),
+      durationSeconds: values.duration === undefined
+        ? undefined
+        : parsePositiveNumber("--duration", values.duration),
+      paced: hz !== undefined,
+    },
+    hz,
+    backend: values.backend,
+    seed: values.seed === undefined ? DEFAULT_SEED : parseSeed(values.seed),
+    json: values.json,
+    verbose: values.verbose,
+  };
+}
+
+/**
+ * Runs `staticecs run` with the arguments after `run`; resolves to the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * const code = await runCommand(["examples/boids.ts", "--ticks", "100"]);
+ * ```
+ */
+export async function runCommand(args: string[]): Promise<number> {
+  if (wantsHelp(args)) {
+    process.stdout.write(RUN_USAGE);
+    return EXIT_OK;
+  }
+  const options = parseRunArgs(args);
+  const loaded = await loadScene(options.file);
+  const runtime = await startRuntime(loaded, {
+    seed: options.seed,
+    hz: options.hz,
+    backend: backendFactory(options.backend),
+  });
+  try {
+    return await runStarted(runtime, options, loaded.name);
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function runStarted(
+  runtime: Runtime,
+  options: RunOptions,
+  sceneName: string,
+): Promise<number> {
+  const stop = listenForStop();
+  if (options.verbose) {
+    process.stderr.write(
+      `staticecs: running ${options.file} (scene ${sceneName}, ${runtime.world.entityCount} ` +
+        `entities) on ${runtime.backend.name}, seed ${runtime.seed}\n`,
+    );
+  }
+  const observer = new FrameObserver(runtime, {
+    verbose: options.verbose,
+    statusLine: !options.json && process.stderr.isTTY === true,
+    stopRequested: () => stop.signal !== undefined,
+  });
+  const startedMs = performance.now();
+  let stopReason;
+  try {
+    stopReason = await runLoop(runtime, options.limits, observer);
+  } finally {
+    stop.dispose();
+    observer.finish();
+  }
+  const summary = buildSummary(runtime, {
+    sceneName,
+    sceneFile: options.file,
+    paced: options.limits.paced,
+    wallSeconds: (performance.now() - startedMs) / 1000,
+    stopReason,
+    ticks: observer.ticks,
+    errors: observer.errors,
+    errorCount: observer.errorCount,
+  });
+  process.stdout.write(options.json ? JSON.stringify(summary) + "\n" : formatSummary(summary));
+  return summary.errorCount > 0 ? EXIT_SYSTEM_ERRORS : EXIT_OK;
+}

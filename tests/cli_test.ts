@@ -1,0 +1,295 @@
+/**
+ * Tests of the `staticecs` command (cli/), under both `bun test` and `deno test -A`: each test
+ * spawns cli/main.ts with the runtime running the tests, so each runtime tests itself.
+ */
+
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { DEFAULT_SEED } from "../mod.ts";
+import { VERSION } from "../cli/version.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const CLI = path.join(ROOT, "cli", "main.ts");
+const TINY = "tests/fixtures/tiny_scene.ts";
+const RUNTIME = process.versions.deno !== undefined ? "deno" : "bun";
+/** Most milliseconds one CLI run may take before the test fails instead of hanging. */
+const RUN_TIMEOUT_MS = 30_000;
+
+interface CliResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The command line that runs the CLI with `args` under this test's runtime. */
+function cliCommand(args: readonly string[]): [string, string[]] {
+  const runtimeArgs = RUNTIME === "deno" ? ["run", "-A", CLI] : [CLI];
+  return [process.execPath, [...runtimeArgs, ...args]];
+}
+
+function cli(args: readonly string[], cwd = ROOT): CliResult {
+  const [command, commandArgs] = cliCommand(args);
+  const result = spawnSync(command, commandArgs, {
+    cwd,
+    encoding: "utf8",
+    timeout: RUN_TIMEOUT_MS,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  if (result.error !== undefined) throw result.error;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs the CLI, expects exit 0, and parses stdout as exactly one JSON object. */
+function runJson(args: readonly string[], cwd = ROOT): Record<string, unknown> {
+  const result = cli(args, cwd);
+  assert.equal(result.status, 0, `exit ${result.status}; stderr: ${result.stderr}`);
+  return parseOneJson(result.stdout);
+}
+
+function parseOneJson(stdout: string): Record<string, unknown> {
+  assert.equal(stdout.trimEnd().split("\n").length, 1, `stdout is not one line: ${stdout}`);
+  const value = JSON.parse(stdout);
+  assert.equal(typeof value, "object");
+  return value;
+}
+
+/** Expects exit 2 and one stderr line `staticecs: ...` containing each of `parts`, no stack. */
+function assertBadInput(result: CliResult, ...parts: string[]): void {
+  assert.equal(result.status, 2, `exit ${result.status}; stderr: ${result.stderr}`);
+  assert.equal(result.stdout, "");
+  const lines = result.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, `stderr is not one line:\n${result.stderr}`);
+  assert.match(lines[0], /^staticecs: /);
+  for (const part of parts) assert.ok(lines[0].includes(part), `"${lines[0]}" lacks "${part}"`);
+  assert.doesNotMatch(result.stderr, /\n\s+at /);
+}
+
+describe("staticecs run", () => {
+  it("runs --ticks 50 and prints one JSON summary", () => {
+    const summary = runJson(["run", TINY, "--ticks", "50", "--json"]);
+    assert.equal(summary.backend, "blocking");
+    assert.equal(summary.scene, "tiny");
+    assert.equal(summary.seed, DEFAULT_SEED);
+    assert.equal(summary.hz, null);
+    assert.equal(summary.ticks, 50);
+    assert.equal(summary.entities, 200);
+    assert.equal(summary.droppedTicks, 0);
+    assert.deepEqual(summary.errors, []);
+    assert.equal(summary.stopReason, "ticks");
+    for (const key of ["tickMsMean", "tickMsP99", "wallSeconds"]) {
+      assert.equal(typeof summary[key], "number", key);
+      assert.ok((summary[key] as number) >= 0, key);
+    }
+    assert.ok((summary.tickMsP99 as number) >= 0);
+    assert.deepEqual(Object.keys(summary.systems as object), ["move", "jitter"]);
+    for (const ms of Object.values(summary.systems as object)) assert.equal(typeof ms, "number");
+    assert.match(summary.checksum as string, /^[0-9a-f]+$/);
+    assert.equal(typeof summary.backendStats, "object");
+  });
+
+  it("gives the same checksum for the same seed, another for another seed", () => {
+    const args = ["run", TINY, "--ticks", "20", "--json", "--seed"];
+    const first = runJson([...args, "7"]).checksum;
+    assert.equal(runJson([...args, "7"]).checksum, first);
+    assert.notEqual(runJson([...args, "8"]).checksum, first);
+  });
+
+  it("prints a readable table without --json", () => {
+    const result = cli(["run", TINY, "--ticks", "5"]);
+    assert.equal(result.status, 0, result.stderr);
+    for (const label of ["scene", "backend", "seed", "ticks", "tick ms", "checksum", "jitter"]) {
+      assert.match(result.stdout, new RegExp(`^\\s*${label}\\b`, "m"), label);
+    }
+  });
+
+  it("stops by itself after --duration", () => {
+    const summary = runJson(["run", TINY, "--duration", "0.3", "--json"]);
+    assert.equal(summary.stopReason, "duration");
+    assert.ok((summary.ticks as number) > 0);
+    assert.ok((summary.wallSeconds as number) >= 0.25, String(summary.wallSeconds));
+  });
+
+  it("paces ticks in real time with --hz", () => {
+    const summary = runJson(["run", TINY, "--hz", "50", "--duration", "0.5", "--json"]);
+    assert.equal(summary.hz, 50);
+    assert.equal(summary.dt, 1 / 50);
+    const ticks = summary.ticks as number;
+    assert.ok(ticks >= 10 && ticks <= 30, `${ticks} ticks at 50 Hz for 0.5 s`);
+  });
+
+  it("runs exactly --ticks N when paced", () => {
+    assert.equal(runJson(["run", TINY, "--hz", "1000", "--ticks", "20", "--json"]).ticks, 20);
+  });
+
+  it("stops at a failing system under stop-first and exits 1", () => {
+    const result = cli(["run", "tests/fixtures/throwing_scene.ts", "--ticks", "10", "--json"]);
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /tick 3: system explode \(update\): boom at tick 3/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+    const summary = parseOneJson(result.stdout);
+    assert.equal(summary.ticks, 4);
+    assert.equal(summary.stopReason, "error");
+    assert.deepEqual(summary.errors, [
+      { tick: 3, system: "explode", phase: "update", message: "boom at tick 3" },
+    ]);
+  });
+
+  it("runs on through failures under aggregate and exits 1", () => {
+    const result = cli(["run", "tests/fixtures/aggregate_scene.ts", "--ticks", "10", "--json"]);
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /tick 2: system flaky/);
+    assert.match(result.stderr, /tick 4: system flaky/);
+    const summary = parseOneJson(result.stdout);
+    assert.equal(summary.ticks, 10);
+    assert.equal(summary.errorCount, 2);
+  });
+});
+
+describe("staticecs run, bad input (exit 2, one line)", () => {
+  const fixture = (name: string) => `tests/fixtures/${name}.ts`;
+  const cases: [string, string[], string[]][] = [
+    ["missing scene", ["run"], ["needs a scene file"]],
+    ["missing file", ["run", "nowhere/scene.ts"], ["not found", "nowhere/scene.ts"]],
+    ["import throws", ["run", fixture("import_error_scene")], [
+      "import_error_scene.ts: failed to load: this scene is broken on purpose",
+    ]],
+    ["no default export", ["run", fixture("no_default_scene")], ["got undefined"]],
+    ["default function", ["run", fixture("function_scene")], ["got a function"]],
+    ["plain object", ["run", fixture("plain_object_scene")], ["got an object without"]],
+    ["setup throws", ["run", fixture("setup_error_scene")], ["setup failed: no map file"]],
+    ["schedule cycle", ["run", fixture("bad_schedule_scene")], [
+      "bad_schedule_scene.ts: systems order themselves in a cycle",
+    ]],
+    ["bad config", ["run", fixture("bad_config_scene")], ["bad_config_scene.ts:", "maxEntites"]],
+    ["unknown flag", ["run", TINY, "--tick", "5"], ["--tick", "--help"]],
+    ["bad --ticks", ["run", TINY, "--ticks", "abc"], [
+      "--ticks must be a positive integer; got abc",
+    ]],
+    ["zero --ticks", ["run", TINY, "--ticks", "0"], ["--ticks must be a positive integer"]],
+    ["bad --duration", ["run", TINY, "--duration", "soon"], ["--duration must be a positive"]],
+    ["bad --hz", ["run", TINY, "--hz=-5"], ["--hz must be a positive number", "got -5"]],
+    ["bad --seed", ["run", TINY, "--seed", "4294967296"], ["--seed must be an integer from 0"]],
+    ["--ticks with --duration", ["run", TINY, "--ticks", "5", "--duration", "1"], [
+      "--ticks and --duration",
+    ]],
+    ["unknown backend", ["run", TINY, "--backend", "warp"], ["warp", "blocking"]],
+    ["unknown command", ["frobnicate"], ['unknown command "frobnicate"', "run, info"]],
+    ["no command", [], ["missing command"]],
+    ["unknown info flag", ["info", "--fast"], ["--fast"]],
+  ];
+  for (const [name, args, parts] of cases) {
+    it(name, () => assertBadInput(cli(args), ...parts));
+  }
+
+  it("prints the stack of the cause with --verbose", () => {
+    const result = cli(["run", fixture("setup_error_scene"), "--verbose"]);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /setup failed: no map file\n/);
+    assert.match(result.stderr, /setup_error_scene\.ts/);
+  });
+});
+
+describe("staticecs run, scenes outside the project", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "staticecs-cli-test-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it(`resolves "staticecs" for a scene in a temp dir (${RUNTIME})`, () => {
+    writeFileSync(path.join(dir, "scene.ts"), readFileSync(path.join(ROOT, TINY), "utf8"));
+    const outside = runJson(["run", "scene.ts", "--ticks", "10", "--json"], dir);
+    const inside = runJson(["run", TINY, "--ticks", "10", "--json"]);
+    assert.equal(outside.sceneFile, "scene.ts");
+    assert.equal(outside.checksum, inside.checksum);
+  });
+});
+
+describe("staticecs run, signals", () => {
+  it("ends a run without --ticks on SIGINT with a summary and exit 0", async () => {
+    const [command, args] = cliCommand(["run", TINY, "--json", "--verbose"]);
+    const child = spawn(command, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => stdout += chunk);
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const killTimer = setTimeout(() => child.kill("SIGKILL"), RUN_TIMEOUT_MS);
+    try {
+      // --verbose says when the loop starts, so the signal never arrives before its handler.
+      await new Promise<void>((resolve) => {
+        child.stderr.on("data", (chunk) => {
+          stderr += chunk;
+          if (stderr.includes("staticecs: running")) resolve();
+        });
+        child.on("close", () => resolve());
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Not child.kill: Deno 2.9's node:child_process then reports the child as killed by the
+      // signal even when it handled it and exited 0.
+      process.kill(child.pid!, "SIGINT");
+      assert.equal(await exited, 0, stderr);
+    } finally {
+      clearTimeout(killTimer);
+    }
+    const summary = parseOneJson(stdout);
+    assert.equal(summary.stopReason, "signal");
+    assert.ok((summary.ticks as number) > 0);
+  });
+});
+
+describe("staticecs info", () => {
+  it("--json has the runtime, version, cores and io_uring", () => {
+    const info = runJson(["info", "--json"]);
+    assert.equal(info.runtime, RUNTIME);
+    assert.equal(typeof info.version, "string");
+    assert.ok(Number.isInteger(info.cores) && (info.cores as number) >= 1);
+    const ioUring = info.ioUring as Record<string, unknown>;
+    assert.equal(typeof ioUring.usable, "boolean");
+    assert.equal(typeof ioUring.reason, "string");
+  });
+
+  it("prints a table without --json", () => {
+    const result = cli(["info"]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^runtime\s+(bun|deno) /m);
+    assert.match(result.stdout, /^io_uring\s+/m);
+  });
+});
+
+describe("staticecs --help and --version", () => {
+  it("--help lists the commands", () => {
+    const result = cli(["--help"]);
+    assert.equal(result.status, 0);
+    assert.match(result.stdout, /run <scene\.ts>/);
+    assert.match(result.stdout, /info/);
+  });
+
+  it("run --help lists every flag, even after a bad one", () => {
+    const result = cli(["run", "--nonsense", "--help"]);
+    assert.equal(result.status, 0);
+    for (const flag of ["--ticks", "--duration", "--hz", "--backend", "--seed", "--json"]) {
+      assert.ok(result.stdout.includes(flag), flag);
+    }
+    assert.ok(result.stdout.includes("--verbose"));
+  });
+
+  it("info --help", () => {
+    const result = cli(["info", "--help"]);
+    assert.equal(result.status, 0);
+    assert.match(result.stdout, /--json/);
+  });
+
+  it("--version names the version and the runtime", () => {
+    const result = cli(["--version"]);
+    assert.equal(result.status, 0);
+    assert.match(result.stdout, new RegExp(`^staticecs ${VERSION} \\(${RUNTIME} \\d+\\.\\d+`));
+  });
+
+  it("cli/version.ts matches package.json", () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8"));
+    assert.equal(VERSION, pkg.version);
+  });
+});
