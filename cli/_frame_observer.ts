@@ -46,6 +46,12 @@ export class FrameObserver implements LoopObserver {
   readonly errors: SummaryError[] = [];
   /** Every system error. */
   errorCount = 0;
+  /**
+   * Milliseconds from the start of the process (the runtime's time origin)
+   * to the end of the first frame: start-up time, scene import and setup
+   * included. NaN before the first frame.
+   */
+  firstFrameMs = NaN;
   private readonly runtime: Runtime;
   private readonly options: FrameObserverOptions;
   private readonly status: StatusLine;
@@ -59,6 +65,7 @@ export class FrameObserver implements LoopObserver {
 
   /** Records a frame; true if the run must stop after it. */
   frame(result: FrameResult): boolean {
+    if (this.ticks.count === 0) this.firstFrameMs = performance.now();
     this.ticks.record(result.ms);
     if (result.errors.length > 0) {
       this.status.clear();

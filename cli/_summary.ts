@@ -43,6 +43,8 @@ export interface RunSummary {
   readonly errors: readonly SummaryError[];
   readonly errorCount: number;
   readonly backendStats: BackendStats;
+  /** Milliseconds from process start to the end of the first frame, or null if none ran. */
+  readonly firstFrameMs: number | null;
 }
 
 /** What a run knows at its end besides the runtime. */
@@ -55,6 +57,7 @@ export interface RunOutcome {
   readonly ticks: TickStats;
   readonly errors: readonly SummaryError[];
   readonly errorCount: number;
+  readonly firstFrameMs: number;
 }
 
 /**
@@ -93,6 +96,7 @@ export function buildSummary(runtime: Runtime, outcome: RunOutcome): RunSummary 
     errors: outcome.errors,
     errorCount: outcome.errorCount,
     backendStats: runtime.backend.stats(),
+    firstFrameMs: Number.isNaN(outcome.firstFrameMs) ? null : outcome.firstFrameMs,
   };
 }
 
@@ -126,6 +130,9 @@ export function formatSummary(summary: RunSummary): string {
     ["entities", String(summary.entities)],
     ["tick ms", `mean ${formatMs(summary.tickMsMean)}, p99 ${formatMs(summary.tickMsP99)}`],
   ];
+  if (summary.firstFrameMs !== null) {
+    rows.push(["first frame", `${formatNumber(summary.firstFrameMs, 1)} ms after process start`]);
+  }
   if (summary.droppedTicks > 0) {
     rows.push(["dropped", `${summary.droppedTicks} ticks (fell behind real time)`]);
   }

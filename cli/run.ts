@@ -182,6 +182,7 @@ async function runStarted(
     ticks: observer.ticks,
     errors: observer.errors,
     errorCount: observer.errorCount,
+    firstFrameMs: observer.firstFrameMs,
   });
   process.stdout.write(options.json ? JSON.stringify(summary) + "\n" : formatSummary(summary));
   return summary.errorCount > 0 ? EXIT_SYSTEM_ERRORS : EXIT_OK;

@@ -1,0 +1,120 @@
+/**
+ * The compiled binary, alone in an empty folder with a user's scene: every
+ * subcommand, `--help`, `--version`, and the bad-input paths (exit 2). The
+ * binary is built once here with scripts/build.ts, as CI does.
+ */
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const isBun = "Bun" in globalThis;
+const SKIP = isBun
+  ? false
+  : "the binary is built with `bun build --compile` and tested in the Bun " +
+    "run; what it does does not depend on the runtime running the tests";
+
+interface Ran {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+let folder = "";
+
+function staticecs(...args: string[]): Ran {
+  const result = spawnSync(path.join(folder, "staticecs"), args, {
+    cwd: folder,
+    encoding: "utf8",
+    timeout: 30_000,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function assertBadInput(ran: Ran, pattern: RegExp): void {
+  assert.equal(ran.status, 2, `exit code; stderr: ${ran.stderr}`);
+  const lines = ran.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, `one line of error, got: ${ran.stderr}`);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(ran.stderr, /\n\s+at /, "no stack trace");
+}
+
+describe("compiled binary", { skip: SKIP }, () => {
+  before(async () => {
+    folder = mkdtempSync(path.join(tmpdir(), "staticecs-binary-"));
+    const { buildBinary } = await import("../scripts/build.ts");
+    buildBinary(path.join(folder, "staticecs"));
+    copyFileSync(path.join(ROOT, "tests/fixtures/tiny_scene.ts"), path.join(folder, "scene.ts"));
+    writeFileSync(path.join(folder, "not_a_scene.ts"), "export default 42;\n");
+  });
+
+  after(() => {
+    if (folder !== "") rmSync(folder, { recursive: true, force: true });
+  });
+
+  test("runs a user's scene that imports from staticecs, with the same checksum as the sources", () => {
+    const ran = staticecs("run", "scene.ts", "--ticks", "30", "--seed", "7", "--json");
+    assert.equal(ran.status, 0, ran.stderr);
+    const summary = JSON.parse(ran.stdout);
+    assert.equal(summary.backend, "blocking");
+    assert.equal(summary.ticks, 30);
+    assert.equal(summary.entities, 200);
+    assert.match(summary.checksum, /^[0-9a-f]{16}$/);
+    assert.equal(typeof summary.firstFrameMs, "number");
+    const fromSource = spawnSync(
+      process.execPath,
+      [
+        "cli/main.ts",
+        "run",
+        "tests/fixtures/tiny_scene.ts",
+        "--ticks",
+        "30",
+        "--seed",
+        "7",
+        "--json",
+      ],
+      { cwd: ROOT, encoding: "utf8", timeout: 30_000 },
+    );
+    assert.equal(fromSource.status, 0, fromSource.stderr);
+    assert.equal(JSON.parse(fromSource.stdout).checksum, summary.checksum);
+  });
+
+  test("info --json reports runtime, cores and io_uring", () => {
+    const ran = staticecs("info", "--json");
+    assert.equal(ran.status, 0, ran.stderr);
+    const info = JSON.parse(ran.stdout);
+    assert.equal(info.runtime, "bun");
+    assert.equal(typeof info.version, "string");
+    assert.ok(Number.isInteger(info.cores) && info.cores >= 1);
+    assert.equal(typeof info.ioUring.usable, "boolean");
+    assert.equal(typeof info.ioUring.reason, "string");
+    assert.ok(info.ioUring.reason.length > 0);
+  });
+
+  test("--version and --help on every subcommand", () => {
+    const version = staticecs("--version");
+    assert.equal(version.status, 0);
+    assert.match(version.stdout, /^staticecs \d+\.\d+\.\d+ \(bun /);
+    for (const args of [["--help"], ["run", "--help"], ["info", "--help"]]) {
+      const ran = staticecs(...args);
+      assert.equal(ran.status, 0, `${args.join(" ")}: ${ran.stderr}`);
+      assert.match(ran.stdout, /usage/i, args.join(" "));
+    }
+  });
+
+  test("bad input exits 2 with one line", () => {
+    assertBadInput(staticecs("run", "missing.ts"), /missing\.ts/);
+    assertBadInput(staticecs("run", "scene.ts", "--ticks", "abc"), /--ticks.*abc/);
+    assertBadInput(staticecs("run", "scene.ts", "--frobnicate"), /--frobnicate/);
+    assertBadInput(staticecs("run", "not_a_scene.ts"), /not_a_scene\.ts: default export/);
+    assertBadInput(staticecs("run", "scene.ts", "--backend", "warp"), /warp/);
+    assertBadInput(staticecs("launch"), /launch/);
+  });
+});
