@@ -14,7 +14,6 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import process from "node:process";
 import { parseArgs } from "node:util";
 import { buildBinary, DEFAULT_OUTFILE, ROOT } from "../build.ts";
 
