@@ -113,16 +113,26 @@ export class CommandBuffer {
   /** Records setting the given fields of a component. */
   set<S extends Schema>(entity: number, component: Component<S>, values: Values<S>): void {
     const owner = ownerOf(component);
-    for (const field of owner.fields) {
-      const value = values[field.name as keyof S];
-      if (value !== undefined) this.setField(entity, field, value);
+    for (const [name, value] of Object.entries(values)) {
+      const field = owner.fields.find((f) => f.name === name);
+      if (field === undefined) {
+        throw new UsageError(
+          `${owner.name} has no field "${name}"; its fields are ` +
+            (owner.fields.map((f) => f.name).join(", ") || "none (it is a tag)"),
+        );
+      }
+      if (value !== undefined) this.setField(entity, field, value as number | boolean);
     }
   }
 
   /** Records setting one field. */
   setField<T extends FieldType>(entity: number, field: Field<T>, value: number | boolean): void {
-    const checked = this.checkEntity(entity, `set ${field.owner.name}.${field.name}`);
-    this.push(SET, checked, field.id, toFieldNumber(value));
+    const what = `set ${field.owner.name}.${field.name}`;
+    const checked = this.checkEntity(entity, what);
+    const number = toFieldNumber(value);
+    // A negative entity value is read as a pending handle when applied: it must be one.
+    if (field.type === "entity" && number < 0) this.checkEntity(number, what);
+    this.push(SET, checked, field.id, number);
   }
 
   /** Records an event; readers see it after this stage's commands apply. */
@@ -134,6 +144,12 @@ export class CommandBuffer {
     }
     if (this.emittedThisFrame[index] >= owner.capacity) {
       throw eventOverflow(this.world.eventQueue(owner));
+    }
+    for (const field of owner.fields) {
+      const value = values[field.name as keyof S];
+      if (field.type === "entity" && typeof value === "number" && value < 0) {
+        this.checkEntity(value, `emit ${owner.name}.${field.name}`);
+      }
     }
     this.reserve(1 + owner.fields.length);
     this.emittedThisFrame[index]++;
@@ -221,7 +237,10 @@ export function applyCommands(
         emitRow = emitQueue.current.count < emitQueue.capacity ? emitQueue.push() : -1;
         if (emitRow < 0) throw eventOverflow(emitQueue);
       } else if (kind === EVENT_FIELD) {
-        if (emitRow >= 0) emitQueue.current.columns[a][emitRow] = b;
+        const pendingValue = b < 0 && emitQueue.owner.fields[a].type === "entity";
+        if (emitRow >= 0) {
+          emitQueue.current.columns[a][emitRow] = pendingValue ? pending[-b - 1] : b;
+        }
       } else {
         applyEntityRecord(world, kind, a < 0 ? pending[-a - 1] : a, b, c, pending);
       }
@@ -241,6 +260,9 @@ function applySpawn(world: World, buffer: CommandBuffer, record: number): number
   const words = buffer.words;
   const ordinal = words[record * WORDS + 1];
   const handle = -(ordinal + 1);
+  // If the spawn fails, later records on its pending handle must fail too, not reach the
+  // entity an earlier segment's spawn of the same ordinal resolved to.
+  buffer.resolved[ordinal] = 0;
   let archetype = world.root;
   let next = record + 1;
   while (

@@ -197,20 +197,20 @@ export class Runtime {
    * runs the ticks now due, at most `maxCatchUpTicks`.
    */
   advance(realSeconds: number): FrameResult[] {
-    const dt = 1 / this.hz;
     this.accumulatorSeconds += Math.max(0, realSeconds);
+    // Counted in ticks with a tolerance for rounding: 1 s at 60 Hz is 60 ticks, where
+    // subtracting 1/60 sixty times from 1 leaves just under 1/60 for the last one.
+    const due = Math.floor(this.accumulatorSeconds * this.hz + 1e-9);
     const results: FrameResult[] = [];
-    while (this.accumulatorSeconds >= dt && results.length < this.maxCatchUpTicks) {
-      this.accumulatorSeconds -= dt;
+    while (results.length < Math.min(due, this.maxCatchUpTicks)) {
       const result = this.tick();
       results.push(result);
       if (!result.ok) break;
     }
-    if (this.accumulatorSeconds >= dt && results.length === this.maxCatchUpTicks) {
-      const behind = Math.floor(this.accumulatorSeconds / dt);
-      this.droppedTicks += behind;
-      this.accumulatorSeconds -= behind * dt;
-    }
+    const dropped = results.length === this.maxCatchUpTicks ? due - results.length : 0;
+    this.droppedTicks += dropped;
+    const consumed = (results.length + dropped) / this.hz;
+    this.accumulatorSeconds = Math.max(0, this.accumulatorSeconds - consumed);
     return results;
   }
 

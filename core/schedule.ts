@@ -114,37 +114,84 @@ function stageLevels(
 }
 
 /**
- * A topological order of the explicit before/after edges, ties broken by
- * scene order, so conflicting systems run in declaration order unless told
- * otherwise.
+ * The run order of a phase's systems: a topological order of the explicit
+ * before/after edges plus, between conflicting systems, an edge from the
+ * earlier-declared to the later-declared one unless the explicit edges (and
+ * the edges kept so far) already order them the other way. So conflicting
+ * systems run in declaration order unless before/after says otherwise, and
+ * a before/after constraint moves only the systems it names. Ties go to
+ * scene order.
  */
-function explicitOrder(inPhase: readonly ScheduledSystem[], edges: number[][]): number[] {
+function explicitOrder(inPhase: readonly ScheduledSystem[], explicit: number[][]): number[] {
+  const graph = new Reachability(inPhase.length);
+  for (let from = 0; from < inPhase.length; from++) {
+    for (const to of explicit[from]) {
+      if (from === to || graph.reaches(to, from)) throw cycleError(inPhase, graph, from, to);
+      graph.add(from, to);
+    }
+  }
+  for (let a = 0; a < inPhase.length; a++) {
+    for (let b = a + 1; b < inPhase.length; b++) {
+      if (conflicts(inPhase[a].access, inPhase[b].access) && !graph.reaches(b, a)) graph.add(a, b);
+    }
+  }
   const incoming = inPhase.map(() => 0);
-  for (const targets of edges) for (const t of targets) incoming[t]++;
+  for (const targets of graph.edges) for (const t of targets) incoming[t]++;
   const order: number[] = [];
   const done = inPhase.map(() => false);
   while (order.length < inPhase.length) {
     const next = incoming.findIndex((n, i) => n === 0 && !done[i]);
-    if (next < 0) throw cycleError(inPhase, edges, done);
     done[next] = true;
     order.push(next);
-    for (const t of edges[next]) incoming[t]--;
+    for (const t of graph.edges[next]) incoming[t]--;
   }
   return order;
 }
 
+/** A DAG with its transitive closure kept as one bitset per node. */
+class Reachability {
+  readonly edges: number[][];
+  private readonly closure: Uint32Array[];
+
+  constructor(nodes: number) {
+    this.edges = Array.from({ length: nodes }, () => []);
+    this.closure = Array.from({ length: nodes }, () => new Uint32Array((nodes + 31) >>> 5));
+  }
+
+  reaches(from: number, to: number): boolean {
+    return (this.closure[from][to >>> 5] & (1 << (to & 31))) !== 0;
+  }
+
+  add(from: number, to: number): void {
+    this.edges[from].push(to);
+    const target = this.closure[to];
+    for (let node = 0; node < this.closure.length; node++) {
+      if (node !== from && !this.reaches(node, from)) continue;
+      const row = this.closure[node];
+      row[to >>> 5] |= 1 << (to & 31);
+      for (let w = 0; w < row.length; w++) row[w] |= target[w];
+    }
+  }
+
+  /** Nodes of a path from `from` to `to` (which it reaches), both included. */
+  path(from: number, to: number): number[] {
+    const path = [from];
+    while (path[path.length - 1] !== to) {
+      const at = path[path.length - 1];
+      path.push(this.edges[at].find((next) => next === to || this.reaches(next, to))!);
+    }
+    return path;
+  }
+}
+
 function cycleError(
   inPhase: readonly ScheduledSystem[],
-  edges: number[][],
-  done: boolean[],
+  graph: Reachability,
+  from: number,
+  to: number,
 ): SceneError {
-  let node = done.indexOf(false);
-  const path: number[] = [];
-  while (!path.includes(node)) {
-    path.push(node);
-    node = edges[node].find((t) => !done[t])!;
-  }
-  const cycle = [...path.slice(path.indexOf(node)), node].map((n) => inPhase[n].system.name);
+  const nodes = from === to ? [from, from] : [from, ...graph.path(to, from)];
+  const cycle = nodes.map((n) => inPhase[n].system.name);
   return new SceneError(
     `systems order themselves in a cycle: ${cycle.join(" -> ")}; remove one of the ` +
       `before/after constraints`,

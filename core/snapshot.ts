@@ -11,7 +11,7 @@
  * @module
  */
 
-import { SceneError } from "./errors.ts";
+import { formatEntity, SceneError } from "./errors.ts";
 import { Digest } from "./checksum.ts";
 import type { Column, Owner } from "./schema.ts";
 import type { World } from "./world.ts";
@@ -74,6 +74,10 @@ export function restoreWorld(world: World, bytes: Uint8Array): number {
   world.clearEntities();
   restoreEntityTable(world, input);
   restoreArchetypes(world, input);
+  const rows = world.archetypes.reduce((sum, archetype) => sum + archetype.count, 0);
+  if (rows !== world.entities.alive) {
+    throw snapshotError(`it counts ${world.entities.alive} live entities but stores ${rows}`);
+  }
   for (const store of world.resourceStores.values()) input.bytesInto(store.bytes());
   for (const queue of world.eventQueues.values()) {
     for (const buffer of [queue.previous, queue.current]) {
@@ -97,7 +101,9 @@ function restoreEntityTable(world: World, input: Reader): void {
   table.freeCount = input.count(table.maxEntities, "free list length");
   input.columnInto(table.generation, table.nextFresh);
   table.freeHead = 0;
-  for (let i = 0; i < table.freeCount; i++) table.freeRing[i] = input.u32();
+  for (let i = 0; i < table.freeCount; i++) {
+    table.freeRing[i] = input.count(table.nextFresh - 1, "free list entry");
+  }
 }
 
 function restoreArchetypes(world: World, input: Reader): void {
@@ -117,7 +123,15 @@ function restoreArchetypes(world: World, input: Reader): void {
       input.columnInto(chunk.entities, chunk.count);
       for (const field of archetype.fields) input.columnInto(chunk.byField[field.id]!, chunk.count);
       for (let local = 0; local < chunk.count; local++) {
-        const index = table.indexOf(chunk.entities[local]);
+        const entity = chunk.entities[local];
+        const index = table.indexOf(entity);
+        const known = index > 0 && index < table.nextFresh && table.archetype[index] < 0;
+        if (!known || table.handle(index, table.generation[index]) !== entity) {
+          throw snapshotError(
+            `entity ${formatEntity(entity)} in archetype ${archetype} is not a live handle of ` +
+              `its entity table (unused, stale or stored twice)`,
+          );
+        }
         table.archetype[index] = a;
         table.row[index] = chunk.index * archetype.chunkRows + local;
       }

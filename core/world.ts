@@ -13,7 +13,7 @@
 import { Archetype } from "./archetype.ts";
 import { resolveConfig, type WorldConfig } from "./config.ts";
 import { EntityTable } from "./entities.ts";
-import { BoundError, SceneError, UsageError } from "./errors.ts";
+import { BoundError, formatEntity, SceneError, UsageError } from "./errors.ts";
 import { EventQueue } from "./events.ts";
 import { Arena } from "./memory.ts";
 import { Query, type QuerySpec } from "./query.ts";
@@ -142,10 +142,19 @@ export class World {
 
   /** Spawns an entity in `archetype` with zeroed fields; no lock check. */
   spawnIn(archetype: Archetype): number {
-    const entity = this.entities.allocate();
+    // The row first: if its chunk does not fit in maxMemoryBytes, no handle has been taken.
+    const row = archetype.pushRow(0);
+    let entity: number;
+    try {
+      entity = this.entities.allocate();
+    } catch (error) {
+      archetype.swapRemove(row);
+      throw error;
+    }
     const index = this.entities.indexOf(entity);
+    archetype.chunkOf(row).entities[row & (archetype.chunkRows - 1)] = entity;
     this.entities.archetype[index] = archetype.id;
-    this.entities.row[index] = archetype.pushRow(entity);
+    this.entities.row[index] = row;
     return entity;
   }
 
@@ -200,6 +209,7 @@ export class World {
 
   /** Sets the given fields of a component the entity has. Allowed inside systems. */
   set<S extends Schema>(entity: number, component: Component<S>, values: Values<S>): void {
+    this.entities.require(entity, `set ${ownerOf(component).name}`);
     this.writeValues(entity, component, values);
   }
 
@@ -221,8 +231,17 @@ export class World {
     entity: number,
     component: Component<S>,
   ): { [K in keyof S]: number } {
+    const owner = ownerOf(component);
+    const index = this.entities.require(entity, `getComponent ${owner.name}`);
+    const archetype = this.archetypes[this.entities.archetype[index]];
+    if (!archetype.hasIndex(this.indexOf(component))) {
+      throw new UsageError(
+        `getComponent: entity ${formatEntity(entity)} has no ${owner.name} (its components ` +
+          `are ${archetype}); check world.has(entity, ${owner.name}) first`,
+      );
+    }
     const out: Record<string, number> = {};
-    for (const field of ownerOf(component).fields) out[field.name] = this.get(entity, field);
+    for (const field of owner.fields) out[field.name] = this.get(entity, field);
     return out as { [K in keyof S]: number };
   }
 
