@@ -131,8 +131,18 @@ export type EventType<S extends Schema = Schema> =
   & { readonly [K in keyof S]: Field<S[K]> }
   & { readonly [META]: Owner & { readonly capacity: number } };
 
-let nextFieldId = 0;
-const nextOwnerId: Record<FieldOwnerKind, number> = { component: 0, resource: 0, event: 0 };
+/**
+ * Id counters, kept on globalThis under a registered symbol: when two copies
+ * of this module load in one thread (a compiled binary's API and a scene's
+ * own checkout, say), their field ids must not collide, since chunks look
+ * columns up by field id.
+ */
+const COUNTERS = ((globalThis as Record<symbol, unknown>)[Symbol.for("staticecs.ids")] ??= {
+  field: 0,
+  component: 0,
+  resource: 0,
+  event: 0,
+}) as Record<FieldOwnerKind | "field", number>;
 const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function checkName(kind: string, name: unknown): string {
@@ -155,7 +165,7 @@ function buildOwner(
     throw new SchemaError(`${kind} ${name}: fields must be an object such as { x: "f32" }`);
   }
   const fields: Field[] = [];
-  const owner = { kind, id: nextOwnerId[kind]++, name, fields, rowBytes: 0, ...extra };
+  const owner = { kind, id: COUNTERS[kind]++, name, fields, rowBytes: 0, ...extra };
   const out: Record<string | symbol, unknown> = {};
   for (const [fieldName, declared] of Object.entries(schema)) {
     checkName(`${kind} ${name}: field`, fieldName);
@@ -167,7 +177,7 @@ function buildOwner(
       );
     }
     const field: Field = Object.freeze({
-      id: nextFieldId++,
+      id: COUNTERS.field++,
       name: fieldName,
       type,
       index: fields.length,

@@ -65,7 +65,10 @@ export class World {
   stageDepth = 0;
   private readonly componentIndex: Map<Owner, number> = new Map();
   private readonly archetypeByKey: Map<string, Archetype> = new Map();
-  private readonly queries: Map<QuerySpec, Query> = new Map();
+  /** Queries by the components they match: at most one per distinct filter. */
+  private readonly queries: Map<string, Query> = new Map();
+  /** The same queries by spec object, weakly, so repeated lookups of a spec skip the key. */
+  private readonly queriesBySpec: WeakMap<QuerySpec, Query> = new WeakMap();
   private readonly maskWords: number;
   private readonly fieldIdLimit: number;
 
@@ -284,16 +287,22 @@ export class World {
 
   /** The query for `spec`, matched against every archetype and kept up to date. */
   query(spec: QuerySpec): Query {
-    let query = this.queries.get(spec);
+    let query = this.queriesBySpec.get(spec);
     if (query !== undefined) return query;
-    const all = (spec.all ?? []).map((c) => this.indexOf(c));
-    const none = (spec.none ?? []).map((c) => this.indexOf(c));
+    const all = (spec.all ?? []).map((c) => this.indexOf(c)).sort((a, b) => a - b);
+    const none = (spec.none ?? []).map((c) => this.indexOf(c)).sort((a, b) => a - b);
     for (const c of spec.optional ?? []) this.indexOf(c);
-    query = new Query(spec, all, none, this.maskWords);
-    for (const archetype of this.archetypes) {
-      if (query.matches(archetype)) query.archetypes.push(archetype);
+    // Keyed by what it matches, so specs written inline each call share one query.
+    const key = `${all}|${none}`;
+    query = this.queries.get(key);
+    if (query === undefined) {
+      query = new Query(spec, all, none, this.maskWords);
+      for (const archetype of this.archetypes) {
+        if (query.matches(archetype)) query.archetypes.push(archetype);
+      }
+      this.queries.set(key, query);
     }
-    this.queries.set(spec, query);
+    this.queriesBySpec.set(spec, query);
     return query;
   }
 
