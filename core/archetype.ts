@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Arena } from "./memory.ts";
+import type { Arena, Block } from "./memory.ts";
 import {
   type Column,
   type ColumnOf,
@@ -34,15 +34,17 @@ export class Chunk {
   readonly byField: (Column | undefined)[];
   /** The shared memory segment of this chunk. */
   readonly buffer: SharedArrayBuffer;
+  /** Position of that segment in the world's arena. */
+  readonly segment: number;
   /** Byte offset of this chunk in its segment. */
   readonly byteOffset: number;
 
-  constructor(archetype: Archetype, index: number, arena: Arena, fieldIdLimit: number) {
+  constructor(archetype: Archetype, index: number, block: Block, fieldIdLimit: number) {
     this.archetype = archetype;
     this.index = index;
     const rows = archetype.chunkRows;
-    const block = arena.allocate(archetype.chunkBytes, `a chunk of archetype ${archetype}`);
     this.buffer = block.buffer;
+    this.segment = block.segment;
     this.byteOffset = block.byteOffset;
     this.entities = new Uint32Array(this.buffer, this.byteOffset, rows);
     this.byField = new Array(fieldIdLimit).fill(undefined);
@@ -144,7 +146,7 @@ export class Archetype {
     const row = this.count;
     const chunkIndex = row >>> this.chunkShift;
     if (chunkIndex === this.chunks.length) {
-      this.chunks.push(new Chunk(this, chunkIndex, this.arena, this.fieldIdLimit));
+      this.attachChunk(this.arena.allocate(this.chunkBytes, `a chunk of archetype ${this}`));
     }
     const chunk = this.chunks[chunkIndex];
     const local = row & (this.chunkRows - 1);
@@ -176,6 +178,22 @@ export class Archetype {
     lastChunk.count = lastLocal;
     this.count = last;
     return moved;
+  }
+
+  /** Appends a chunk over `block`: a new one, or (on a worker) one the main thread made. */
+  attachChunk(block: Block): Chunk {
+    const chunk = new Chunk(this, this.chunks.length, block, this.fieldIdLimit);
+    this.chunks.push(chunk);
+    return chunk;
+  }
+
+  /** Sets the row count and every chunk's count from it (on a worker, from the shared count). */
+  setCount(rows: number): void {
+    this.count = rows;
+    for (let c = 0; c < this.chunks.length; c++) {
+      const left = rows - c * this.chunkRows;
+      this.chunks[c].count = left <= 0 ? 0 : left >= this.chunkRows ? this.chunkRows : left;
+    }
   }
 
   /** The chunk holding `row`. */

@@ -16,8 +16,20 @@ import { BoundError, StaleEntityError } from "./errors.ts";
 /** The null entity: no entity has this handle. */
 export const NULL_ENTITY = 0;
 
-/** Storage of entity locations and generations, in SharedArrayBuffer memory. */
+/** The shared memory of an entity table, to attach to from another thread. */
+export interface EntityMemory {
+  readonly generation: SharedArrayBuffer;
+  readonly archetype: SharedArrayBuffer;
+  readonly row: SharedArrayBuffer;
+}
+
+/**
+ * Storage of entity locations and generations, in SharedArrayBuffer memory.
+ * Only the thread that made it allocates and frees; views on other threads
+ * read locations and check handles.
+ */
 export class EntityTable {
+  readonly memory: EntityMemory;
   readonly maxEntities: number;
   readonly indexBits: number;
   readonly indexMask: number;
@@ -28,7 +40,7 @@ export class EntityTable {
   readonly archetype: Int32Array;
   /** Row of each index within its archetype. */
   readonly row: Int32Array;
-  /** Freed indices, a first-in first-out ring. */
+  /** Freed indices, a first-in first-out ring (empty on views). */
   readonly freeRing: Uint32Array;
   freeHead = 0;
   freeCount = 0;
@@ -37,16 +49,24 @@ export class EntityTable {
   alive = 0;
   retired = 0;
 
-  constructor(maxEntities: number) {
+  /** A new table, or (with `memory`) a view of one another thread made. */
+  constructor(maxEntities: number, memory?: EntityMemory) {
     this.maxEntities = maxEntities;
     this.indexBits = Math.max(8, 32 - Math.clz32(maxEntities));
     this.indexMask = 2 ** this.indexBits - 1;
     this.generationLimit = 2 ** (32 - this.indexBits);
     const slots = maxEntities + 1;
-    this.generation = new Uint32Array(new SharedArrayBuffer(slots * 4));
-    this.archetype = new Int32Array(new SharedArrayBuffer(slots * 4)).fill(-1);
-    this.row = new Int32Array(new SharedArrayBuffer(slots * 4));
-    this.freeRing = new Uint32Array(new SharedArrayBuffer(slots * 4));
+    const fresh = memory === undefined;
+    this.memory = memory ?? {
+      generation: new SharedArrayBuffer(slots * 4),
+      archetype: new SharedArrayBuffer(slots * 4),
+      row: new SharedArrayBuffer(slots * 4),
+    };
+    this.generation = new Uint32Array(this.memory.generation);
+    this.archetype = new Int32Array(this.memory.archetype);
+    if (fresh) this.archetype.fill(-1);
+    this.row = new Int32Array(this.memory.row);
+    this.freeRing = new Uint32Array(fresh ? slots : 0);
   }
 
   /** Packs an index and generation. */

@@ -11,18 +11,48 @@
 import { UsageError } from "./errors.ts";
 import { type Column, type Field, FIELD_TYPES, type FieldType, type Owner } from "./schema.ts";
 
-/** One frame's events of one type. */
+/** The shared memory of one event queue, to attach to from another thread. */
+export interface EventMemory {
+  /** Float64 words: which buffer is current (0 or 1), then base and count of buffers 0 and 1. */
+  readonly header: SharedArrayBuffer;
+  /** Column buffers of buffer 0 and of buffer 1, in field order. */
+  readonly columns: readonly [readonly SharedArrayBuffer[], readonly SharedArrayBuffer[]];
+}
+
+/** One frame's events of one type; its count and base live in the queue's shared header. */
 class EventBuffer {
   readonly columns: Column[];
-  count = 0;
-  /** Sequence number of the buffer's first event. */
-  baseSeq = 0;
+  private readonly header: Float64Array;
+  private readonly slot: number;
 
-  constructor(owner: Owner, capacity: number) {
-    this.columns = owner.fields.map((field) => {
-      const Ctor = FIELD_TYPES[field.type];
-      return new Ctor(new SharedArrayBuffer(capacity * Ctor.BYTES_PER_ELEMENT), 0, capacity);
-    });
+  constructor(
+    owner: Owner,
+    capacity: number,
+    header: Float64Array,
+    slot: number,
+    memory: readonly SharedArrayBuffer[],
+  ) {
+    this.header = header;
+    this.slot = slot;
+    this.columns = owner.fields.map((field, i) =>
+      new FIELD_TYPES[field.type](memory[i], 0, capacity)
+    );
+  }
+
+  /** Events in the buffer. */
+  get count(): number {
+    return this.header[2 + this.slot * 2];
+  }
+  set count(value: number) {
+    this.header[2 + this.slot * 2] = value;
+  }
+
+  /** Sequence number of the buffer's first event. */
+  get baseSeq(): number {
+    return this.header[1 + this.slot * 2];
+  }
+  set baseSeq(value: number) {
+    this.header[1 + this.slot * 2] = value;
   }
 }
 
@@ -30,14 +60,35 @@ class EventBuffer {
 export class EventQueue {
   readonly owner: Owner;
   readonly capacity: number;
-  previous: EventBuffer;
-  current: EventBuffer;
+  readonly memory: EventMemory;
+  private readonly header: Float64Array;
+  private readonly buffers: readonly [EventBuffer, EventBuffer];
 
-  constructor(owner: Owner, capacity: number) {
+  /** A new queue, or (with `memory`) a view of one another thread made. */
+  constructor(owner: Owner, capacity: number, memory?: EventMemory) {
     this.owner = owner;
     this.capacity = capacity;
-    this.previous = new EventBuffer(owner, capacity);
-    this.current = new EventBuffer(owner, capacity);
+    const columns = (): SharedArrayBuffer[] =>
+      owner.fields.map((f) =>
+        new SharedArrayBuffer(capacity * FIELD_TYPES[f.type].BYTES_PER_ELEMENT)
+      );
+    this.memory = memory ??
+      { header: new SharedArrayBuffer(5 * 8), columns: [columns(), columns()] };
+    this.header = new Float64Array(this.memory.header);
+    this.buffers = [
+      new EventBuffer(owner, capacity, this.header, 0, this.memory.columns[0]),
+      new EventBuffer(owner, capacity, this.header, 1, this.memory.columns[1]),
+    ];
+  }
+
+  /** This frame's events. */
+  get current(): EventBuffer {
+    return this.buffers[this.header[0]];
+  }
+
+  /** Last frame's events. */
+  get previous(): EventBuffer {
+    return this.buffers[1 - this.header[0]];
   }
 
   /** Sequence number the next event will get. */
@@ -53,10 +104,10 @@ export class EventQueue {
   /** Starts a frame: last frame's events are dropped, this frame's become last frame's. */
   swap(): void {
     const dropped = this.previous;
-    this.previous = this.current;
-    dropped.baseSeq = this.previous.baseSeq + this.previous.count;
+    const base = this.current.baseSeq + this.current.count;
+    this.header[0] = 1 - this.header[0];
+    dropped.baseSeq = base;
     dropped.count = 0;
-    this.current = dropped;
   }
 
   /** Appends an event and returns its row in the current buffer; the caller checks capacity. */

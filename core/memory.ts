@@ -21,6 +21,8 @@ import { BoundError } from "./errors.ts";
 /** A block of shared memory: a segment and an offset in it. */
 export interface Block {
   readonly buffer: SharedArrayBuffer;
+  /** Position of the segment in `Arena.segments`. */
+  readonly segment: number;
   readonly byteOffset: number;
 }
 
@@ -48,7 +50,7 @@ export class Arena {
       offset = 0;
     }
     this.used = offset + bytes;
-    return { buffer: segment, byteOffset: offset };
+    return { buffer: segment, segment: this.segments.length - 1, byteOffset: offset };
   }
 
   /** Forgets every block (before a restore rebuilds the world). */

@@ -32,7 +32,8 @@ export class ResourceStore {
   readonly columns: Column[];
   readonly values: Record<string, number>;
 
-  constructor(owner: Owner) {
+  /** A new store, or (with `buffer`) a view of one another thread made. */
+  constructor(owner: Owner, buffer?: SharedArrayBuffer) {
     this.owner = owner;
     const offsets: number[] = [];
     let bytes = 0;
@@ -40,7 +41,7 @@ export class ResourceStore {
       offsets.push(bytes);
       bytes += field.length * 8;
     }
-    this.buffer = new SharedArrayBuffer(Math.max(8, bytes));
+    this.buffer = buffer ?? new SharedArrayBuffer(Math.max(8, bytes));
     this.columns = owner.fields.map((field, i) =>
       new FIELD_TYPES[field.type](this.buffer, offsets[i], field.length)
     );

@@ -12,9 +12,9 @@
 
 import { Archetype } from "./archetype.ts";
 import { resolveConfig, type WorldConfig } from "./config.ts";
-import { EntityTable } from "./entities.ts";
+import { type EntityMemory, EntityTable } from "./entities.ts";
 import { BoundError, formatEntity, SceneError, UsageError } from "./errors.ts";
-import { EventQueue } from "./events.ts";
+import { type EventMemory, EventQueue } from "./events.ts";
 import { Arena } from "./memory.ts";
 import { Query, type QuerySpec } from "./query.ts";
 import { ResourceStore, type ResourceValues, Time } from "./resources.ts";
@@ -40,6 +40,21 @@ export interface WorldSpec {
   readonly resources?: readonly Resource[];
   readonly events?: readonly EventType[];
   readonly config?: Partial<WorldConfig>;
+  /**
+   * Shared memory of a world made on another thread: this world becomes a
+   * view of it (entities, resources and events; chunks are attached one by
+   * one). Used by worker threads.
+   */
+  readonly memory?: WorldMemory;
+}
+
+/** The shared memory of a world besides its chunks. */
+export interface WorldMemory {
+  readonly entities: EntityMemory;
+  /** In the world's resource order (Time first). */
+  readonly resources: readonly SharedArrayBuffer[];
+  /** In the world's event order. */
+  readonly events: readonly EventMemory[];
 }
 
 /** A component to spawn with: the component alone (zeroed), or with values. */
@@ -79,21 +94,31 @@ export class World {
     this.maskWords = Math.max(1, Math.ceil(this.components.length / 32));
     this.fieldIdLimit = 1 + Math.max(0, ...this.fieldsById.keys());
     this.arena = new Arena(this.config.segmentBytes, this.config.maxMemoryBytes);
-    this.entities = new EntityTable(this.config.maxEntities);
+    const memory = spec.memory;
+    this.entities = new EntityTable(this.config.maxEntities, memory?.entities);
     this.root = this.createArchetype([]);
     const resources = [Time, ...(spec.resources ?? []).filter((r) => r !== Time)];
-    for (const owner of registerOwners("resource", resources, new Map())) {
-      this.resourceStores.set(owner, new ResourceStore(owner));
+    for (const [i, owner] of registerOwners("resource", resources, new Map()).entries()) {
+      this.resourceStores.set(owner, new ResourceStore(owner, memory?.resources[i]));
       for (const f of owner.fields) this.fieldsById.set(f.id, f);
     }
-    for (const event of spec.events ?? []) {
+    for (const [i, event] of (spec.events ?? []).entries()) {
       const owner = eventOwnerOf(event);
       if (!isOwned(event, "event")) {
         throw new SceneError(`events: ${String(event)} is not an event`);
       }
-      this.eventQueues.set(owner, new EventQueue(owner, owner.capacity));
+      this.eventQueues.set(owner, new EventQueue(owner, owner.capacity, memory?.events[i]));
       for (const f of owner.fields) this.fieldsById.set(f.id, f);
     }
+  }
+
+  /** The shared memory behind entities, resources and events, for views on other threads. */
+  memory(): WorldMemory {
+    return {
+      entities: this.entities.memory,
+      resources: [...this.resourceStores.values()].map((store) => store.buffer),
+      events: [...this.eventQueues.values()].map((queue) => queue.memory),
+    };
   }
 
   /** Live entities. */
