@@ -44,15 +44,30 @@ export interface CommandError {
   readonly error: unknown;
 }
 
+/**
+ * The shared memory of a command buffer. `counters` is one per world, shared
+ * by the buffers of every thread, so the per-frame bounds hold across threads:
+ * Int32 words, records this frame, then events emitted this frame per type.
+ */
+export interface CommandMemory {
+  /** Records of four float64 words: kind, a, b, c. */
+  readonly words: SharedArrayBuffer;
+  /** Int32 word 0: the record count, published by the recording thread. */
+  readonly header: SharedArrayBuffer;
+  readonly counters: SharedArrayBuffer;
+}
+
 /** Records commands for one world; one buffer per recording thread. */
 export class CommandBuffer {
   /** Records of four float64 words: kind, a, b, c. */
   readonly words: Float64Array;
-  /** Records in the buffer. */
+  /** Records in the buffer (on the recording thread; `publish` shares it). */
   count = 0;
-  /** Records made this frame, across stages: the bound is per frame. */
-  frameRecords = 0;
   readonly maxRecords: number;
+  readonly memory: CommandMemory;
+  private readonly header: Int32Array;
+  /** Records this frame (word 0), then events emitted this frame per type. */
+  private readonly counters: Int32Array;
   private readonly world: World;
   private pendingSpawns = 0;
   /** The system whose SEGMENT record is still to be written (on its first command), or -1. */
@@ -62,52 +77,92 @@ export class CommandBuffer {
   /** Real handles of the current segment's pending spawns, filled while applying. */
   readonly resolved: Uint32Array;
   private readonly eventIndex: Map<Owner, number> = new Map();
-  private readonly emittedThisFrame: Int32Array;
+  private segmentArchetype = 0;
+  private segmentChunk = 0;
 
-  constructor(world: World) {
+  /**
+   * A buffer for `world`. With `memory` it attaches to shared memory: give
+   * `{ counters }` of the world's first buffer for another thread's buffer,
+   * or a whole CommandMemory to attach on the thread that records into it.
+   */
+  constructor(world: World, memory?: Partial<CommandMemory>) {
     this.world = world;
     this.maxRecords = world.config.maxCommandsPerFrame;
-    this.words = new Float64Array(new SharedArrayBuffer(this.maxRecords * WORDS * 8));
+    this.memory = {
+      words: memory?.words ?? new SharedArrayBuffer(this.maxRecords * WORDS * 8),
+      header: memory?.header ?? new SharedArrayBuffer(4),
+      counters: memory?.counters ?? new SharedArrayBuffer(4 * (1 + world.eventQueues.size)),
+    };
+    this.words = new Float64Array(this.memory.words);
+    this.header = new Int32Array(this.memory.header);
+    this.counters = new Int32Array(this.memory.counters);
     for (const owner of world.eventQueues.keys()) this.eventIndex.set(owner, this.eventIndex.size);
     this.queues = [...world.eventQueues.values()];
     this.resolved = new Uint32Array(this.maxRecords);
-    this.emittedThisFrame = new Int32Array(this.eventIndex.size);
   }
 
-  /** Marks the start of a system's commands; pending handles restart. */
-  beginSegment(systemIndex: number): void {
+  /**
+   * Marks the start of a system's commands for one run over chunks from
+   * `chunkStart` of the query's `archetypeOrdinal`-th archetype; pending
+   * handles restart. Segments apply in (system, archetype, chunk) order.
+   */
+  beginSegment(systemIndex: number, archetypeOrdinal = 0, chunkStart = 0): void {
     this.pendingSpawns = 0;
     this.segment = systemIndex;
+    this.segmentArchetype = archetypeOrdinal;
+    this.segmentChunk = chunkStart;
   }
 
-  /** Starts a frame: the per-frame bounds reset. */
+  /** Starts a frame: the per-frame bounds (shared by every thread's buffer) reset. */
   beginFrame(): void {
-    this.frameRecords = 0;
-    this.emittedThisFrame.fill(0);
+    this.counters.fill(0);
+  }
+
+  /** Records this frame, across every thread's buffer. */
+  get frameRecords(): number {
+    return Atomics.load(this.counters, 0);
+  }
+
+  /** Makes `count` visible to other threads. */
+  publish(): void {
+    Atomics.store(this.header, 0, this.count);
+  }
+
+  /** Reads the count another thread published. */
+  readPublished(): number {
+    this.count = Atomics.load(this.header, 0);
+    return this.count;
   }
 
   /** Records a spawn of an entity with no components; returns its pending handle. */
   spawn(): number {
+    this.reserve(1);
     this.push(SPAWN, this.pendingSpawns, 0, 0);
     return -++this.pendingSpawns;
   }
 
   /** Records a despawn. */
   despawn(entity: number): void {
-    this.push(DESPAWN, this.checkEntity(entity, "despawn"), 0, 0);
+    const checked = this.checkEntity(entity, "despawn", "");
+    this.reserve(1);
+    this.push(DESPAWN, checked, 0, 0);
   }
 
   /** Records adding a component, with optional values. */
   add<S extends Schema>(entity: number, component: Component<S>, values?: Values<S>): void {
     const index = this.world.indexOf(component);
-    this.push(ADD, this.checkEntity(entity, `add ${ownerOf(component).name}`), index, 0);
+    const checked = this.checkEntity(entity, "add ", ownerOf(component).name);
+    this.reserve(1);
+    this.push(ADD, checked, index, 0);
     if (values !== undefined) this.set(entity, component, values);
   }
 
   /** Records removing a component. */
   remove(entity: number, component: Component): void {
     const index = this.world.indexOf(component);
-    this.push(REMOVE, this.checkEntity(entity, `remove ${ownerOf(component).name}`), index, 0);
+    const checked = this.checkEntity(entity, "remove ", ownerOf(component).name);
+    this.reserve(1);
+    this.push(REMOVE, checked, index, 0);
   }
 
   /** Records setting the given fields of a component. */
@@ -127,11 +182,11 @@ export class CommandBuffer {
 
   /** Records setting one field. */
   setField<T extends FieldType>(entity: number, field: Field<T>, value: number | boolean): void {
-    const what = `set ${field.owner.name}.${field.name}`;
-    const checked = this.checkEntity(entity, what);
+    const checked = this.checkEntity(entity, "set ", field);
     const number = toFieldNumber(value);
     // A negative entity value is read as a pending handle when applied: it must be one.
-    if (field.type === "entity" && number < 0) this.checkEntity(number, what);
+    if (field.type === "entity" && number < 0) this.checkEntity(number, "set ", field);
+    this.reserve(1);
     this.push(SET, checked, field.id, number);
   }
 
@@ -142,17 +197,17 @@ export class CommandBuffer {
     if (index === undefined) {
       throw new UsageError(`event ${owner.name} is not part of this world; add it to events`);
     }
-    if (this.emittedThisFrame[index] >= owner.capacity) {
+    if (Atomics.load(this.counters, 1 + index) >= owner.capacity) {
       throw eventOverflow(this.world.eventQueue(owner));
     }
     for (const field of owner.fields) {
       const value = values[field.name as keyof S];
       if (field.type === "entity" && typeof value === "number" && value < 0) {
-        this.checkEntity(value, `emit ${owner.name}.${field.name}`);
+        this.checkEntity(value, "emit ", field);
       }
     }
     this.reserve(1 + owner.fields.length);
-    this.emittedThisFrame[index]++;
+    Atomics.add(this.counters, 1 + index, 1);
     this.push(EMIT, index, 0, 0);
     for (const field of owner.fields) {
       this.push(EVENT_FIELD, field.index, toFieldNumber(values[field.name as keyof S] ?? 0), 0);
@@ -164,43 +219,48 @@ export class CommandBuffer {
     this.count = 0;
   }
 
-  private checkEntity(entity: number, what: string): number {
+  /** Checks a handle; the message (`op` and a component or field name) is built only on error. */
+  private checkEntity(entity: number, op: string, subject: string | Field): number {
     if (entity < 0) {
       if (Number.isInteger(entity) && -entity <= this.pendingSpawns) return entity;
       throw new UsageError(
-        `${what}: pending handle ${entity} does not come from this system's ctx.commands.spawn()`,
+        `${describeOp(op, subject)}: pending handle ${entity} does not come from this system's ` +
+          `ctx.commands.spawn()`,
       );
     }
-    if (!this.world.isAlive(entity)) throw new StaleEntityError(entity, what);
+    if (!this.world.isAlive(entity)) throw new StaleEntityError(entity, describeOp(op, subject));
     return entity;
   }
 
+  /** Takes `records` (and the pending segment record) from the frame's shared budget. */
   private reserve(records: number): void {
-    if (this.frameRecords + records + (this.segment >= 0 ? 1 : 0) > this.maxRecords) {
+    const needed = records + (this.segment >= 0 ? 1 : 0);
+    const before = Atomics.add(this.counters, 0, needed);
+    if (before + needed > this.maxRecords) {
+      Atomics.sub(this.counters, 0, needed);
       throw new BoundError(
         "maxCommandsPerFrame",
         this.maxRecords,
-        `command buffer full: ${this.frameRecords} command records this frame of ` +
+        `command buffer full: ${before} command records this frame of ` +
           `maxCommandsPerFrame ${this.maxRecords}; raise config.maxCommandsPerFrame or spread ` +
           `the changes over several frames`,
       );
     }
   }
 
+  /** Writes a record; its place in the frame's budget was reserved. */
   private push(kind: number, a: number, b: number, c: number): void {
     if (this.segment >= 0) {
       const system = this.segment;
       this.segment = -1;
-      this.push(SEGMENT, system, 0, 0);
+      this.push(SEGMENT, system, this.segmentArchetype, this.segmentChunk);
     }
-    this.reserve(1);
     const at = this.count * WORDS;
     this.words[at] = kind;
     this.words[at + 1] = a;
     this.words[at + 2] = b;
     this.words[at + 3] = c;
     this.count++;
-    this.frameRecords++;
   }
 }
 
@@ -290,6 +350,10 @@ function applyEntityRecord(
     const field = world.fieldsById.get(b)!;
     world.setField(entity, field, field.type === "entity" && c < 0 ? pending[-c - 1] : c);
   }
+}
+
+function describeOp(op: string, subject: string | Field): string {
+  return op + (typeof subject === "string" ? subject : `${subject.owner.name}.${subject.name}`);
 }
 
 function eventOverflow(queue: EventQueue): Error {
