@@ -1,0 +1,434 @@
+/**
+ * StaticECS against the JavaScript ECS peers (bitECS, Miniplex, Koota, Becsy,
+ * Woven-ECS) on the five cases of the standard JavaScript ECS benchmark
+ * (noctjs/ecs-benchmark; see peers/_subject.ts), plus a scale case (1M
+ * entities moving, against a hand-written typed-array loop: the ceiling) and
+ * the heap growth per frame of the structural cases.
+ *
+ * Every subject runs in this process and runtime; each case is warmed up and
+ * measured in interleaved rounds, and the median ops/s (one op = one frame)
+ * is reported, with StaticECS's ratio to the best peer and to bitECS.
+ *
+ * Usage:
+ *   npx bun scripts/bench/ecs.ts [--json] [--quick] [--rounds N] [--cases a,b] [--subjects a,b]
+ *   npx deno run -A scripts/bench/ecs.ts [same options]
+ *
+ * `--cases` takes packed_5, simple_iter, frag_iter, entity_cycle, add_remove,
+ * scale; `--subjects` takes staticecs (always run), bitecs, miniplex, koota,
+ * becsy, woven; `--quick` is a CI smoke run (fewer, shorter rounds; a
+ * 100k-entity scale case). A peer that fails to load, set up, or give the
+ * right result after its first frame is listed as not run, with the reason.
+ * A peer that hangs synchronously (Becsy does, in World.create, when two
+ * systems writing one component are left unordered) hangs the run.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { parseArgs } from "node:util";
+import {
+  formatNumber,
+  formatTable,
+  heapPerOp,
+  interleave,
+  median,
+  prepareRunner,
+  printJson,
+  type Row,
+  type Runner,
+  runtimeName,
+  type Timing,
+  withTimeout,
+} from "./_harness.ts";
+import {
+  type CaseInstance,
+  type CaseName,
+  CASES,
+  type EcsSubject,
+  PROBE_AFTER_FIRST_FRAME,
+} from "./peers/_subject.ts";
+import { SCALE_CONFIG, scaleWorld, subject as staticEcs } from "./peers/staticecs.ts";
+
+/** Peer adapters, loaded at start so a library that fails to load is reported, not fatal. */
+const PEER_LOADERS: readonly (readonly [string, () => Promise<{ subject: EcsSubject }>])[] = [
+  ["bitecs", () => import("./peers/bitecs.ts")],
+  ["miniplex", () => import("./peers/miniplex.ts")],
+  ["koota", () => import("./peers/koota.ts")],
+  ["becsy", () => import("./peers/becsy.ts")],
+  ["woven", () => import("./peers/woven.ts")],
+];
+
+const ALL_CASES = [...CASES, "scale"] as const;
+type BenchCase = typeof ALL_CASES[number];
+const HEAP_CASES: readonly CaseName[] = ["entity_cycle", "add_remove"];
+const SETUP_TIMEOUT_MS = 60_000;
+const SCALE_DT = 1 / 60;
+const LOOP_SUBJECT = "typed_array_loop";
+
+interface Options {
+  readonly json: boolean;
+  readonly quick: boolean;
+  readonly timing: Timing;
+  readonly cases: readonly BenchCase[];
+  readonly subjects: readonly string[] | undefined;
+  readonly scaleEntities: number;
+  readonly heapBatches: number;
+  /** About how long the larger batch of a heap measurement may run: it bounds its ops. */
+  readonly heapSeconds: number;
+}
+
+/** A subject that could not run a case (or at all), and why. */
+interface Skip {
+  readonly subject: string;
+  readonly case: string;
+  readonly reason: string;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      json: { type: "boolean", default: false },
+      quick: { type: "boolean", default: false },
+      rounds: { type: "string" },
+      cases: { type: "string" },
+      subjects: { type: "string" },
+    },
+  });
+  const quick = values.quick!;
+  const rounds = values.rounds === undefined ? (quick ? 3 : 15) : Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 1000) {
+    throw new Error(`--rounds must be an integer from 1 to 1000; got ${values.rounds}`);
+  }
+  return {
+    json: values.json!,
+    quick,
+    timing: quick ? { warmupMs: 50, sliceMs: 40, rounds } : { warmupMs: 300, sliceMs: 100, rounds },
+    cases: parseCases(values.cases),
+    subjects: parseSubjects(values.subjects),
+    scaleEntities: quick ? 100_000 : 1_000_000,
+    heapBatches: quick ? 3 : 5,
+    heapSeconds: quick ? 0.1 : 0.5,
+  };
+}
+
+function parseCases(list: string | undefined): readonly BenchCase[] {
+  if (list === undefined) return ALL_CASES;
+  const names = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const name of names) {
+    if (!(ALL_CASES as readonly string[]).includes(name)) {
+      throw new Error(`--cases: unknown case "${name}"; known cases are ${ALL_CASES.join(", ")}`);
+    }
+  }
+  return ALL_CASES.filter((c) => names.includes(c));
+}
+
+function parseSubjects(list: string | undefined): readonly string[] | undefined {
+  if (list === undefined) return undefined;
+  const known = [staticEcs.name, ...PEER_LOADERS.map(([name]) => name)];
+  const names = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const name of names) {
+    if (!known.includes(name)) {
+      throw new Error(`--subjects: unknown subject "${name}"; known are ${known.join(", ")}`);
+    }
+  }
+  return names;
+}
+
+async function loadSubjects(options: Options, skips: Skip[]): Promise<EcsSubject[]> {
+  const wanted = (name: string) => options.subjects?.includes(name) ?? true;
+  const subjects: EcsSubject[] = [staticEcs];
+  for (const [name, load] of PEER_LOADERS) {
+    if (!wanted(name)) continue;
+    try {
+      subjects.push((await load()).subject);
+    } catch (error) {
+      skips.push({ subject: name, case: "*", reason: `does not load: ${describe(error)}` });
+    }
+  }
+  return subjects;
+}
+
+function describe(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.split("\n")[0].slice(0, 160);
+}
+
+/** Sets a subject up for a case and checks its first frame; undefined (and a skip) on failure. */
+async function prepare(
+  subject: EcsSubject,
+  name: CaseName,
+  skips: Skip[],
+): Promise<[CaseInstance, Runner] | undefined> {
+  let instance: CaseInstance | undefined;
+  try {
+    const made = withTimeout(Promise.resolve(subject.setup(name)), SETUP_TIMEOUT_MS, "setup");
+    instance = await made;
+    const runner = await withTimeout(prepareRunner(subject.name, instance.op), 10_000, "a frame");
+    const seen = await instance.probe();
+    if (seen !== PROBE_AFTER_FIRST_FRAME[name]) {
+      throw new Error(
+        `wrong result after one frame: ${seen}, expected ${PROBE_AFTER_FIRST_FRAME[name]}`,
+      );
+    }
+    return [instance, runner];
+  } catch (error) {
+    skips.push({ subject: subject.name, case: name, reason: describe(error) });
+    await instance?.close?.();
+    return undefined;
+  }
+}
+
+/** Measures one case in every subject that runs it: ops/s rows, then heap rows if wanted. */
+async function runCase(
+  name: CaseName,
+  subjects: readonly EcsSubject[],
+  options: Options,
+  skips: Skip[],
+): Promise<Row[]> {
+  const prepared: [CaseInstance, Runner][] = [];
+  for (const subject of subjects) {
+    const ready = await prepare(subject, name, skips);
+    if (ready !== undefined) prepared.push(ready);
+  }
+  const runners = prepared.map(([, runner]) => runner);
+  const samples = await interleave(runners, options.timing);
+  const rows: Row[] = runners.map((runner, i) => ({
+    case: name,
+    subject: runner.subject,
+    value: median(samples[i]),
+    unit: "ops/s",
+  }));
+  if (HEAP_CASES.includes(name)) {
+    for (const [i, runner] of runners.entries()) {
+      const opsMax = Math.max(4, Math.min(16_384, Math.round(rows[i].value * options.heapSeconds)));
+      const heap = await heapPerOp(runner, options.heapBatches, opsMax);
+      rows.push({ case: name, subject: runner.subject, value: heap.grownBytes, unit: "bytes/op" });
+      rows.push({
+        case: name,
+        subject: runner.subject,
+        value: heap.retainedBytes,
+        unit: "bytes/op retained",
+      });
+    }
+  }
+  for (const [instance] of prepared) await instance.close?.();
+  return rows;
+}
+
+/** The scale case: StaticECS's movement system over N entities against a plain loop. */
+async function runScale(options: Options, skips: Skip[]): Promise<Row[]> {
+  const count = options.scaleEntities;
+  const init = (i: number) => 1 + (i % 1000) / 100;
+  const x = new Float32Array(count);
+  const y = new Float32Array(count);
+  const vx = new Float32Array(count);
+  const vy = new Float32Array(count);
+  for (let i = 0; i < count; i++) [x[i], y[i], vx[i], vy[i]] = [i, -i, init(i), -init(i)];
+  const loop = () => {
+    for (let i = 0; i < count; i++) {
+      x[i] += vx[i] * SCALE_DT;
+      y[i] += vy[i] * SCALE_DT;
+    }
+  };
+  const runners = [await prepareRunner(LOOP_SUBJECT, loop)];
+  const world = await scaleWorld(count, init);
+  try {
+    world.runtime.tick();
+    if (world.firstX() !== x[0]) {
+      throw new Error(`x after one frame ${world.firstX()}, loop ${x[0]}`);
+    }
+    runners.unshift(await prepareRunner(staticEcs.name, () => world.runtime.tick()));
+  } catch (error) {
+    skips.push({ subject: staticEcs.name, case: "scale", reason: describe(error) });
+  }
+  const samples = await interleave(runners, options.timing);
+  await world.runtime.close();
+  return runners.map((runner, i) => ({
+    case: "scale",
+    subject: runner.subject,
+    value: median(samples[i]),
+    unit: "ops/s",
+  }));
+}
+
+function valueOf(rows: readonly Row[], name: string, subject: string, unit = "ops/s") {
+  return rows.find((r) => r.case === name && r.subject === subject && r.unit === unit)?.value;
+}
+
+/** StaticECS's ratio to the best peer and to bitECS on each case, and to the loop at scale. */
+function ratiosOf(rows: readonly Row[], cases: readonly BenchCase[]): Record<string, number> {
+  const ratios: Record<string, number> = {};
+  for (const name of cases) {
+    const ours = valueOf(rows, name, staticEcs.name);
+    if (ours === undefined) continue;
+    if (name === "scale") {
+      const loop = valueOf(rows, name, LOOP_SUBJECT);
+      if (loop !== undefined) ratios.scale_vs_loop = ours / loop;
+      continue;
+    }
+    const peers = rows.filter((r) =>
+      r.case === name && r.unit === "ops/s" && r.subject !== staticEcs.name
+    );
+    if (peers.length > 0) {
+      ratios[`${name}_vs_best_peer`] = ours / Math.max(...peers.map((r) => r.value));
+    }
+    const bitecs = valueOf(rows, name, "bitecs");
+    if (bitecs !== undefined) ratios[`${name}_vs_bitecs`] = ours / bitecs;
+  }
+  return ratios;
+}
+
+function runtimeVersion(): string {
+  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
+  return g.Bun?.version ?? g.Deno?.version.deno ?? process.version;
+}
+
+function ratioCell(value: number | undefined): string {
+  return value === undefined ? "-" : `${value.toFixed(2)}x`;
+}
+
+function opsTable(rows: readonly Row[], ratios: Record<string, number>, subjects: string[]) {
+  const cases = CASES.filter((c) => rows.some((r) => r.case === c));
+  const body = cases.map((c) => [
+    c,
+    ...subjects.map((s) => {
+      const v = valueOf(rows, c, s);
+      return v === undefined ? "n/a" : formatNumber(v);
+    }),
+    ratioCell(ratios[`${c}_vs_best_peer`]),
+    ratioCell(ratios[`${c}_vs_bitecs`]),
+  ]);
+  return formatTable(["ops/s", ...subjects, "vs best peer", "vs bitecs"], body);
+}
+
+function heapTable(rows: readonly Row[], subjects: string[]): string {
+  const body = HEAP_CASES.filter((c) => rows.some((r) => r.case === c)).map((c) => [
+    c,
+    ...subjects.map((s) => {
+      const grown = valueOf(rows, c, s, "bytes/op");
+      const kept = valueOf(rows, c, s, "bytes/op retained");
+      if (grown === undefined || kept === undefined) return "n/a";
+      return `${formatNumber(grown)} (${formatNumber(kept)})`;
+    }),
+  ]);
+  return formatTable(["bytes/op (retained)", ...subjects], body);
+}
+
+function scaleLines(rows: readonly Row[], options: Options, ratios: Record<string, number>) {
+  const lines: string[] = [];
+  const count = options.scaleEntities;
+  for (const subject of [staticEcs.name, LOOP_SUBJECT]) {
+    const v = valueOf(rows, "scale", subject);
+    if (v === undefined) continue;
+    const updates = (v * count) / 1e6;
+    lines.push(
+      `  ${subject.padEnd(17)} ${formatNumber(v, 1).padStart(8)} frames/s  ` +
+        `${formatNumber(updates).padStart(6)} M entity-updates/s`,
+    );
+  }
+  lines.push(`  staticecs / loop  ${ratioCell(ratios.scale_vs_loop)}`);
+  return [
+    `scale: ${formatNumber(count)} entities, Position + Velocity (f32), one movement system; ` +
+    `config ${JSON.stringify(SCALE_CONFIG)}`,
+    ...lines,
+  ];
+}
+
+/** Targets of issue 4, checked against this run. */
+function targetLines(ratios: Record<string, number>, rows: readonly Row[]): string[] {
+  const checks: [string, number | undefined, number][] = [];
+  for (const c of CASES) checks.push([`${c} vs best peer`, ratios[`${c}_vs_best_peer`], 1.0]);
+  for (const c of ["packed_5", "simple_iter", "frag_iter"]) {
+    checks.push([`${c} vs bitecs`, ratios[`${c}_vs_bitecs`], 1.5]);
+  }
+  checks.push(["scale vs loop", ratios.scale_vs_loop, 0.7]);
+  const lines = checks.filter(([, v]) => v !== undefined).map(([label, v, target]) =>
+    `  ${v! >= target ? "met " : "MISS"}  ${label.padEnd(26)} ${ratioCell(v).padStart(7)}` +
+    `  (target ${target.toFixed(1)}x)`
+  );
+  for (const c of HEAP_CASES) {
+    const grown = valueOf(rows, c, staticEcs.name, "bytes/op");
+    if (grown === undefined) continue;
+    const ok = Math.abs(grown) < 8;
+    lines.push(
+      `  ${ok ? "met " : "MISS"}  ${`${c} heap growth`.padEnd(26)} ${
+        formatNumber(grown).padStart(7)
+      }  (target ~0 bytes/op)`,
+    );
+  }
+  return lines;
+}
+
+function printReport(
+  rows: readonly Row[],
+  ratios: Record<string, number>,
+  subjects: readonly EcsSubject[],
+  skips: readonly Skip[],
+  options: Options,
+): void {
+  const names = subjects.map((s) => s.name);
+  const t = options.timing;
+  const out: string[] = [
+    `ECS benchmark on ${runtimeName()} ${runtimeVersion()}: median of ${t.rounds} interleaved ` +
+    `rounds of ${t.sliceMs} ms after ${t.warmupMs} ms of warm-up; one op = one frame`,
+    `subjects: ${subjects.map((s) => `${s.name} ${s.version}`).join(", ")}`,
+    "",
+  ];
+  if (rows.some((r) => (CASES as readonly string[]).includes(r.case))) {
+    out.push(opsTable(rows, ratios, names), "");
+  }
+  if (rows.some((r) => r.unit === "bytes/op")) {
+    out.push(
+      "heap growth per frame over a batch started after a full GC (retained after another GC):",
+      heapTable(rows, names),
+      "",
+    );
+  }
+  if (rows.some((r) => r.case === "scale")) out.push(...scaleLines(rows, options, ratios), "");
+  const targets = targetLines(ratios, rows);
+  if (targets.length > 0) out.push("targets:", ...targets, "");
+  for (const skip of skips) out.push(`not run: ${skip.subject} on ${skip.case}: ${skip.reason}`);
+  console.log(out.join("\n").trimEnd());
+}
+
+const USAGE = "usage: ecs.ts [--json] [--quick] [--rounds N] [--cases a,b] [--subjects a,b]";
+
+async function main(): Promise<void> {
+  let options: Options;
+  try {
+    options = parseOptions();
+  } catch (error) {
+    console.error(`ecs.ts: ${error instanceof Error ? error.message : error}\n${USAGE}`);
+    process.exit(2);
+  }
+  const skips: Skip[] = [];
+  const subjects = await loadSubjects(options, skips);
+  const rows: Row[] = [];
+  for (const name of options.cases) {
+    if (!options.json) console.error(`running ${name}...`);
+    if (name === "scale") rows.push(...await runScale(options, skips));
+    else rows.push(...await runCase(name, subjects, options, skips));
+  }
+  const ratios = ratiosOf(rows, options.cases);
+  if (options.json) {
+    printJson({
+      bench: "ecs",
+      runtime: runtimeName(),
+      rows,
+      ratios,
+      skipped: skips,
+      setup: {
+        runtimeVersion: runtimeVersion(),
+        subjects: Object.fromEntries(subjects.map((s) => [s.name, s.version])),
+        timing: options.timing,
+        scaleEntities: options.scaleEntities,
+        scaleConfig: SCALE_CONFIG,
+      },
+    });
+  } else {
+    printReport(rows, ratios, subjects, skips, options);
+  }
+}
+
+await main();
