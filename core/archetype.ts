@@ -96,6 +96,8 @@ export class Archetype {
   readonly mask: Uint32Array;
   /** Every field of every component, in component order. */
   readonly fields: readonly Field[];
+  /** The ids of `fields`, for loops that only index columns. */
+  readonly fieldIds: readonly number[];
   readonly chunkRows: number;
   readonly chunkShift: number;
   readonly chunkBytes: number;
@@ -123,6 +125,7 @@ export class Archetype {
     this.mask = new Uint32Array(maskWords);
     for (const index of componentIndices) this.mask[index >>> 5] |= 1 << (index & 31);
     this.fields = components.flatMap((c) => c.fields);
+    this.fieldIds = this.fields.map((f) => f.id);
     this.chunkRows = chunkRows;
     this.chunkShift = 31 - Math.clz32(chunkRows);
     const rowBytes = components.reduce((sum, c) => sum + c.rowBytes, 4);
@@ -141,8 +144,11 @@ export class Archetype {
     return this.components.includes(ownerOf(component));
   }
 
-  /** Appends a row for `entity` and returns its row number; its fields are zeroed. */
-  pushRow(entity: number): number {
+  /**
+   * Appends a row for `entity` and returns its row number; its fields are
+   * zeroed unless `zeroed` is false (the caller writes every field).
+   */
+  pushRow(entity: number, zeroed = true): number {
     const row = this.count;
     const chunkIndex = row >>> this.chunkShift;
     if (chunkIndex === this.chunks.length) {
@@ -151,7 +157,10 @@ export class Archetype {
     const chunk = this.chunks[chunkIndex];
     const local = row & (this.chunkRows - 1);
     chunk.entities[local] = entity;
-    for (const field of this.fields) chunk.byField[field.id]![local] = 0;
+    if (zeroed) {
+      const ids = this.fieldIds;
+      for (let f = 0; f < ids.length; f++) chunk.byField[ids[f]]![local] = 0;
+    }
     chunk.count = local + 1;
     this.count = row + 1;
     return row;
@@ -171,8 +180,9 @@ export class Archetype {
       const local = row & (this.chunkRows - 1);
       moved = lastChunk.entities[lastLocal];
       chunk.entities[local] = moved;
-      for (const field of this.fields) {
-        chunk.byField[field.id]![local] = lastChunk.byField[field.id]![lastLocal];
+      const ids = this.fieldIds;
+      for (let f = 0; f < ids.length; f++) {
+        chunk.byField[ids[f]]![local] = lastChunk.byField[ids[f]]![lastLocal];
       }
     }
     lastChunk.count = lastLocal;

@@ -24,6 +24,7 @@ import {
   toFieldNumber,
   type Values,
 } from "./schema.ts";
+import { describeOp } from "./entities.ts";
 import type { EventQueue } from "./events.ts";
 import type { World } from "./world.ts";
 
@@ -347,13 +348,9 @@ function applyEntityRecord(
   else if (kind === ADD) world.addNow(entity, b);
   else if (kind === REMOVE) world.removeNow(entity, b);
   else if (kind === SET) {
-    const field = world.fieldsById.get(b)!;
+    const field = world.fieldById[b]!;
     world.setField(entity, field, field.type === "entity" && c < 0 ? pending[-c - 1] : c);
   }
-}
-
-function describeOp(op: string, subject: string | Field): string {
-  return op + (typeof subject === "string" ? subject : `${subject.owner.name}.${subject.name}`);
 }
 
 function eventOverflow(queue: EventQueue): Error {

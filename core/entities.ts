@@ -13,6 +13,17 @@
 
 import { BoundError, StaleEntityError } from "./errors.ts";
 
+/** A field, as far as messages need it. */
+export interface NamedField {
+  readonly name: string;
+  readonly owner: { readonly name: string };
+}
+
+/** `op` and its subject as one phrase for an error message: "set Position.x". */
+export function describeOp(op: string, subject: string | NamedField): string {
+  return op + (typeof subject === "string" ? subject : `${subject.owner.name}.${subject.name}`);
+}
+
 /** The null entity: no entity has this handle. */
 export const NULL_ENTITY = 0;
 
@@ -87,9 +98,13 @@ export class EntityTable {
     return this.handle(index, this.generation[index]) === entity;
   }
 
-  /** Returns the index of a live entity, or throws a StaleEntityError naming `what`. */
-  require(entity: number, what: string): number {
-    if (!this.isAlive(entity)) throw new StaleEntityError(entity, what);
+  /**
+   * Returns the index of a live entity, or throws a StaleEntityError naming
+   * the operation: `op` followed by `subject` (a name, or a field as
+   * `Owner.field`), joined only when it throws, so the check allocates nothing.
+   */
+  require(entity: number, op: string, subject: string | NamedField = ""): number {
+    if (!this.isAlive(entity)) throw new StaleEntityError(entity, describeOp(op, subject));
     return entity & this.indexMask;
   }
 

@@ -74,6 +74,8 @@ export class World {
   readonly eventQueues: Map<Owner, EventQueue> = new Map();
   /** Fields by process-wide id, for the fields of this world. */
   readonly fieldsById: Map<number, Field> = new Map();
+  /** The same fields in an array indexed by id, for the command path. */
+  readonly fieldById: (Field | undefined)[];
   /** Event reader cursors by "system/event": the next sequence number each reader has not seen. */
   readonly readerCursors: Map<string, number> = new Map();
   /** Nonzero while a stage runs: structural changes must go through commands. */
@@ -110,6 +112,8 @@ export class World {
       this.eventQueues.set(owner, new EventQueue(owner, owner.capacity, memory?.events[i]));
       for (const f of owner.fields) this.fieldsById.set(f.id, f);
     }
+    this.fieldById = new Array(1 + Math.max(0, ...this.fieldsById.keys())).fill(undefined);
+    for (const [id, field] of this.fieldsById) this.fieldById[id] = field;
   }
 
   /** The shared memory behind entities, resources and events, for views on other threads. */
@@ -209,7 +213,7 @@ export class World {
 
   /** Adds a component by scene index without the lock check. */
   addNow(entity: number, componentIndex: number): void {
-    const index = this.entities.require(entity, `add ${this.components[componentIndex].name}`);
+    const index = this.entities.require(entity, "add ", this.components[componentIndex].name);
     const from = this.archetypes[this.entities.archetype[index]];
     if (from.hasIndex(componentIndex)) return;
     this.move(index, from, this.withComponent(from, componentIndex));
@@ -223,7 +227,7 @@ export class World {
 
   /** Removes a component by scene index without the lock check. */
   removeNow(entity: number, componentIndex: number): void {
-    const index = this.entities.require(entity, `remove ${this.components[componentIndex].name}`);
+    const index = this.entities.require(entity, "remove ", this.components[componentIndex].name);
     const from = this.archetypes[this.entities.archetype[index]];
     if (!from.hasIndex(componentIndex)) return;
     this.move(index, from, this.withoutComponent(from, componentIndex));
@@ -231,25 +235,25 @@ export class World {
 
   /** True if the live entity has the component. */
   has(entity: number, component: Component): boolean {
-    const index = this.entities.require(entity, `has ${ownerOf(component).name}`);
+    const index = this.entities.require(entity, "has ", ownerOf(component).name);
     return this.archetypes[this.entities.archetype[index]].hasIndex(this.indexOf(component));
   }
 
   /** Sets the given fields of a component the entity has. Allowed inside systems. */
   set<S extends Schema>(entity: number, component: Component<S>, values: Values<S>): void {
-    this.entities.require(entity, `set ${ownerOf(component).name}`);
+    this.entities.require(entity, "set ", ownerOf(component).name);
     this.writeValues(entity, component, values);
   }
 
   /** Reads one field of one entity. */
   get<T extends FieldType>(entity: number, field: Field<T>): number {
-    const index = this.entities.require(entity, `get ${field.owner.name}.${field.name}`);
+    const index = this.entities.require(entity, "get ", field);
     return this.columnAt(index, field)[this.entities.row[index] & (this.config.chunkRows - 1)];
   }
 
   /** Writes one field of one entity. Allowed inside systems (declare the write). */
   setField<T extends FieldType>(entity: number, field: Field<T>, value: number | boolean): void {
-    const index = this.entities.require(entity, `set ${field.owner.name}.${field.name}`);
+    const index = this.entities.require(entity, "set ", field);
     const row = this.entities.row[index] & (this.config.chunkRows - 1);
     this.columnAt(index, field)[row] = toFieldNumber(value);
   }
@@ -260,7 +264,7 @@ export class World {
     component: Component<S>,
   ): { [K in keyof S]: number } {
     const owner = ownerOf(component);
-    const index = this.entities.require(entity, `getComponent ${owner.name}`);
+    const index = this.entities.require(entity, "getComponent ", owner.name);
     const archetype = this.archetypes[this.entities.archetype[index]];
     if (!archetype.hasIndex(this.indexOf(component))) {
       throw new UsageError(
@@ -410,15 +414,15 @@ export class World {
   private move(index: number, from: Archetype, to: Archetype): void {
     const entities = this.entities;
     const fromRow = entities.row[index];
-    const toRow = to.pushRow(from.chunkOf(fromRow).entities[fromRow & (from.chunkRows - 1)]);
     const src = from.chunkOf(fromRow);
-    const dst = to.chunkOf(toRow);
     const srcLocal = fromRow & (from.chunkRows - 1);
+    const toRow = to.pushRow(src.entities[srcLocal], false);
+    const dst = to.chunkOf(toRow);
     const dstLocal = toRow & (to.chunkRows - 1);
-    const fields = to.fields;
-    for (let f = 0; f < fields.length; f++) {
-      const source = src.byField[fields[f].id];
-      if (source !== undefined) dst.byField[fields[f].id]![dstLocal] = source[srcLocal];
+    const ids = to.fieldIds;
+    for (let f = 0; f < ids.length; f++) {
+      const source = src.byField[ids[f]];
+      dst.byField[ids[f]]![dstLocal] = source === undefined ? 0 : source[srcLocal];
     }
     this.removeRow(from, fromRow);
     entities.archetype[index] = to.id;

@@ -280,6 +280,7 @@ describe("tracing and statistics", () => {
       name: "idle",
       phase: "update",
       calls: 0,
+      timedCalls: 0,
       totalMs: 0,
       meanMs: 0,
     });

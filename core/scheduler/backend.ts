@@ -28,7 +28,9 @@ export interface RuntimeState {
 
 /** Where a backend reports how each system went. */
 export interface StageReport {
-  /** A system finished, after `ms` milliseconds. */
+  /** True on ticks whose systems are timed; otherwise backends skip the clock. */
+  readonly timing: boolean;
+  /** A system finished, after `ms` milliseconds (negative: not timed). */
   systemDone(entry: ScheduledSystem, ms: number): void;
   /** A system threw; under the stop-first policy, `stopped` becomes true. */
   fail(entry: ScheduledSystem, error: unknown): void;
