@@ -38,6 +38,8 @@ const SET = 6;
 const EMIT = 7;
 const EVENT_FIELD = 8;
 const WORDS = 4;
+/** Records a buffer takes from the frame's shared count at a time. */
+const BUDGET_BLOCK = 256;
 
 /** An error met while applying a command, attributed to the system that recorded it. */
 export interface CommandError {
@@ -79,6 +81,8 @@ export class CommandBuffer {
   readonly resolved: Uint32Array;
   private readonly eventIndex: Map<Owner, number> = new Map();
   private segmentArchetype = 0;
+  /** Records reserved from the frame's shared count and not used yet. */
+  private budget = 0;
   private segmentChunk = 0;
 
   /**
@@ -117,6 +121,7 @@ export class CommandBuffer {
   /** Starts a frame: the per-frame bounds (shared by every thread's buffer) reset. */
   beginFrame(): void {
     this.counters.fill(0);
+    this.budget = 0;
   }
 
   /** Records this frame, across every thread's buffer. */
@@ -124,9 +129,13 @@ export class CommandBuffer {
     return Atomics.load(this.counters, 0);
   }
 
-  /** Makes `count` visible to other threads. */
+  /** Makes `count` visible to other threads and returns unused budget to the frame. */
   publish(): void {
     Atomics.store(this.header, 0, this.count);
+    if (this.budget > 0) {
+      Atomics.sub(this.counters, 0, this.budget);
+      this.budget = 0;
+    }
   }
 
   /** Reads the count another thread published. */
@@ -233,16 +242,31 @@ export class CommandBuffer {
     return entity;
   }
 
-  /** Takes `records` (and the pending segment record) from the frame's shared budget. */
+  /**
+   * Takes `records` (and the pending segment record) from this buffer's
+   * budget, refilling it from the frame's shared count in blocks, so most
+   * records cost no atomic operation. Unused budget goes back on `publish`.
+   */
   private reserve(records: number): void {
     const needed = records + (this.segment >= 0 ? 1 : 0);
-    const before = Atomics.add(this.counters, 0, needed);
-    if (before + needed > this.maxRecords) {
+    if (this.budget >= needed) {
+      this.budget -= needed;
+      return;
+    }
+    const block = Math.max(needed, BUDGET_BLOCK);
+    const before = Atomics.add(this.counters, 0, block);
+    if (before + block <= this.maxRecords) {
+      this.budget += block - needed;
+      return;
+    }
+    Atomics.sub(this.counters, 0, block);
+    const exact = Atomics.add(this.counters, 0, needed);
+    if (exact + needed > this.maxRecords) {
       Atomics.sub(this.counters, 0, needed);
       throw new BoundError(
         "maxCommandsPerFrame",
         this.maxRecords,
-        `command buffer full: ${before} command records this frame of ` +
+        `command buffer full: ${exact - this.budget} command records this frame of ` +
           `maxCommandsPerFrame ${this.maxRecords}; raise config.maxCommandsPerFrame or spread ` +
           `the changes over several frames`,
       );

@@ -286,6 +286,7 @@ export class Runtime {
     } finally {
       this.world.stageDepth--;
     }
+    this.state.commands.publish();
     if (this.state.commands.count > 0) this.applyStageCommands(report);
     this.trace?.onStage?.({
       tick: report.tick,
