@@ -197,7 +197,16 @@ export class CommandBuffer {
     // A negative entity value is read as a pending handle when applied: it must be one.
     if (field.type === "entity" && number < 0) this.checkEntity(number, "set ", field);
     this.reserve(1);
-    this.push(SET, checked, field.id, number);
+    const ordinal = field.id < this.world.fieldOrdinals.length
+      ? this.world.fieldOrdinals[field.id]
+      : -1;
+    if (ordinal < 0) {
+      throw new UsageError(
+        `set ${field.owner.name}.${field.name}: ${field.owner.name} is not a component of this ` +
+          `world; add it to the scene's components list`,
+      );
+    }
+    this.push(SET, checked, ordinal, number);
   }
 
   /** Records an event; readers see it after this stage's commands apply. */
@@ -372,7 +381,7 @@ function applyEntityRecord(
   else if (kind === ADD) world.addNow(entity, b);
   else if (kind === REMOVE) world.removeNow(entity, b);
   else if (kind === SET) {
-    const field = world.fieldById[b]!;
+    const field = world.fieldsByOrdinal[b];
     world.setField(entity, field, field.type === "entity" && c < 0 ? pending[-c - 1] : c);
   }
 }

@@ -74,8 +74,14 @@ export class World {
   readonly eventQueues: Map<Owner, EventQueue> = new Map();
   /** Fields by process-wide id, for the fields of this world. */
   readonly fieldsById: Map<number, Field> = new Map();
-  /** The same fields in an array indexed by id, for the command path. */
-  readonly fieldById: (Field | undefined)[];
+  /**
+   * Fields of the world's components in scene order: a field's position here
+   * is its ordinal, the same on every thread (process-wide ids are not: each
+   * thread numbers fields as it imports modules). Commands name fields by it.
+   */
+  readonly fieldsByOrdinal: readonly Field[];
+  /** Ordinal of each component field by process-wide id, -1 for others. */
+  readonly fieldOrdinals: Int32Array;
   /** Event reader cursors by "system/event": the next sequence number each reader has not seen. */
   readonly readerCursors: Map<string, number> = new Map();
   /** Nonzero while a stage runs: structural changes must go through commands. */
@@ -112,8 +118,9 @@ export class World {
       this.eventQueues.set(owner, new EventQueue(owner, owner.capacity, memory?.events[i]));
       for (const f of owner.fields) this.fieldsById.set(f.id, f);
     }
-    this.fieldById = new Array(1 + Math.max(0, ...this.fieldsById.keys())).fill(undefined);
-    for (const [id, field] of this.fieldsById) this.fieldById[id] = field;
+    this.fieldsByOrdinal = this.components.flatMap((owner) => owner.fields);
+    this.fieldOrdinals = new Int32Array(1 + Math.max(0, ...this.fieldsById.keys())).fill(-1);
+    this.fieldsByOrdinal.forEach((field, ordinal) => this.fieldOrdinals[field.id] = ordinal);
   }
 
   /** The shared memory behind entities, resources and events, for views on other threads. */
