@@ -95,3 +95,4 @@ export {
 } from "./core/runtime.ts";
 export type { Backend, BackendStats, RuntimeState, StageReport } from "./core/scheduler/backend.ts";
 export { BlockingBackend } from "./core/scheduler/blocking.ts";
+export { WorkStealingBackend, type WorkStealingOptions } from "./core/scheduler/work_stealing.ts";

@@ -394,3 +394,42 @@ function eventOverflow(queue: EventQueue): Error {
       `capacity in defineEvent(..., { capacity }) or emit fewer`,
   );
 }
+
+/**
+ * Moves the records of every thread's buffer into `into`, segment by
+ * segment, in (system, archetype ordinal, first chunk) order: the order the
+ * blocking backend records them in, whichever thread ran which chunks.
+ * `scratch` holds at least maxCommandsPerFrame records.
+ */
+export function mergeSegments(
+  into: CommandBuffer,
+  others: readonly CommandBuffer[],
+  scratch: Float64Array,
+): void {
+  const buffers = [into, ...others];
+  const segments: number[][] = [];
+  for (let b = 0; b < buffers.length; b++) {
+    const { words, count } = buffers[b];
+    let start = -1;
+    for (let r = 0; r <= count; r++) {
+      if (r < count && words[r * WORDS] !== SEGMENT) continue;
+      if (start >= 0) {
+        const at = start * WORDS;
+        segments.push([words[at + 1], words[at + 2], words[at + 3], b, start, r]);
+      }
+      start = r;
+    }
+  }
+  segments.sort((x, y) => x[0] - y[0] || x[1] - y[1] || x[2] - y[2]);
+  let out = 0;
+  for (const [, , , b, start, end] of segments) {
+    scratch.set(buffers[b].words.subarray(start * WORDS, end * WORDS), out * WORDS);
+    out += end - start;
+  }
+  into.words.set(scratch.subarray(0, out * WORDS));
+  into.count = out;
+  for (const other of others) {
+    other.count = 0;
+    other.publish();
+  }
+}

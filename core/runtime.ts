@@ -154,6 +154,7 @@ export class Runtime {
       queries,
       commands,
       seed: this.seed,
+      errorPolicy: this.errorPolicy,
     };
     this.systemNames = this.schedule.systems.map((entry) => entry.system.name);
     this.systemMs = new Float64Array(this.systemNames.length);

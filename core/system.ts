@@ -45,6 +45,12 @@ export interface SystemSpec {
   readonly before?: readonly string[];
   /** Names of systems of the same phase this one must run after. */
   readonly after?: readonly string[];
+  /**
+   * Relative cost of the body per entity (per call for a `run` system), 1 if
+   * omitted. A parallel backend spreads a stage over threads only when its
+   * entities times cost reach its threshold: give heavy bodies a higher cost.
+   */
+  readonly cost?: number;
   /** Body of a system without a query: once per tick. */
   readonly run?: (ctx: SystemContext) => void;
   /** Body of a system with a query: once per non-empty matching chunk. */
@@ -97,6 +103,9 @@ export function defineSystem(spec: SystemSpec): System {
   }
   if (spec.query !== undefined && spec.run !== undefined) {
     throw new SceneError(`${where} has both run and runChunk; keep one`);
+  }
+  if (spec.cost !== undefined && !(Number.isFinite(spec.cost) && spec.cost > 0)) {
+    throw new SceneError(`${where}: cost must be a positive number; got ${spec.cost}`);
   }
   for (const key of ["reads", "writes"] as const) {
     for (const item of spec[key] ?? []) {

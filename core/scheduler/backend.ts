@@ -10,6 +10,7 @@
 import type { CommandBuffer } from "../commands.ts";
 import type { SystemContext } from "../context.ts";
 import type { Query } from "../query.ts";
+import type { ErrorPolicy } from "../scene.ts";
 import type { Schedule, ScheduledSystem, Stage } from "../schedule.ts";
 import type { World } from "../world.ts";
 
@@ -24,6 +25,7 @@ export interface RuntimeState {
   /** The calling thread's command buffer. */
   readonly commands: CommandBuffer;
   readonly seed: number;
+  readonly errorPolicy: ErrorPolicy;
 }
 
 /** Where a backend reports how each system went. */

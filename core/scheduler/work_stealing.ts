@@ -1,0 +1,350 @@
+/**
+ * The work-stealing backend: a fixed pool of Workers, started once and kept
+ * until `close()`, sharing the world's memory. For a stage with enough work,
+ * the main thread publishes the world's layout, pushes one task per (system,
+ * archetype) range of chunks, wakes the pool and works too; threads split
+ * ranges as they take them and steal from random victims when idle. Each
+ * thread records commands into its own buffer, in segments keyed by
+ * (system, archetype, first chunk); after the stage the main thread merges
+ * them in that order, so the commands apply exactly as the blocking backend
+ * would apply them and the world ends the same, bit for bit.
+ *
+ * A stage whose work (entities times each system's `cost`) is below
+ * `minParallelWork`, or that has an undeclared system, runs inline on the
+ * calling thread. A system that writes a resource runs its chunks on one
+ * thread, in order, since its chunks share what they write.
+ *
+ * @module
+ */
+
+import { CommandBuffer, mergeSegments } from "../commands.ts";
+import { UsageError } from "../errors.ts";
+import type { ScheduledSystem, Stage } from "../schedule.ts";
+import type { Backend, BackendStats, RuntimeState, StageReport } from "./backend.ts";
+import { BlockingBackend } from "./blocking.ts";
+import { LayoutPublisher } from "./_layout.ts";
+
+import { CONTROL, PoolMemory, STAT } from "./_pool_memory.ts";
+import { TaskRunner } from "./_task_runner.ts";
+import type { WorkerInit, WorkerReply } from "./worker.ts";
+
+/** How to build a work-stealing pool. */
+export interface WorkStealingOptions {
+  /** URL of the scene module; each worker imports it and finds systems by name. */
+  readonly sceneUrl: string;
+  /** Worker threads besides the calling thread (default: cores - 1, at least 1). */
+  readonly workers?: number;
+  /** Modules each worker imports first, for their side effects (the CLI's Bun plugin). */
+  readonly preload?: readonly string[];
+  /** Entities times cost below which a stage runs inline (default 4096). */
+  readonly minParallelWork?: number;
+  /** Tasks per thread deque (a power of two; default 1024). */
+  readonly dequeCapacity?: number;
+  /** Tasks the shared injector holds (a power of two; default 4096). */
+  readonly injectorCapacity?: number;
+  /** Rounds an idle worker looks for work before it parks (default 2000). */
+  readonly spinRounds?: number;
+  /** Milliseconds to wait for workers to start (default 30000). */
+  readonly startTimeoutMs?: number;
+}
+
+/**
+ * Runs stages over a pool of Workers with work stealing.
+ *
+ * @example
+ * ```ts ignore
+ * import { Runtime, WorkStealingBackend } from "staticecs";
+ * import scene from "./scene.ts";
+ * const backend = new WorkStealingBackend({ sceneUrl: new URL("./scene.ts", import.meta.url).href });
+ * const runtime = await Runtime.create(scene, { backend });
+ * ```
+ */
+export class WorkStealingBackend implements Backend {
+  readonly name = "work-stealing";
+  readonly options: WorkStealingOptions;
+  private readonly inline = new BlockingBackend();
+  private state: RuntimeState | undefined;
+  private pool: PoolMemory | undefined;
+  private runner: TaskRunner | undefined;
+  private workers: Worker[] = [];
+  private buffers: CommandBuffer[] = [];
+  private readonly layout = new LayoutPublisher();
+  private scratch = new Float64Array(0);
+  /** Per system: the events it may read, as indices into the world's event list. */
+  private eventReads: number[][] = [];
+  private stagesParallel = 0;
+  private stagesInline = 0;
+  private closed: Promise<void>[] = [];
+
+  constructor(options: WorkStealingOptions) {
+    this.options = options;
+  }
+
+  /** Worker threads in the pool. */
+  get workerCount(): number {
+    const cores = (globalThis.navigator?.hardwareConcurrency ?? 2) - 1;
+    return this.options.workers ?? Math.max(1, cores);
+  }
+
+  async init(state: RuntimeState): Promise<void> {
+    const workers = this.workerCount;
+    if (!Number.isInteger(workers) || workers < 0 || workers > 256) {
+      throw new UsageError(`workers must be an integer from 0 to 256; got ${workers}`);
+    }
+    this.state = state;
+    await this.inline.init(state);
+    const { world, schedule } = state;
+    const events = [...world.eventQueues.keys()];
+    this.pool = new PoolMemory({
+      threads: workers + 1,
+      dequeCapacity: this.options.dequeCapacity ?? 1024,
+      injectorCapacity: this.options.injectorCapacity ?? 4096,
+      systems: schedule.systems.length,
+      events: events.length,
+      maxArchetypes: world.config.maxArchetypes,
+    });
+    this.eventReads = schedule.systems.map((entry) =>
+      events.flatMap((owner, e) =>
+        entry.access.undeclared || entry.access.reads.has(owner) ||
+          entry.access.writes.has(owner)
+          ? [e]
+          : []
+      )
+    );
+    const splittable = schedule.systems.map((entry) => isSplittable(entry));
+    this.scratch = new Float64Array(world.config.maxCommandsPerFrame * 4);
+    this.runner = new TaskRunner({
+      pool: this.pool,
+      thread: 0,
+      systems: schedule.systems,
+      contexts: state.contexts,
+      queries: state.queries,
+      splittable,
+      stopFirst: state.errorPolicy === "stop-first",
+    });
+    await this.startWorkers(workers, splittable);
+  }
+
+  runStage(stage: Stage, report: StageReport): void {
+    if (this.shouldInline(stage)) {
+      this.stagesInline++;
+      this.inline.runStage(stage, report);
+      return;
+    }
+    this.stagesParallel++;
+    this.runParallel(stage, report);
+  }
+
+  stats(): BackendStats {
+    const pool = this.pool;
+    const threads = pool === undefined ? [] : pool.deques.map((_, t) => ({
+      thread: t,
+      tasksExecuted: pool.stat(t, STAT.executed),
+      tasksStolen: pool.stat(t, STAT.stolen),
+      parkedMs: Math.round(pool.stat(t, STAT.parkedMs)),
+      busyMs: Math.round(pool.stat(t, STAT.busyMs)),
+    }));
+    return {
+      workers: this.workers.length,
+      stagesParallel: this.stagesParallel,
+      stagesInline: this.stagesInline,
+      threads,
+    };
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    if (pool === undefined) return;
+    Atomics.store(pool.control, CONTROL.shutdown, 1);
+    pool.parker.wake();
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, 2000));
+    await Promise.race([Promise.all(this.closed), timeout]);
+    for (const worker of this.workers) worker.terminate();
+    this.workers = [];
+    this.pool = undefined;
+    await this.inline.close();
+  }
+
+  private shouldInline(stage: Stage): boolean {
+    if (this.workers.length === 0) return true;
+    const { queries } = this.state!;
+    let work = 0;
+    let chunks = 0;
+    for (const entry of stage.systems) {
+      if (entry.access.undeclared) return true;
+      const query = queries[entry.index];
+      const cost = entry.system.cost ?? 1;
+      if (query === undefined) {
+        work += cost;
+        chunks++;
+        continue;
+      }
+      for (const archetype of query.archetypes) {
+        work += archetype.count * cost;
+        chunks += Math.ceil(archetype.count / archetype.chunkRows);
+      }
+    }
+    return chunks < 2 || work < (this.options.minParallelWork ?? 4096);
+  }
+
+  private runParallel(stage: Stage, report: StageReport): void {
+    const state = this.state!;
+    const pool = this.pool!;
+    const runner = this.runner!;
+    this.layout.publish(state.world, pool, (delta) => {
+      for (const worker of this.workers) worker.postMessage(delta);
+    });
+    this.publishCursors(stage);
+    Atomics.store(pool.control, CONTROL.stop, 0);
+    Atomics.add(pool.control, CONTROL.stageSeq, 1);
+    for (const entry of stage.systems) pushTasks(runner, entry, state);
+    pool.parker.wake();
+    drain(pool, runner);
+    this.collect(stage, report);
+    state.commands.publish();
+    for (const buffer of this.buffers) buffer.readPublished();
+    mergeSegments(state.commands, this.buffers, this.scratch);
+  }
+
+  /** Tells workers each reading system's cursor for the stage's events. */
+  private publishCursors(stage: Stage): void {
+    const { world } = this.state!;
+    const pool = this.pool!;
+    const events = [...world.eventQueues.keys()];
+    for (const entry of stage.systems) {
+      for (const e of this.eventReads[entry.index]) {
+        const slot = entry.index * events.length + e;
+        pool.cursors[slot] = world.readerCursor(entry.system.name, events[e]);
+        pool.cursorEnds[slot] = -1;
+      }
+    }
+  }
+
+  /** Reports times and errors per system, and takes back cursors the workers moved. */
+  private collect(stage: Stage, report: StageReport): void {
+    const { world, schedule } = this.state!;
+    const pool = this.pool!;
+    const systems = schedule.systems.length;
+    const events = [...world.eventQueues.keys()];
+    const errors = pool.deques.flatMap((_, t) => pool.takeErrors(t));
+    errors.sort((a, b) => a.system - b.system);
+    for (const entry of stage.systems) {
+      let ms = 0;
+      for (let t = 0; t < pool.deques.length; t++) {
+        ms += pool.systemMs[t * systems + entry.index];
+        pool.systemMs[t * systems + entry.index] = 0;
+      }
+      report.systemDone(entry, report.timing ? ms : -1);
+      for (const e of this.eventReads[entry.index]) {
+        const end = pool.cursorEnds[entry.index * events.length + e];
+        if (end >= 0) world.setReaderCursor(entry.system.name, events[e], end);
+      }
+    }
+    for (const { system, message } of errors) {
+      report.fail(schedule.systems[system], new Error(message));
+    }
+  }
+
+  private async startWorkers(count: number, splittable: boolean[]): Promise<void> {
+    const state = this.state!;
+    const url = new URL("./worker.ts", import.meta.url).href;
+    const ready: Promise<void>[] = [];
+    for (let t = 1; t <= count; t++) {
+      const worker = new Worker(url, { type: "module" });
+      const buffer = new CommandBuffer(state.world, { counters: state.commands.memory.counters });
+      this.workers.push(worker);
+      this.buffers.push(buffer);
+      ready.push(this.watch(worker, t));
+      worker.postMessage(this.initMessage(t, buffer, splittable));
+    }
+    const timeoutMs = this.options.startTimeoutMs ?? 30_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`workers did not start within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([Promise.all(ready), timeout]);
+    } catch (error) {
+      for (const worker of this.workers) worker.terminate();
+      this.workers = [];
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Resolves when `worker` is ready; rejects on its error; tracks its close. */
+  private watch(worker: Worker, thread: number): Promise<void> {
+    let closed!: () => void;
+    this.closed.push(new Promise<void>((resolve) => closed = resolve));
+    return new Promise<void>((resolve, reject) => {
+      worker.onmessage = (event: MessageEvent<WorkerReply>) => {
+        const reply = event.data;
+        if (reply.kind === "ready") resolve();
+        else if (reply.kind === "closed") closed();
+        else reject(new UsageError(`worker ${thread} could not start: ${reply.message}`));
+      };
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault?.();
+        reject(new UsageError(`worker ${thread} failed: ${event.message}`));
+        closed();
+      };
+    });
+  }
+
+  private initMessage(thread: number, buffer: CommandBuffer, splittable: boolean[]): WorkerInit {
+    const state = this.state!;
+    return {
+      kind: "init",
+      sceneUrl: this.options.sceneUrl,
+      preload: this.options.preload ?? [],
+      thread,
+      seed: state.seed,
+      stopFirst: state.errorPolicy === "stop-first",
+      systemNames: state.schedule.systems.map((entry) => entry.system.name),
+      splittable,
+      pool: { shape: this.pool!.shape, buffer: this.pool!.buffer },
+      world: state.world.memory(),
+      commands: buffer.memory,
+      spinRounds: this.options.spinRounds ?? 2000,
+    };
+  }
+}
+
+/** May a system's chunks run on several threads at once? Not if it writes a resource. */
+function isSplittable(entry: ScheduledSystem): boolean {
+  if (entry.system.query === undefined || entry.access.undeclared) return false;
+  for (const owner of entry.access.writes) if (owner.kind === "resource") return false;
+  return true;
+}
+
+/** Pushes one task per non-empty (system, archetype) range, or one for a `run` system. */
+function pushTasks(runner: TaskRunner, entry: ScheduledSystem, state: RuntimeState): void {
+  const query = state.queries[entry.index];
+  if (query === undefined) {
+    runner.push(entry.index, -1, 0, 1);
+    return;
+  }
+  const archetypes = query.archetypes;
+  for (let a = 0; a < archetypes.length; a++) {
+    const chunks = Math.ceil(archetypes[a].count / archetypes[a].chunkRows);
+    if (chunks > 0) runner.push(entry.index, a, 0, chunks);
+  }
+}
+
+/** The calling thread works until every task of the stage is done. */
+function drain(pool: PoolMemory, runner: TaskRunner): void {
+  for (;;) {
+    if (runner.take()) {
+      runner.runTaken();
+      continue;
+    }
+    const pending = Atomics.load(pool.control, CONTROL.pending);
+    if (pending === 0) return;
+    // Tasks are running elsewhere (and may split): look again soon.
+    Atomics.wait(pool.control, CONTROL.pending, pending, 0.05);
+  }
+}
