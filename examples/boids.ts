@@ -125,6 +125,8 @@ export const steer = defineSystem({
   query: { all: [Position, Velocity] },
   reads: [Grid, Position],
   writes: [Velocity],
+  // Nine cells of averages per boid: worth spreading over threads at this size.
+  cost: 8,
   runChunk(chunk, ctx) {
     const grid = ctx.resource(Grid);
     const count = grid.count, offsetX = grid.offsetX, offsetY = grid.offsetY;

@@ -30,7 +30,8 @@ const CONTROL_WORDS = 8;
 
 /** Per-thread counters (Float64): tasks run, tasks stolen, ms parked, ms busy. */
 export const STAT = { executed: 0, stolen: 1, parkedMs: 2, busyMs: 3 } as const;
-const STAT_WORDS = 4;
+/** Eight float64 words per thread: a cache line each, so threads do not share lines. */
+const STAT_WORDS = 8;
 
 /** Errors one thread can report per stage; later ones are counted only. */
 export const ERRORS_PER_THREAD_MAX = 8;
@@ -58,8 +59,10 @@ export class PoolMemory {
   readonly parker: Parker;
   /** STAT words per thread. */
   readonly stats: Float64Array;
-  /** Milliseconds per (thread, system) in the current stage. */
+  /** Milliseconds per (thread, system) in the current stage; rows of `systemStride`. */
   readonly systemMs: Float64Array;
+  /** Words per thread in `systemMs`: the system count rounded up to a cache line. */
+  readonly systemStride: number;
   /** Row count of each archetype, published before each parallel stage. */
   readonly archetypeRows: Int32Array;
   /** Each (system, event) reader cursor for the stage, set by the main thread. */
@@ -99,7 +102,12 @@ export class PoolMemory {
       take(threads * STAT_WORDS * 8),
       threads * STAT_WORDS,
     );
-    this.systemMs = new Float64Array(this.buffer, take(threads * systems * 8), threads * systems);
+    this.systemStride = (systems + 7) & ~7;
+    this.systemMs = new Float64Array(
+      this.buffer,
+      take(threads * this.systemStride * 8),
+      threads * this.systemStride,
+    );
     this.archetypeRows = new Int32Array(
       this.buffer,
       take(shape.maxArchetypes * 4),
@@ -128,7 +136,7 @@ export class PoolMemory {
     return round(CONTROL_WORDS * 4) +
       threads * round(WorkDeque.bytesFor(shape.dequeCapacity)) +
       round(Injector.bytesFor(shape.injectorCapacity)) + round(Parker.bytesFor()) +
-      round(threads * STAT_WORDS * 8) + round(threads * systems * 8) +
+      round(threads * STAT_WORDS * 8) + round(threads * ((systems + 7) & ~7) * 8) +
       round(shape.maxArchetypes * 4) + 2 * round(Math.max(1, systems * events) * 8) +
       round(threads * 4) + 2 * round(slots * 4) + round(slots * ERROR_TEXT_BYTES);
   }

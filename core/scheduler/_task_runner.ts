@@ -131,7 +131,7 @@ export class TaskRunner {
     } finally {
       ctx.commands.publish();
       const ms = performance.now() - started;
-      pool.systemMs[thread * this.t.systems.length + system] += ms;
+      pool.systemMs[thread * pool.systemStride + system] += ms;
       pool.addStat(thread, STAT.busyMs, ms);
     }
   }

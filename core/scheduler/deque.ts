@@ -44,19 +44,6 @@
  * popping it, and popping the last task goes through the same CAS on `top`.)
  * So a task whose CAS succeeded was read whole, never torn.
  *
- * @example
- * ```ts
- * import { STEAL_OK, TASK_WORDS, WorkDeque } from "./deque.ts";
- * const capacity = 64;
- * const buffer = new SharedArrayBuffer(WorkDeque.bytesFor(capacity));
- * const deque = new WorkDeque(buffer, 0, capacity, true);
- * const task = new Int32Array(TASK_WORDS);
- * deque.push(1, 2, 0, 8);
- * deque.push(1, 2, 8, 16);
- * deque.steal(task) === STEAL_OK; // task = [1, 2, 0, 8], the oldest
- * deque.pop(task); // task = [1, 2, 8, 16], the newest
- * ```
- *
  * @module
  */
 
@@ -82,6 +69,19 @@ const CAPACITY_MAX = 1 << 24;
  * A fixed-capacity Chase-Lev deque over a region of a SharedArrayBuffer. Each
  * thread makes its own `WorkDeque` object over the same region; only the thread
  * that owns it calls `push` and `pop`.
+ *
+ * @example
+ * ```ts
+ * import { STEAL_OK, TASK_WORDS, WorkDeque } from "./deque.ts";
+ * const capacity = 64;
+ * const buffer = new SharedArrayBuffer(WorkDeque.bytesFor(capacity));
+ * const deque = new WorkDeque(buffer, 0, capacity, true);
+ * const task = new Int32Array(TASK_WORDS);
+ * deque.push(1, 2, 0, 8);
+ * deque.push(1, 2, 8, 16);
+ * deque.steal(task) === STEAL_OK; // task = [1, 2, 0, 8], the oldest
+ * deque.pop(task); // task = [1, 2, 8, 16], the newest
+ * ```
  */
 export class WorkDeque {
   /** Bytes a deque of `capacity` (a power of two, >= 2) needs. */

@@ -33,16 +33,6 @@
  * operations by others in a row; `push` then reports full and `pop` empty,
  * which the overflow rule and the backend's polling already handle.
  *
- * @example
- * ```ts
- * import { Injector } from "./injector.ts";
- * const buffer = new SharedArrayBuffer(Injector.bytesFor(256));
- * const injector = new Injector(buffer, 0, 256, true);
- * const task = new Int32Array(4);
- * injector.push(3, 1, 0, 4);
- * injector.pop(task); // true; task = [3, 1, 0, 4]
- * ```
- *
  * @module
  */
 
@@ -61,6 +51,16 @@ const CAPACITY_MAX = 1 << 24;
 /**
  * A bounded MPMC queue of tasks over a region of a SharedArrayBuffer. Each
  * thread makes its own `Injector` object over the same region.
+ *
+ * @example
+ * ```ts
+ * import { Injector } from "./injector.ts";
+ * const buffer = new SharedArrayBuffer(Injector.bytesFor(256));
+ * const injector = new Injector(buffer, 0, 256, true);
+ * const task = new Int32Array(4);
+ * injector.push(3, 1, 0, 4);
+ * injector.pop(task); // true; task = [3, 1, 0, 4]
+ * ```
  */
 export class Injector {
   /** Bytes an injector of `capacity` (a power of two, >= 2) needs. */

@@ -31,16 +31,6 @@
  * `Atomics.wait` is allowed on the main thread in both Bun and Deno, so the
  * calling thread, which works too, parks the same way.
  *
- * @example
- * ```ts
- * import { Parker } from "./parker.ts";
- * const buffer = new SharedArrayBuffer(Parker.bytesFor());
- * const parker = new Parker(buffer, 0, true);
- * const seen = parker.epoch();
- * parker.wake(); // publishes "there is work": the epoch moves on
- * parker.park(seen, 1000); // returns at once: the epoch is no longer `seen`
- * ```
- *
  * @module
  */
 
@@ -50,7 +40,20 @@ const WORDS = 2;
 /** Longest single park: a bound on how long a thread can sleep through anything. */
 const PARK_TIMEOUT_MS_MAX = 60_000;
 
-/** An epoch word and a sleeper count over a region of a SharedArrayBuffer, shared by every thread. */
+/**
+ * An epoch word and a sleeper count over a region of a SharedArrayBuffer,
+ * shared by every thread.
+ *
+ * @example
+ * ```ts
+ * import { Parker } from "./parker.ts";
+ * const buffer = new SharedArrayBuffer(Parker.bytesFor());
+ * const parker = new Parker(buffer, 0, true);
+ * const seen = parker.epoch();
+ * parker.wake(); // publishes "there is work": the epoch moves on
+ * parker.park(seen, 1000); // returns at once: the epoch is no longer `seen`
+ * ```
+ */
 export class Parker {
   /** Bytes a parker needs. */
   static bytesFor(): number {

@@ -28,6 +28,13 @@ import { CONTROL, PoolMemory, STAT } from "./_pool_memory.ts";
 import { TaskRunner } from "./_task_runner.ts";
 import type { WorkerInit, WorkerReply } from "./worker.ts";
 
+/**
+ * Entities times cost below which a stage stays inline by default: waking
+ * the pool costs tens of microseconds (DESIGN.md), about what 16,384 cheap
+ * entity updates take.
+ */
+const DEFAULT_MIN_PARALLEL_WORK = 16_384;
+
 /** How to build a work-stealing pool. */
 export interface WorkStealingOptions {
   /** URL of the scene module; each worker imports it and finds systems by name. */
@@ -36,7 +43,7 @@ export interface WorkStealingOptions {
   readonly workers?: number;
   /** Modules each worker imports first, for their side effects (the CLI's Bun plugin). */
   readonly preload?: readonly string[];
-  /** Entities times cost below which a stage runs inline (default 4096). */
+  /** Entities times cost below which a stage runs inline (default 16384). */
   readonly minParallelWork?: number;
   /** Tasks per thread deque (a power of two; default 1024). */
   readonly dequeCapacity?: number;
@@ -72,6 +79,7 @@ export class WorkStealingBackend implements Backend {
   private scratch = new Float64Array(0);
   /** Per system: the events it may read, as indices into the world's event list. */
   private eventReads: number[][] = [];
+  private splittable: boolean[] = [];
   private stagesParallel = 0;
   private stagesInline = 0;
   private closed: Promise<void>[] = [];
@@ -112,6 +120,7 @@ export class WorkStealingBackend implements Backend {
       )
     );
     const splittable = schedule.systems.map((entry) => isSplittable(entry));
+    this.splittable = splittable;
     this.scratch = new Float64Array(world.config.maxCommandsPerFrame * 4);
     this.runner = new TaskRunner({
       pool: this.pool,
@@ -165,26 +174,33 @@ export class WorkStealingBackend implements Backend {
     await this.inline.close();
   }
 
+  /**
+   * Inline unless the stage has work for at least two threads: units that can
+   * run apart (a splittable system's chunks, or one per other system) and
+   * entities times cost of at least `minParallelWork`.
+   */
   private shouldInline(stage: Stage): boolean {
     if (this.workers.length === 0) return true;
     const { queries } = this.state!;
     let work = 0;
-    let chunks = 0;
+    let units = 0;
     for (const entry of stage.systems) {
       if (entry.access.undeclared) return true;
       const query = queries[entry.index];
       const cost = entry.system.cost ?? 1;
       if (query === undefined) {
         work += cost;
-        chunks++;
+        units++;
         continue;
       }
+      let chunks = 0;
       for (const archetype of query.archetypes) {
         work += archetype.count * cost;
         chunks += Math.ceil(archetype.count / archetype.chunkRows);
       }
+      units += this.splittable[entry.index] ? chunks : Math.min(chunks, 1);
     }
-    return chunks < 2 || work < (this.options.minParallelWork ?? 4096);
+    return units < 2 || work < (this.options.minParallelWork ?? DEFAULT_MIN_PARALLEL_WORK);
   }
 
   private runParallel(stage: Stage, report: StageReport): void {
@@ -224,15 +240,14 @@ export class WorkStealingBackend implements Backend {
   private collect(stage: Stage, report: StageReport): void {
     const { world, schedule } = this.state!;
     const pool = this.pool!;
-    const systems = schedule.systems.length;
     const events = [...world.eventQueues.keys()];
     const errors = pool.deques.flatMap((_, t) => pool.takeErrors(t));
     errors.sort((a, b) => a.system - b.system);
     for (const entry of stage.systems) {
       let ms = 0;
       for (let t = 0; t < pool.deques.length; t++) {
-        ms += pool.systemMs[t * systems + entry.index];
-        pool.systemMs[t * systems + entry.index] = 0;
+        ms += pool.systemMs[t * pool.systemStride + entry.index];
+        pool.systemMs[t * pool.systemStride + entry.index] = 0;
       }
       report.systemDone(entry, report.timing ? ms : -1);
       for (const e of this.eventReads[entry.index]) {
