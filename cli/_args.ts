@@ -76,6 +76,21 @@ export function parsePositiveInteger(flag: string, text: string): number {
 }
 
 /**
+ * Parses a flag's value as a whole number from 1 to `max`.
+ *
+ * @example
+ * ```ts
+ * import { parseBoundedInteger } from "./_args.ts";
+ * const workers = parseBoundedInteger("--workers", "3", 256);
+ * ```
+ */
+export function parseBoundedInteger(flag: string, text: string, max: number): number {
+  const value = parsePositiveInteger(flag, text);
+  if (value > max) throw new BadInput(`${flag} must be at most ${max}; got ${text}`);
+  return value;
+}
+
+/**
  * Parses a flag's value as a finite number above 0 and at most `max`.
  *
  * @example

@@ -5,13 +5,23 @@
  * @module
  */
 
-import { type Backend, BlockingBackend } from "../mod.ts";
+import { type Backend, BlockingBackend, WorkStealingBackend } from "../mod.ts";
 import { BadInput } from "./_failure.ts";
 
 /** What a backend factory may need besides its name. */
 export interface BackendContext {
   /** File URL of the scene module, for backends whose workers import it themselves. */
   readonly sceneUrl: string;
+  /** `--workers`: worker threads for a parallel backend; undefined for its default. */
+  readonly workers?: number;
+}
+
+/**
+ * Under Bun, workers import this first so that "staticecs" in the scene
+ * resolves to this copy of the API, as it does on the main thread.
+ */
+function workerPreload(): string[] {
+  return "Bun" in globalThis ? [new URL("./_bun_preload.ts", import.meta.url).href] : [];
 }
 
 /** Makes a fresh backend for one run. */
@@ -20,7 +30,12 @@ export type BackendFactory = (context: BackendContext) => Backend;
 /** Every backend by its `--backend` name; the first is the default. */
 export const BACKENDS: Readonly<Record<string, BackendFactory>> = Object.freeze({
   blocking: () => new BlockingBackend(),
+  "work-stealing": ({ sceneUrl, workers }) =>
+    new WorkStealingBackend({ sceneUrl, workers, preload: workerPreload() }),
 });
+
+/** Backends that take `--workers`. */
+export const PARALLEL_BACKENDS: readonly string[] = ["work-stealing"];
 
 /** The backend used without `--backend`. */
 export const DEFAULT_BACKEND = "blocking";

@@ -17,6 +17,8 @@ export interface StartOptions {
   /** Ticks per simulated second; undefined for the runtime's default (60). */
   readonly hz: number | undefined;
   readonly backend: BackendFactory;
+  /** `--workers`, for parallel backends. */
+  readonly workers?: number;
 }
 
 /** Carries an error thrown by the scene's own setup, to tell it from a build error. */
@@ -49,7 +51,7 @@ export async function startRuntime(loaded: LoadedScene, options: StartOptions): 
     return await Runtime.create(withTaggedSetup(loaded.scene), {
       seed: options.seed,
       hz: options.hz,
-      backend: options.backend({ sceneUrl: loaded.url }),
+      backend: options.backend({ sceneUrl: loaded.url, workers: options.workers }),
     });
   } catch (error) {
     if (error instanceof SetupFailure) {

@@ -159,11 +159,16 @@ function formatBackendStats(stats: BackendStats, width: number): string[] {
   const entries = Object.entries(stats);
   if (entries.length === 0) return [];
   const keyWidth = Math.max(...entries.map(([key]) => key.length)) + 2;
+  const pad = " ".repeat(width);
   return [
     "backend stats",
-    ...entries.map(([key, value]) =>
-      " ".repeat(width) + key.padEnd(keyWidth) +
-      (typeof value === "number" ? String(value) : JSON.stringify(value))
+    ...entries.flatMap(([key, value]) =>
+      typeof value === "number" ? [pad + key.padEnd(keyWidth) + String(value)] : [
+        pad + key,
+        ...value.map((row) =>
+          pad + "  " + Object.entries(row).map(([k, v]) => `${k} ${v}`).join("  ")
+        ),
+      ]
     ),
   ];
 }

@@ -10,13 +10,14 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { DEFAULT_SEED, type Runtime } from "../mod.ts";
 import {
+  parseBoundedInteger,
   parsePositiveInteger,
   parsePositiveNumber,
   parseSeed,
   rephraseParseError,
   wantsHelp,
 } from "./_args.ts";
-import { backendFactory, BACKENDS, DEFAULT_BACKEND } from "./_backends.ts";
+import { backendFactory, BACKENDS, DEFAULT_BACKEND, PARALLEL_BACKENDS } from "./_backends.ts";
 import { BadInput, EXIT_OK, EXIT_SYSTEM_ERRORS } from "./_failure.ts";
 import { FrameObserver } from "./_frame_observer.ts";
 import { loadScene } from "./_load_scene.ts";
@@ -40,6 +41,8 @@ Options:
   --hz H            pace ticks in real time, H per second (dt = 1/H);
                     without it ticks run as fast as they can, dt = 1/60
   --backend NAME    one of: ${Object.keys(BACKENDS).join(", ")} (default ${DEFAULT_BACKEND})
+  --workers N       worker threads for --backend work-stealing, besides the
+                    calling thread, which works too (default: cores - 1, at least 1)
   --seed S          integer seed, 0 to 4294967295 (default ${DEFAULT_SEED})
   --json            print the summary as one JSON object on stdout
   --verbose         say what is happening on stderr; stack traces on errors
@@ -54,6 +57,8 @@ export interface RunOptions {
   readonly limits: LoopLimits;
   readonly hz: number | undefined;
   readonly backend: string;
+  /** `--workers`, if given. */
+  readonly workers: number | undefined;
   readonly seed: number;
   readonly json: boolean;
   readonly verbose: boolean;
@@ -80,6 +85,7 @@ export function parseRunArgs(args: string[]): RunOptions {
         duration: { type: "string" },
         hz: { type: "string" },
         backend: { type: "string", default: DEFAULT_BACKEND },
+        workers: { type: "string" },
         seed: { type: "string" },
         json: { type: "boolean", default: false },
         verbose: { type: "boolean", default: false },
@@ -101,6 +107,15 @@ export function parseRunArgs(args: string[]): RunOptions {
     throw new BadInput("--ticks and --duration cannot be used together; give one of them");
   }
   backendFactory(values.backend);
+  if (values.workers !== undefined && !PARALLEL_BACKENDS.includes(values.backend)) {
+    throw new BadInput(
+      `--workers is for --backend ${PARALLEL_BACKENDS.join(" or ")}; ` +
+        `--backend ${values.backend} runs on the calling thread`,
+    );
+  }
+  const workers = values.workers === undefined
+    ? undefined
+    : parseBoundedInteger("--workers", values.workers, 256);
   const hz = values.hz === undefined ? undefined : parsePositiveNumber("--hz", values.hz, HZ_MAX);
   return {
     file: positionals[0],
@@ -115,6 +130,7 @@ export function parseRunArgs(args: string[]): RunOptions {
     },
     hz,
     backend: values.backend,
+    workers,
     seed: values.seed === undefined ? DEFAULT_SEED : parseSeed(values.seed),
     json: values.json,
     verbose: values.verbose,
@@ -140,6 +156,7 @@ export async function runCommand(args: string[]): Promise<number> {
     seed: options.seed,
     hz: options.hz,
     backend: backendFactory(options.backend),
+    workers: options.workers,
   });
   try {
     return await runStarted(runtime, options, loaded.name);
