@@ -69,6 +69,8 @@ export class PoolMemory {
   readonly cursors: Float64Array;
   /** Where each (system, event) reader got to in the stage, or -1 if it did not read. */
   readonly cursorEnds: Float64Array;
+  /** Per system: 1 once it threw this stage; its other chunks are skipped. */
+  readonly failed: Int32Array;
   /** Per thread: errors reported this stage (may exceed the slots). */
   readonly errorCounts: Int32Array;
   /** Per thread and slot: the system index. */
@@ -117,6 +119,7 @@ export class PoolMemory {
     this.cursors = new Float64Array(this.buffer, take(readers * 8), readers);
     this.cursorEnds = new Float64Array(this.buffer, take(readers * 8), readers);
     const slots = threads * ERRORS_PER_THREAD_MAX;
+    this.failed = new Int32Array(this.buffer, take(Math.max(1, systems) * 4), Math.max(1, systems));
     this.errorCounts = new Int32Array(this.buffer, take(threads * 4), threads);
     this.errorSystems = new Int32Array(this.buffer, take(slots * 4), slots);
     this.errorLengths = new Int32Array(this.buffer, take(slots * 4), slots);
@@ -138,7 +141,8 @@ export class PoolMemory {
       round(Injector.bytesFor(shape.injectorCapacity)) + round(Parker.bytesFor()) +
       round(threads * STAT_WORDS * 8) + round(threads * ((systems + 7) & ~7) * 8) +
       round(shape.maxArchetypes * 4) + 2 * round(Math.max(1, systems * events) * 8) +
-      round(threads * 4) + 2 * round(slots * 4) + round(slots * ERROR_TEXT_BYTES);
+      round(Math.max(1, systems) * 4) + round(threads * 4) + 2 * round(slots * 4) +
+      round(slots * ERROR_TEXT_BYTES);
   }
 
   /** Adds to a thread's counter. */

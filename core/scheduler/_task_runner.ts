@@ -118,7 +118,7 @@ export class TaskRunner {
         const runChunk = entry.system.runChunk!;
         for (let c = first; c < end; c++) {
           const chunk = archetype.chunks[c];
-          if (chunk.count === 0) break;
+          if (chunk.count === 0 || Atomics.load(pool.failed, system) !== 0) break;
           ctx.beginChunk(archetype.id, c);
           runChunk(chunk, ctx);
         }
@@ -126,7 +126,10 @@ export class TaskRunner {
       ctx.finish();
     } catch (error) {
       ctx.finish();
-      pool.reportError(thread, system, error instanceof Error ? error.message : String(error));
+      // As on the blocking backend, a system fails once per stage and its other chunks stop.
+      if (Atomics.compareExchange(pool.failed, system, 0, 1) === 0) {
+        pool.reportError(thread, system, error instanceof Error ? error.message : String(error));
+      }
       if (this.t.stopFirst) Atomics.store(pool.control, CONTROL.stop, 1);
     } finally {
       ctx.commands.publish();

@@ -14,6 +14,11 @@
  * calling thread. A system that writes a resource runs its chunks on one
  * thread, in order, since its chunks share what they write.
  *
+ * A system that throws fails once per stage, as on the blocking backend, and
+ * its chunks not yet started are skipped; chunks already running on other
+ * threads finish (the blocking backend would not have run those after the
+ * failing one, so after an error the worlds may differ).
+ *
  * @module
  */
 
@@ -212,6 +217,7 @@ export class WorkStealingBackend implements Backend {
     });
     this.publishCursors(stage);
     Atomics.store(pool.control, CONTROL.stop, 0);
+    pool.failed.fill(0);
     Atomics.add(pool.control, CONTROL.stageSeq, 1);
     for (const entry of stage.systems) pushTasks(runner, entry, state);
     pool.parker.wake();
