@@ -17,11 +17,14 @@ export interface BackendContext {
 }
 
 /**
- * Under Bun, workers import this first so that "staticecs" in the scene
- * resolves to this copy of the API, as it does on the main thread.
+ * URL of the CLI's worker entry (cli/worker.ts). In the compiled binary every
+ * entry point is embedded under `/$bunfs/root/` at its path in the project,
+ * while this module's own URL is the binary's; elsewhere it is a file beside
+ * this one.
  */
-function workerPreload(): string[] {
-  return "Bun" in globalThis ? [new URL("./_bun_preload.ts", import.meta.url).href] : [];
+export function workerEntryUrl(): string {
+  const base = import.meta.url.includes("/$bunfs/") ? "file:///$bunfs/root/cli/" : import.meta.url;
+  return new URL("./worker.ts", base).href;
 }
 
 /** Makes a fresh backend for one run. */
@@ -31,7 +34,7 @@ export type BackendFactory = (context: BackendContext) => Backend;
 export const BACKENDS: Readonly<Record<string, BackendFactory>> = Object.freeze({
   blocking: () => new BlockingBackend(),
   "work-stealing": ({ sceneUrl, workers }) =>
-    new WorkStealingBackend({ sceneUrl, workers, preload: workerPreload() }),
+    new WorkStealingBackend({ sceneUrl, workers, workerUrl: workerEntryUrl() }),
 });
 
 /** Backends that take `--workers`. */

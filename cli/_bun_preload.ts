@@ -1,10 +1,12 @@
 /**
- * Bun only: imported by each work-stealing worker before the scene, so that
- * "staticecs" resolves there to this copy of the API, as on the main thread.
+ * Imported first by the CLI's worker entry: under Bun it registers the
+ * plugin that maps "staticecs" to this copy of the API (each thread
+ * registers its own); under Deno, deno.json maps the name and this does
+ * nothing.
  *
  * @module
  */
 
 import { registerApiPlugin } from "./_bun_plugin.ts";
 
-registerApiPlugin();
+if ("Bun" in globalThis) registerApiPlugin();

@@ -18,7 +18,10 @@ import { parseArgs } from "node:util";
 export const ROOT: string = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 /** The command-line entry first, then every Worker entrypoint the binary must embed. */
-export const ENTRYPOINTS: readonly string[] = ["cli/main.ts"];
+export const ENTRYPOINTS: readonly string[] = [
+  "cli/main.ts",
+  "cli/worker.ts",
+];
 
 /** Where `npm run build` writes the binary. */
 export const DEFAULT_OUTFILE: string = path.join(ROOT, "dist", "staticecs");
@@ -43,6 +46,9 @@ export function buildBinary(outfile: string = DEFAULT_OUTFILE): number {
     "--compile",
     "--bytecode",
     "--format=esm",
+    // Entries keep their project paths inside the binary (/$bunfs/root/cli/worker.ts), which
+    // is where cli/_backends.ts looks for the worker entry.
+    "--root=.",
     ...ENTRYPOINTS,
     "--outfile",
     outfile,

@@ -52,6 +52,10 @@ describe("compiled binary", { skip: SKIP }, () => {
     const { buildBinary } = await import("../scripts/build.ts");
     buildBinary(path.join(folder, "staticecs"));
     copyFileSync(path.join(ROOT, "tests/fixtures/tiny_scene.ts"), path.join(folder, "scene.ts"));
+    copyFileSync(
+      path.join(ROOT, "tests/fixtures/parallel_scene.ts"),
+      path.join(folder, "parallel.ts"),
+    );
     writeFileSync(path.join(folder, "not_a_scene.ts"), "export default 42;\n");
   });
 
@@ -86,6 +90,20 @@ describe("compiled binary", { skip: SKIP }, () => {
     assert.equal(JSON.parse(fromSource.stdout).checksum, summary.checksum);
   });
 
+  test("runs work-stealing on 2 workers with the blocking backend's checksum", () => {
+    const run = (...extra: string[]) => {
+      const ran = staticecs("run", "parallel.ts", "--ticks", "60", "--json", ...extra);
+      assert.equal(ran.status, 0, ran.stderr);
+      return JSON.parse(ran.stdout);
+    };
+    const blocking = run();
+    const parallel = run("--backend", "work-stealing", "--workers", "2");
+    assert.equal(parallel.backend, "work-stealing");
+    assert.equal(parallel.backendStats.workers, 2);
+    assert.equal(parallel.checksum, blocking.checksum);
+    assert.equal(parallel.entities, blocking.entities);
+  });
+
   test("info --json reports runtime, cores and io_uring", () => {
     const ran = staticecs("info", "--json");
     assert.equal(ran.status, 0, ran.stderr);
@@ -115,6 +133,11 @@ describe("compiled binary", { skip: SKIP }, () => {
     assertBadInput(staticecs("run", "scene.ts", "--frobnicate"), /--frobnicate/);
     assertBadInput(staticecs("run", "not_a_scene.ts"), /not_a_scene\.ts: default export/);
     assertBadInput(staticecs("run", "scene.ts", "--backend", "warp"), /warp/);
+    assertBadInput(staticecs("run", "scene.ts", "--workers", "2"), /--workers is for/);
+    assertBadInput(
+      staticecs("run", "scene.ts", "--backend", "work-stealing", "--workers", "0x"),
+      /--workers must be a positive integer/,
+    );
     assertBadInput(staticecs("launch"), /launch/);
   });
 });

@@ -151,6 +151,41 @@ describe("staticecs run", () => {
   });
 });
 
+describe("staticecs run --backend work-stealing", () => {
+  const PARALLEL = "tests/fixtures/parallel_scene.ts";
+
+  it("gives the blocking backend's checksum on 2 workers and prints per-thread stats", () => {
+    const blocking = runJson(["run", PARALLEL, "--ticks", "60", "--json"]);
+    const parallel = runJson([
+      "run",
+      PARALLEL,
+      "--ticks",
+      "60",
+      "--json",
+      "--backend",
+      "work-stealing",
+      "--workers",
+      "2",
+    ]);
+    assert.equal(parallel.backend, "work-stealing");
+    assert.equal(parallel.checksum, blocking.checksum);
+    const stats = parallel.backendStats as { workers: number; threads: unknown[] };
+    assert.equal(stats.workers, 2);
+    assert.equal(stats.threads.length, 3);
+    const table = cli(["run", PARALLEL, "--ticks", "5", "--backend", "work-stealing"]);
+    assert.equal(table.status, 0, table.stderr);
+    assert.match(table.stdout, /thread 1 +tasksExecuted \d+ +tasksStolen \d+ +parkedMs \d+/);
+  });
+
+  it("rejects --workers with a backend that has none, and a bad count", () => {
+    assertBadInput(cli(["run", TINY, "--workers", "2"]), "--workers is for");
+    assertBadInput(
+      cli(["run", TINY, "--backend", "work-stealing", "--workers", "300"]),
+      "--workers must be at most 256",
+    );
+  });
+});
+
 describe("staticecs run, bad input (exit 2, one line)", () => {
   const fixture = (name: string) => `tests/fixtures/${name}.ts`;
   const cases: [string, string[], string[]][] = [

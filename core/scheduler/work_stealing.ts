@@ -46,8 +46,11 @@ export interface WorkStealingOptions {
   readonly sceneUrl: string;
   /** Worker threads besides the calling thread (default: cores - 1, at least 1). */
   readonly workers?: number;
-  /** Modules each worker imports first, for their side effects (the CLI's Bun plugin). */
-  readonly preload?: readonly string[];
+  /**
+   * Module each worker runs: this folder's worker.ts if omitted, or an entry
+   * that sets up module resolution first and then imports it (the CLI's).
+   */
+  readonly workerUrl?: string;
   /** Entities times cost below which a stage runs inline (default 16384). */
   readonly minParallelWork?: number;
   /** Tasks per thread deque (a power of two; default 1024). */
@@ -268,7 +271,7 @@ export class WorkStealingBackend implements Backend {
 
   private async startWorkers(count: number, splittable: boolean[]): Promise<void> {
     const state = this.state!;
-    const url = new URL("./worker.ts", import.meta.url).href;
+    const url = this.options.workerUrl ?? new URL("./worker.ts", import.meta.url).href;
     const ready: Promise<void>[] = [];
     for (let t = 1; t <= count; t++) {
       const worker = new Worker(url, { type: "module" });
@@ -321,7 +324,6 @@ export class WorkStealingBackend implements Backend {
     return {
       kind: "init",
       sceneUrl: this.options.sceneUrl,
-      preload: this.options.preload ?? [],
       thread,
       seed: state.seed,
       stopFirst: state.errorPolicy === "stop-first",

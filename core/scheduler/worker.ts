@@ -1,6 +1,7 @@
 /**
- * A work-stealing pool worker. It imports the scene module itself (after
- * any preload modules, such as the CLI's Bun plugin that maps "staticecs"),
+ * A work-stealing pool worker. It imports the scene module itself (an entry
+ * that imports this module may first set up how "staticecs" resolves, as the
+ * CLI's does under Bun),
  * builds a view of the main thread's world over the same shared memory,
  * finds systems by name, and then takes, steals and runs tasks until told to
  * shut down. It never creates entities or archetypes: structure changes on
@@ -23,8 +24,6 @@ import { TaskRunner } from "./_task_runner.ts";
 export interface WorkerInit {
   readonly kind: "init";
   readonly sceneUrl: string;
-  /** Modules to import before the scene, for their side effects. */
-  readonly preload: readonly string[];
   /** This worker's thread number, from 1. */
   readonly thread: number;
   readonly seed: number;
@@ -88,7 +87,6 @@ scope.onmessage = (event: MessageEvent) => {
 };
 
 async function start(init: WorkerInit): Promise<void> {
-  for (const url of init.preload) await import(url);
   const module = await import(init.sceneUrl);
   const scene = module.default;
   if (!isScene(scene)) throw new Error(`${init.sceneUrl}: default export is not a scene`);
