@@ -1,0 +1,62 @@
+/**
+ * heavy_compute, as in the Rust ECS benchmark suite: entities with a 4x4
+ * matrix (and a position and velocity), one system that inverts each matrix
+ * 100 times per frame. Small chunks (64 rows) so 1,000 entities make 16
+ * units of parallel work; the system declares its cost so the work-stealing
+ * backend spreads it.
+ *
+ * @module
+ */
+
+import { defineComponent, defineScene, defineSystem } from "staticecs";
+import { invertInPlace, MATRIX_FIELDS, matrixHolder } from "./_matrix.ts";
+
+/** Entities in the scene; a bench may scale it with the ENTITIES export. */
+export const ENTITIES = 1_000;
+/** Inversions per entity per frame. */
+export const INVERSIONS = 100;
+
+export const Transform = defineComponent("Transform", MATRIX_FIELDS);
+/**
+ * Scratch that points at the current chunk's columns: each thread has its
+ * own module instance, and a body sets every slot before reading any, so no
+ * state carries from one chunk or frame to the next.
+ */
+const HOLDER = matrixHolder();
+export const Position = defineComponent("Position", { x: "f32", y: "f32", z: "f32" });
+
+export const invert = defineSystem({
+  name: "invert",
+  query: { all: [Transform, Position] },
+  writes: [Transform, Position],
+  cost: 400,
+  runChunk(chunk) {
+    const m = HOLDER;
+    m.m0 = chunk.column(Transform.m0), m.m1 = chunk.column(Transform.m1);
+    m.m2 = chunk.column(Transform.m2), m.m3 = chunk.column(Transform.m3);
+    m.m4 = chunk.column(Transform.m4), m.m5 = chunk.column(Transform.m5);
+    m.m6 = chunk.column(Transform.m6), m.m7 = chunk.column(Transform.m7);
+    m.m8 = chunk.column(Transform.m8), m.m9 = chunk.column(Transform.m9);
+    m.m10 = chunk.column(Transform.m10), m.m11 = chunk.column(Transform.m11);
+    m.m12 = chunk.column(Transform.m12), m.m13 = chunk.column(Transform.m13);
+    m.m14 = chunk.column(Transform.m14), m.m15 = chunk.column(Transform.m15);
+    const x = chunk.column(Position.x);
+    for (let i = 0; i < chunk.count; i++) x[i] += invertInPlace(m, i, INVERSIONS);
+  },
+});
+
+export default defineScene({
+  name: "heavy_compute",
+  components: [Transform, Position],
+  systems: [invert],
+  config: { chunkRows: 64 },
+  setup(world, { random }) {
+    for (let e = 0; e < ENTITIES; e++) {
+      const values: Record<string, number> = {};
+      for (let k = 0; k < 16; k++) {
+        values[`m${k}`] = k % 5 === 0 ? 2 + random.next() : random.next();
+      }
+      world.spawn([Transform, values], [Position, { x: 0, y: 0, z: 0 }]);
+    }
+  },
+});
