@@ -86,7 +86,7 @@ export class TaskRunner {
         this.push(system, archetype, middle, end);
         end = middle;
       }
-      if (this.t.pool.parker.sleepers() > 0) this.t.pool.parker.wake(1);
+      this.t.pool.parker.wake(1);
     }
     this.runCounted(system, archetype, first, end);
   }
