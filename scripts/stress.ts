@@ -21,6 +21,7 @@
  */
 
 import process from "node:process";
+import { type Backend, BlockingBackend, Runtime, WorkStealingBackend } from "../mod.ts";
 import { parseArgs } from "node:util";
 import {
   runInjectorStress,
@@ -52,6 +53,10 @@ export const CASES: readonly StressCase[] = [
     run: async (seed, timeoutMs) => describe(await runStealStorm({ seed, timeoutMs })),
   },
   {
+    name: "determinism",
+    run: (seed) => runDeterminism(seed),
+  },
+  {
     name: "pingpong",
     run: async (seed, timeoutMs) => {
       const summary = await runPingPong({ seed, timeoutMs });
@@ -61,6 +66,37 @@ export const CASES: readonly StressCase[] = [
     },
   },
 ];
+
+/**
+ * The parallel test scene with this seed on the blocking backend and on the
+ * work-stealing backend with 1 to 3 workers (every stage parallel): the
+ * world checksums after 120 frames of spawns, despawns, adds, removes, sets
+ * and events recorded on workers must all be equal.
+ */
+async function runDeterminism(seed: number): Promise<string> {
+  const sceneUrl = new URL("../tests/fixtures/parallel_scene.ts", import.meta.url).href;
+  const scene = (await import(sceneUrl)).default;
+  const backends: Backend[] = [
+    new BlockingBackend(),
+    ...[1, 2, 3].map((workers) =>
+      new WorkStealingBackend({ sceneUrl, workers, minParallelWork: 1 })
+    ),
+  ];
+  const sums: string[] = [];
+  for (const backend of backends) {
+    const runtime = await Runtime.create(scene, { backend, seed });
+    try {
+      runtime.run(120);
+      sums.push(runtime.checksum());
+    } finally {
+      await runtime.close();
+    }
+  }
+  if (new Set(sums).size !== 1) {
+    throw new Error(`checksums differ: blocking ${sums[0]}, 1-3 workers ${sums.slice(1)}`);
+  }
+  return `blocking and 1-3 workers agree on ${sums[0]}`;
+}
 
 /** A round's seed: round 0 runs `base` itself. */
 export function roundSeed(base: number, round: number): number {

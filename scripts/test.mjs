@@ -100,6 +100,22 @@ function plannedSteps() {
     parse: parseDenoCounts,
     skipNote: testsSkipNote,
   }];
+  // The stress suite (deque, injector, parker, backend determinism), a bounded number of rounds
+  // with fresh seeds: scripts/stress.ts --rounds 100 is the long form.
+  const rounds = process.env.STATICECS_STRESS_ROUNDS ?? "3";
+  steps.push({
+    name: "bun stress",
+    group: "bun",
+    command: binary("bun"),
+    args: ["scripts/stress.ts", "--rounds", rounds],
+    parse: parsePlainCounts,
+  }, {
+    name: "deno stress",
+    group: "deno",
+    command: binary("deno"),
+    args: ["run", "-A", "scripts/stress.ts", "--rounds", rounds],
+    parse: parsePlainCounts,
+  });
   const targets = CHECK_TARGETS.filter((target) => existsSync(path.join(ROOT, target)));
   if (targets.length > 0) {
     steps.push(staticStep("deno check", ["check", ...targets]));
@@ -107,6 +123,17 @@ function plannedSteps() {
   steps.push(staticStep("deno lint", ["lint"]));
   steps.push(staticStep("deno fmt", ["fmt", "--check"]));
   return steps;
+}
+
+/**
+ * A script that ends with a line `N passed, N failed`.
+ *
+ * @param {string} output @param {number} exitCode @returns {Counts}
+ */
+function parsePlainCounts(output, exitCode) {
+  const match = /^(\d+) passed, (\d+) failed$/m.exec(output.split("\n").reverse().join("\n"));
+  if (match === null) return { passed: 0, failed: exitCode === 0 ? 0 : 1, skipped: 0 };
+  return { passed: Number(match[1]), failed: Number(match[2]), skipped: 0 };
 }
 
 /** @param {string} name @param {string[]} args @returns {Step} */
