@@ -11,7 +11,7 @@ import { type Backend, BlockingBackend, Runtime, WorkStealingBackend } from "../
 import scene, { Tally } from "./fixtures/parallel_scene.ts";
 
 const SCENE_URL = new URL("./fixtures/parallel_scene.ts", import.meta.url).href;
-const TICKS = 240;
+const TICKS = 300;
 const FAULT_TICK = 37;
 const LONG = { timeout: 60_000 };
 
