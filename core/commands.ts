@@ -17,6 +17,7 @@ import {
   eventOwnerOf,
   type EventType,
   type Field,
+  fieldNamed,
   type FieldType,
   type Owner,
   ownerOf,
@@ -179,13 +180,7 @@ export class CommandBuffer {
   set<S extends Schema>(entity: number, component: Component<S>, values: Values<S>): void {
     const owner = ownerOf(component);
     for (const [name, value] of Object.entries(values)) {
-      const field = owner.fields.find((f) => f.name === name);
-      if (field === undefined) {
-        throw new UsageError(
-          `${owner.name} has no field "${name}"; its fields are ` +
-            (owner.fields.map((f) => f.name).join(", ") || "none (it is a tag)"),
-        );
-      }
+      const field = fieldNamed(owner, name);
       if (value !== undefined) this.setField(entity, field, value as number | boolean);
     }
   }

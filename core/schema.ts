@@ -9,7 +9,7 @@
  * @module
  */
 
-import { SchemaError } from "./errors.ts";
+import { SchemaError, UsageError } from "./errors.ts";
 
 /** The field types a component, resource or event may declare. */
 export type FieldType =
@@ -304,4 +304,16 @@ export function isOwned(value: unknown, kind: FieldOwnerKind): boolean {
 /** Converts a value to what a field of `type` stores (bools to 0/1). */
 export function toFieldNumber(value: number | boolean): number {
   return value === true ? 1 : value === false ? 0 : value;
+}
+
+/** The field of `owner` named `name`, or a UsageError listing the fields it has. */
+export function fieldNamed(owner: Owner, name: string): Field {
+  const field = owner.fields.find((f) => f.name === name);
+  if (field === undefined) {
+    throw new UsageError(
+      `${owner.name} has no field "${name}"; its fields are ` +
+        (owner.fields.map((f) => f.name).join(", ") || "none (it is a tag)"),
+    );
+  }
+  return field;
 }

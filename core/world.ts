@@ -23,6 +23,7 @@ import {
   eventOwnerOf,
   type EventType,
   type Field,
+  fieldNamed,
   type FieldType,
   isOwned,
   type Owner,
@@ -456,13 +457,7 @@ export class World {
   private writeValues(entity: number, component: Component, values: Values<Schema>): void {
     const owner = ownerOf(component);
     for (const [name, value] of Object.entries(values)) {
-      const field = owner.fields.find((f) => f.name === name);
-      if (field === undefined) {
-        throw new UsageError(
-          `${owner.name} has no field "${name}"; its fields are ` +
-            (owner.fields.map((f) => f.name).join(", ") || "none (it is a tag)"),
-        );
-      }
+      const field = fieldNamed(owner, name);
       if (value !== undefined) this.setField(entity, field, value);
     }
   }

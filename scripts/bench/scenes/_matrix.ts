@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { Field } from "staticecs";
+
 /** The sixteen f32 fields m0..m15 of a row-major 4x4 matrix. */
 export const MATRIX_FIELDS = {
   m0: "f32",
@@ -106,4 +108,17 @@ export function matrixHolder(): MatrixColumns {
     m14: EMPTY,
     m15: EMPTY,
   };
+}
+
+/**
+ * Points `m` at a chunk's sixteen columns of a matrix component: `fields` is
+ * that component's field list (ownerless code need not know the component).
+ */
+export function bindMatrix(
+  m: MatrixColumns,
+  chunk: { column(field: Field<"f32">): Float32Array },
+  fields: readonly Field<"f32">[],
+): void {
+  const slots = m as unknown as Record<string, Float32Array>;
+  for (let k = 0; k < fields.length; k++) slots[fields[k].name] = chunk.column(fields[k]);
 }

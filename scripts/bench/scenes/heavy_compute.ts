@@ -9,7 +9,7 @@
  */
 
 import { defineComponent, defineScene, defineSystem } from "staticecs";
-import { invertInPlace, MATRIX_FIELDS, matrixHolder } from "./_matrix.ts";
+import { bindMatrix, invertInPlace, MATRIX_FIELDS, matrixHolder } from "./_matrix.ts";
 
 /** Entities in the scene; a bench may scale it with the ENTITIES export. */
 export const ENTITIES = 1_000;
@@ -17,6 +17,7 @@ export const ENTITIES = 1_000;
 export const INVERSIONS = 100;
 
 export const Transform = defineComponent("Transform", MATRIX_FIELDS);
+const MATRIX = Object.values(Transform);
 /**
  * Scratch that points at the current chunk's columns: each thread has its
  * own module instance, and a body sets every slot before reading any, so no
@@ -32,14 +33,7 @@ export const invert = defineSystem({
   cost: 400,
   runChunk(chunk) {
     const m = HOLDER;
-    m.m0 = chunk.column(Transform.m0), m.m1 = chunk.column(Transform.m1);
-    m.m2 = chunk.column(Transform.m2), m.m3 = chunk.column(Transform.m3);
-    m.m4 = chunk.column(Transform.m4), m.m5 = chunk.column(Transform.m5);
-    m.m6 = chunk.column(Transform.m6), m.m7 = chunk.column(Transform.m7);
-    m.m8 = chunk.column(Transform.m8), m.m9 = chunk.column(Transform.m9);
-    m.m10 = chunk.column(Transform.m10), m.m11 = chunk.column(Transform.m11);
-    m.m12 = chunk.column(Transform.m12), m.m13 = chunk.column(Transform.m13);
-    m.m14 = chunk.column(Transform.m14), m.m15 = chunk.column(Transform.m15);
+    bindMatrix(m, chunk, MATRIX);
     const x = chunk.column(Position.x);
     for (let i = 0; i < chunk.count; i++) x[i] += invertInPlace(m, i, INVERSIONS);
   },

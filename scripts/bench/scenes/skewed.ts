@@ -8,7 +8,7 @@
  */
 
 import { defineComponent, defineScene, defineSystem } from "staticecs";
-import { invertInPlace, MATRIX_FIELDS, matrixHolder } from "./_matrix.ts";
+import { bindMatrix, invertInPlace, MATRIX_FIELDS, matrixHolder } from "./_matrix.ts";
 
 /** Entities in the scene. */
 export const ENTITIES = 4_096;
@@ -18,6 +18,7 @@ export const HEAVY_INVERSIONS = 100;
 export const HEAVY_BELOW = ENTITIES / 8;
 
 export const Transform = defineComponent("Transform", MATRIX_FIELDS);
+const MATRIX = Object.values(Transform);
 export const Work = defineComponent("Work", { inversions: "u8" });
 
 /** Scratch pointed at the current chunk's columns (see heavy_compute.ts). */
@@ -31,14 +32,7 @@ export const invert = defineSystem({
   cost: 100,
   runChunk(chunk) {
     const m = HOLDER;
-    m.m0 = chunk.column(Transform.m0), m.m1 = chunk.column(Transform.m1);
-    m.m2 = chunk.column(Transform.m2), m.m3 = chunk.column(Transform.m3);
-    m.m4 = chunk.column(Transform.m4), m.m5 = chunk.column(Transform.m5);
-    m.m6 = chunk.column(Transform.m6), m.m7 = chunk.column(Transform.m7);
-    m.m8 = chunk.column(Transform.m8), m.m9 = chunk.column(Transform.m9);
-    m.m10 = chunk.column(Transform.m10), m.m11 = chunk.column(Transform.m11);
-    m.m12 = chunk.column(Transform.m12), m.m13 = chunk.column(Transform.m13);
-    m.m14 = chunk.column(Transform.m14), m.m15 = chunk.column(Transform.m15);
+    bindMatrix(m, chunk, MATRIX);
     const inversions = chunk.column(Work.inversions);
     for (let i = 0; i < chunk.count; i++) invertInPlace(m, i, inversions[i]);
   },
