@@ -19,6 +19,11 @@ import type { ScheduledSystem } from "../schedule.ts";
 import { STEAL_OK, STEAL_RETRY, TASK_WORDS } from "./deque.ts";
 import { CONTROL, type PoolMemory, STAT } from "./_pool_memory.ts";
 
+/** Archetype ordinal of a `run` system's task. */
+export const RUN_TASK = -1;
+/** Archetype ordinal of a task over every archetype of the query, in order, on one thread. */
+export const WHOLE_QUERY_TASK = -2;
+
 /** What a thread needs to run tasks. */
 export interface TaskThread {
   readonly pool: PoolMemory;
@@ -104,24 +109,21 @@ export class TaskRunner {
   }
 
   private run(system: number, archetypeOrdinal: number, first: number, end: number): void {
-    const { contexts, queries, pool, thread } = this.t;
+    const { contexts, pool, thread } = this.t;
     const ctx = contexts[system];
-    const entry = this.t.systems[system];
     const started = performance.now();
     ctx.commands.beginSegment(system, archetypeOrdinal < 0 ? 0 : archetypeOrdinal, first);
     try {
-      if (archetypeOrdinal < 0) {
+      if (archetypeOrdinal === RUN_TASK) {
         ctx.beginRun();
-        entry.system.run!(ctx);
-      } else {
-        const archetype = queries[system]!.archetypes[archetypeOrdinal];
-        const runChunk = entry.system.runChunk!;
-        for (let c = first; c < end; c++) {
-          const chunk = archetype.chunks[c];
-          if (chunk.count === 0 || Atomics.load(pool.failed, system) !== 0) break;
-          ctx.beginChunk(archetype.id, c);
-          runChunk(chunk, ctx);
+        this.t.systems[system].system.run!(ctx);
+      } else if (archetypeOrdinal === WHOLE_QUERY_TASK) {
+        const archetypes = this.t.queries[system]!.archetypes;
+        for (let a = 0; a < archetypes.length; a++) {
+          this.runChunks(system, a, 0, archetypes[a].chunks.length);
         }
+      } else {
+        this.runChunks(system, archetypeOrdinal, first, end);
       }
       ctx.finish();
     } catch (error) {
@@ -136,6 +138,19 @@ export class TaskRunner {
       const ms = performance.now() - started;
       pool.systemMs[thread * pool.systemStride + system] += ms;
       pool.addStat(thread, STAT.busyMs, ms);
+    }
+  }
+
+  private runChunks(system: number, archetypeOrdinal: number, first: number, end: number): void {
+    const ctx = this.t.contexts[system];
+    const failed = this.t.pool.failed;
+    const archetype = this.t.queries[system]!.archetypes[archetypeOrdinal];
+    const runChunk = this.t.systems[system].system.runChunk!;
+    for (let c = first; c < end; c++) {
+      const chunk = archetype.chunks[c];
+      if (chunk.count === 0 || Atomics.load(failed, system) !== 0) break;
+      ctx.beginChunk(archetype.id, c);
+      runChunk(chunk, ctx);
     }
   }
 }

@@ -30,7 +30,7 @@ import { BlockingBackend } from "./blocking.ts";
 import { LayoutPublisher } from "./_layout.ts";
 
 import { CONTROL, PoolMemory, STAT } from "./_pool_memory.ts";
-import { TaskRunner } from "./_task_runner.ts";
+import { RUN_TASK, TaskRunner, WHOLE_QUERY_TASK } from "./_task_runner.ts";
 import type { WorkerInit, WorkerReply } from "./worker.ts";
 
 /**
@@ -190,9 +190,12 @@ export class WorkStealingBackend implements Backend {
   private shouldInline(stage: Stage): boolean {
     if (this.workers.length === 0) return true;
     const { queries } = this.state!;
+    const minWork = this.options.minParallelWork ?? DEFAULT_MIN_PARALLEL_WORK;
+    const systems = stage.systems;
     let work = 0;
     let units = 0;
-    for (const entry of stage.systems) {
+    for (let s = 0; s < systems.length; s++) {
+      const entry = systems[s];
       if (entry.access.undeclared) return true;
       const query = queries[entry.index];
       const cost = entry.system.cost ?? 1;
@@ -201,14 +204,19 @@ export class WorkStealingBackend implements Backend {
         units++;
         continue;
       }
+      const archetypes = query.archetypes;
+      const splittable = this.splittable[entry.index];
       let chunks = 0;
-      for (const archetype of query.archetypes) {
-        work += archetype.count * cost;
-        chunks += Math.ceil(archetype.count / archetype.chunkRows);
+      for (let a = 0; a < archetypes.length; a++) {
+        const rows = archetypes[a].count;
+        if (rows === 0) continue;
+        work += rows * cost;
+        chunks += ((rows - 1) >>> archetypes[a].chunkShift) + 1;
       }
-      units += this.splittable[entry.index] ? chunks : Math.min(chunks, 1);
+      // An unsplittable system is one task, however many chunks it has.
+      units += splittable || chunks === 0 ? chunks : 1;
     }
-    return units < 2 || work < (this.options.minParallelWork ?? DEFAULT_MIN_PARALLEL_WORK);
+    return units < 2 || work < minWork;
   }
 
   private runParallel(stage: Stage, report: StageReport): void {
@@ -222,7 +230,9 @@ export class WorkStealingBackend implements Backend {
     Atomics.store(pool.control, CONTROL.stop, 0);
     pool.failed.fill(0);
     Atomics.add(pool.control, CONTROL.stageSeq, 1);
-    for (const entry of stage.systems) pushTasks(runner, entry, state);
+    for (const entry of stage.systems) {
+      pushTasks(runner, entry, state, this.splittable[entry.index]);
+    }
     pool.parker.wake();
     drain(pool, runner);
     this.collect(stage, report);
@@ -344,11 +354,24 @@ function isSplittable(entry: ScheduledSystem): boolean {
   return true;
 }
 
-/** Pushes one task per non-empty (system, archetype) range, or one for a `run` system. */
-function pushTasks(runner: TaskRunner, entry: ScheduledSystem, state: RuntimeState): void {
+/**
+ * Pushes one task per non-empty (system, archetype) range; one task for a
+ * `run` system; one task over every archetype, in order, for a system whose
+ * chunks must stay on one thread.
+ */
+function pushTasks(
+  runner: TaskRunner,
+  entry: ScheduledSystem,
+  state: RuntimeState,
+  splittable: boolean,
+): void {
   const query = state.queries[entry.index];
   if (query === undefined) {
-    runner.push(entry.index, -1, 0, 1);
+    runner.push(entry.index, RUN_TASK, 0, 1);
+    return;
+  }
+  if (!splittable) {
+    runner.push(entry.index, WHOLE_QUERY_TASK, 0, 1);
     return;
   }
   const archetypes = query.archetypes;
