@@ -5,21 +5,40 @@
  * @module
  */
 
-const ERRNO_NAMES: Readonly<Record<number, string>> = {
-  1: "EPERM",
-  2: "ENOENT",
-  4: "EINTR",
-  5: "EIO",
-  9: "EBADF",
-  11: "EAGAIN",
-  12: "ENOMEM",
-  14: "EFAULT",
-  16: "EBUSY",
-  22: "EINVAL",
-  24: "EMFILE",
-  38: "ENOSYS",
-  95: "EOPNOTSUPP",
-};
+/**
+ * Linux errno values (x86-64) that io_uring setup, submission and completions commonly carry.
+ * A completion's `res` is the negative of one of these when its operation failed.
+ */
+export const ERRNO = {
+  EPERM: 1,
+  ENOENT: 2,
+  EINTR: 4,
+  EIO: 5,
+  EBADF: 9,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EACCES: 13,
+  EFAULT: 14,
+  EBUSY: 16,
+  EEXIST: 17,
+  EISDIR: 21,
+  EINVAL: 22,
+  EMFILE: 24,
+  EFBIG: 27,
+  ENOSPC: 28,
+  EPIPE: 32,
+  ENOSYS: 38,
+  ETIME: 62,
+  ENOTSOCK: 88,
+  EOPNOTSUPP: 95,
+  ECONNRESET: 104,
+  EALREADY: 114,
+  ECANCELED: 125,
+} as const;
+
+const ERRNO_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(ERRNO).map(([name, value]) => [value, name]),
+);
 
 const IO_URING_CAUSES: Readonly<Record<string, string>> = {
   EPERM: "io_uring disabled by seccomp or kernel.io_uring_disabled",

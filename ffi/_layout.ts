@@ -19,10 +19,13 @@ export const RING_OFFSET = {
   sqKtail: 8,
   sqKringMask: 16,
   sqKringEntries: 24,
+  sqKflags: 32,
   sqArray: 48,
   sqSqes: 56,
   sqSqeHead: 64,
   sqSqeTail: 68,
+  sqRingMask: 88,
+  sqRingEntries: 92,
   cqKhead: 104,
   cqKtail: 112,
   cqKringMask: 120,
@@ -31,6 +34,7 @@ export const RING_OFFSET = {
   cqCqes: 152,
   cqRingMask: 176,
   cqRingEntries: 180,
+  flags: 192,
   ringFd: 196,
   features: 200,
 } as const;
@@ -62,6 +66,7 @@ export const OPCODE = {
   fsync: 3,
   timeout: 11,
   accept: 13,
+  asyncCancel: 14,
   openat: 18,
   close: 19,
   read: 22,
@@ -69,3 +74,72 @@ export const OPCODE = {
   send: 26,
   recv: 27,
 } as const;
+
+/**
+ * Bits of an SQE's `flags` byte (`IOSQE_*`). The ring accepts the ones that keep "one
+ * completion per operation" true; `IOSQE_CQE_SKIP_SUCCESS` and `IOSQE_BUFFER_SELECT` are left
+ * out on purpose (a skipped completion would never release its buffer).
+ */
+export const SQE_FLAG = {
+  fixedFile: 1 << 0,
+  ioDrain: 1 << 1,
+  ioLink: 1 << 2,
+  ioHardlink: 1 << 3,
+  async: 1 << 4,
+} as const;
+
+/** Every bit of {@linkcode SQE_FLAG} together. */
+export const SQE_FLAGS_ALLOWED = 0x1f;
+
+/** `io_uring_setup` flags the ring refuses, because the layout above assumes their absence. */
+export const SETUP_FLAG_REFUSED = {
+  /** `IORING_SETUP_SQE128`: 128-byte SQEs. */
+  sqe128: 1 << 10,
+  /** `IORING_SETUP_CQE32`: 32-byte CQEs. */
+  cqe32: 1 << 11,
+} as const;
+
+/** `IORING_FSYNC_DATASYNC`: fdatasync instead of fsync. */
+export const FSYNC_DATASYNC = 1;
+
+/** `IORING_TIMEOUT_*` flags of a TIMEOUT operation. */
+export const TIMEOUT_FLAG = { absolute: 1 << 0, boottime: 1 << 2, realtime: 1 << 3 } as const;
+
+/** `IORING_ASYNC_CANCEL_ANY`: cancel every request, whatever its user_data (Linux 5.19+). */
+export const ASYNC_CANCEL_ANY = 1 << 2;
+
+/** `AT_FDCWD`: the directory fd of OPENAT that means "relative to the working directory". */
+export const AT_FDCWD = -100;
+
+/** `open(2)` flags on x86-64 Linux, for OPENAT. */
+export const OPEN_FLAG = {
+  readOnly: 0,
+  writeOnly: 0o1,
+  readWrite: 0o2,
+  create: 0o100,
+  exclusive: 0o200,
+  truncate: 0o1000,
+  append: 0o2000,
+  dsync: 0o10000,
+  direct: 0o40000,
+  closeOnExec: 0o2000000,
+} as const;
+
+/**
+ * Layout of `struct io_uring_probe` (16-byte header, then 8-byte `io_uring_probe_op` entries)
+ * as `io_uring_get_probe_ring` fills it; `IO_URING_OP_SUPPORTED` is bit 0 of an op's flags.
+ */
+export const PROBE_LAYOUT = {
+  lastOp: 0,
+  opsLength: 1,
+  headerBytes: 16,
+  opBytes: 8,
+  opFlags: 2,
+  opSupported: 1,
+} as const;
+
+/** `__kernel_timespec`: i64 seconds, then i64 nanoseconds. */
+export const TIMESPEC_BYTES = 16;
+
+/** The most entries `io_uring_setup` accepts for the SQ (`IORING_MAX_ENTRIES`). */
+export const SQ_ENTRIES_MAX = 32768;

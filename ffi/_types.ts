@@ -20,6 +20,8 @@ export const LIBURING_SYMBOLS = [
   "io_uring_get_sqe",
   "io_uring_submit",
   "io_uring_submit_and_wait",
+  "io_uring_get_probe_ring",
+  "io_uring_free_probe",
 ] as const;
 
 /** The name of one bound liburing function. */
@@ -53,6 +55,20 @@ export interface Liburing {
   submit(ring: RingMemory): number;
   /** `io_uring_submit_and_wait(ring, waitCount)`: submitted count, or a negative errno. */
   submitAndWait(ring: RingMemory, waitCount: number): number;
+  /**
+   * `io_uring_get_probe_ring(ring)`: the address of a malloc'd `struct io_uring_probe` listing
+   * the opcodes the kernel supports, or 0n on failure; release it with {@linkcode freeProbe}.
+   */
+  getProbeRing(ring: RingMemory): bigint;
+  /** `io_uring_free_probe(probe)`: frees what {@linkcode getProbeRing} returned. */
+  freeProbe(probe: bigint): void;
+  /**
+   * The native address of the first byte of `view` (its `byteOffset` included), as a number:
+   * user-space addresses on x86-64 fit in 47 bits. 0 for an empty view. JavaScript buffers do
+   * not move, but the caller must keep `view` reachable (and not detach it) while native code
+   * uses the address.
+   */
+  addressOf(view: ArrayBufferView): number;
   /** An ArrayBuffer over `byteLength` bytes of native memory at `address` (no copy). */
   memoryAt(address: bigint, byteLength: number): ArrayBuffer;
   /** Closes the library; no method may be called afterwards. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { dlopen, type FFIFunction, type Pointer, toArrayBuffer } from "bun:ffi";
+import { dlopen, type FFIFunction, type Pointer, ptr, toArrayBuffer } from "bun:ffi";
 import type { Liburing, LiburingSymbol, RingMemory } from "./_types.ts";
 
 const SYMBOLS = {
@@ -13,6 +13,8 @@ const SYMBOLS = {
   io_uring_get_sqe: { args: ["ptr"], returns: "ptr" },
   io_uring_submit: { args: ["ptr"], returns: "i32" },
   io_uring_submit_and_wait: { args: ["ptr", "u32"], returns: "i32" },
+  io_uring_get_probe_ring: { args: ["ptr"], returns: "ptr" },
+  io_uring_free_probe: { args: ["ptr"], returns: "void" },
 } as const satisfies Record<LiburingSymbol, FFIFunction>;
 
 /**
@@ -37,6 +39,11 @@ export function openLiburing(libraryPath: string): Liburing {
     submit: (ring: RingMemory) => native.io_uring_submit(ring) as number,
     submitAndWait: (ring: RingMemory, waitCount: number) =>
       native.io_uring_submit_and_wait(ring, waitCount) as number,
+    getProbeRing: (ring: RingMemory) =>
+      BigInt((native.io_uring_get_probe_ring(ring) as number | null) ?? 0),
+    freeProbe: (probe: bigint) => void native.io_uring_free_probe(Number(probe) as Pointer),
+    // ptr() throws on an empty view ("a pointer to empty memory doesn't work"): no address then.
+    addressOf: (view: ArrayBufferView) => view.byteLength === 0 ? 0 : ptr(view),
     memoryAt: (address: bigint, byteLength: number) => {
       if (address === 0n) throw new RangeError("memoryAt: NULL address");
       return toArrayBuffer(Number(address) as Pointer, 0, byteLength);

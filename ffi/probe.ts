@@ -6,13 +6,17 @@
  */
 
 import { readFileSync } from "node:fs";
-import process from "node:process";
 import { nopRoundTrip } from "./_nop.ts";
 import { openLiburing } from "./_open.ts";
 import { type Liburing, LIBURING_DEFAULT_PATH } from "./_types.ts";
+import {
+  describeOpenError,
+  processEnvironment,
+  processPlatform,
+  reasonBeforeOpening,
+} from "./_unusable.ts";
 
-/** The environment variable that, set to `off`, keeps StaticECS away from io_uring. */
-export const IO_URING_ENV_VARIABLE = "STATICECS_IO_URING";
+export { IO_URING_ENV_VARIABLE } from "./_unusable.ts";
 
 /** What {@linkcode probeIoUring} found. */
 export interface IoUringProbe {
@@ -47,12 +51,9 @@ const PROBE_RING_ENTRIES = 8;
  * ```
  */
 export async function probeIoUring(options: IoUringProbeOptions = {}): Promise<IoUringProbe> {
-  const env = options.env ?? processEnv();
-  if (env[IO_URING_ENV_VARIABLE] === "off") {
-    return { usable: false, reason: `disabled by ${IO_URING_ENV_VARIABLE}=off` };
-  }
-  const platform = options.platform ?? process.platform;
-  if (platform !== "linux") return { usable: false, reason: `not Linux (${platform})` };
+  const env = options.env ?? processEnvironment();
+  const reason = reasonBeforeOpening(env, options.platform ?? processPlatform());
+  if (reason !== undefined) return { usable: false, reason };
   const libraryPath = options.libraryPath ?? LIBURING_DEFAULT_PATH;
   let lib: Liburing;
   try {
@@ -67,25 +68,6 @@ export async function probeIoUring(options: IoUringProbeOptions = {}): Promise<I
   } finally {
     lib.close();
   }
-}
-
-function processEnv(): Readonly<Record<string, string | undefined>> {
-  try {
-    return { [IO_URING_ENV_VARIABLE]: process.env[IO_URING_ENV_VARIABLE] };
-  } catch {
-    return {}; // Deno without --allow-env: the variable cannot be set as far as we can see.
-  }
-}
-
-function describeOpenError(libraryPath: string, error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof Error && error.name === "NotCapable") {
-    return `FFI not permitted: run Deno with --allow-ffi (${message})`;
-  }
-  if (/cannot open shared object file|no such file/i.test(message)) {
-    return `${libraryPath} not found: install liburing2 (apt-get install liburing2)`;
-  }
-  return `${libraryPath} could not be loaded: ${message}`;
 }
 
 function describeLibrary(libraryPath: string): string {

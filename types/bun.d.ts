@@ -41,6 +41,12 @@ declare module "bun:ffi" {
     symbols: Fns,
   ): Library<Fns>;
 
+  /** The native address of a view's (or buffer's) first byte, plus `byteOffset`; throws if empty. */
+  export function ptr(
+    view: ArrayBufferLike | ArrayBufferView,
+    byteOffset?: number,
+  ): Pointer;
+
   /** An ArrayBuffer over native memory, without copying. */
   export function toArrayBuffer(
     ptr: Pointer,

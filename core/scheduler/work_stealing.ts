@@ -25,6 +25,7 @@
 import { CommandBuffer, mergeSegments } from "../commands.ts";
 import { UsageError } from "../errors.ts";
 import type { ScheduledSystem, Stage } from "../schedule.ts";
+import type { Owner } from "../schema.ts";
 import type { Backend, BackendStats, RuntimeState, StageReport } from "./backend.ts";
 import { BlockingBackend } from "./blocking.ts";
 import { LayoutPublisher } from "./_layout.ts";
@@ -39,6 +40,8 @@ import type { WorkerInit, WorkerReply } from "./worker.ts";
  * entity updates take.
  */
 const DEFAULT_MIN_PARALLEL_WORK = 16_384;
+
+const NO_ERRORS: { system: number; message: string }[] = [];
 
 /** How to build a work-stealing pool. */
 export interface WorkStealingOptions {
@@ -88,6 +91,8 @@ export class WorkStealingBackend implements Backend {
   /** Per system: the events it may read, as indices into the world's event list. */
   private eventReads: number[][] = [];
   private splittable: boolean[] = [];
+  /** The world's event types, in the order pool memory indexes them. */
+  private events: Owner[] = [];
   private stagesParallel = 0;
   private stagesInline = 0;
   private closed: Promise<void>[] = [];
@@ -111,6 +116,7 @@ export class WorkStealingBackend implements Backend {
     await this.inline.init(state);
     const { world, schedule } = state;
     const events = [...world.eventQueues.keys()];
+    this.events = events;
     this.pool = new PoolMemory({
       threads: workers + 1,
       dequeCapacity: this.options.dequeCapacity ?? 1024,
@@ -245,7 +251,7 @@ export class WorkStealingBackend implements Backend {
   private publishCursors(stage: Stage): void {
     const { world } = this.state!;
     const pool = this.pool!;
-    const events = [...world.eventQueues.keys()];
+    const events = this.events;
     for (const entry of stage.systems) {
       for (const e of this.eventReads[entry.index]) {
         const slot = entry.index * events.length + e;
@@ -259,9 +265,11 @@ export class WorkStealingBackend implements Backend {
   private collect(stage: Stage, report: StageReport): void {
     const { world, schedule } = this.state!;
     const pool = this.pool!;
-    const events = [...world.eventQueues.keys()];
-    const errors = pool.deques.flatMap((_, t) => pool.takeErrors(t));
-    errors.sort((a, b) => a.system - b.system);
+    const events = this.events;
+    let anyErrors = false;
+    for (let t = 0; t < pool.errorCounts.length; t++) anyErrors ||= pool.errorCounts[t] > 0;
+    const errors = anyErrors ? pool.deques.flatMap((_, t) => pool.takeErrors(t)) : NO_ERRORS;
+    if (anyErrors) errors.sort((a, b) => a.system - b.system);
     for (const entry of stage.systems) {
       let ms = 0;
       for (let t = 0; t < pool.deques.length; t++) {
