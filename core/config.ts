@@ -20,6 +20,8 @@ export interface WorldConfig {
   readonly maxMemoryBytes: number;
   /** Bytes per shared-memory segment that chunks are carved from (a larger chunk gets its own). */
   readonly segmentBytes: number;
+  /** Most I/O intents (ctx.io) one phase may record. */
+  readonly maxIoPerPhase: number;
 }
 
 /** The defaults; `maxEntities` reaches 1,000,000 without any setting. */
@@ -30,6 +32,7 @@ export const DEFAULT_CONFIG: WorldConfig = Object.freeze({
   maxCommandsPerFrame: 1 << 16,
   maxMemoryBytes: 1 << 30,
   segmentBytes: 1 << 22,
+  maxIoPerPhase: 4096,
 });
 
 const LIMITS: Record<keyof WorldConfig, [number, number]> = {
@@ -39,6 +42,7 @@ const LIMITS: Record<keyof WorldConfig, [number, number]> = {
   maxCommandsPerFrame: [16, 1 << 24],
   maxMemoryBytes: [1 << 16, 2 ** 40],
   segmentBytes: [1 << 12, 1 << 30],
+  maxIoPerPhase: [1, 1 << 20],
 };
 
 /** Fills defaults and checks every value, naming the key and its range on error. */

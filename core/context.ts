@@ -10,6 +10,7 @@
 import type { CommandBuffer } from "./commands.ts";
 import { UsageError } from "./errors.ts";
 import { EventView } from "./events.ts";
+import { type IoRecorder, SystemIo } from "./io.ts";
 import { Random } from "./random.ts";
 import type { ResourceValues } from "./resources.ts";
 import { Time } from "./resources.ts";
@@ -39,6 +40,8 @@ export class SystemContext {
   /** The random stream of the current chunk (or of the tick, in `run`). */
   readonly random: Random;
   readonly world: World;
+  /** Records I/O intents (systems that declare `io: true`). */
+  readonly io: SystemIo;
   private readonly access: AccessSet;
   private readonly time: ResourceValues<{ dt: "f64"; elapsed: "f64"; tick: "u32" }>;
   private readonly views: Map<Owner, EventView> = new Map();
@@ -52,6 +55,7 @@ export class SystemContext {
     access: AccessSet,
     commands: CommandBuffer,
     seed: number,
+    io?: IoRecorder,
   ) {
     this.world = world;
     this.system = system;
@@ -61,6 +65,7 @@ export class SystemContext {
     this.seed = seed;
     this.random = new Random(seed);
     this.time = world.resource(Time);
+    this.io = new SystemIo(io, systemIndex, system);
   }
 
   /** The fixed timestep in seconds. */

@@ -10,7 +10,8 @@
 
 import { applyCommands, CommandBuffer, type CommandError } from "./commands.ts";
 import { SystemContext } from "./context.ts";
-import { SceneError } from "./errors.ts";
+import { SceneError, UsageError } from "./errors.ts";
+import { type IoBatch, IoCompletion, type IoExecutor, IoRecorder } from "./io.ts";
 import { Random } from "./random.ts";
 import { Time } from "./resources.ts";
 import type { ErrorPolicy, Scene } from "./scene.ts";
@@ -20,6 +21,9 @@ import { BlockingBackend } from "./scheduler/blocking.ts";
 import { World } from "./world.ts";
 import { worldChecksum } from "./checksum.ts";
 import { restoreWorld, snapshotWorld } from "./snapshot.ts";
+
+/** ENOSYS: what an intent completes with when there is no executor to run it. */
+const ENOSYS = 38;
 
 /** The seed used when none is given. */
 export const DEFAULT_SEED = 0x5eed;
@@ -62,6 +66,11 @@ export interface RuntimeOptions {
   /** Ticks per simulated second; the timestep is 1 / hz. 60 if omitted. */
   readonly hz?: number;
   readonly trace?: TraceHooks;
+  /**
+   * Runs the phases' I/O intents; without it, the backend's (the io-uring
+   * backend brings one). Systems that record I/O need one or the other.
+   */
+  readonly io?: IoExecutor;
   /** Start from this snapshot instead of running setup. */
   readonly snapshot?: Uint8Array;
   /** Most ticks one `advance` call runs to catch up; the rest are dropped and counted. */
@@ -122,6 +131,11 @@ export class Runtime {
   private readonly systemNames: readonly string[];
   private readonly maxCatchUpTicks: number;
   private accumulatorSeconds = 0;
+  private readonly ioRecorder: IoRecorder | undefined;
+  private readonly ioOption: IoExecutor | undefined;
+  private readonly ioCompletion = new IoCompletion();
+  /** Per stage: is it the last stage of its phase (where the phase's I/O is submitted)? */
+  private readonly phaseEnds: readonly boolean[];
 
   private constructor(scene: Scene, options: RuntimeOptions) {
     this.scene = scene;
@@ -134,6 +148,9 @@ export class Runtime {
     this.schedule = buildSchedule(scene.systems, scene.phases);
     this.backend = options.backend ?? new BlockingBackend();
     const commands = new CommandBuffer(this.world);
+    const usesIo = this.schedule.systems.some((entry) => entry.system.io === true);
+    this.ioRecorder = usesIo ? new IoRecorder(this.world.config.maxIoPerPhase) : undefined;
+    this.ioOption = options.io;
     const contexts = this.schedule.systems.map((entry) =>
       new SystemContext(
         this.world,
@@ -142,7 +159,11 @@ export class Runtime {
         entry.access,
         commands,
         this.seed,
+        entry.system.io === true ? this.ioRecorder : undefined,
       )
+    );
+    this.phaseEnds = this.schedule.stages.map((stage, i, stages) =>
+      i === stages.length - 1 || stages[i + 1].phase !== stage.phase
     );
     const queries = this.schedule.systems.map((entry) =>
       entry.system.query === undefined ? undefined : this.world.query(entry.system.query)
@@ -190,8 +211,10 @@ export class Runtime {
     this.state.commands.beginFrame();
     const report = this.report;
     report.begin(tick, this.trace?.onSystem !== undefined || tick % this.systemTimingEvery === 0);
-    for (const stage of this.schedule.stages) {
-      this.runStage(stage, report);
+    const stages = this.schedule.stages;
+    for (let s = 0; s < stages.length; s++) {
+      this.runStage(stages[s], report);
+      if (this.phaseEnds[s] || report.stopped) this.flushIo(report);
       if (report.stopped) break;
     }
     this.ticks = tick + 1;
@@ -296,6 +319,51 @@ export class Runtime {
       systems: stage.systems.length,
       ms: performance.now() - started,
     });
+  }
+
+  /**
+   * Submits the phase's I/O intents as one batch and hands each completion
+   * to the system that asked, before the next phase.
+   */
+  private flushIo(report: FrameReport): void {
+    const batch = this.ioRecorder?.batch;
+    if (batch === undefined || batch.count === 0) return;
+    const executor = this.ioOption ?? this.backend.io;
+    if (executor === undefined) {
+      for (let i = 0; i < batch.count; i++) batch.result[i] = -ENOSYS;
+      const first = this.schedule.systems[batch.system[0]];
+      report.fail(
+        first,
+        new UsageError(
+          `system ${first.system.name} recorded I/O, but this runtime has no I/O executor; ` +
+            `give Runtime.create an io executor or use a backend that brings one (io-uring)`,
+        ),
+      );
+    } else {
+      executor.run(batch);
+    }
+    this.deliverIo(batch, report);
+    batch.clear();
+  }
+
+  private deliverIo(batch: IoBatch, report: FrameReport): void {
+    const completion = this.ioCompletion;
+    for (let i = 0; i < batch.count; i++) {
+      const entry = this.schedule.systems[batch.system[i]];
+      const onIo = entry.system.onIo;
+      if (onIo === undefined) continue;
+      completion.ticket = batch.ticket[i];
+      completion.op = batch.opName(i);
+      completion.fd = batch.fd[i];
+      completion.result = batch.result[i];
+      completion.buffer = batch.buffers[i];
+      completion.path = batch.paths[i];
+      try {
+        onIo(completion, this.state.contexts[entry.index]);
+      } catch (error) {
+        report.fail(entry, error);
+      }
+    }
   }
 
   private applyStageCommands(report: FrameReport): void {

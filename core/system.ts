@@ -25,6 +25,7 @@ import {
   type Resource,
 } from "./schema.ts";
 import type { SystemContext } from "./context.ts";
+import type { IoCompletion } from "./io.ts";
 
 /** Something a system may read or write. */
 export type Access = Component | Resource | EventType;
@@ -51,6 +52,13 @@ export interface SystemSpec {
    * entities times cost reach its threshold: give heavy bodies a higher cost.
    */
   readonly cost?: number;
+  /**
+   * True if the system records I/O through `ctx.io`; its completions come
+   * to `onIo` before the next phase. I/O systems run on the calling thread.
+   */
+  readonly io?: boolean;
+  /** Receives each completion of this system's I/O intents (one reused object). */
+  readonly onIo?: (completion: IoCompletion, ctx: SystemContext) => void;
   /** Body of a system without a query: once per tick. */
   readonly run?: (ctx: SystemContext) => void;
   /** Body of a system with a query: once per non-empty matching chunk. */
@@ -103,6 +111,9 @@ export function defineSystem(spec: SystemSpec): System {
   }
   if (spec.query !== undefined && spec.run !== undefined) {
     throw new SceneError(`${where} has both run and runChunk; keep one`);
+  }
+  if (spec.onIo !== undefined && spec.io !== true) {
+    throw new SceneError(`${where} has onIo but does not declare io: true`);
   }
   if (spec.cost !== undefined && !(Number.isFinite(spec.cost) && spec.cost > 0)) {
     throw new SceneError(`${where}: cost must be a positive number; got ${spec.cost}`);

@@ -154,7 +154,9 @@ describe("staticecs run", () => {
 describe("staticecs run --backend work-stealing", () => {
   const PARALLEL = "tests/fixtures/parallel_scene.ts";
 
-  it("gives the blocking backend's checksum on 2 workers and prints per-thread stats", () => {
+  it("gives the blocking backend's checksum on 2 workers and prints per-thread stats", {
+    timeout: 60_000,
+  }, () => {
     const blocking = runJson(["run", PARALLEL, "--ticks", "60", "--json"]);
     const parallel = runJson([
       "run",

@@ -9,6 +9,7 @@
 
 import type { CommandBuffer } from "../commands.ts";
 import type { SystemContext } from "../context.ts";
+import type { IoExecutor } from "../io.ts";
 import type { Query } from "../query.ts";
 import type { ErrorPolicy } from "../scene.ts";
 import type { Schedule, ScheduledSystem, Stage } from "../schedule.ts";
@@ -51,6 +52,8 @@ export interface Backend {
   init(state: RuntimeState): Promise<void>;
   /** Runs every system of the stage (in any order or at once: they do not conflict). */
   runStage(stage: Stage, report: StageReport): void;
+  /** The I/O executor this backend brings (io_uring), if any; set by init. */
+  readonly io?: IoExecutor;
   /** Counters since init. */
   stats(): BackendStats;
   /** Releases threads, rings and memory. */

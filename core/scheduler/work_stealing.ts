@@ -202,7 +202,8 @@ export class WorkStealingBackend implements Backend {
     let units = 0;
     for (let s = 0; s < systems.length; s++) {
       const entry = systems[s];
-      if (entry.access.undeclared) return true;
+      // I/O intents are recorded on the calling thread's batch.
+      if (entry.access.undeclared || entry.system.io === true) return true;
       const query = queries[entry.index];
       const cost = entry.system.cost ?? 1;
       if (query === undefined) {
