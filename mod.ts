@@ -96,3 +96,13 @@ export {
 export type { Backend, BackendStats, RuntimeState, StageReport } from "./core/scheduler/backend.ts";
 export { BlockingBackend } from "./core/scheduler/blocking.ts";
 export { WorkStealingBackend, type WorkStealingOptions } from "./core/scheduler/work_stealing.ts";
+export { IoUringBackend, type IoUringBackendOptions } from "./core/scheduler/io_uring.ts";
+export {
+  IO_OP,
+  IoBatch,
+  IoCompletion,
+  type IoExecutor,
+  type IoOpName,
+  O_FLAGS,
+  SystemIo,
+} from "./core/io.ts";

@@ -1,0 +1,217 @@
+/**
+ * I/O intents through ctx.io: batched per phase, completions delivered to
+ * onIo before the next phase, errors as values, bounds, and the checks on
+ * undeclared I/O. Runs on the portable executor (real files through
+ * node:fs); the io_uring executor has its own tests.
+ */
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  BoundError,
+  defineComponent,
+  defineResource,
+  defineScene,
+  defineSystem,
+  type IoExecutor,
+  O_FLAGS,
+  Runtime,
+  type System,
+} from "../mod.ts";
+import { PortableExecutor } from "../ffi/portable.ts";
+
+const Counter = defineComponent("Counter", { value: "u32" });
+const File = defineResource("File", {
+  fd: "i32",
+  written: "u32",
+  readBack: "u32",
+  lastError: "i32",
+});
+
+function folder(): string {
+  return mkdtempSync(path.join(tmpdir(), "staticecs-io-"));
+}
+
+async function start(systems: System[], io: IoExecutor | undefined, config = {}) {
+  const scene = defineScene({
+    components: [Counter],
+    resources: [File],
+    systems,
+    phases: ["open", "update", "check"],
+    errorPolicy: "aggregate",
+    config,
+    setup(world) {
+      world.resource(File).fd = -1;
+      for (let i = 0; i < 4; i++) world.spawn([Counter, { value: i }]);
+    },
+  });
+  return await Runtime.create(scene, { io });
+}
+
+/** Opens `file` on tick 0; its fd lands in the File resource before the next phase. */
+function opener(file: string): System {
+  return defineSystem({
+    name: "opener",
+    phase: "open",
+    io: true,
+    writes: [File],
+    run(ctx) {
+      if (ctx.tick === 0) ctx.io.open(file, O_FLAGS.rdwr | O_FLAGS.creat | O_FLAGS.trunc);
+    },
+    onIo(completion, ctx) {
+      assert.equal(completion.op, "open");
+      assert.ok(completion.result >= 0, `open failed: ${completion.result}`);
+      ctx.resource(File).fd = completion.result;
+    },
+  });
+}
+
+describe("ctx.io on the portable executor", () => {
+  test("writes each entity's value at its offset, reads it back in a later phase", async () => {
+    const dir = folder();
+    const file = path.join(dir, "journal.bin");
+    const writer = defineSystem({
+      name: "writer",
+      query: { all: [Counter] },
+      io: true,
+      reads: [File],
+      writes: [Counter],
+      runChunk(chunk, ctx) {
+        const fd = ctx.resource(File).fd;
+        const value = chunk.column(Counter.value);
+        for (let i = 0; i < chunk.count; i++) {
+          value[i] += 10;
+          const bytes = new Uint8Array(new Uint32Array([value[i]]).buffer);
+          ctx.io.write(fd, bytes, i * 4);
+        }
+      },
+      onIo(completion, ctx) {
+        assert.equal(completion.result, 4);
+        ctx.resource(File).written++;
+      },
+    });
+    const reader = defineSystem({
+      name: "reader",
+      phase: "check",
+      io: true,
+      writes: [File],
+      run(ctx) {
+        ctx.io.read(ctx.resource(File).fd, new Uint8Array(16), 0);
+      },
+      onIo(completion, ctx) {
+        assert.equal(completion.result, 16);
+        const values = new Uint32Array(completion.buffer!.buffer);
+        ctx.resource(File).readBack = values[3];
+      },
+    });
+    const runtime = await start([opener(file), writer, reader], new PortableExecutor("test"));
+    try {
+      for (let t = 0; t < 3; t++) assert.deepEqual(runtime.tick().errors, []);
+      const resource = runtime.world.resource(File);
+      assert.equal(resource.written, 12);
+      assert.equal(resource.readBack, 3 + 30, "the check phase read what update wrote");
+      const bytes = readFileSync(file);
+      assert.deepEqual([...new Uint32Array(bytes.buffer, bytes.byteOffset, 4)], [30, 31, 32, 33]);
+    } finally {
+      await runtime.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a failing intent completes with a negative errno; the frame has no error", async () => {
+    const bad = defineSystem({
+      name: "bad",
+      io: true,
+      writes: [File],
+      run(ctx) {
+        ctx.io.write(987654, new Uint8Array(8), 0);
+      },
+      onIo(completion, ctx) {
+        ctx.resource(File).lastError = completion.result;
+      },
+    });
+    const runtime = await start([bad], new PortableExecutor("test"));
+    try {
+      const frame = runtime.tick();
+      assert.deepEqual(frame.errors, []);
+      assert.equal(runtime.world.resource(File).lastError, -9, "EBADF");
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test("more intents than maxIoPerPhase is a BoundError; those recorded still complete", async () => {
+    let completed = 0;
+    const flood = defineSystem({
+      name: "flood",
+      io: true,
+      reads: [],
+      run(ctx) {
+        for (let i = 0; i < 20; i++) ctx.io.fsync(987654);
+      },
+      onIo() {
+        completed++;
+      },
+    });
+    const runtime = await start([flood], new PortableExecutor("test"), { maxIoPerPhase: 16 });
+    try {
+      const frame = runtime.tick();
+      assert.equal(frame.errors.length, 1);
+      assert.ok(frame.errors[0].error instanceof BoundError);
+      assert.match(frame.errors[0].message, /maxIoPerPhase/);
+      assert.equal(completed, 16);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test("I/O from a system that does not declare io is a UsageError naming the fix", async () => {
+    const sneaky = defineSystem({
+      name: "sneaky",
+      reads: [],
+      run(ctx) {
+        ctx.io.fsync(1);
+      },
+    });
+    const runtime = await start([sneaky], new PortableExecutor("test"));
+    try {
+      const frame = runtime.tick();
+      assert.match(frame.errors[0].message, /sneaky records I\/O.*io: true/);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test("without an executor, intents fail with a message naming the fix", async () => {
+    let result = 0;
+    const lonely = defineSystem({
+      name: "lonely",
+      io: true,
+      reads: [],
+      run(ctx) {
+        ctx.io.fsync(1);
+      },
+      onIo(completion) {
+        result = completion.result;
+      },
+    });
+    const runtime = await start([lonely], undefined);
+    try {
+      const frame = runtime.tick();
+      assert.match(frame.errors[0].message, /no I\/O executor/);
+      assert.equal(result, -38);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test("onIo without io: true is rejected when the system is declared", () => {
+    assert.throws(
+      () => defineSystem({ name: "x", run() {}, onIo() {} }),
+      /onIo but does not declare io: true/,
+    );
+  });
+});
