@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type Backend, BlockingBackend, WorkStealingBackend } from "../mod.ts";
+import { type Backend, BlockingBackend, IoUringBackend, WorkStealingBackend } from "../mod.ts";
+import { openIoExecutor } from "../ffi/executor.ts";
 import { BadInput } from "./_failure.ts";
 
 /** What a backend factory may need besides its name. */
@@ -35,6 +36,7 @@ export const BACKENDS: Readonly<Record<string, BackendFactory>> = Object.freeze(
   blocking: () => new BlockingBackend(),
   "work-stealing": ({ sceneUrl, workers }) =>
     new WorkStealingBackend({ sceneUrl, workers, workerUrl: workerEntryUrl() }),
+  "io-uring": () => new IoUringBackend({ open: () => openIoExecutor() }),
 });
 
 /** Backends that take `--workers`. */

@@ -8,6 +8,7 @@
 
 import { EcsError, Runtime, type Scene, type SetupContext, type World } from "../mod.ts";
 import type { BackendFactory } from "./_backends.ts";
+import { PortableExecutor } from "../ffi/portable.ts";
 import { BadInput, firstLine } from "./_failure.ts";
 import type { LoadedScene } from "./_load_scene.ts";
 
@@ -19,6 +20,8 @@ export interface StartOptions {
   readonly backend: BackendFactory;
   /** `--workers`, for parallel backends. */
   readonly workers?: number;
+  /** Give the runtime the portable executor (for backends that bring none). */
+  readonly directIo?: boolean;
 }
 
 /** Carries an error thrown by the scene's own setup, to tell it from a build error. */
@@ -52,6 +55,9 @@ export async function startRuntime(loaded: LoadedScene, options: StartOptions): 
       seed: options.seed,
       hz: options.hz,
       backend: options.backend({ sceneUrl: loaded.url, workers: options.workers }),
+      // Scenes with I/O systems run everywhere: backends without an executor of their own
+      // (all but io-uring) do the same intents directly through node:fs.
+      io: options.directIo ? new PortableExecutor("direct I/O") : undefined,
     });
   } catch (error) {
     if (error instanceof SetupFailure) {

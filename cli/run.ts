@@ -157,7 +157,10 @@ export async function runCommand(args: string[]): Promise<number> {
     hz: options.hz,
     backend: backendFactory(options.backend),
     workers: options.workers,
+    directIo: options.backend !== "io-uring",
   });
+  const io = runtime.backend.io;
+  if (io !== undefined && io.kind !== "io_uring") process.stderr.write(`staticecs: ${io.reason}\n`);
   try {
     return await runStarted(runtime, options, loaded.name);
   } finally {
