@@ -113,6 +113,9 @@ function fakeLiburing(overrides: Partial<Liburing>): Liburing {
     getSqe: () => 0n,
     submit: () => 0,
     submitAndWait: () => 0,
+    getProbeRing: () => 0n,
+    freeProbe: () => {},
+    addressOf: () => 0,
     memoryAt: () => {
       throw new Error("fake memory");
     },
