@@ -7,7 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import process from "node:process";
@@ -102,6 +102,34 @@ describe("compiled binary", { skip: SKIP }, () => {
     assert.equal(parallel.backendStats.workers, 2);
     assert.equal(parallel.checksum, blocking.checksum);
     assert.equal(parallel.entities, blocking.entities);
+  });
+
+  test("runs the journal example on io-uring; the journal verifies; same bytes with io_uring off", () => {
+    for (const file of ["journal.ts", "journal_check.ts"]) {
+      copyFileSync(path.join(ROOT, "examples", file), path.join(folder, file));
+    }
+    const run = (journal: string, env: Record<string, string>) =>
+      spawnSync(
+        path.join(folder, "staticecs"),
+        ["run", "journal.ts", "--ticks", "40", "--backend", "io-uring", "--json"],
+        {
+          cwd: folder,
+          encoding: "utf8",
+          timeout: 30_000,
+          env: { ...process.env, STATICECS_JOURNAL: journal, ...env },
+        },
+      );
+    const ring = run("ring.bin", {});
+    assert.equal(ring.status, 0, ring.stderr);
+    const summary = JSON.parse(ring.stdout);
+    assert.equal(summary.backend, "io-uring");
+    const off = run("off.bin", { STATICECS_IO_URING: "off" });
+    assert.equal(off.status, 0, off.stderr);
+    assert.match(off.stderr, /io_uring not used: disabled by STATICECS_IO_URING=off/);
+    assert.deepEqual(
+      readFileSync(path.join(folder, "ring.bin")),
+      readFileSync(path.join(folder, "off.bin")),
+    );
   });
 
   test("info --json reports runtime, cores and io_uring", () => {

@@ -188,6 +188,44 @@ describe("staticecs run --backend work-stealing", () => {
   });
 });
 
+describe("staticecs run --backend io-uring", () => {
+  it("writes the journal example's file, which journal_check verifies", { timeout: 60_000 }, () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "staticecs-journal-"));
+    try {
+      const journal = path.join(dir, "journal.bin");
+      const [command, args] = cliCommand([
+        "run",
+        "examples/journal.ts",
+        "--ticks",
+        "45",
+        "--backend",
+        "io-uring",
+        "--json",
+      ]);
+      const ran = spawnSync(command, args, {
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: RUN_TIMEOUT_MS,
+        env: { ...process.env, STATICECS_JOURNAL: journal },
+      });
+      assert.equal(ran.status, 0, ran.stderr);
+      const summary = parseOneJson(ran.stdout);
+      assert.equal(summary.backend, "io-uring");
+      const stats = summary.backendStats as Record<string, number>;
+      assert.equal(stats.ioOperations, 45 + 1 + 1, "a write per frame, the open, an fsync");
+      const check = spawnSync(
+        process.execPath,
+        [...(RUNTIME === "deno" ? ["run", "-A"] : []), "examples/journal_check.ts", journal],
+        { cwd: ROOT, encoding: "utf8", timeout: RUN_TIMEOUT_MS },
+      );
+      assert.equal(check.status, 0, check.stderr);
+      assert.match(check.stdout, /45 frames, 90000 records, all verified/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("staticecs run, bad input (exit 2, one line)", () => {
   const fixture = (name: string) => `tests/fixtures/${name}.ts`;
   const cases: [string, string[], string[]][] = [
