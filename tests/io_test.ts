@@ -7,9 +7,10 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import process from "node:process";
 import {
   BoundError,
   defineComponent,
@@ -213,5 +214,66 @@ describe("ctx.io on the portable executor", () => {
       () => defineSystem({ name: "x", run() {}, onIo() {} }),
       /onIo but does not declare io: true/,
     );
+  });
+});
+
+describe("intent queue stress", () => {
+  test("many I/O systems, full queues and the overflow rule, over many frames", async () => {
+    const { openIoExecutor } = await import("../ffi/executor.ts");
+    const { Random } = await import("../mod.ts");
+    const seed = Number(process.env.STATICECS_IO_SEED ?? 4242);
+    console.log(`intent stress seed ${seed} (STATICECS_IO_SEED to repeat)`);
+    const dir = folder();
+    const file = path.join(dir, "stress.bin");
+    const fd = openSync(file, "w+");
+    const capacity = 300;
+    const recorded: number[] = [];
+    const delivered = new Map<number, number>();
+    let overflows = 0;
+    const systems = Array.from({ length: 8 }, (_, s) =>
+      defineSystem({
+        name: `io_${s}`,
+        io: true,
+        reads: [],
+        run(ctx) {
+          const random = ctx.random;
+          const count = random.int(80);
+          for (let k = 0; k < count; k++) {
+            const data = new Uint8Array(64).fill(s);
+            try {
+              recorded.push(ctx.io.write(fd, data, (s * 1000 + random.int(1000)) * 64));
+            } catch (error) {
+              if (!(error instanceof BoundError)) throw error;
+              overflows++;
+              throw error;
+            }
+          }
+        },
+        onIo(completion) {
+          assert.equal(completion.result, 64, `write ${completion.ticket}`);
+          delivered.set(completion.ticket, (delivered.get(completion.ticket) ?? 0) + 1);
+        },
+      }));
+    const executor = await openIoExecutor({ entries: 64 });
+    const runtime = await start(systems, executor, { maxIoPerPhase: capacity });
+    try {
+      const random = new Random(seed);
+      let framesWithOverflow = 0;
+      for (let t = 0; t < 60; t++) {
+        const frame = runtime.tick();
+        for (const error of frame.errors) assert.ok(error.error instanceof BoundError);
+        if (frame.errors.length > 0) framesWithOverflow++;
+        random.next();
+      }
+      assert.ok(framesWithOverflow > 0, "some frames filled the queue");
+      assert.ok(overflows > 0);
+      assert.equal(delivered.size, recorded.length, "every recorded intent completed");
+      for (const ticket of recorded) assert.equal(delivered.get(ticket), 1, `ticket ${ticket}`);
+    } finally {
+      await runtime.close();
+      executor.close();
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
