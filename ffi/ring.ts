@@ -427,23 +427,7 @@ export class Ring {
     offset: number,
     sqeFlags = 0,
   ): boolean {
-    this.#checkPrep(userData, sqeFlags);
-    checkFd(fd);
-    checkOffset(offset);
-    const address = this.#addressOf(buffer);
-    const length = checkLength(buffer);
-    return this.#prep(
-      OPCODE.read,
-      sqeFlags,
-      fd,
-      offset,
-      address,
-      length,
-      0,
-      userData,
-      buffer,
-      null,
-    );
+    return this.#prepTransfer(OPCODE.read, userData, fd, buffer, offset, sqeFlags);
   }
 
   /**
@@ -457,23 +441,24 @@ export class Ring {
     offset: number,
     sqeFlags = 0,
   ): boolean {
+    return this.#prepTransfer(OPCODE.write, userData, fd, buffer, offset, sqeFlags);
+  }
+
+  /** A READ or WRITE of all of `buffer` at `offset`: the checks and the SQE they share. */
+  #prepTransfer(
+    opcode: number,
+    userData: number,
+    fd: number,
+    buffer: ArrayBufferView,
+    offset: number,
+    sqeFlags: number,
+  ): boolean {
     this.#checkPrep(userData, sqeFlags);
     checkFd(fd);
     checkOffset(offset);
     const address = this.#addressOf(buffer);
     const length = checkLength(buffer);
-    return this.#prep(
-      OPCODE.write,
-      sqeFlags,
-      fd,
-      offset,
-      address,
-      length,
-      0,
-      userData,
-      buffer,
-      null,
-    );
+    return this.#prep(opcode, sqeFlags, fd, offset, address, length, 0, userData, buffer, null);
   }
 
   /**
