@@ -393,3 +393,25 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
     clearTimeout(timer);
   }
 }
+
+/**
+ * The `--rounds` option: a whole number from 1 to 1000, or the default for a
+ * quick or a full run.
+ *
+ * @example
+ * ```ts
+ * import { parseRounds } from "./_harness.ts";
+ * const rounds = parseRounds(undefined, true, { quick: 3, full: 15 }); // 3
+ * ```
+ */
+export function parseRounds(
+  text: string | undefined,
+  quick: boolean,
+  defaults: { readonly quick: number; readonly full: number },
+): number {
+  const rounds = text === undefined ? (quick ? defaults.quick : defaults.full) : Number(text);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 1000) {
+    throw new Error(`--rounds must be an integer from 1 to 1000; got ${text}`);
+  }
+  return rounds;
+}

@@ -32,6 +32,7 @@ import {
   heapPerOp,
   interleave,
   median,
+  parseRounds,
   prepareRunner,
   printJson,
   type Row,
@@ -96,10 +97,7 @@ function parseOptions(): Options {
     },
   });
   const quick = values.quick!;
-  const rounds = values.rounds === undefined ? (quick ? 3 : 15) : Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 1000) {
-    throw new Error(`--rounds must be an integer from 1 to 1000; got ${values.rounds}`);
-  }
+  const rounds = parseRounds(values.rounds, quick, { quick: 3, full: 15 });
   return {
     json: values.json!,
     quick,

@@ -51,6 +51,7 @@ import {
   interleave,
   median,
   type Op,
+  parseRounds,
   prepareRunner,
   printJson,
   type Row,
@@ -134,10 +135,7 @@ function parseOptions(): Options {
     },
   });
   const quick = values.quick!;
-  const rounds = values.rounds === undefined ? (quick ? 5 : 15) : Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 1000) {
-    throw new Error(`--rounds must be an integer from 1 to 1000; got ${values.rounds}`);
-  }
+  const rounds = parseRounds(values.rounds, quick, { quick: 5, full: 15 });
   const cores = globalThis.navigator?.hardwareConcurrency ?? 2;
   const workers = values.workers === undefined ? Math.max(1, cores - 1) : Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > WORKERS_MAX) {
