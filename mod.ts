@@ -95,7 +95,20 @@ export {
 } from "./core/runtime.ts";
 export type { Backend, BackendStats, RuntimeState, StageReport } from "./core/scheduler/backend.ts";
 export { BlockingBackend } from "./core/scheduler/blocking.ts";
-export { WorkStealingBackend, type WorkStealingOptions } from "./core/scheduler/work_stealing.ts";
+export {
+  type StageEstimate,
+  type StageMode,
+  type StagePolicy,
+  WorkStealingBackend,
+  type WorkStealingOptions,
+} from "./core/scheduler/work_stealing.ts";
+export {
+  AdaptiveBackend,
+  AdaptiveIoExecutor,
+  type AdaptiveOptions,
+  AdaptiveStagePolicy,
+  type IoPair,
+} from "./core/scheduler/adaptive.ts";
 export { IoUringBackend, type IoUringBackendOptions } from "./core/scheduler/io_uring.ts";
 export {
   IO_OP,

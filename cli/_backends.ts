@@ -5,8 +5,14 @@
  * @module
  */
 
-import { type Backend, BlockingBackend, IoUringBackend, WorkStealingBackend } from "../mod.ts";
-import { openIoExecutor } from "../ffi/executor.ts";
+import {
+  AdaptiveBackend,
+  type Backend,
+  BlockingBackend,
+  IoUringBackend,
+  WorkStealingBackend,
+} from "../mod.ts";
+import { openIoExecutor, openIoPair } from "../ffi/executor.ts";
 import { BadInput } from "./_failure.ts";
 
 /** What a backend factory may need besides its name. */
@@ -37,10 +43,15 @@ export const BACKENDS: Readonly<Record<string, BackendFactory>> = Object.freeze(
   "work-stealing": ({ sceneUrl, workers }) =>
     new WorkStealingBackend({ sceneUrl, workers, workerUrl: workerEntryUrl() }),
   "io-uring": () => new IoUringBackend({ open: () => openIoExecutor() }),
+  adaptive: ({ sceneUrl, workers }) =>
+    new AdaptiveBackend({ sceneUrl, workers, workerUrl: workerEntryUrl(), openIo: openIoPair }),
 });
 
 /** Backends that take `--workers`. */
-export const PARALLEL_BACKENDS: readonly string[] = ["work-stealing"];
+export const PARALLEL_BACKENDS: readonly string[] = ["work-stealing", "adaptive"];
+
+/** Backends that bring their own I/O executor (the others get direct I/O). */
+export const IO_BACKENDS: readonly string[] = ["io-uring", "adaptive"];
 
 /** The backend used without `--backend`. */
 export const DEFAULT_BACKEND = "blocking";

@@ -17,7 +17,13 @@ import {
   rephraseParseError,
   wantsHelp,
 } from "./_args.ts";
-import { backendFactory, BACKENDS, DEFAULT_BACKEND, PARALLEL_BACKENDS } from "./_backends.ts";
+import {
+  backendFactory,
+  BACKENDS,
+  DEFAULT_BACKEND,
+  IO_BACKENDS,
+  PARALLEL_BACKENDS,
+} from "./_backends.ts";
 import { BadInput, EXIT_OK, EXIT_SYSTEM_ERRORS } from "./_failure.ts";
 import { FrameObserver } from "./_frame_observer.ts";
 import { loadScene } from "./_load_scene.ts";
@@ -41,7 +47,7 @@ Options:
   --hz H            pace ticks in real time, H per second (dt = 1/H);
                     without it ticks run as fast as they can, dt = 1/60
   --backend NAME    one of: ${Object.keys(BACKENDS).join(", ")} (default ${DEFAULT_BACKEND})
-  --workers N       worker threads for --backend work-stealing, besides the
+  --workers N       worker threads for --backend work-stealing or adaptive, besides the
                     calling thread, which works too (default: cores - 1, at least 1)
   --seed S          integer seed, 0 to 4294967295 (default ${DEFAULT_SEED})
   --json            print the summary as one JSON object on stdout
@@ -157,7 +163,7 @@ export async function runCommand(args: string[]): Promise<number> {
     hz: options.hz,
     backend: backendFactory(options.backend),
     workers: options.workers,
-    directIo: options.backend !== "io-uring",
+    directIo: !IO_BACKENDS.includes(options.backend),
   });
   const io = runtime.backend.io;
   if (io !== undefined && io.kind !== "io_uring") process.stderr.write(`staticecs: ${io.reason}\n`);

@@ -54,6 +54,11 @@ export interface TraceHooks {
     event: { tick: number; phase: string; stage: number; systems: number; ms: number },
   ): void;
   onSystem?(event: { tick: number; system: string; phase: string; ms: number }): void;
+  /**
+   * The adaptive backend changed how a stage (`phase:index`) or a phase's I/O
+   * (`phase:io`) runs: `from` and `to` are modes (inline, parallel; batched, direct).
+   */
+  onSwitch?(event: { tick: number; stage: string; from: string; to: string; reason: string }): void;
 }
 
 /** How to run a scene. */
@@ -176,6 +181,7 @@ export class Runtime {
       commands,
       seed: this.seed,
       errorPolicy: this.errorPolicy,
+      trace: this.trace,
     };
     this.systemNames = this.schedule.systems.map((entry) => entry.system.name);
     this.systemMs = new Float64Array(this.systemNames.length);

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { IO_OP, type IoBatch, type IoExecutor } from "../mod.ts";
+import { IO_OP, type IoBatch, type IoExecutor, type IoPair } from "../mod.ts";
 import { PortableExecutor } from "./portable.ts";
 import {
   AT_FDCWD,
@@ -160,4 +160,22 @@ export async function openIoExecutor(options: OpenIoOptions = {}): Promise<IoExe
     if (!(error instanceof IoUringUnavailableError)) throw error;
     return new PortableExecutor(`io_uring not used: ${error.reason}; using portable I/O`);
   }
+}
+
+/**
+ * io_uring (if usable) and the direct path, for the adaptive backend to
+ * choose between per phase; where io_uring is unusable, direct only, with
+ * the reason.
+ *
+ * @example
+ * ```ts ignore
+ * import { openIoPair } from "./executor.ts";
+ * const pair = await openIoPair();
+ * console.log(pair.batched?.kind, pair.reason);
+ * ```
+ */
+export async function openIoPair(options: OpenIoOptions = {}): Promise<IoPair> {
+  const io = await openIoExecutor(options);
+  if (io.kind !== "io_uring") return { direct: io, reason: io.reason };
+  return { batched: io, direct: new PortableExecutor("direct I/O"), reason: io.reason };
 }

@@ -14,6 +14,7 @@ import type { Query } from "../query.ts";
 import type { ErrorPolicy } from "../scene.ts";
 import type { Schedule, ScheduledSystem, Stage } from "../schedule.ts";
 import type { World } from "../world.ts";
+import type { TraceHooks } from "../runtime.ts";
 
 /** What a backend gets when the runtime starts. */
 export interface RuntimeState {
@@ -27,6 +28,8 @@ export interface RuntimeState {
   readonly commands: CommandBuffer;
   readonly seed: number;
   readonly errorPolicy: ErrorPolicy;
+  /** The runtime's tracing hooks, if any (the adaptive backend reports switches there). */
+  readonly trace?: TraceHooks;
 }
 
 /** Where a backend reports how each system went. */
@@ -41,8 +44,11 @@ export interface StageReport {
   readonly stopped: boolean;
 }
 
-/** Counters a backend exposes; numbers only, so they print and serialize as they are. */
-export type BackendStats = Record<string, number | Record<string, number>[]>;
+/**
+ * Counters a backend exposes: numbers, and rows of flat records (numbers, or a
+ * label such as a stage's name), so they print and serialize as they are.
+ */
+export type BackendStats = Record<string, number | Record<string, number | string>[]>;
 
 /** A way to run stages. */
 export interface Backend {

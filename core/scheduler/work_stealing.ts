@@ -64,6 +64,40 @@ export interface WorkStealingOptions {
   readonly spinRounds?: number;
   /** Milliseconds to wait for workers to start (default 30000). */
   readonly startTimeoutMs?: number;
+  /**
+   * Chooses inline or parallel for each stage that may run in parallel, in
+   * place of the `minParallelWork` threshold (the adaptive backend's).
+   */
+  readonly policy?: StagePolicy;
+}
+
+/** What the declarations and entity counts say about a stage, before it runs. */
+export interface StageEstimate {
+  /** False if the stage must run inline: no workers, an undeclared system or I/O. */
+  readonly parallelizable: boolean;
+  /** Entities matched times each system's `cost`. */
+  readonly work: number;
+  /** Tasks that can run apart. */
+  readonly units: number;
+  /** Threads that would run it in parallel (workers + 1). */
+  readonly threads: number;
+  /** What the `minParallelWork` threshold would choose. */
+  readonly staticMode: StageMode;
+}
+
+/** How a stage runs. */
+export type StageMode = "inline" | "parallel";
+
+/** Chooses how each stage runs and learns from how long it took. */
+export interface StagePolicy {
+  /** Called once, after the pool started. */
+  init?(state: RuntimeState): void;
+  /** The mode for this run of `stage`; only asked if the stage is parallelizable. */
+  decide(stage: Stage, estimate: StageEstimate): StageMode;
+  /** How long the run that `decide` chose took, in milliseconds. */
+  observe?(stage: Stage, mode: StageMode, estimate: StageEstimate, ms: number): void;
+  /** Counters merged into the backend's stats. */
+  stats?(): BackendStats;
 }
 
 /**
@@ -146,9 +180,15 @@ export class WorkStealingBackend implements Backend {
       stopFirst: state.errorPolicy === "stop-first",
     });
     await this.startWorkers(workers, splittable);
+    this.options.policy?.init?.(state);
   }
 
   runStage(stage: Stage, report: StageReport): void {
+    const policy = this.options.policy;
+    if (policy !== undefined) {
+      this.runWithPolicy(policy, stage, report);
+      return;
+    }
     if (this.shouldInline(stage)) {
       this.stagesInline++;
       this.inline.runStage(stage, report);
@@ -172,6 +212,7 @@ export class WorkStealingBackend implements Backend {
       stagesParallel: this.stagesParallel,
       stagesInline: this.stagesInline,
       threads,
+      ...this.options.policy?.stats?.(),
     };
   }
 
@@ -188,22 +229,51 @@ export class WorkStealingBackend implements Backend {
     await this.inline.close();
   }
 
+  /** Runs the stage as the policy says, and tells it how long that took. */
+  private runWithPolicy(policy: StagePolicy, stage: Stage, report: StageReport): void {
+    const estimate = this.estimate(stage);
+    const mode = estimate.parallelizable ? policy.decide(stage, estimate) : "inline";
+    const started = performance.now();
+    if (mode === "parallel") {
+      this.stagesParallel++;
+      this.runParallel(stage, report);
+    } else {
+      this.stagesInline++;
+      this.inline.runStage(stage, report);
+    }
+    if (estimate.parallelizable) {
+      policy.observe?.(stage, mode, estimate, performance.now() - started);
+    }
+  }
+
   /**
    * Inline unless the stage has work for at least two threads: units that can
    * run apart (a splittable system's chunks, or one per other system) and
    * entities times cost of at least `minParallelWork`.
    */
   private shouldInline(stage: Stage): boolean {
-    if (this.workers.length === 0) return true;
-    const { queries } = this.state!;
+    return this.estimate(stage).staticMode === "inline";
+  }
+
+  /** Work, units and the static choice for `stage`; allocates one small object. */
+  estimate(stage: Stage): StageEstimate {
+    const threads = this.workers.length + 1;
     const minWork = this.options.minParallelWork ?? DEFAULT_MIN_PARALLEL_WORK;
+    const { work, units, parallelizable } = this.measure(stage);
+    const inline = !parallelizable || units < 2 || work < minWork;
+    return { parallelizable, work, units, threads, staticMode: inline ? "inline" : "parallel" };
+  }
+
+  private measure(stage: Stage): { work: number; units: number; parallelizable: boolean } {
+    const { queries } = this.state!;
     const systems = stage.systems;
     let work = 0;
     let units = 0;
+    let parallelizable = this.workers.length > 0;
     for (let s = 0; s < systems.length; s++) {
       const entry = systems[s];
       // I/O intents are recorded on the calling thread's batch.
-      if (entry.access.undeclared || entry.system.io === true) return true;
+      if (entry.access.undeclared || entry.system.io === true) parallelizable = false;
       const query = queries[entry.index];
       const cost = entry.system.cost ?? 1;
       if (query === undefined) {
@@ -223,7 +293,7 @@ export class WorkStealingBackend implements Backend {
       // An unsplittable system is one task, however many chunks it has.
       units += splittable || chunks === 0 ? chunks : 1;
     }
-    return units < 2 || work < minWork;
+    return { work, units, parallelizable };
   }
 
   private runParallel(stage: Stage, report: StageReport): void {

@@ -1,0 +1,354 @@
+/**
+ * The adaptive backend: the work-stealing pool plus an estimator that picks,
+ * for each stage, inline on the calling thread or parallel over the pool,
+ * and for each phase's I/O, batched through io_uring or direct (one call per
+ * intent). Before a stage first runs, the static prior decides: entities
+ * matched times each system's `cost`, the units that can run apart and the
+ * declared I/O (the work-stealing threshold). From then on the measured cost
+ * of each mode decides (see `_estimator.ts`): moving mean and variance of ms
+ * per run, a switch only when the other mode is expected better by a margin
+ * beyond noise and past a cooldown, and short exploration bursts so both
+ * estimates exist. Every switch goes to the `onSwitch` trace hook, and
+ * `stats()` lists per stage and per phase what it chose and why.
+ *
+ * Both modes give the same world: the pool merges commands in the blocking
+ * backend's order, and both I/O paths run the same intents.
+ *
+ * @module
+ */
+
+import type { IoBatch, IoExecutor } from "../io.ts";
+import { Time } from "../resources.ts";
+import type { Stage } from "../schedule.ts";
+import type { Backend, BackendStats, RuntimeState, StageReport } from "./backend.ts";
+import { type EstimatorOptions, type Mode, ModeEstimator, type Switch } from "./_estimator.ts";
+import {
+  type StageEstimate,
+  type StageMode,
+  type StagePolicy,
+  WorkStealingBackend,
+  type WorkStealingOptions,
+} from "./work_stealing.ts";
+
+/** The two I/O executors the adaptive backend chooses between. */
+export interface IoPair {
+  /** io_uring, if usable. */
+  readonly batched?: IoExecutor;
+  /** One call per intent; always there. */
+  readonly direct: IoExecutor;
+  /** Why batched is or is not available. */
+  readonly reason: string;
+}
+
+/** How to build the adaptive backend. */
+export interface AdaptiveOptions extends Omit<WorkStealingOptions, "policy"> {
+  /** Opens the I/O executors; without it the backend brings none. */
+  readonly openIo?: () => Promise<IoPair>;
+  /** Estimator tuning for stages (slots are set by the backend). */
+  readonly estimator?: Omit<EstimatorOptions, "slots">;
+  /** Estimator tuning for I/O phases. */
+  readonly ioEstimator?: Omit<EstimatorOptions, "slots">;
+}
+
+const STAGE_MODES: readonly StageMode[] = ["inline", "parallel"];
+const INLINE: Mode = 0;
+const PARALLEL: Mode = 1;
+
+/**
+ * Chooses per stage from the estimator; a `StagePolicy` for the work-stealing pool.
+ *
+ * @example
+ * ```ts
+ * import { AdaptiveStagePolicy } from "./adaptive.ts";
+ * const policy = new AdaptiveStagePolicy();
+ * console.log(typeof policy.decide);
+ * ```
+ */
+export class AdaptiveStagePolicy implements StagePolicy {
+  private estimator: ModeEstimator | undefined;
+  private readonly tuning: Omit<EstimatorOptions, "slots">;
+  private state: RuntimeState | undefined;
+  private slots = new Map<Stage, number>();
+  private labels: string[] = [];
+  private systems: string[] = [];
+  private why: string[] = [];
+  private started: boolean[] = [];
+
+  constructor(tuning: Omit<EstimatorOptions, "slots"> = {}) {
+    this.tuning = tuning;
+  }
+
+  init(state: RuntimeState): void {
+    const stages = state.schedule.stages;
+    this.state = state;
+    this.estimator = new ModeEstimator({ ...this.tuning, slots: stages.length });
+    this.slots = new Map(stages.map((stage, i) => [stage, i]));
+    this.labels = stages.map((stage) => `${stage.phase}:${stage.index}`);
+    this.systems = stages.map((stage) => stage.systems.map((e) => e.system.name).join(","));
+    this.why = stages.map(() => "inline only: I/O, undeclared access or no workers");
+    this.started = stages.map(() => false);
+  }
+
+  decide(stage: Stage, estimate: StageEstimate): StageMode {
+    const slot = this.slots.get(stage)!;
+    const estimator = this.estimator!;
+    if (!this.started[slot]) {
+      this.started[slot] = true;
+      estimator.prior(slot, estimate.staticMode === "parallel" ? PARALLEL : INLINE);
+      this.why[slot] = `prior: work ${Math.round(estimate.work)} over ${estimate.units} units`;
+    }
+    // One unit of work cannot spread: parallel would only add the wake-up.
+    if (estimate.units < 2) return "inline";
+    const prior = estimate.staticMode === "parallel" ? PARALLEL : INLINE;
+    const mode = estimator.next(slot, estimate.work, prior);
+    const change = estimator.takeSwitch();
+    if (change !== undefined) this.switched(change, STAGE_MODES);
+    return STAGE_MODES[mode];
+  }
+
+  observe(stage: Stage, mode: StageMode, estimate: StageEstimate, ms: number): void {
+    const slot = this.slots.get(stage)!;
+    const change = this.estimator!.observe(
+      slot,
+      mode === "parallel" ? PARALLEL : INLINE,
+      estimate.work,
+      ms,
+    );
+    if (change !== undefined) this.switched(change, STAGE_MODES);
+  }
+
+  stats(): BackendStats {
+    const estimator = this.estimator;
+    if (estimator === undefined) return {};
+    return {
+      stages: this.labels.map((stage, slot) => ({
+        stage,
+        systems: this.systems[slot],
+        mode: STAGE_MODES[estimator.mode(slot)],
+        inlineRuns: estimator.runCount(slot, INLINE),
+        parallelRuns: estimator.runCount(slot, PARALLEL),
+        inlineMs: round(estimator.meanMs(slot, INLINE)),
+        parallelMs: round(estimator.meanMs(slot, PARALLEL)),
+        switches: estimator.switches(slot),
+        why: this.explain(slot),
+      })),
+    };
+  }
+
+  /** Why the stage runs as it does: the prior or the last switch, and what was measured. */
+  private explain(slot: number): string {
+    const e = this.estimator!;
+    const mode = e.mode(slot), other = (1 - mode) as Mode;
+    if (e.sampleCount(slot, other) === 0 || e.sampleCount(slot, mode) === 0) return this.why[slot];
+    return `${this.why[slot]}; measured ${STAGE_MODES[mode]} ${round(e.meanMs(slot, mode))} ms, ` +
+      `${STAGE_MODES[other]} ${round(e.meanMs(slot, other))} ms`;
+  }
+
+  private switched(change: Switch, names: readonly string[]): void {
+    const from = names[change.from], to = names[change.to];
+    this.why[change.slot] = `switched to ${to}: ${change.reason}`;
+    const state = this.state!;
+    state.trace?.onSwitch?.({
+      tick: state.world.resource(Time).tick,
+      stage: this.labels[change.slot],
+      from,
+      to,
+      reason: change.reason,
+    });
+  }
+}
+
+const IO_MODES: readonly string[] = ["direct", "batched"];
+const DIRECT: Mode = 0;
+const BATCHED: Mode = 1;
+
+/**
+ * An I/O executor holding io_uring (batched) and the portable path (direct),
+ * picking per phase from measured ms per operation; direct only where
+ * io_uring is unusable. Set `phase` before `run`.
+ *
+ * @example
+ * ```ts
+ * import { AdaptiveIoExecutor } from "./adaptive.ts";
+ * const direct = { kind: "portable", reason: "", run() {}, stats: () => ({}), close() {} };
+ * const io = new AdaptiveIoExecutor({ direct, reason: "no io_uring here" }, ["update"]);
+ * console.log(io.kind);
+ * ```
+ */
+export class AdaptiveIoExecutor implements IoExecutor {
+  /** "io_uring" if batching is available, else "portable". */
+  readonly kind: string;
+  readonly reason: string;
+  /** Phase (index into the schedule's phases) whose batch `run` gets next. */
+  phase = 0;
+  /** Called on a switch (the backend reports it to the trace hook). */
+  onSwitch: ((change: Switch, label: string) => void) | undefined;
+  private readonly pair: IoPair;
+  private readonly phases: readonly string[];
+  private readonly estimator: ModeEstimator;
+  private readonly operations: Float64Array;
+  private readonly batches: Float64Array;
+  private readonly failures: Float64Array;
+  private readonly totalMs: Float64Array;
+  private readonly why: string[];
+
+  constructor(
+    pair: IoPair,
+    phases: readonly string[],
+    tuning: Omit<EstimatorOptions, "slots"> = {},
+  ) {
+    this.pair = pair;
+    this.phases = phases;
+    this.kind = pair.batched === undefined ? "portable" : "io_uring";
+    this.reason = pair.reason;
+    const slots = phases.length;
+    this.estimator = new ModeEstimator({ workChangeRatio: 4, ...tuning, slots });
+    for (let p = 0; p < slots; p++) {
+      this.estimator.prior(p, pair.batched === undefined ? DIRECT : BATCHED);
+    }
+    this.operations = new Float64Array(slots);
+    this.batches = new Float64Array(slots);
+    this.failures = new Float64Array(slots);
+    this.totalMs = new Float64Array(slots);
+    this.why = phases.map(() =>
+      pair.batched === undefined ? `direct only: ${pair.reason}` : "prior: io_uring usable"
+    );
+  }
+
+  run(batch: IoBatch): void {
+    const p = this.phase;
+    const count = batch.count;
+    const batched = this.pair.batched;
+    const mode = batched === undefined ? DIRECT : this.estimator.next(p, count);
+    const started = performance.now();
+    (mode === BATCHED ? batched! : this.pair.direct).run(batch);
+    const ms = performance.now() - started;
+    let failed = 0;
+    for (let i = 0; i < count; i++) if (batch.result[i] < 0) failed++;
+    this.operations[p] += count;
+    this.batches[p]++;
+    this.failures[p] += failed;
+    this.totalMs[p] += ms;
+    // Direct only: still measured, for the stats; with no batched samples it never switches.
+    if (count === 0) return;
+    const change = this.estimator.observe(p, mode, count, ms / count);
+    if (change === undefined) return;
+    this.why[p] = `switched to ${IO_MODES[change.to]}: per op ${change.reason}`;
+    this.onSwitch?.(change, `${this.phases[p]}:io`);
+  }
+
+  stats(): Record<string, number> {
+    let operations = 0, batches = 0;
+    for (let p = 0; p < this.phases.length; p++) {
+      operations += this.operations[p];
+      batches += this.batches[p];
+    }
+    return { ioOperations: operations, ioBatches: batches };
+  }
+
+  /** Per phase that ran I/O: mode, runs and ms per op in each mode, operations, latency. */
+  rows(): Record<string, number | string>[] {
+    const e = this.estimator;
+    const rows: Record<string, number | string>[] = [];
+    for (let p = 0; p < this.phases.length; p++) {
+      if (this.batches[p] === 0) continue;
+      rows.push({
+        phase: this.phases[p],
+        mode: IO_MODES[e.mode(p)],
+        batchedRuns: e.runCount(p, BATCHED),
+        directRuns: e.runCount(p, DIRECT),
+        batchedMsPerOp: round(e.meanMs(p, BATCHED)),
+        directMsPerOp: round(e.meanMs(p, DIRECT)),
+        batchedSdMs: round(e.stdMs(p, BATCHED)),
+        directSdMs: round(e.stdMs(p, DIRECT)),
+        operations: this.operations[p],
+        completions: this.operations[p],
+        failures: this.failures[p],
+        latencyMs: round(this.totalMs[p] / this.batches[p]),
+        switches: e.switches(p),
+        why: this.why[p],
+      });
+    }
+    return rows;
+  }
+
+  close(): void {
+    this.pair.batched?.close();
+    this.pair.direct.close();
+  }
+}
+
+/**
+ * Work-stealing pool plus estimator: per stage inline or parallel, per
+ * phase's I/O batched or direct.
+ *
+ * @example
+ * ```ts ignore
+ * import { AdaptiveBackend, Runtime } from "staticecs";
+ * import scene from "./scene.ts";
+ * const backend = new AdaptiveBackend({ sceneUrl: new URL("./scene.ts", import.meta.url).href });
+ * const runtime = await Runtime.create(scene, { backend });
+ * ```
+ */
+export class AdaptiveBackend implements Backend {
+  readonly name = "adaptive";
+  io: AdaptiveIoExecutor | undefined;
+  private readonly options: AdaptiveOptions;
+  private readonly policy: AdaptiveStagePolicy;
+  private readonly pool: WorkStealingBackend;
+  private phaseIndex = new Map<string, number>();
+
+  constructor(options: AdaptiveOptions) {
+    this.options = options;
+    this.policy = new AdaptiveStagePolicy(options.estimator);
+    this.pool = new WorkStealingBackend({ ...options, policy: this.policy });
+  }
+
+  async init(state: RuntimeState): Promise<void> {
+    const phases = state.schedule.phases;
+    this.phaseIndex = new Map(phases.map((phase, i) => [phase, i]));
+    const open = this.options.openIo;
+    if (open !== undefined) {
+      const io = new AdaptiveIoExecutor(await open(), phases, this.options.ioEstimator);
+      io.onSwitch = (change, label) =>
+        state.trace?.onSwitch?.({
+          tick: state.world.resource(Time).tick,
+          stage: label,
+          from: IO_MODES[change.from],
+          to: IO_MODES[change.to],
+          reason: change.reason,
+        });
+      this.io = io;
+    }
+    try {
+      await this.pool.init(state);
+    } catch (error) {
+      this.io?.close();
+      this.io = undefined;
+      throw error;
+    }
+  }
+
+  runStage(stage: Stage, report: StageReport): void {
+    // The runtime submits a phase's I/O after its last stage: tell the executor whose it is.
+    if (this.io !== undefined) this.io.phase = this.phaseIndex.get(stage.phase)!;
+    this.pool.runStage(stage, report);
+  }
+
+  stats(): BackendStats {
+    const stats = this.pool.stats();
+    if (this.io === undefined) return stats;
+    const rows = this.io.rows();
+    return rows.length === 0 ? stats : { ...stats, ...this.io.stats(), io: rows };
+  }
+
+  async close(): Promise<void> {
+    this.io?.close();
+    this.io = undefined;
+    await this.pool.close();
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1e4) / 1e4;
+}

@@ -1,0 +1,106 @@
+/**
+ * mixed, for the adaptive benchmark: three parts a frame, each best served
+ * by a different backend. In pre_update, six small systems over 100
+ * entities each (too little to wake a pool: inline wins); in update,
+ * heavy_compute's matrix inversions over 1,000 entities (parallel wins); in
+ * network, one system writes 16 blocks of 4 KiB to a scratch file each
+ * frame (batched I/O, where io_uring is usable, saves system calls).
+ *
+ * The scratch file is `STATICECS_MIXED_FILE`, or staticecs-mixed-<pid>.bin
+ * in the temporary folder; it stays within 1 MiB.
+ *
+ * @module
+ */
+
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import {
+  defineComponent,
+  defineResource,
+  defineScene,
+  defineSystem,
+  O_FLAGS,
+  type System,
+} from "staticecs";
+import { invert, Position, Transform } from "./heavy_compute.ts";
+
+/** Matrix entities of the heavy part. */
+export const MATRICES = 1_000;
+/** Blocks written per frame, and their size. */
+export const BLOCKS = 16;
+export const BLOCK_BYTES = 4096;
+/** Blocks the scratch file holds before writes wrap to its start. */
+const FILE_BLOCKS = 256;
+
+const NAMES = ["A", "B", "C", "D", "E", "F"];
+const SMALL = NAMES.map((name) => defineComponent(`Small${name}`, { value: "f32" }));
+
+const SMALL_SYSTEMS: System[] = SMALL.map((component, k) =>
+  defineSystem({
+    name: `small_${NAMES[k]}`,
+    phase: "pre_update",
+    query: { all: [component] },
+    writes: [component],
+    runChunk(chunk) {
+      const value = chunk.column(component.value);
+      for (let i = 0; i < chunk.count; i++) value[i] = value[i] * 2 % 1000;
+    },
+  })
+);
+
+/** The scratch file's fd and the next block to write. */
+export const Scratch = defineResource("Scratch", { fd: "i32", block: "u32", failures: "u32" });
+
+/** One frame's bytes; written many times, never changed while a write is in flight. */
+const BLOCK = new Uint8Array(BLOCK_BYTES).fill(0x5a);
+
+/** Where the scratch file goes. */
+export function scratchPath(): string {
+  return process.env.STATICECS_MIXED_FILE ?? join(tmpdir(), `staticecs-mixed-${process.pid}.bin`);
+}
+
+const writer = defineSystem({
+  name: "write_blocks",
+  phase: "network",
+  io: true,
+  writes: [Scratch],
+  run(ctx) {
+    const scratch = ctx.resource(Scratch);
+    if (ctx.tick === 0) {
+      ctx.io.open(scratchPath(), O_FLAGS.wronly | O_FLAGS.creat | O_FLAGS.trunc, 0o644);
+      return;
+    }
+    if (scratch.fd < 0) return;
+    for (let b = 0; b < BLOCKS; b++) {
+      ctx.io.write(scratch.fd, BLOCK, scratch.block * BLOCK_BYTES);
+      scratch.block = (scratch.block + 1) % FILE_BLOCKS;
+    }
+  },
+  onIo(completion, ctx) {
+    const scratch = ctx.resource(Scratch);
+    if (completion.failed) scratch.failures++;
+    else if (completion.op === "open") scratch.fd = completion.result;
+  },
+});
+
+export default defineScene({
+  name: "mixed",
+  components: [...SMALL, Transform, Position],
+  resources: [Scratch],
+  systems: [...SMALL_SYSTEMS, invert, writer],
+  config: { chunkRows: 64 },
+  setup(world, { random }) {
+    world.resource(Scratch).fd = -1;
+    for (const component of SMALL) {
+      for (let i = 0; i < 100; i++) world.spawn([component, { value: i + 1 }]);
+    }
+    for (let e = 0; e < MATRICES; e++) {
+      const values: Record<string, number> = {};
+      for (let k = 0; k < 16; k++) {
+        values[`m${k}`] = k % 5 === 0 ? 2 + random.next() : random.next();
+      }
+      world.spawn([Transform, values], [Position, { x: 0, y: 0, z: 0 }]);
+    }
+  },
+});
