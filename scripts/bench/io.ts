@@ -10,6 +10,13 @@
  *   subject. Buffers are allocated once and reused.
  * - read_random: one op is 64 reads of 512 bytes at random byte offsets of
  *   the same file (a fixed table of offsets, walked in order).
+ * - direct_write_16, direct_write_64, direct_write_256: the write_N workload
+ *   (same offsets, same sizes) on a second 64 MiB file opened with O_DIRECT
+ *   by every subject, from 4096-byte-aligned buffers (see _io_direct.ts):
+ *   each write goes to the device, so there the ring can keep a batch in
+ *   flight while pwrite waits for each. The file is made in TMPDIR's folder,
+ *   else the project folder, else /var/tmp, the first whose filesystem takes
+ *   O_DIRECT (the report names it); the cases are skipped if none does.
  *
  * Subjects:
  * - io_uring_batch: the intents recorded into an IoBatch through the
@@ -34,10 +41,11 @@
  *   npx bun scripts/bench/io.ts [--json] [--quick] [--rounds N] [--cases a,b] [--subjects a,b]
  *   npx deno run -A scripts/bench/io.ts [same options]
  *
- * `--cases` takes write_16, write_64, write_256, read_random; `--subjects`
+ * `--cases` takes write_16, write_64, write_256, read_random, direct_write_16,
+ * direct_write_64, direct_write_256; `--subjects`
  * (for side runs under strace or a profiler) takes io_uring_batch,
  * write_sync, read_sync, promises, portable_executor. The file lives in a
- * temporary folder (TMPDIR) that is removed at the end.
+ * temporary folder (TMPDIR) that is removed at the end, as is the O_DIRECT one.
  *
  * @module
  */
@@ -60,6 +68,15 @@ import { IO_OP, type IoBatch, type IoExecutor, IoRecorder } from "../../core/io.
 import { openIoExecutor } from "../../ffi/executor.ts";
 import { PortableExecutor } from "../../ffi/portable.ts";
 import {
+  type AddressSource,
+  alignedBuffers,
+  closeDirectFile,
+  DIRECT_ALIGN,
+  type DirectFile,
+  openAddressSource,
+  openDirectFile,
+} from "./_io_direct.ts";
+import {
   formatNumber,
   formatTable,
   interleave,
@@ -74,7 +91,8 @@ import {
 } from "./_harness.ts";
 
 const WRITE_CASES = ["write_16", "write_64", "write_256"] as const;
-const CASES = [...WRITE_CASES, "read_random"] as const;
+const DIRECT_CASES = ["direct_write_16", "direct_write_64", "direct_write_256"] as const;
+const CASES = [...WRITE_CASES, "read_random", ...DIRECT_CASES] as const;
 type CaseName = typeof CASES[number];
 
 const URING = "io_uring_batch";
@@ -105,16 +123,21 @@ interface Options {
   readonly subjects: readonly string[] | undefined;
 }
 
-/** What one case is: N operations of `bytes` each per op. */
+/** What one case is: N operations of `bytes` each per op, on the O_DIRECT file if `direct`. */
 interface CaseShape {
   readonly kind: "write" | "read";
   readonly perOp: number;
   readonly bytes: number;
+  readonly direct: boolean;
 }
 
 function shapeOf(name: CaseName): CaseShape {
-  if (name === "read_random") return { kind: "read", perOp: READS_PER_OP, bytes: READ_BYTES };
-  return { kind: "write", perOp: Number(name.slice("write_".length)), bytes: WRITE_BYTES };
+  if (name === "read_random") {
+    return { kind: "read", perOp: READS_PER_OP, bytes: READ_BYTES, direct: false };
+  }
+  const direct = name.startsWith("direct_");
+  const perOp = Number(name.slice(direct ? "direct_write_".length : "write_".length));
+  return { kind: "write", perOp, bytes: WRITE_BYTES, direct };
 }
 
 /** A subject set up for a case; `syscalls` gives the system calls per operation. */
@@ -147,6 +170,20 @@ interface Fixture {
   readonly readOffsets: Float64Array;
   readonly uring: IoExecutor | undefined;
   readonly uringReason: string;
+  /** The O_DIRECT file of the direct_write cases and buffer addresses, or why there is none. */
+  readonly direct: DirectFixture | undefined;
+  readonly directReason: string;
+}
+
+interface DirectFixture {
+  readonly file: DirectFile;
+  readonly addresses: AddressSource;
+}
+
+/** The fd and FileHandle a case's subjects use. */
+function targetOf(fixture: Fixture, shape: CaseShape): { fd: number; handle: FileHandle } {
+  if (!shape.direct) return { fd: fixture.fd, handle: fixture.handle };
+  return { fd: fixture.direct!.file.fd, handle: fixture.direct!.file.handle };
 }
 
 function parseOptions(): Options {
@@ -209,7 +246,7 @@ function random(seed: number): () => number {
 }
 
 /** Creates the file, writes all of it (so it is allocated and cached), and opens the rest. */
-async function openFixture(): Promise<Fixture> {
+async function openFixture(options: Options): Promise<Fixture> {
   const folder = mkdtempSync(path.join(tmpdir(), "staticecs-io-bench-"));
   const file = path.join(folder, "data.bin");
   let fd = -1;
@@ -238,6 +275,7 @@ async function openFixture(): Promise<Fixture> {
     for (let i = 0; i < READ_OFFSETS; i++) {
       readOffsets[i] = Math.floor(next() * (FILE_BYTES - READ_BYTES + 1));
     }
+    const { direct, directReason } = await openDirect(options, folder);
     const uring = await openIoExecutor({ entries: RING_ENTRIES });
     if (uring.kind !== "io_uring") {
       uring.close();
@@ -250,6 +288,8 @@ async function openFixture(): Promise<Fixture> {
         readOffsets,
         uring: undefined,
         uringReason: uring.reason,
+        direct,
+        directReason,
       };
     }
     return {
@@ -261,6 +301,8 @@ async function openFixture(): Promise<Fixture> {
       readOffsets,
       uring,
       uringReason: uring.reason,
+      direct,
+      directReason,
     };
   } catch (error) {
     await handle?.close();
@@ -270,12 +312,56 @@ async function openFixture(): Promise<Fixture> {
   }
 }
 
+/**
+ * The O_DIRECT file (only when a direct_write case runs): in the fixture's
+ * folder, else the project folder, else /var/tmp.
+ */
+async function openDirect(
+  options: Options,
+  folder: string,
+): Promise<{ direct: DirectFixture | undefined; directReason: string }> {
+  if (!options.cases.some((name) => shapeOf(name).direct)) {
+    return { direct: undefined, directReason: "no direct_write case asked for" };
+  }
+  const addresses = await openAddressSource();
+  if (typeof addresses === "string") return { direct: undefined, directReason: addresses };
+  const project = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
+  const opened = await openDirectFile(
+    [
+      { folder, create: false },
+      { folder: project, create: true },
+      { folder: "/var/tmp", create: true },
+    ],
+    FILE_BYTES,
+  );
+  if (!opened.ok) {
+    addresses.close();
+    return { direct: undefined, directReason: opened.reason };
+  }
+  const file = opened.direct;
+  const skipped = opened.tried.length > 1
+    ? `; tried first ${opened.tried.slice(0, -1).join(", ")}`
+    : "";
+  return {
+    direct: { file, addresses },
+    directReason: `O_DIRECT file ${file.file} on ${file.filesystem}, buffers ` +
+      `${DIRECT_ALIGN}-aligned${skipped}`,
+  };
+}
+
 async function closeFixture(fixture: Fixture): Promise<void> {
   try {
     fixture.uring?.close();
     await fixture.handle.close();
     closeSync(fixture.fd);
+    if (fixture.direct !== undefined) {
+      fixture.direct.addresses.close();
+      await closeDirectFile(fixture.direct.file);
+    }
   } finally {
+    if (fixture.direct !== undefined) {
+      rmSync(fixture.direct.file.file, { force: true });
+    }
     rmSync(fixture.folder, { recursive: true, force: true });
   }
 }
@@ -332,7 +418,7 @@ function executorSubject(
   const offsets = offsetsOf(fixture, shape);
   const cursor = new OffsetCursor(offsets, shape.perOp);
   const opCode = shape.kind === "write" ? IO_OP.write : IO_OP.read;
-  const fd = fixture.fd;
+  const fd = targetOf(fixture, shape).fd;
   const n = shape.perOp;
   const results = new Int32Array(n);
   const op = () => {
@@ -378,7 +464,7 @@ function checkResults(name: string, results: ArrayLike<number>, bytes: number): 
 function syncSubject(fixture: Fixture, shape: CaseShape, buffers: readonly Uint8Array[]): Subject {
   const offsets = offsetsOf(fixture, shape);
   const cursor = new OffsetCursor(offsets, shape.perOp);
-  const fd = fixture.fd;
+  const fd = targetOf(fixture, shape).fd;
   const n = shape.perOp;
   const bytes = shape.bytes;
   const results = new Int32Array(n);
@@ -412,7 +498,7 @@ function promisesSubject(
 ): Subject {
   const offsets = offsetsOf(fixture, shape);
   const cursor = new OffsetCursor(offsets, shape.perOp);
-  const handle = fixture.handle;
+  const handle = targetOf(fixture, shape).handle;
   const n = shape.perOp;
   const bytes = shape.bytes;
   const results = new Int32Array(n);
@@ -451,7 +537,7 @@ function makeSubjects(
   skips: Skip[],
 ): Subject[] {
   const shape = shapeOf(name);
-  const buffers = () => makeBuffers(shape.perOp, shape.bytes);
+  const buffers = () => buffersFor(fixture, shape);
   const subjects: Subject[] = [];
   if (fixture.uring !== undefined) {
     subjects.push(executorSubject(URING, fixture.uring, fixture, shape, buffers()));
@@ -464,10 +550,20 @@ function makeSubjects(
   return subjects;
 }
 
-/** After one io_uring op, the bytes at its offsets are the buffers it wrote. */
+/** A case's buffers: 4096-aligned ones (each address checked once) for the direct cases. */
+function buffersFor(fixture: Fixture, shape: CaseShape): Uint8Array[] {
+  if (!shape.direct) return makeBuffers(shape.perOp, shape.bytes);
+  return alignedBuffers(shape.perOp, shape.bytes, fixture.direct!.addresses.addressOf);
+}
+
+/**
+ * After one io_uring op, the bytes at its offsets are the buffers it wrote
+ * (for the O_DIRECT file, read back through a separate fd without O_DIRECT).
+ */
 function checkWrittenBytes(fixture: Fixture, shape: CaseShape): void {
   if (fixture.uring === undefined || shape.kind !== "write") return;
-  const buffers = makeBuffers(shape.perOp, shape.bytes);
+  const buffers = buffersFor(fixture, shape);
+  const target = targetOf(fixture, shape);
   const recorder = new IoRecorder(shape.perOp);
   // The offsets of the table's last op (a separate batch and buffers: the subjects' stay as is).
   const first = fixture.writeOffsets.length - shape.perOp;
@@ -475,7 +571,7 @@ function checkWrittenBytes(fixture: Fixture, shape: CaseShape): void {
     recorder.record(
       0,
       IO_OP.write,
-      fixture.fd,
+      target.fd,
       fixture.writeOffsets[first + i],
       buffers[i],
       undefined,
@@ -484,12 +580,18 @@ function checkWrittenBytes(fixture: Fixture, shape: CaseShape): void {
     );
   }
   fixture.uring.run(recorder.batch);
-  const back = new Uint8Array(shape.bytes);
-  for (let i = 0; i < shape.perOp; i++) {
-    readSync(fixture.fd, back, 0, shape.bytes, fixture.writeOffsets[first + i]);
-    if (!back.every((byte, k) => byte === buffers[i][k])) {
-      throw new Error(`${URING}: the file does not hold write ${i}'s bytes after its batch`);
+  checkResults(URING, recorder.batch.result.subarray(0, shape.perOp), shape.bytes);
+  const readFd = shape.direct ? openSync(fixture.direct!.file.file, "r") : fixture.fd;
+  try {
+    const back = new Uint8Array(shape.bytes);
+    for (let i = 0; i < shape.perOp; i++) {
+      readSync(readFd, back, 0, shape.bytes, fixture.writeOffsets[first + i]);
+      if (!back.every((byte, k) => byte === buffers[i][k])) {
+        throw new Error(`${URING}: the file does not hold write ${i}'s bytes after its batch`);
+      }
     }
+  } finally {
+    if (readFd !== fixture.fd) closeSync(readFd);
   }
   recorder.batch.clear();
 }
@@ -507,6 +609,13 @@ async function runCase(
   skips: Skip[],
 ): Promise<Row[]> {
   const shape = shapeOf(name);
+  if (shape.direct && fixture.direct === undefined) {
+    const wanted = options.subjects ?? [URING, WRITE_SYNC, PROMISES, PORTABLE];
+    for (const subject of wanted.filter((s) => s !== READ_SYNC)) {
+      skips.push({ subject, case: name, reason: fixture.directReason });
+    }
+    return [];
+  }
   checkWrittenBytes(fixture, shape);
   const subjects: Subject[] = [];
   const runners: Runner[] = [];
@@ -564,6 +673,8 @@ function ratiosOf(rows: readonly Row[], cases: readonly CaseName[]): Record<stri
 const TARGETS: readonly (readonly [string, number])[] = [
   ["write_256_vs_write_sync", 2],
   ["write_256_vs_promises", 3],
+  ["direct_write_256_vs_write_sync", 2],
+  ["direct_write_256_vs_promises", 3],
 ];
 
 function ratioCell(value: number | undefined): string {
@@ -614,7 +725,7 @@ function opsTable(rows: readonly Row[], cases: readonly CaseName[]): string {
 
 function targetLines(ratios: Record<string, number>): string[] {
   return TARGETS.filter(([key]) => ratios[key] !== undefined).map(([key, target]) =>
-    `  ${ratios[key] >= target ? "met " : "MISS"}  ${key.padEnd(26)} ` +
+    `  ${ratios[key] >= target ? "met " : "MISS"}  ${key.padEnd(32)} ` +
     `${ratioCell(ratios[key]).padStart(7)}  (target >= ${target.toFixed(1)}x on Bun)`
   );
 }
@@ -637,8 +748,11 @@ function printReport(
     `rounds of ${t.sliceMs} ms after ${t.warmupMs} ms of warm-up`,
     `one op: N writes of ${WRITE_BYTES} B at distinct offsets (write_N), or ${READS_PER_OP} ` +
     `reads of ${READ_BYTES} B at random offsets (read_random), in a ${FILE_BYTES / MIB} MiB ` +
-    `file in ${fixture.folder} (page cache)`,
+    `file in ${fixture.folder} (page cache; direct_write_N: a second file, O_DIRECT)`,
     `${URING}: ${fixture.uringReason}`,
+    ...(options.cases.some((name) => shapeOf(name).direct)
+      ? [`direct_write_N: ${fixture.directReason}`]
+      : []),
     "",
     opsTable(rows, options.cases),
     "",
@@ -666,7 +780,7 @@ async function main(): Promise<void> {
   }
   const skips: Skip[] = [];
   const rows: Row[] = [];
-  const fixture = await openFixture();
+  const fixture = await openFixture(options);
   const portable = new PortableExecutor("the portable path, measured against io_uring");
   try {
     for (const name of options.cases) {
@@ -704,6 +818,7 @@ async function main(): Promise<void> {
       readBytes: READ_BYTES,
       ringEntries: RING_ENTRIES,
       executor: fixture.uringReason,
+      direct: fixture.directReason,
     },
   });
 }
