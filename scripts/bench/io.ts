@@ -82,6 +82,7 @@ import {
   interleave,
   median,
   type Op,
+  parseRounds,
   prepareRunner,
   printJson,
   type Row,
@@ -198,10 +199,7 @@ function parseOptions(): Options {
     },
   });
   const quick = values.quick!;
-  const rounds = values.rounds === undefined ? (quick ? 3 : 11) : Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 1000) {
-    throw new Error(`--rounds must be an integer from 1 to 1000; got ${values.rounds}`);
-  }
+  const rounds = parseRounds(values.rounds, quick, { quick: 3, full: 11 });
   return {
     json: values.json!,
     quick,
