@@ -72,6 +72,14 @@ function opener(file: string): System {
 
 describe("ctx.io on the portable executor", () => {
   test("writes each entity's value at its offset, reads it back in a later phase", async () => {
+    const { openIoExecutor } = await import("../ffi/executor.ts");
+    // The portable path, then io_uring where this machine has it (else portable again).
+    for (const executor of [new PortableExecutor("test"), await openIoExecutor()]) {
+      await readAfterWrite(executor);
+    }
+  });
+
+  async function readAfterWrite(executor: IoExecutor): Promise<void> {
     const dir = folder();
     const file = path.join(dir, "journal.bin");
     const writer = defineSystem({
@@ -108,7 +116,7 @@ describe("ctx.io on the portable executor", () => {
         ctx.resource(File).readBack = values[3];
       },
     });
-    const runtime = await start([opener(file), writer, reader], new PortableExecutor("test"));
+    const runtime = await start([opener(file), writer, reader], executor);
     try {
       for (let t = 0; t < 3; t++) assert.deepEqual(runtime.tick().errors, []);
       const resource = runtime.world.resource(File);
@@ -118,9 +126,10 @@ describe("ctx.io on the portable executor", () => {
       assert.deepEqual([...new Uint32Array(bytes.buffer, bytes.byteOffset, 4)], [30, 31, 32, 33]);
     } finally {
       await runtime.close();
+      executor.close();
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }
 
   test("a failing intent completes with a negative errno; the frame has no error", async () => {
     const bad = defineSystem({
