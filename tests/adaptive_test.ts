@@ -2,18 +2,38 @@
  * The adaptive backend: a tiny stage stays inline, a heavy one goes
  * parallel, a stage whose entities grow 100x mid-run switches once and
  * stays, noisy timings fed to the estimator cause no oscillation, and the
- * world ends as on the blocking backend.
+ * world ends as on the blocking backend. Per phase I/O: real executors
+ * write a temp file in both modes; with injected timings a mode measured
+ * clearly cheaper wins after the cooldown and noisy equal ones do not flap;
+ * where io_uring is unusable it stays direct and says why.
  */
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { AdaptiveBackend, type Backend, BlockingBackend, Random, Runtime } from "../mod.ts";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  AdaptiveBackend,
+  AdaptiveIoExecutor,
+  type Backend,
+  BlockingBackend,
+  IO_OP,
+  IoBatch,
+  type IoExecutor,
+  Random,
+  Runtime,
+} from "../mod.ts";
 import { ModeEstimator } from "../core/scheduler/_estimator.ts";
+import { openIoPair } from "../ffi/executor.ts";
+import { probeIoUring } from "../ffi/probe.ts";
 import adaptiveScene, { Growth } from "./fixtures/adaptive_scene.ts";
 import parallelScene from "./fixtures/parallel_scene.ts";
 import heavyScene from "../scripts/bench/scenes/heavy_compute.ts";
 
 const LONG = { timeout: 60_000 };
+const probe = await probeIoUring();
+const NO_URING = probe.usable ? false : `io_uring is not usable here: ${probe.reason}`;
 const ADAPTIVE_URL = new URL("./fixtures/adaptive_scene.ts", import.meta.url).href;
 const PARALLEL_URL = new URL("./fixtures/parallel_scene.ts", import.meta.url).href;
 const HEAVY_URL = new URL("../scripts/bench/scenes/heavy_compute.ts", import.meta.url).href;
@@ -147,5 +167,190 @@ describe("mode estimator", () => {
     const change = estimator.takeSwitch();
     assert.equal(change?.to, 1);
     assert.equal(estimator.switches(0), 1);
+  });
+});
+
+describe("adaptive I/O per phase", () => {
+  const BLOCK = 4096;
+
+  /** A batch of `blocks` 4 KiB writes to `fd`, block b filled with `fill + b`. */
+  function writes(batch: IoBatch, fd: number, blocks: number, fill: number): void {
+    batch.clear();
+    for (let b = 0; b < blocks; b++) {
+      const i = batch.count++;
+      batch.op[i] = IO_OP.write;
+      batch.fd[i] = fd;
+      batch.offset[i] = b * BLOCK;
+      batch.buffers[i] = new Uint8Array(BLOCK).fill((fill + b) & 0xff);
+      batch.flags[i] = 0;
+      batch.result[i] = 0;
+    }
+  }
+
+  /** Runs `frames` batches of 16 writes through `io` into a temp file; checks results and bytes. */
+  function writeFrames(io: AdaptiveIoExecutor, frames: number): void {
+    const dir = mkdtempSync(path.join(tmpdir(), "staticecs-adaptive-io-"));
+    const file = path.join(dir, "data.bin");
+    const fd = openSync(file, "w+");
+    try {
+      const batch = new IoBatch(16);
+      for (let frame = 0; frame < frames; frame++) {
+        writes(batch, fd, 16, frame);
+        io.phase = 0;
+        io.run(batch);
+        for (let i = 0; i < batch.count; i++) {
+          assert.equal(batch.result[i], BLOCK, `frame ${frame}, write ${i}`);
+        }
+      }
+      const bytes = readFileSync(file);
+      assert.equal(bytes.length, 16 * BLOCK);
+      for (let b = 0; b < 16; b++) assert.equal(bytes[b * BLOCK], (frames - 1 + b) & 0xff);
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** A fake executor: writes every result and moves the shared clock by `cost()` ms. */
+  function fake(kind: string, clock: { ms: number }, cost: () => number): IoExecutor {
+    return {
+      kind,
+      reason: kind,
+      run(batch) {
+        for (let i = 0; i < batch.count; i++) batch.result[i] = 1;
+        clock.ms += cost();
+      },
+      stats: () => ({}),
+      close() {},
+    };
+  }
+
+  /** Drives an executor over fake batched and direct paths; `cost` gives ms per batch of 10. */
+  function drive(
+    runs: number,
+    cost: (mode: "batched" | "direct", run: number) => number,
+    onSwitch?: (run: number, to: number) => void,
+  ): AdaptiveIoExecutor {
+    const clock = { ms: 0 };
+    let run = 0;
+    const io = new AdaptiveIoExecutor(
+      {
+        batched: fake("io_uring", clock, () => cost("batched", run)),
+        direct: fake("portable", clock, () => cost("direct", run)),
+        reason: "fake",
+      },
+      ["network"],
+      {},
+      () => clock.ms,
+    );
+    io.onSwitch = (change) => onSwitch?.(run, change.to);
+    const batch = new IoBatch(10);
+    for (; run < runs; run++) {
+      batch.clear();
+      batch.count = 10;
+      io.run(batch);
+    }
+    return io;
+  }
+
+  function row(io: AdaptiveIoExecutor): Row {
+    const rows = io.rows();
+    assert.equal(rows.length, 1);
+    return rows[0];
+  }
+
+  test("real io_uring and direct executors both write the temp file; both measured", {
+    ...LONG,
+    skip: NO_URING,
+  }, async () => {
+    const pair = await openIoPair();
+    assert.ok(pair.batched !== undefined, pair.reason);
+    // Explores early and often, so both paths write within a few hundred frames.
+    const io = new AdaptiveIoExecutor(pair, ["network"], { exploreEveryRuns: 8 });
+    try {
+      assert.equal(io.kind, "io_uring");
+      writeFrames(io, 300);
+      const r = row(io);
+      assert.ok((r.batchedRuns as number) > 0 && (r.directRuns as number) > 0, JSON.stringify(r));
+      assert.equal(r.operations, 300 * 16);
+      assert.equal(r.failures, 0);
+      assert.equal(r.batchedUsable, 1);
+      assert.ok((r.batchedMsPerOp as number) > 0 && (r.directMsPerOp as number) > 0);
+      assert.ok(["batched", "direct"].includes(r.mode as string));
+      assert.ok((r.switches as number) <= 1, JSON.stringify(r));
+    } finally {
+      io.close();
+    }
+  });
+
+  test("where io_uring is unusable (STATICECS_IO_URING=off) it stays direct and says why", async () => {
+    const pair = await openIoPair({ env: { STATICECS_IO_URING: "off" } });
+    assert.equal(pair.batched, undefined);
+    assert.match(pair.reason, /STATICECS_IO_URING=off/);
+    const io = new AdaptiveIoExecutor(pair, ["network"], { exploreEveryRuns: 8 });
+    try {
+      assert.equal(io.kind, "portable");
+      writeFrames(io, 100);
+      const r = row(io);
+      assert.equal(r.mode, "direct");
+      assert.equal(r.batchedUsable, 0);
+      assert.equal(r.batchedRuns, 0);
+      assert.equal(r.directRuns, 100);
+      assert.equal(r.switches, 0);
+      assert.match(r.why as string, /^direct only: .*STATICECS_IO_URING=off/);
+    } finally {
+      io.close();
+    }
+  });
+
+  test("direct measured clearly cheaper wins after the cooldown, and batched wins back", () => {
+    const random = new Random(3, 1);
+    const jitter = () => 1 + random.range(-0.2, 0.2);
+    const switches: { run: number; to: number }[] = [];
+    // Runs 0..599: direct 0.05 ms a batch, batched 0.2; from 600 on, the other way round.
+    const io = drive(1200, (mode, run) => {
+      const batchedCheaper = run >= 600;
+      const cheap = (mode === "batched") === batchedCheaper;
+      return (cheap ? 0.05 : 0.2) * jitter();
+    }, (run, to) => switches.push({ run, to }));
+    assert.equal(switches.length, 2, JSON.stringify(switches));
+    assert.equal(switches[0].to, 0, "to direct");
+    assert.ok(switches[0].run >= 30, `not before the cooldown: run ${switches[0].run}`);
+    assert.equal(switches[1].to, 1, "back to batched");
+    assert.ok(switches[1].run >= 600 && switches[1].run - switches[0].run >= 30);
+    const r = row(io);
+    assert.equal(r.mode, "batched");
+    assert.equal(r.switches, 2);
+    assert.match(r.why as string, /^switched to batched: per op /);
+  });
+
+  test("a mode cheaper on average wins even when single runs have a longer tail than the gap", () => {
+    const random = new Random(9, 1);
+    // As measured with 4 KiB writes: batched about 3x direct per op on average, and single
+    // batched runs spread wider than that gap (1 in 5 takes 5x).
+    const io = drive(
+      800,
+      (mode) =>
+        mode === "direct"
+          ? 0.05 * (1 + random.range(-0.1, 0.1))
+          : (random.next() < 0.2 ? 0.5 : 0.1) * (1 + random.range(-0.2, 0.2)),
+    );
+    const r = row(io);
+    assert.equal(r.mode, "direct", JSON.stringify(r));
+    assert.equal(r.switches, 1);
+  });
+
+  test("noisy equal timings cause at most one switch", () => {
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const random = new Random(seed, 1);
+      // Both modes 0.1 ms a batch on average, +-40% noise and a 10x spike in 2% of runs.
+      const io = drive(
+        1500,
+        () => 0.1 * (1 + random.range(-0.4, 0.4)) * (random.next() < 0.02 ? 10 : 1),
+      );
+      const r = row(io);
+      assert.ok((r.switches as number) <= 1, `seed ${seed}: ${JSON.stringify(r)}`);
+      assert.ok((r.batchedRuns as number) > 0 && (r.directRuns as number) > 0);
+    }
   });
 });

@@ -45,6 +45,17 @@ export interface EstimatorOptions {
   readonly warmupRuns?: number;
   /** Work ratio beyond which a mode's estimate is stale (default 2). */
   readonly workChangeRatio?: number;
+  /**
+   * What `noiseSigmas` counts (default "run"): "run" is the spread of single
+   * runs, so a switch needs the modes' timings apart run by run (strict, for
+   * stages); "mean" is the standard error of each moving mean (the spread
+   * divided by the samples behind it, at most 1 / alpha of them), so a mode
+   * cheaper on average wins even where single runs vary more than the gap, as
+   * I/O latencies with a long tail do. The margin and the cooldown still hold,
+   * and it decides only after an exploration burst (fresh figures of the other
+   * mode), so a wandering mean is tested a few times, not at every run.
+   */
+  readonly noiseOf?: "run" | "mean";
 }
 
 /** Why a slot switched. */
@@ -70,6 +81,7 @@ export class ModeEstimator {
   private readonly exploreBurstRuns: number;
   private readonly workChangeRatio: number;
   private readonly warmupRuns: number;
+  private readonly noiseOfMean: boolean;
   /** Per slot * 2 + mode. */
   private readonly mean: Float64Array;
   private readonly variance: Float64Array;
@@ -106,6 +118,7 @@ export class ModeEstimator {
     this.exploreBurstRuns = options.exploreBurstRuns ?? 4;
     this.workChangeRatio = options.workChangeRatio ?? 2;
     this.warmupRuns = options.warmupRuns ?? 5;
+    this.noiseOfMean = options.noiseOf === "mean";
     if (!(this.alpha > 0 && this.alpha <= 1)) throw new RangeError("alpha must be in (0, 1]");
     this.mean = new Float64Array(slots * 2);
     this.variance = new Float64Array(slots * 2);
@@ -200,7 +213,9 @@ export class ModeEstimator {
     this.sinceSwitch[slot]++;
     if (mode === this.current[slot]) this.sinceExplore[slot]++;
     else if (this.burstLeft[slot] === 0) return this.afterExplore(slot);
-    return this.consider(slot);
+    // Noise of the mean: the current mode's moving mean wanders, and testing it at every run
+    // would find a chance gap sooner or later; fresh figures of the other mode decide.
+    return this.noiseOfMean ? undefined : this.consider(slot);
   }
 
   /** The switch the last `next` made, once. */
@@ -255,7 +270,7 @@ export class ModeEstimator {
     const c = slot * 2 + from, o = slot * 2 + to;
     if (this.samples[c] < this.minSamples || this.samples[o] < this.minSamples) return undefined;
     const gain = this.mean[c] - this.mean[o];
-    const noise = Math.sqrt(this.variance[c] + this.variance[o]);
+    const noise = Math.sqrt(this.variance[c] * this.share(c) + this.variance[o] * this.share(o));
     if (gain <= this.marginRatio * this.mean[c] || gain <= this.noiseSigmas * noise) {
       return undefined;
     }
@@ -263,6 +278,16 @@ export class ModeEstimator {
     const reason = `${fmt(this.mean[o])} ms expected against ${fmt(this.mean[c])} ms ` +
       `(noise ${fmt(noise)} ms)`;
     return { slot, from, to, reason };
+  }
+
+  /**
+   * The part of a run's variance left in the mean at index `i`: 1 when noise
+   * counts single runs; else 1 / samples for a plain average, and
+   * alpha / (2 - alpha) for the moving average it becomes.
+   */
+  private share(i: number): number {
+    if (!this.noiseOfMean) return 1;
+    return Math.max(1 / this.samples[i], this.alpha / (2 - this.alpha));
   }
 
   private switchTo(slot: number, to: Mode): void {

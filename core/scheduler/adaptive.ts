@@ -191,18 +191,27 @@ export class AdaptiveIoExecutor implements IoExecutor {
   private readonly failures: Float64Array;
   private readonly totalMs: Float64Array;
   private readonly why: string[];
+  private readonly clock: () => number;
 
+  /**
+   * `tuning` overrides the I/O defaults (work change ratio 4, noise of the
+   * mean); `clock` (ms, `performance.now` by default) times each batch.
+   */
   constructor(
     pair: IoPair,
     phases: readonly string[],
     tuning: Omit<EstimatorOptions, "slots"> = {},
+    clock: () => number = () => performance.now(),
   ) {
+    this.clock = clock;
     this.pair = pair;
     this.phases = phases;
     this.kind = pair.batched === undefined ? "portable" : "io_uring";
     this.reason = pair.reason;
     const slots = phases.length;
-    this.estimator = new ModeEstimator({ workChangeRatio: 4, ...tuning, slots });
+    // I/O latency has a long tail (io_uring's async workers, writeback): single runs of
+    // either mode spread wider than the gap between them, so compare the means.
+    this.estimator = new ModeEstimator({ workChangeRatio: 4, noiseOf: "mean", ...tuning, slots });
     for (let p = 0; p < slots; p++) {
       this.estimator.prior(p, pair.batched === undefined ? DIRECT : BATCHED);
     }
@@ -220,9 +229,9 @@ export class AdaptiveIoExecutor implements IoExecutor {
     const count = batch.count;
     const batched = this.pair.batched;
     const mode = batched === undefined ? DIRECT : this.estimator.next(p, count);
-    const started = performance.now();
+    const started = this.clock();
     (mode === BATCHED ? batched! : this.pair.direct).run(batch);
-    const ms = performance.now() - started;
+    const ms = this.clock() - started;
     let failed = 0;
     for (let i = 0; i < count; i++) if (batch.result[i] < 0) failed++;
     this.operations[p] += count;
@@ -255,6 +264,7 @@ export class AdaptiveIoExecutor implements IoExecutor {
       rows.push({
         phase: this.phases[p],
         mode: IO_MODES[e.mode(p)],
+        batchedUsable: this.pair.batched === undefined ? 0 : 1,
         batchedRuns: e.runCount(p, BATCHED),
         directRuns: e.runCount(p, DIRECT),
         batchedMsPerOp: round(e.meanMs(p, BATCHED)),
