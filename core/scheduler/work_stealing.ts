@@ -125,6 +125,9 @@ export class WorkStealingBackend implements Backend {
   /** Per system: the events it may read, as indices into the world's event list. */
   private eventReads: number[][] = [];
   private splittable: boolean[] = [];
+  private measuredWork = 0;
+  private measuredUnits = 0;
+  private measuredParallelizable = false;
   /** The world's event types, in the order pool memory indexes them. */
   private events: Owner[] = [];
   private stagesParallel = 0;
@@ -252,19 +255,31 @@ export class WorkStealingBackend implements Backend {
    * entities times cost of at least `minParallelWork`.
    */
   private shouldInline(stage: Stage): boolean {
-    return this.estimate(stage).staticMode === "inline";
+    this.measure(stage);
+    return this.staticInline();
   }
 
   /** Work, units and the static choice for `stage`; allocates one small object. */
   estimate(stage: Stage): StageEstimate {
-    const threads = this.workers.length + 1;
-    const minWork = this.options.minParallelWork ?? DEFAULT_MIN_PARALLEL_WORK;
-    const { work, units, parallelizable } = this.measure(stage);
-    const inline = !parallelizable || units < 2 || work < minWork;
-    return { parallelizable, work, units, threads, staticMode: inline ? "inline" : "parallel" };
+    this.measure(stage);
+    const { measuredWork: work, measuredUnits: units, measuredParallelizable } = this;
+    return {
+      parallelizable: measuredParallelizable,
+      work,
+      units,
+      threads: this.workers.length + 1,
+      staticMode: this.staticInline() ? "inline" : "parallel",
+    };
   }
 
-  private measure(stage: Stage): { work: number; units: number; parallelizable: boolean } {
+  /** The `minParallelWork` rule over the last `measure`. */
+  private staticInline(): boolean {
+    const minWork = this.options.minParallelWork ?? DEFAULT_MIN_PARALLEL_WORK;
+    return !this.measuredParallelizable || this.measuredUnits < 2 || this.measuredWork < minWork;
+  }
+
+  /** Sets the measured* fields for `stage` (fields, so the per-stage check allocates nothing). */
+  private measure(stage: Stage): void {
     const { queries } = this.state!;
     const systems = stage.systems;
     let work = 0;
@@ -293,7 +308,9 @@ export class WorkStealingBackend implements Backend {
       // An unsplittable system is one task, however many chunks it has.
       units += splittable || chunks === 0 ? chunks : 1;
     }
-    return { work, units, parallelizable };
+    this.measuredWork = work;
+    this.measuredUnits = units;
+    this.measuredParallelizable = parallelizable;
   }
 
   private runParallel(stage: Stage, report: StageReport): void {
