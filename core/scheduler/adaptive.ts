@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { IoBatch, IoExecutor } from "../io.ts";
+import { IO_OP, type IoBatch, type IoExecutor } from "../io.ts";
 import { Time } from "../resources.ts";
 import type { Stage } from "../schedule.ts";
 import type { Backend, BackendStats, RuntimeState, StageReport } from "./backend.ts";
@@ -162,10 +162,17 @@ const IO_MODES: readonly string[] = ["direct", "batched"];
 const DIRECT: Mode = 0;
 const BATCHED: Mode = 1;
 
+/** Whether `batch` opens a file. */
+function hasOpen(batch: IoBatch): boolean {
+  for (let i = 0; i < batch.count; i++) if (batch.op[i] === IO_OP.open) return true;
+  return false;
+}
+
 /**
  * An I/O executor holding io_uring (batched) and the portable path (direct),
  * picking per phase from measured ms per operation; direct only where
- * io_uring is unusable. Set `phase` before `run`.
+ * io_uring is unusable. A batch that opens a file runs direct, unmeasured,
+ * so its fd is one both paths can use. Set `phase` before `run`.
  *
  * @example
  * ```ts
@@ -228,7 +235,10 @@ export class AdaptiveIoExecutor implements IoExecutor {
     const p = this.phase;
     const count = batch.count;
     const batched = this.pair.batched;
-    const mode = batched === undefined ? DIRECT : this.estimator.next(p, count);
+    // Files open on the direct path, so either path can use the fd: under Deno, node:fs
+    // takes an fd io_uring opened ~20x slower per write and cannot close it. Not measured.
+    const opens = batched !== undefined && hasOpen(batch);
+    const mode = batched === undefined || opens ? DIRECT : this.estimator.next(p, count);
     const started = this.clock();
     (mode === BATCHED ? batched! : this.pair.direct).run(batch);
     const ms = this.clock() - started;
@@ -239,7 +249,7 @@ export class AdaptiveIoExecutor implements IoExecutor {
     this.failures[p] += failed;
     this.totalMs[p] += ms;
     // Direct only: still measured, for the stats; with no batched samples it never switches.
-    if (count === 0) return;
+    if (count === 0 || opens) return;
     const change = this.estimator.observe(p, mode, count, ms / count);
     if (change === undefined) return;
     this.why[p] = `switched to ${IO_MODES[change.to]}: per op ${change.reason}`;
