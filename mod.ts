@@ -108,6 +108,7 @@ export {
   type AdaptiveOptions,
   AdaptiveStagePolicy,
   type IoPair,
+  type StageCostModel,
 } from "./core/scheduler/adaptive.ts";
 export { IoUringBackend, type IoUringBackendOptions } from "./core/scheduler/io_uring.ts";
 export {

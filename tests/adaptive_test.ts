@@ -1,5 +1,6 @@
 /**
- * The adaptive backend: a tiny stage stays inline, a heavy one goes
+ * The adaptive backend: with a cost model in place of the clock (tests never
+ * assert on timings), a tiny stage stays inline, a heavy one goes
  * parallel, a stage whose entities grow 100x mid-run switches once and
  * stays, noisy timings fed to the estimator cause no oscillation, and the
  * world ends as on the blocking backend. Per phase I/O: real executors
@@ -23,6 +24,7 @@ import {
   type IoExecutor,
   Random,
   Runtime,
+  type StageCostModel,
 } from "../mod.ts";
 import { ModeEstimator } from "../core/scheduler/_estimator.ts";
 import { openIoPair } from "../ffi/executor.ts";
@@ -48,12 +50,25 @@ function stageRow(backend: Backend, system: string): Row {
   return row;
 }
 
+/**
+ * A cost model in place of the clock: inline costs 10 ns per unit of work;
+ * parallel halves that over two threads and adds 50 us of wake-up. So tiny
+ * stages are cheaper inline and heavy ones in parallel, whatever else this
+ * shared machine is doing.
+ */
+const COST_MODEL: StageCostModel = (_stage, mode, estimate) =>
+  mode === "inline" ? estimate.work * 1e-5 : 0.05 + estimate.work * 0.5e-5;
+
 describe("adaptive backend", () => {
   test(
     "a tiny stage stays inline; a stage whose entities grow 100x switches once and stays",
     LONG,
     async () => {
-      const backend = new AdaptiveBackend({ sceneUrl: ADAPTIVE_URL, workers: 1 });
+      const backend = new AdaptiveBackend({
+        sceneUrl: ADAPTIVE_URL,
+        workers: 1,
+        stageCost: COST_MODEL,
+      });
       const switches: SwitchEvent[] = [];
       const runtime = await Runtime.create(adaptiveScene, {
         backend,
@@ -84,7 +99,7 @@ describe("adaptive backend", () => {
   );
 
   test("a heavy stage goes parallel", LONG, async () => {
-    const backend = new AdaptiveBackend({ sceneUrl: HEAVY_URL, workers: 1 });
+    const backend = new AdaptiveBackend({ sceneUrl: HEAVY_URL, workers: 1, stageCost: COST_MODEL });
     const runtime = await Runtime.create(heavyScene, { backend });
     try {
       runtime.run(120);

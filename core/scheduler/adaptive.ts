@@ -48,7 +48,21 @@ export interface AdaptiveOptions extends Omit<WorkStealingOptions, "policy"> {
   readonly estimator?: Omit<EstimatorOptions, "slots">;
   /** Estimator tuning for I/O phases. */
   readonly ioEstimator?: Omit<EstimatorOptions, "slots">;
+  /**
+   * Replaces a stage run's measured milliseconds before the estimator sees
+   * them: a cost model, so that tests of the decisions do not depend on a
+   * shared machine's timings (which tests must never assert on).
+   */
+  readonly stageCost?: StageCostModel;
 }
+
+/** Milliseconds to record for a stage run, from its mode, its estimate and the measured time. */
+export type StageCostModel = (
+  stage: Stage,
+  mode: StageMode,
+  estimate: StageEstimate,
+  measuredMs: number,
+) => number;
 
 const STAGE_MODES: readonly StageMode[] = ["inline", "parallel"];
 const INLINE: Mode = 0;
@@ -73,9 +87,11 @@ export class AdaptiveStagePolicy implements StagePolicy {
   private systems: string[] = [];
   private why: string[] = [];
   private started: boolean[] = [];
+  private readonly cost: StageCostModel | undefined;
 
-  constructor(tuning: Omit<EstimatorOptions, "slots"> = {}) {
+  constructor(tuning: Omit<EstimatorOptions, "slots"> = {}, cost?: StageCostModel) {
     this.tuning = tuning;
+    this.cost = cost;
   }
 
   init(state: RuntimeState): void {
@@ -112,7 +128,7 @@ export class AdaptiveStagePolicy implements StagePolicy {
       slot,
       mode === "parallel" ? PARALLEL : INLINE,
       estimate.work,
-      ms,
+      this.cost === undefined ? ms : this.cost(stage, mode, estimate, ms),
     );
     if (change !== undefined) this.switched(change, STAGE_MODES);
   }
@@ -320,7 +336,7 @@ export class AdaptiveBackend implements Backend {
 
   constructor(options: AdaptiveOptions) {
     this.options = options;
-    this.policy = new AdaptiveStagePolicy(options.estimator);
+    this.policy = new AdaptiveStagePolicy(options.estimator, options.stageCost);
     this.pool = new WorkStealingBackend({ ...options, policy: this.policy });
   }
 
