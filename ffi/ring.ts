@@ -444,6 +444,34 @@ export class Ring {
     return this.#prepTransfer(OPCODE.write, userData, fd, buffer, offset, sqeFlags);
   }
 
+  /** A SEND or RECV of all of `buffer` with `messageFlags`: the checks and the SQE they share. */
+  #prepSocket(
+    opcode: number,
+    userData: number,
+    fd: number,
+    buffer: ArrayBufferView,
+    messageFlags: number,
+    sqeFlags: number,
+  ): boolean {
+    this.#checkPrep(userData, sqeFlags);
+    checkFd(fd);
+    checkUint32(messageFlags, "messageFlags");
+    const address = this.#addressOf(buffer);
+    const length = checkLength(buffer);
+    return this.#prep(
+      opcode,
+      sqeFlags,
+      fd,
+      0,
+      address,
+      length,
+      messageFlags,
+      userData,
+      buffer,
+      null,
+    );
+  }
+
   /** A READ or WRITE of all of `buffer` at `offset`: the checks and the SQE they share. */
   #prepTransfer(
     opcode: number,
@@ -607,23 +635,7 @@ export class Ring {
     messageFlags = 0,
     sqeFlags = 0,
   ): boolean {
-    this.#checkPrep(userData, sqeFlags);
-    checkFd(fd);
-    checkUint32(messageFlags, "messageFlags");
-    const address = this.#addressOf(buffer);
-    const length = checkLength(buffer);
-    return this.#prep(
-      OPCODE.send,
-      sqeFlags,
-      fd,
-      0,
-      address,
-      length,
-      messageFlags,
-      userData,
-      buffer,
-      null,
-    );
+    return this.#prepSocket(OPCODE.send, userData, fd, buffer, messageFlags, sqeFlags);
   }
 
   /**
@@ -638,23 +650,7 @@ export class Ring {
     messageFlags = 0,
     sqeFlags = 0,
   ): boolean {
-    this.#checkPrep(userData, sqeFlags);
-    checkFd(fd);
-    checkUint32(messageFlags, "messageFlags");
-    const address = this.#addressOf(buffer);
-    const length = checkLength(buffer);
-    return this.#prep(
-      OPCODE.recv,
-      sqeFlags,
-      fd,
-      0,
-      address,
-      length,
-      messageFlags,
-      userData,
-      buffer,
-      null,
-    );
+    return this.#prepSocket(OPCODE.recv, userData, fd, buffer, messageFlags, sqeFlags);
   }
 
   /**
