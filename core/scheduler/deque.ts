@@ -209,13 +209,18 @@ export class WorkDeque {
   }
 }
 
-function assertCapacity(capacity: number): void {
+/**
+ * Checks a queue capacity (deque or injector): a power of two from 2 to
+ * CAPACITY_MAX, which keeps index differences exact in Int32. `what` names
+ * the queue in the error.
+ */
+export function assertCapacity(capacity: number, what = "WorkDeque"): void {
   if (
     !Number.isInteger(capacity) || capacity < 2 || capacity > CAPACITY_MAX ||
     (capacity & (capacity - 1)) !== 0
   ) {
     throw new RangeError(
-      `WorkDeque: capacity must be a power of two in [2, ${CAPACITY_MAX}]; got ${capacity}`,
+      `${what}: capacity must be a power of two in [2, ${CAPACITY_MAX}]; got ${capacity}`,
     );
   }
 }

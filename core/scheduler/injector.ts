@@ -36,7 +36,7 @@
  * @module
  */
 
-import { TASK_WORDS } from "./deque.ts";
+import { assertCapacity, TASK_WORDS } from "./deque.ts";
 
 /** Lost races a push or pop tolerates in a row before it reports full or empty. */
 export const INJECTOR_RETRIES_MAX = 1 << 16;
@@ -46,7 +46,6 @@ const TAIL = 0;
 const HEAD = LINE_WORDS;
 const HEADER_WORDS = 2 * LINE_WORDS;
 const SLOT_WORDS = 1 + TASK_WORDS; // the sequence number, then the task
-const CAPACITY_MAX = 1 << 24;
 
 /**
  * A bounded MPMC queue of tasks over a region of a SharedArrayBuffer. Each
@@ -65,7 +64,7 @@ const CAPACITY_MAX = 1 << 24;
 export class Injector {
   /** Bytes an injector of `capacity` (a power of two, >= 2) needs. */
   static bytesFor(capacity: number): number {
-    assertCapacity(capacity);
+    assertCapacity(capacity, "Injector");
     return (HEADER_WORDS + capacity * SLOT_WORDS) * Int32Array.BYTES_PER_ELEMENT;
   }
 
@@ -174,16 +173,5 @@ export class Injector {
     }
     Atomics.store(words, HEAD, position);
     Atomics.store(words, TAIL, position);
-  }
-}
-
-function assertCapacity(capacity: number): void {
-  if (
-    !Number.isInteger(capacity) || capacity < 2 || capacity > CAPACITY_MAX ||
-    (capacity & (capacity - 1)) !== 0
-  ) {
-    throw new RangeError(
-      `Injector: capacity must be a power of two in [2, ${CAPACITY_MAX}]; got ${capacity}`,
-    );
   }
 }
