@@ -2,7 +2,7 @@
  * The adaptive benchmark: the adaptive backend against each fixed backend
  * (blocking, work-stealing, io-uring) on a mixed scene (scenes/mixed.ts):
  * six small systems (inline is best), one heavy compute system (parallel is
- * best) and one I/O system writing 16 blocks a frame (batched is best where
+ * best) and one I/O system writing 16 O_DIRECT blocks a frame (batched is best where
  * io_uring is usable). Backends without an I/O executor of their own get
  * the direct (portable) one, as the CLI gives them.
  *
@@ -47,7 +47,7 @@ import {
 } from "staticecs";
 import { openIoExecutor, openIoPair } from "../../ffi/executor.ts";
 import { PortableExecutor } from "../../ffi/portable.ts";
-import scene, { scratchPath } from "./scenes/mixed.ts";
+import scene, { ioMode, Scratch, scratchPath } from "./scenes/mixed.ts";
 import {
   formatNumber,
   formatTable,
@@ -85,6 +85,8 @@ interface Result {
   readonly samples: Record<Part, number[]>;
   readonly stats: Record<string, unknown>;
   readonly ioReason: string;
+  /** How the scene writes: O_DIRECT, or buffered and why. */
+  readonly ioMode: string;
 }
 
 /** One backend running the scene, with its part times since the last `take`. */
@@ -164,6 +166,8 @@ function runSlice(subject: Subject, frames: number, record: boolean): void {
   if (result !== undefined && !result.ok) {
     throw new Error(`${subject.name}: ${result.errors.map((e) => e.message).join("; ")}`);
   }
+  const failures = subject.runtime.world.resource(Scratch).failures;
+  if (failures > 0) throw new Error(`${subject.name}: ${failures} scratch writes failed`);
   if (!record) return;
   for (const part of PARTS) subject.samples[part].push(subject.totals[part] / frames);
 }
@@ -185,6 +189,7 @@ async function serve(name: string, options: Options): Promise<void> {
           samples: subject.samples,
           stats: subject.runtime.backend.stats() as Record<string, unknown>,
           ioReason: subject.runtime.backend.io?.reason ?? "direct I/O (portable)",
+          ioMode,
         };
         answer(result);
       } else if (command === "quit") {
@@ -291,6 +296,7 @@ function report(subjects: readonly Result[], options: Options): void {
       rows,
       ratios,
       io: ioReason,
+      writes: adaptiveResult.ioMode,
       adaptiveStats,
     });
     return;
@@ -303,7 +309,7 @@ function report(subjects: readonly Result[], options: Options): void {
     part === "frame" ? "< 1.00" : "<= 1.10",
   ]);
   console.log(`adaptive benchmark on ${runtimeName()}, median of ${options.rounds} rounds`);
-  console.log(`I/O: ${ioReason}`);
+  console.log(`I/O: ${ioReason}; the scene's writes: ${adaptiveResult.ioMode}`);
   console.log(formatTable(header, body));
   console.log("(each subject in a child process of its own; one runs at a time)");
   const stages = adaptiveStats.stages as Record<string, unknown>[] | undefined;
