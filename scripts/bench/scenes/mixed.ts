@@ -65,9 +65,9 @@ const SMALL_SYSTEMS: System[] = SMALL.map((component, k) =>
 export const Scratch = defineResource("Scratch", { fd: "i32", block: "u32", failures: "u32" });
 
 /** One frame's bytes; written many times, never changed while a write is in flight. */
-let block = new Uint8Array(BLOCK_BYTES).fill(0x5a);
+let block: Uint8Array = new Uint8Array(BLOCK_BYTES).fill(0x5a);
 /** Flags the writer opens the scratch file with. */
-let openFlags = O_FLAGS.wronly;
+let openFlags: number = O_FLAGS.wronly;
 
 /** How the network phase writes: "O_DIRECT", or "buffered (why)"; set by setup. */
 export let ioMode = "not set up";
