@@ -1,0 +1,268 @@
+/**
+ * The part of a Connection every transport shares: the bounded send queue, the bounded inbox
+ * that holds messages until a handler is attached, frame decoding, and the once-only close.
+ * A transport subclass moves bytes: it writes what `nextWriteChunk` gives and reports it with
+ * `wrote`, feeds what it reads to `received`, and reports a dead socket with `socketClosed`.
+ *
+ * @module
+ */
+
+import { ClusterError } from "./errors.ts";
+import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, type FrameMessage } from "./_frame.ts";
+import type { Connection, TransportLimits } from "./transport.ts";
+
+/** Small frames queued behind each other are copied into one write up to this size. */
+export const WRITE_COALESCE_BYTES = 64 * 1024;
+
+/**
+ * A Connection minus the socket: subclasses implement `startWriting` and `closeSocket`.
+ *
+ * @example
+ * ```ts ignore
+ * class LoopConnection extends FramedConnection {
+ *   protected startWriting(): void {
+ *     const chunk = this.nextWriteChunk();
+ *     if (chunk !== undefined) { this.received(chunk.slice()); this.wrote(chunk.length); }
+ *   }
+ *   protected closeSocket(): void {}
+ * }
+ * ```
+ */
+export abstract class FramedConnection implements Connection {
+  readonly remote: string;
+  readonly limits: TransportLimits;
+  readonly #decoder: FrameDecoder;
+  // Allocated on the first coalesced write: a connection that only sends big frames needs none.
+  #scratch: Uint8Array | undefined = undefined;
+  // Send queue: whole frames, the first one written up to #headOffsetBytes.
+  #queue: Uint8Array[] = [];
+  #queueHead = 0;
+  #headOffsetBytes = 0;
+  #queuedBytes = 0;
+  #drainWaiters: (() => void)[] = [];
+  // Inbox: decoded messages not yet handed to onMessage, with their payload sizes.
+  #inbox: FrameMessage[] = [];
+  #inboxSizes: number[] = [];
+  #inboxHead = 0;
+  #inboxBytes = 0;
+  #delivering = false;
+  #closed = false;
+  #closeReason = "";
+  #closeDelivered = false;
+  #onMessage: Connection["onMessage"] = undefined;
+  #onClose: Connection["onClose"] = undefined;
+
+  constructor(remote: string, limits: TransportLimits) {
+    this.remote = remote;
+    this.limits = limits;
+    this.#decoder = new FrameDecoder(limits.maxFrameBytes);
+  }
+
+  /** Writes (or starts writing) what is queued; called after send queues a frame. */
+  protected abstract startWriting(): void;
+  /** Releases the socket; called once, on the first close. */
+  protected abstract closeSocket(): void;
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  get onMessage(): Connection["onMessage"] {
+    return this.#onMessage;
+  }
+
+  set onMessage(handler: Connection["onMessage"]) {
+    this.#onMessage = handler;
+    // A microtask, so the messages already buffered never run inside the assignment.
+    if (handler !== undefined) queueMicrotask(() => this.#deliver());
+  }
+
+  get onClose(): Connection["onClose"] {
+    return this.#onClose;
+  }
+
+  set onClose(handler: Connection["onClose"]) {
+    this.#onClose = handler;
+    if (handler !== undefined && this.#closed) queueMicrotask(() => this.#deliver());
+  }
+
+  send(message: { readonly t: string; readonly [key: string]: unknown }): void {
+    if (this.#closed) {
+      throw new ClusterError(
+        `send to ${this.remote}: the connection is closed (${this.#closeReason}); reconnect first`,
+      );
+    }
+    const frame = encodeFrame(message, this.limits.maxFrameBytes);
+    if (this.#queuedBytes + frame.length > this.limits.maxQueuedBytes) {
+      throw new ClusterError(
+        `send to ${this.remote}: ${this.#queuedBytes} bytes are queued and this ` +
+          `${frame.length}-byte frame would pass maxQueuedBytes (${this.limits.maxQueuedBytes}); ` +
+          `await drained() before sending more, or raise maxQueuedBytes`,
+      );
+    }
+    this.#queue.push(frame);
+    this.#queuedBytes += frame.length;
+    this.startWriting();
+  }
+
+  drained(): Promise<void> {
+    if (this.#queuedBytes === 0 || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  close(reason = "closed by this side"): void {
+    this.terminate(reason, false);
+  }
+
+  /**
+   * The next bytes to write, or undefined when nothing is queued. Small frames are copied
+   * together into one chunk of up to WRITE_COALESCE_BYTES, so a burst of small messages costs
+   * one write, not one per frame. The chunk is valid until the next call.
+   */
+  protected nextWriteChunk(): Uint8Array | undefined {
+    if (this.#queueHead === this.#queue.length) return undefined;
+    const head = this.#queue[this.#queueHead].subarray(this.#headOffsetBytes);
+    const last = this.#queueHead + 1 === this.#queue.length;
+    if (last || head.length >= WRITE_COALESCE_BYTES / 2) return head;
+    const scratch = this.#scratch ??= new Uint8Array(WRITE_COALESCE_BYTES);
+    let filled = 0;
+    for (let i = this.#queueHead; i < this.#queue.length; i++) {
+      const frame = i === this.#queueHead ? head : this.#queue[i];
+      const copied = Math.min(frame.length, scratch.length - filled);
+      scratch.set(frame.subarray(0, copied), filled);
+      filled += copied;
+      if (filled === scratch.length) break;
+    }
+    return scratch.subarray(0, filled);
+  }
+
+  /** Records that the socket took `bytes` of what nextWriteChunk gave. */
+  protected wrote(bytes: number): void {
+    if (this.#closed) return;
+    assert(bytes >= 0 && bytes <= this.#queuedBytes, "wrote more than was queued");
+    this.#queuedBytes -= bytes;
+    let left = bytes;
+    while (left > 0) {
+      const frame = this.#queue[this.#queueHead];
+      const rest = frame.length - this.#headOffsetBytes;
+      if (left < rest) {
+        this.#headOffsetBytes += left;
+        break;
+      }
+      left -= rest;
+      this.#headOffsetBytes = 0;
+      this.#queueHead++;
+    }
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    }
+    if (this.#queuedBytes === 0) this.#resolveDrained();
+  }
+
+  /** Decodes bytes read from the socket; a bad frame closes this connection with the error. */
+  protected received(bytes: Uint8Array): void {
+    if (this.#closed) return;
+    try {
+      this.#decoder.decode(bytes, (message, payloadBytes) => this.#enqueue(message, payloadBytes));
+    } catch (error) {
+      const reason = error instanceof ClusterError ? error.message : String(error);
+      this.terminate(`${reason} (from ${this.remote})`, true);
+      return;
+    }
+    this.#deliver();
+  }
+
+  /** The socket ended or failed: close, still delivering the messages received before. */
+  protected socketClosed(reason: string): void {
+    this.terminate(reason, true);
+  }
+
+  /** The one close path. `keepInbox` keeps received messages deliverable after the close. */
+  protected terminate(reason: string, keepInbox: boolean): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeReason = reason;
+    this.#queue = [];
+    this.#queueHead = 0;
+    this.#headOffsetBytes = 0;
+    this.#queuedBytes = 0;
+    this.#resolveDrained();
+    if (!keepInbox) this.#clearInbox();
+    try {
+      this.closeSocket();
+    } finally {
+      this.#deliver();
+    }
+  }
+
+  #enqueue(message: FrameMessage, payloadBytes: number): void {
+    if (this.#closed) return;
+    const frameBytes = payloadBytes + FRAME_HEADER_BYTES;
+    if (this.#inboxBytes + frameBytes > this.limits.maxQueuedBytes) {
+      throw new ClusterError(
+        `inbox full: ${this.#inboxBytes} bytes of received messages wait for an onMessage ` +
+          `handler, and maxQueuedBytes is ${this.limits.maxQueuedBytes}; set onMessage sooner`,
+      );
+    }
+    this.#inbox.push(message);
+    this.#inboxSizes.push(frameBytes);
+    this.#inboxBytes += frameBytes;
+  }
+
+  #deliver(): void {
+    // A handler may send, close or swap handlers; the outer loop sees the result.
+    if (this.#delivering) return;
+    this.#delivering = true;
+    try {
+      this.#deliverMessages();
+      const inboxEmpty = this.#inboxHead === this.#inbox.length;
+      if (this.#closed && !this.#closeDelivered && this.#onClose !== undefined) {
+        if (inboxEmpty || this.#onMessage === undefined) {
+          this.#closeDelivered = true;
+          this.#onClose(this.#closeReason);
+        }
+      }
+    } finally {
+      this.#delivering = false;
+    }
+  }
+
+  #deliverMessages(): void {
+    while (this.#inboxHead < this.#inbox.length) {
+      const handler = this.#onMessage;
+      if (handler === undefined) return;
+      const message = this.#inbox[this.#inboxHead];
+      this.#inboxBytes -= this.#inboxSizes[this.#inboxHead];
+      this.#inboxHead++;
+      try {
+        handler(message);
+      } catch (error) {
+        this.terminate(`onMessage handler threw: ${(error as Error)?.message ?? error}`, false);
+        return;
+      }
+    }
+    this.#clearInbox();
+  }
+
+  #clearInbox(): void {
+    this.#inbox = [];
+    this.#inboxSizes = [];
+    this.#inboxHead = 0;
+    this.#inboxBytes = 0;
+  }
+
+  #resolveDrained(): void {
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+function assert(condition: boolean, what: string): asserts condition {
+  if (!condition) throw new Error(`FramedConnection invariant broken: ${what}`);
+}

@@ -1,0 +1,322 @@
+/**
+ * Mutual authentication with a shared secret, before any other frame is processed.
+ *
+ * HMAC-SHA256 challenge-response: the server sends `{ t: "hello", v, nonce }` (32 random
+ * bytes); the client answers `{ t: "auth", v, nonce, proof }` with its own 32 bytes and
+ * `HMAC(secret, "staticecs-cluster/1/client" + serverNonce + clientNonce)`; the server checks
+ * the version and the proof (in constant time) and answers `{ t: "auth_ok", proof }` with
+ * `HMAC(secret, "staticecs-cluster/1/server" + serverNonce + clientNonce)`, which the client
+ * checks. Fresh nonces on both sides mean a recorded exchange cannot be replayed to either.
+ * The secret itself never crosses the wire.
+ *
+ * A side that refuses sends `{ t: "auth_error", reason }` (so the other side can say why),
+ * then closes. The server never throws or rejects on what a peer sends: it logs the refusal
+ * with the peer's address and resolves `undefined`.
+ *
+ * @module
+ */
+
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import process from "node:process";
+import { ClusterError } from "./errors.ts";
+import type { Connection } from "./transport.ts";
+
+/** The wire protocol version both sides must speak; part of the authenticated exchange. */
+export const PROTOCOL_VERSION = 1;
+
+/** How long a side waits for the other's next authentication frame, by default. */
+export const AUTH_TIMEOUT_MS = 5_000;
+
+/** The shortest secret resolveSecret accepts. */
+export const SECRET_CHARS_MIN = 8;
+
+/** Bytes of each side's nonce, and of an HMAC-SHA256 proof. */
+const NONCE_BYTES = 32;
+const PROOF_BYTES = 32;
+
+/** How long a refusing side waits for its auth_error to be written before it closes. */
+const REFUSAL_FLUSH_MS = 1_000;
+
+const WRONG_SECRET = "wrong secret (the peer's proof does not match; give both sides the same " +
+  "--secret or STATICECS_SECRET)";
+
+type Message = { readonly t: string; readonly [key: string]: unknown };
+
+/** What the server side of authentication needs. */
+export interface AcceptOptions {
+  readonly secret: string;
+  /** How long the client has to answer hello; default AUTH_TIMEOUT_MS. */
+  readonly timeoutMs?: number;
+  /** Receives one line per refused connection, naming the peer and the reason. */
+  readonly log?: (line: string) => void;
+}
+
+/** What the client side of authentication needs. */
+export interface AuthenticateOptions {
+  readonly secret: string;
+  /** How long to wait for each of hello and auth_ok; default AUTH_TIMEOUT_MS. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Authenticates a connection a listener accepted. Resolves the connection once the client
+ * proved it knows the secret (auth_ok is sent; onMessage and onClose are unset and free for
+ * the caller, and every later message waits for the caller's handler), or `undefined` after
+ * refusing it: another frame first, a bad frame, a wrong version or proof, or no answer within
+ * `timeoutMs`. Never rejects.
+ *
+ * @example
+ * ```ts ignore
+ * import { acceptAuthenticated } from "./auth.ts";
+ * const listener = await transport.listen("127.0.0.1", 7000, async (connection) => {
+ *   const member = await acceptAuthenticated(connection, { secret, log: console.error });
+ *   if (member !== undefined) member.onMessage = (message) => console.log(message.t);
+ * });
+ * ```
+ */
+export function acceptAuthenticated(
+  connection: Connection,
+  options: AcceptOptions,
+): Promise<Connection | undefined> {
+  const timeoutMs = options.timeoutMs ?? AUTH_TIMEOUT_MS;
+  const serverNonce = new Uint8Array(randomBytes(NONCE_BYTES));
+  let settled = false;
+  return new Promise((resolve) => {
+    const finish = (refusal: string | undefined) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      connection.onMessage = undefined;
+      connection.onClose = undefined;
+      if (refusal === undefined) return resolve(connection);
+      options.log?.(`cluster: refused connection from ${connection.remote}: ${refusal}`);
+      refuse(connection, refusal, true);
+      resolve(undefined);
+    };
+    const timer = setTimeout(
+      () => finish(`authentication timed out: no auth frame within ${timeoutMs} ms`),
+      timeoutMs,
+    );
+    connection.onClose = (reason) => finish(`closed before authenticating: ${reason}`);
+    connection.onMessage = (message) => {
+      const refusal = checkAuth(message, options.secret, serverNonce);
+      if (refusal !== undefined) return finish(refusal);
+      const clientNonce = message.nonce as Uint8Array;
+      const proof = hmac(options.secret, "server", serverNonce, clientNonce);
+      finish(trySend(connection, { t: "auth_ok", proof }));
+    };
+    const sendFailure = trySend(connection, {
+      t: "hello",
+      v: PROTOCOL_VERSION,
+      nonce: serverNonce,
+    });
+    if (sendFailure !== undefined) finish(sendFailure);
+  });
+}
+
+/** Why a client's first frame is refused, or undefined if it proves the secret. */
+function checkAuth(message: Message, secret: string, serverNonce: Uint8Array): string | undefined {
+  if (message.t === "auth_error") {
+    return `authentication failed: the peer refused: ${String(message.reason).slice(0, 500)}`;
+  }
+  if (message.t !== "auth") {
+    return `authentication failed: expected an "auth" frame first, got ${
+      JSON.stringify(message.t.slice(0, 64))
+    } (the peer must authenticate before sending anything else)`;
+  }
+  const versionRefusal = checkVersion(message.v);
+  if (versionRefusal !== undefined) return versionRefusal;
+  if (!isBytes(message.nonce, NONCE_BYTES) || !isBytes(message.proof, PROOF_BYTES)) {
+    return `authentication failed: malformed auth frame (nonce and proof must be ` +
+      `${NONCE_BYTES}-byte binaries)`;
+  }
+  const expected = hmac(secret, "client", serverNonce, message.nonce);
+  if (!timingSafeEqual(expected, message.proof)) return `authentication failed: ${WRONG_SECRET}`;
+  return undefined;
+}
+
+/**
+ * Authenticates a connection this side opened. Resolves the connection once both sides proved
+ * they know the secret (onMessage and onClose are unset and free for the caller; messages that
+ * follow auth_ok wait for its handler). Rejects with a ClusterError naming the cause, after
+ * closing the connection, on a wrong secret on either side, a version mismatch, an unexpected
+ * frame, or no answer within `timeoutMs`.
+ *
+ * @example
+ * ```ts ignore
+ * import { authenticate } from "./auth.ts";
+ * const connection = await authenticate(await transport.connect("127.0.0.1", 7000), { secret });
+ * connection.onMessage = (message) => console.log(message.t);
+ * ```
+ */
+export function authenticate(
+  connection: Connection,
+  options: AuthenticateOptions,
+): Promise<Connection> {
+  const timeoutMs = options.timeoutMs ?? AUTH_TIMEOUT_MS;
+  const clientNonce = new Uint8Array(randomBytes(NONCE_BYTES));
+  let serverNonce: Uint8Array | undefined;
+  let settled = false;
+  return new Promise((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = (failure: string | undefined) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      connection.onMessage = undefined;
+      connection.onClose = undefined;
+      if (failure === undefined) return resolve(connection);
+      // Before auth is sent the server still waits and can log why; after, it has moved on.
+      refuse(connection, failure, serverNonce === undefined);
+      reject(new ClusterError(`${failure} (server ${connection.remote})`));
+    };
+    const wait = (what: string) => {
+      clearTimeout(timer);
+      timer = setTimeout(
+        () =>
+          finish(
+            `authentication timed out: no ${what} within ${timeoutMs} ms; is this a ` +
+              `StaticECS cluster port, and is its --secret set?`,
+          ),
+        timeoutMs,
+      );
+    };
+    connection.onClose = (reason) => finish(`authentication failed: connection closed: ${reason}`);
+    connection.onMessage = (message) => {
+      if (serverNonce === undefined) {
+        const failure = checkHello(message);
+        if (failure !== undefined) return finish(failure);
+        serverNonce = message.nonce as Uint8Array;
+        const proof = hmac(options.secret, "client", serverNonce, clientNonce);
+        wait("auth_ok");
+        const sendFailure = trySend(connection, {
+          t: "auth",
+          v: PROTOCOL_VERSION,
+          nonce: clientNonce,
+          proof,
+        });
+        if (sendFailure !== undefined) finish(sendFailure);
+        return;
+      }
+      finish(checkAuthOk(message, options.secret, serverNonce, clientNonce));
+    };
+    wait("hello");
+  });
+}
+
+function checkHello(message: Message): string | undefined {
+  if (message.t === "auth_error") {
+    return `authentication failed: the server refused: ${String(message.reason).slice(0, 500)}`;
+  }
+  if (message.t !== "hello") {
+    return `authentication failed: expected "hello" first, got ${
+      JSON.stringify(message.t.slice(0, 64))
+    }; is this a StaticECS cluster port?`;
+  }
+  const versionRefusal = checkVersion(message.v);
+  if (versionRefusal !== undefined) return versionRefusal;
+  if (!isBytes(message.nonce, NONCE_BYTES)) {
+    return `authentication failed: malformed hello (the nonce must be a ${NONCE_BYTES}-byte binary)`;
+  }
+  return undefined;
+}
+
+function checkAuthOk(
+  message: Message,
+  secret: string,
+  serverNonce: Uint8Array,
+  clientNonce: Uint8Array,
+): string | undefined {
+  if (message.t === "auth_error") {
+    return `authentication failed: the server refused: ${String(message.reason).slice(0, 500)}`;
+  }
+  if (message.t !== "auth_ok") {
+    return `authentication failed: expected "auth_ok", got ${
+      JSON.stringify(message.t.slice(0, 64))
+    }`;
+  }
+  if (!isBytes(message.proof, PROOF_BYTES)) {
+    return `authentication failed: malformed auth_ok (the proof must be a ${PROOF_BYTES}-byte binary)`;
+  }
+  const expected = hmac(secret, "server", serverNonce, clientNonce);
+  // The server knowing the secret matters as much: a member must not join an impostor.
+  if (!timingSafeEqual(expected, message.proof)) return `authentication failed: ${WRONG_SECRET}`;
+  return undefined;
+}
+
+function checkVersion(version: unknown): string | undefined {
+  if (version === PROTOCOL_VERSION) return undefined;
+  return `authentication failed: the peer speaks protocol version ${
+    JSON.stringify(version)?.slice(0, 32)
+  }, this side speaks ${PROTOCOL_VERSION}; run the same StaticECS version on every node`;
+}
+
+function hmac(
+  secret: string,
+  side: "client" | "server",
+  serverNonce: Uint8Array,
+  clientNonce: Uint8Array,
+): Uint8Array {
+  const mac = createHmac("sha256", secret);
+  mac.update(`staticecs-cluster/${PROTOCOL_VERSION}/${side}`);
+  mac.update(serverNonce);
+  mac.update(clientNonce);
+  return new Uint8Array(mac.digest());
+}
+
+function isBytes(value: unknown, length: number): value is Uint8Array {
+  return value instanceof Uint8Array && value.length === length;
+}
+
+/** Sends, or returns why it could not (the connection closed meanwhile). */
+function trySend(connection: Connection, message: Message): string | undefined {
+  try {
+    connection.send(message);
+    return undefined;
+  } catch (error) {
+    return `authentication failed: could not send ${message.t}: ${(error as Error).message}`;
+  }
+}
+
+/** Closes, first telling the peer why if asked (best effort, bounded by REFUSAL_FLUSH_MS). */
+function refuse(connection: Connection, reason: string, tellPeer: boolean): void {
+  if (connection.closed) return;
+  if (!tellPeer || trySend(connection, { t: "auth_error", reason }) !== undefined) {
+    return connection.close(reason);
+  }
+  // Drop whatever else the peer sends while the refusal is written out.
+  connection.onMessage = () => {};
+  const timer = setTimeout(() => connection.close(reason), REFUSAL_FLUSH_MS);
+  void connection.drained().then(() => {
+    clearTimeout(timer);
+    connection.close(reason);
+  });
+}
+
+/**
+ * The cluster secret: the `--secret` flag if given, else STATICECS_SECRET. Throws ClusterError
+ * when neither is set, or when the secret is shorter than SECRET_CHARS_MIN characters.
+ *
+ * @example
+ * ```ts
+ * import { resolveSecret } from "./auth.ts";
+ * resolveSecret(undefined, { STATICECS_SECRET: "correct horse battery" }); // "correct horse battery"
+ * ```
+ */
+export function resolveSecret(
+  flag: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+): string {
+  const secret = flag ?? (env.STATICECS_SECRET === "" ? undefined : env.STATICECS_SECRET);
+  if (secret === undefined) {
+    throw new ClusterError("no cluster secret: pass --secret or set STATICECS_SECRET");
+  }
+  if (secret.length < SECRET_CHARS_MIN) {
+    const source = flag !== undefined ? "--secret" : "STATICECS_SECRET";
+    throw new ClusterError(
+      `cluster secret too short: ${source} has ${secret.length} characters, at least ` +
+        `${SECRET_CHARS_MIN} are needed; use a long random string (e.g. openssl rand -hex 16)`,
+    );
+  }
+  return secret;
+}

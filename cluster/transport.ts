@@ -1,0 +1,219 @@
+/**
+ * What every cluster transport provides: listening, connecting, and connections that carry
+ * messages (objects with a string `t`) as length-prefixed msgpackr frames, with a bound on the
+ * frame size and on the bytes queued for sending.
+ *
+ * Delivery: a connection buffers decoded messages while `onMessage` is unset and delivers them,
+ * in order, on a microtask after a handler is set. So a handler attached right after `connect`
+ * or `listen`'s callback (or after another owner, such as authentication, hands the connection
+ * over by unsetting its handler) loses nothing. The buffer is bounded by `maxQueuedBytes` of
+ * frame bytes; a peer that overflows it is disconnected.
+ *
+ * @module
+ */
+
+import { ClusterError } from "./errors.ts";
+import { assertFrameBytes } from "./_frame.ts";
+
+/** Bounds on one connection's frames and queues, in bytes. */
+export interface TransportLimits {
+  /** The largest payload of one frame, sent or received. */
+  readonly maxFrameBytes: number;
+  /** The most bytes queued for sending, and the most received bytes buffered undelivered. */
+  readonly maxQueuedBytes: number;
+}
+
+/**
+ * The limits a transport uses where none are given: 64 MiB frames, 256 MiB queued.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_LIMITS } from "./transport.ts";
+ * DEFAULT_LIMITS.maxFrameBytes; // 67108864
+ * ```
+ */
+export const DEFAULT_LIMITS: TransportLimits = {
+  maxFrameBytes: 64 * 1024 * 1024,
+  maxQueuedBytes: 256 * 1024 * 1024,
+};
+
+/**
+ * One end of a message stream to a peer.
+ *
+ * @example
+ * ```ts ignore
+ * connection.onMessage = (message) => console.log(message.t);
+ * connection.send({ t: "ping" });
+ * await connection.drained();
+ * connection.close("done");
+ * ```
+ */
+export interface Connection {
+  /** "host:port" of the peer. */
+  readonly remote: string;
+  /**
+   * Encodes and sends one message (an object with a string `t`). Queues what the socket does
+   * not take at once; throws ClusterError if the queue would pass maxQueuedBytes (nothing is
+   * sent then) or if the connection is closed.
+   */
+  send(message: { readonly t: string; readonly [key: string]: unknown }): void;
+  /** Bytes accepted by send but not yet written to the socket. */
+  readonly queuedBytes: number;
+  /** Resolves when every queued byte is written (or the connection closed). */
+  drained(): Promise<void>;
+  /**
+   * Closes at once, dropping what is still queued (await `drained()` first to flush it);
+   * onClose fires once with the reason. Idempotent.
+   */
+  close(reason?: string): void;
+  readonly closed: boolean;
+  /**
+   * Each decoded message, in order. A frame error closes this connection only, with the error
+   * as the reason. Messages that arrive while this is unset are kept and delivered, on a
+   * microtask, once it is set. A handler that throws closes the connection with the error.
+   */
+  onMessage:
+    | ((message: { readonly t: string; readonly [key: string]: unknown }) => void)
+    | undefined;
+  /**
+   * Called once with the close reason, after the messages received before the close have been
+   * delivered. Set after the close, it is still called (on a microtask).
+   */
+  onClose: ((reason: string) => void) | undefined;
+}
+
+/**
+ * A listening socket. `close` stops accepting; connections already accepted stay open (their
+ * owner closes them).
+ */
+export interface Listener {
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A way to reach peers: TCP on Bun or Deno (`tcpTransport()`), or memory for tests.
+ *
+ * @example
+ * ```ts
+ * import { MemoryTransport } from "./memory_transport.ts";
+ * const transport = new MemoryTransport();
+ * const listener = await transport.listen("127.0.0.1", 0, (connection) => {
+ *   connection.onMessage = (message) => connection.send({ t: "pong", to: message.t });
+ * });
+ * const client = await transport.connect(listener.host, listener.port);
+ * client.send({ t: "ping" });
+ * client.close();
+ * await listener.close();
+ * ```
+ */
+export interface Transport {
+  readonly name: string;
+  /** port 0 picks a free port; Listener.port says which. */
+  listen(
+    host: string,
+    port: number,
+    onConnection: (connection: Connection) => void,
+    limits?: Partial<TransportLimits>,
+  ): Promise<Listener>;
+  connect(host: string, port: number, limits?: Partial<TransportLimits>): Promise<Connection>;
+}
+
+/**
+ * Fills in DEFAULT_LIMITS and checks the result: frames from 1 byte to 2^32 - 1, and a queue
+ * that holds at least one whole frame.
+ *
+ * @example
+ * ```ts
+ * import { resolveLimits } from "./transport.ts";
+ * resolveLimits({ maxFrameBytes: 1024 }).maxQueuedBytes; // 268435456
+ * ```
+ */
+export function resolveLimits(limits: Partial<TransportLimits> = {}): TransportLimits {
+  const resolved = {
+    maxFrameBytes: limits.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes,
+    maxQueuedBytes: limits.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes,
+  };
+  assertFrameBytes(resolved.maxFrameBytes, "maxFrameBytes");
+  if (!Number.isSafeInteger(resolved.maxQueuedBytes) || resolved.maxQueuedBytes < 1) {
+    throw new ClusterError(
+      `maxQueuedBytes must be a positive whole number of bytes; got ${resolved.maxQueuedBytes}`,
+    );
+  }
+  return resolved;
+}
+
+/**
+ * Splits "host:port" ("127.0.0.1:7000", "[::1]:7000", "localhost:7000"); throws ClusterError
+ * naming the expected form otherwise. The brackets of an IPv6 host are removed.
+ *
+ * @example
+ * ```ts
+ * import { parseHostPort } from "./transport.ts";
+ * parseHostPort("[::1]:7000"); // { host: "::1", port: 7000 }
+ * ```
+ */
+export function parseHostPort(text: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+)):([0-9]{1,5})$/.exec(text);
+  const port = match === null ? NaN : Number(match[3]);
+  if (match === null || port > 65535) {
+    throw new ClusterError(
+      `bad address ${JSON.stringify(text)}: expected host:port with a port from 0 to 65535, ` +
+        `such as 127.0.0.1:7000, [::1]:7000 or localhost:7000 (an IPv6 host goes in brackets)`,
+    );
+  }
+  return { host: match[1] ?? match[2], port };
+}
+
+/**
+ * Formats a host and port as "host:port", bracketing an IPv6 host (the inverse of parseHostPort).
+ *
+ * @example
+ * ```ts
+ * import { formatHostPort } from "./transport.ts";
+ * formatHostPort("::1", 7000); // "[::1]:7000"
+ * ```
+ */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** How long `connect` waits for the TCP handshake before giving up. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * The ClusterError for a failed connect, naming the address and what to check.
+ *
+ * @example
+ * ```ts
+ * import { connectError } from "./transport.ts";
+ * connectError("127.0.0.1", 1, new Error("refused")).message.startsWith("connect to"); // true
+ * ```
+ */
+export function connectError(host: string, port: number, cause: unknown): ClusterError {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new ClusterError(
+    `connect to ${formatHostPort(host, port)} failed: ${why}; check that a cluster member ` +
+      `listens there and that the address is right`,
+    { cause },
+  );
+}
+
+/**
+ * The ClusterError for a failed listen, naming the address and what to check.
+ *
+ * @example
+ * ```ts
+ * import { listenError } from "./transport.ts";
+ * listenError("127.0.0.1", 80, new Error("in use")).message.startsWith("listen on"); // true
+ * ```
+ */
+export function listenError(host: string, port: number, cause: unknown): ClusterError {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new ClusterError(
+    `listen on ${formatHostPort(host, port)} failed: ${why}; pick a free port (0 picks one) ` +
+      `or stop what holds this one`,
+    { cause },
+  );
+}

@@ -1,0 +1,489 @@
+/**
+ * The cluster transport layer: the frame codec (chunking, bounds, malformed input), the memory
+ * transport, TCP on this runtime over 127.0.0.1 (order, a 16 MiB message through partial writes,
+ * the send-queue bound, a bad peer closing only its own connection) and the shared-secret
+ * authentication (success, wrong secret on either side, a frame before auth, timeouts).
+ * Every await is bounded by `within`, and every listener and connection is closed.
+ */
+
+import { afterEach, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import { encodeFrame, FrameDecoder } from "../cluster/_frame.ts";
+import { ClusterError } from "../cluster/errors.ts";
+import { MemoryTransport } from "../cluster/memory_transport.ts";
+import { tcpTransport } from "../cluster/tcp.ts";
+import {
+  acceptAuthenticated,
+  authenticate,
+  PROTOCOL_VERSION,
+  resolveSecret,
+} from "../cluster/auth.ts";
+import {
+  type Connection,
+  type Listener,
+  parseHostPort,
+  type Transport,
+  type TransportLimits,
+} from "../cluster/transport.ts";
+
+const SECRET = "correct horse battery staple";
+const STEP_MS = 3_000; // under bun test's 5 s default, so a hang fails naming its step
+const MIB = 1024 * 1024;
+
+type Message = { readonly t: string; readonly [key: string]: unknown };
+
+/** Rejects if `promise` takes longer than `ms`, naming what was awaited. */
+async function within<T>(promise: Promise<T>, what: string, ms = STEP_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// What each test opened, closed after it whatever happened.
+const opened: { connections: Connection[]; listeners: Listener[]; sockets: net.Socket[] } = {
+  connections: [],
+  listeners: [],
+  sockets: [],
+};
+
+afterEach(async () => {
+  for (const connection of opened.connections.splice(0)) connection.close("test over");
+  for (const socket of opened.sockets.splice(0)) socket.destroy();
+  for (const listener of opened.listeners.splice(0)) await within(listener.close(), "close");
+});
+
+function track(connection: Connection): Connection {
+  opened.connections.push(connection);
+  return connection;
+}
+
+/** Collects messages and the close reason of a connection. */
+function collect(connection: Connection) {
+  const messages: Message[] = [];
+  let closedWith: (reason: string) => void = () => {};
+  const closed = new Promise<string>((resolve) => closedWith = resolve);
+  let notify: () => void = () => {};
+  connection.onMessage = (message) => {
+    messages.push(message);
+    notify();
+  };
+  connection.onClose = (reason) => closedWith(reason);
+  const count = (n: number, what: string) =>
+    within(
+      new Promise<void>((resolve) => {
+        notify = () => messages.length >= n && resolve();
+        notify();
+      }),
+      what,
+    );
+  return { messages, closed, count };
+}
+
+/** Listens on 127.0.0.1:0; each accepted connection goes to `onConnection`, and is tracked. */
+async function listen(
+  transport: Transport,
+  onConnection: (connection: Connection) => void,
+  limits?: Partial<TransportLimits>,
+): Promise<Listener> {
+  const listener = await within(
+    transport.listen("127.0.0.1", 0, (c) => onConnection(track(c)), limits),
+    "listen",
+  );
+  opened.listeners.push(listener);
+  return listener;
+}
+
+async function connect(
+  transport: Transport,
+  listener: Listener,
+  limits?: Partial<TransportLimits>,
+): Promise<Connection> {
+  return track(await within(transport.connect(listener.host, listener.port, limits), "connect"));
+}
+
+/** A server that authenticates every connection, echoes each message, and logs refusals. */
+async function echoServer(transport: Transport, limits?: Partial<TransportLimits>) {
+  const log: string[] = [];
+  const listener = await listen(transport, async (connection) => {
+    const member = await acceptAuthenticated(connection, {
+      secret: SECRET,
+      log: (line) => log.push(line),
+    });
+    if (member !== undefined) {
+      member.onMessage = (message) => member.send({ ...message, t: "echo" });
+    }
+  }, limits);
+  return { listener, log };
+}
+
+function rawSocket(listener: Listener): Promise<net.Socket> {
+  return within(
+    new Promise((resolve, reject) => {
+      const socket = net.connect(listener.port, listener.host, () => resolve(socket));
+      socket.resume(); // read and drop the server's frames, or "end" (and "close") never come
+      socket.on("error", reject);
+      opened.sockets.push(socket);
+    }),
+    "raw connect",
+  );
+}
+
+function until(condition: () => boolean, what: string): Promise<void> {
+  return within(
+    new Promise<void>((resolve) => {
+      const poll = () => condition() ? resolve() : setTimeout(poll, 5);
+      poll();
+    }),
+    what,
+  );
+}
+
+describe("frame codec", () => {
+  const values: Message[] = [
+    { t: "a" },
+    { t: "numbers", int: 7, negative: -3, float: 1.5, big: 2 ** 40 },
+    { t: "nested", list: [1, "two", { three: [3] }], none: null, yes: true },
+    { t: "bytes", data: new Uint8Array([0, 1, 2, 254, 255]) },
+    { t: "unicode", text: "héllo wörld ✓" },
+  ];
+
+  test("round trip, whole, in 1-byte chunks, and all frames in one chunk", () => {
+    const frames = values.map((value) => encodeFrame(value, MIB));
+    const whole = new FrameDecoder(MIB);
+    const decoded = frames.flatMap((frame) => whole.push(frame));
+    assertMessages(decoded, values);
+
+    const bytewise = new FrameDecoder(MIB);
+    const fromBytes: unknown[] = [];
+    for (const frame of frames) {
+      for (let i = 0; i < frame.length; i++) {
+        fromBytes.push(...bytewise.push(frame.subarray(i, i + 1)));
+      }
+    }
+    assertMessages(fromBytes, values);
+    assert.equal(bytewise.bufferedBytes, 0);
+
+    const joined = new Uint8Array(frames.reduce((sum, frame) => sum + frame.length, 0) * 100);
+    let offset = 0;
+    for (let copy = 0; copy < 100; copy++) {
+      for (const frame of frames) {
+        joined.set(frame, offset);
+        offset += frame.length;
+      }
+    }
+    const batch = new FrameDecoder(MIB).push(joined);
+    assert.equal(batch.length, values.length * 100);
+    assertMessages(batch.slice(-values.length), values);
+  });
+
+  test("a payload over maxFrameBytes is refused on encode, naming both sizes", () => {
+    assert.throws(
+      () => encodeFrame({ t: "big", data: new Uint8Array(2000) }, 1000),
+      (error: Error) =>
+        error instanceof ClusterError &&
+        /\d+ bytes, over maxFrameBytes \(1000\)/.test(error.message),
+    );
+  });
+
+  test("a declared length over the bound is refused from the 4 header bytes alone", () => {
+    const decoder = new FrameDecoder(1024);
+    assert.deepEqual(decoder.push(new Uint8Array([0xff, 0xff])), []);
+    assert.throws(
+      () => decoder.push(new Uint8Array([0xff, 0xff])),
+      /frame too large: the peer declared a 4294967295-byte frame, over maxFrameBytes \(1024\)/,
+    );
+    assert.equal(decoder.bufferedBytes, 0, "nothing of the forged body was buffered");
+  });
+
+  test("malformed payloads: not MessagePack, not an object, no string t", () => {
+    const frame = (payload: number[]) => new Uint8Array([0, 0, 0, payload.length, ...payload]);
+    const cases: [number[], RegExp][] = [
+      [[0x92, 1], /malformed frame: the 2-byte payload is not valid MessagePack/],
+      [[0xc1], /malformed frame: the payload decodes to a C1Type/],
+      [[0x93, 1, 2, 3], /malformed frame: the payload decodes to an array/],
+      [[0x2a], /malformed frame: the payload decodes to a number/],
+      [[0x81, 0xa1, 0x78, 1], /malformed frame: .*string "t" field/],
+      [[0x81, 0xa1, 0x74, 1], /malformed frame: .*string "t" field/],
+      [[0x81, 0xa1, 0x74, 0xa1, 0x61, 0xc0], /malformed frame: .*not valid MessagePack/],
+      [[], /malformed frame/],
+    ];
+    for (const [payload, expected] of cases) {
+      assert.throws(() => new FrameDecoder(1024).push(frame(payload)), expected, `${payload}`);
+    }
+  });
+});
+
+describe("parseHostPort and resolveSecret", () => {
+  test("host:port forms, and a clear error otherwise", () => {
+    assert.deepEqual(parseHostPort("127.0.0.1:7000"), { host: "127.0.0.1", port: 7000 });
+    assert.deepEqual(parseHostPort("[::1]:7000"), { host: "::1", port: 7000 });
+    assert.deepEqual(parseHostPort("localhost:0"), { host: "localhost", port: 0 });
+    for (const bad of ["localhost", "::1:7000", "host:70000", "host:", ":7000", "a b:1"]) {
+      assert.throws(() => parseHostPort(bad), /expected host:port/, bad);
+    }
+  });
+
+  test("--secret wins over STATICECS_SECRET; none or a short one is refused", () => {
+    assert.equal(resolveSecret("flag-secret", { STATICECS_SECRET: "env-secret" }), "flag-secret");
+    assert.equal(resolveSecret(undefined, { STATICECS_SECRET: "env-secret" }), "env-secret");
+    assert.throws(
+      () => resolveSecret(undefined, {}),
+      /no cluster secret: pass --secret or set STATICECS_SECRET/,
+    );
+    assert.throws(() => resolveSecret("short", {}), /too short: --secret has 5 characters/);
+  });
+});
+
+describe("memory transport", () => {
+  test("round trip in order, a late handler loses nothing, close reaches the peer", async () => {
+    const transport = new MemoryTransport();
+    const listener = await listen(transport, (server) => {
+      server.onMessage = (message) => server.send({ t: "echo", n: message.n });
+    });
+    const client = await connect(transport, listener);
+    for (let n = 0; n < 100; n++) client.send({ t: "ping", n });
+    await new Promise((resolve) => setTimeout(resolve, 10)); // replies arrive before a handler
+    const { messages, closed, count } = collect(client);
+    await count(100, "100 echoes");
+    assert.deepEqual(messages.map((m) => m.n), Array.from({ length: 100 }, (_, n) => n));
+    client.close("bye");
+    assert.equal(await within(closed, "close"), "bye");
+  });
+
+  test("a frame over the receiver's bound closes that connection with the reason", async () => {
+    const transport = new MemoryTransport();
+    let serverClosed: Promise<string> | undefined;
+    const listener = await listen(transport, (server) => {
+      serverClosed = collect(server).closed;
+    }, { maxFrameBytes: 1024 });
+    const client = await connect(transport, listener, { maxFrameBytes: MIB });
+    const { closed } = collect(client);
+    client.send({ t: "big", data: new Uint8Array(4096) });
+    assert.match(await within(serverClosed!, "server close"), /frame too large/);
+    assert.equal(await within(closed, "client close"), "the peer closed the connection");
+  });
+});
+
+describe(`TCP transport (${"Bun" in globalThis ? "Bun" : "Deno"})`, () => {
+  const transport = tcpTransport();
+
+  test("1,000 messages round trip in order", async () => {
+    const { listener } = await echoServer(transport);
+    const client = await within(
+      authenticate(await connect(transport, listener), { secret: SECRET }),
+      "auth",
+    );
+    const { messages, count } = collect(client);
+    for (let n = 0; n < 1000; n++) client.send({ t: "ping", n, text: `message ${n}` });
+    await count(1000, "1,000 echoes");
+    assert.deepEqual(messages.map((m) => m.n), Array.from({ length: 1000 }, (_, n) => n));
+    assert.equal(messages[999].text, "message 999");
+  });
+
+  test("a 16 MiB binary message arrives intact (partial writes, backpressure)", async () => {
+    const { listener } = await echoServer(transport);
+    const client = await within(
+      authenticate(await connect(transport, listener), { secret: SECRET }),
+      "auth",
+    );
+    const data = new Uint8Array(16 * MIB);
+    for (let i = 0; i < data.length; i += 4096) data[i] = (i / 4096) & 0xff;
+    data[data.length - 1] = 0x5a;
+    const { messages, count } = collect(client);
+    client.send({ t: "big", data });
+    assert.ok(client.queuedBytes >= 0);
+    await count(1, "16 MiB echo");
+    const echoed = messages[0].data as Uint8Array;
+    assert.ok(echoed instanceof Uint8Array);
+    assert.equal(echoed.length, data.length);
+    assert.ok(Buffer.from(echoed).equals(Buffer.from(data)), "bytes differ");
+  });
+
+  test("send past maxQueuedBytes throws, and everything accepted arrives", async () => {
+    const received: number[] = [];
+    const listener = await listen(transport, (server) => {
+      server.onMessage = (message) => received.push(message.n as number);
+    });
+    const client = await connect(transport, listener, { maxQueuedBytes: 2 * MIB });
+    const chunk = new Uint8Array(256 * 1024);
+    let accepted = 0;
+    let refused: Error | undefined;
+    // Synchronous, so the peer reads nothing meanwhile: kernel buffers fill, then the queue.
+    for (let n = 0; n < 400 && refused === undefined; n++) {
+      const before = client.queuedBytes;
+      try {
+        client.send({ t: "fill", n, chunk });
+        accepted++;
+      } catch (error) {
+        refused = error as Error;
+        assert.equal(client.queuedBytes, before, "a refused send queues nothing");
+      }
+    }
+    assert.ok(refused instanceof ClusterError, `no refusal after ${accepted} sends`);
+    assert.match(refused.message, /would pass maxQueuedBytes \(2097152\); await drained\(\)/);
+    await within(client.drained(), "drained");
+    assert.equal(client.queuedBytes, 0);
+    await until(() => received.length === accepted, `${accepted} messages received`);
+    assert.deepEqual(received, Array.from({ length: accepted }, (_, n) => n));
+  });
+
+  test("garbage from a raw socket closes only that connection", async () => {
+    const { listener, log } = await echoServer(transport);
+    const good = await within(
+      authenticate(await connect(transport, listener), { secret: SECRET }),
+      "auth",
+    );
+    const { messages, count } = collect(good);
+    const http = await rawSocket(listener);
+    const httpClosed = new Promise((resolve) => http.on("close", resolve));
+    http.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    const junk = await rawSocket(listener);
+    const junkClosed = new Promise((resolve) => junk.on("close", resolve));
+    junk.write(new Uint8Array([0, 0, 0, 3, 0xc1, 0xc1, 0xc1]));
+    await within(Promise.all([httpClosed, junkClosed]), "raw sockets closed by the server");
+    await until(() => log.length === 2, "two refusals logged");
+    assert.ok(log.some((line) => /127\.0\.0\.1:\d+: .*frame too large/.test(line)), log.join("\n"));
+    assert.ok(log.some((line) => /127\.0\.0\.1:\d+: .*malformed frame/.test(line)), log.join("\n"));
+    good.send({ t: "still", n: 1 });
+    await count(1, "echo on the good connection");
+    assert.equal(messages[0].n, 1);
+  });
+
+  test("an oversized frame from an authenticated peer closes only that connection", async () => {
+    const serverReasons: string[] = [];
+    const listener = await listen(transport, async (connection) => {
+      const member = await acceptAuthenticated(connection, { secret: SECRET });
+      if (member === undefined) return;
+      member.onMessage = (message) => member.send({ ...message, t: "echo" });
+      member.onClose = (reason) => serverReasons.push(reason);
+    }, { maxFrameBytes: 64 * 1024 });
+    const limits = { maxFrameBytes: 4 * MIB };
+    const big = await within(
+      authenticate(await connect(transport, listener, limits), { secret: SECRET }),
+      "auth",
+    );
+    const small = await within(
+      authenticate(await connect(transport, listener), { secret: SECRET }),
+      "auth",
+    );
+    const bigSide = collect(big);
+    const smallSide = collect(small);
+    big.send({ t: "big", data: new Uint8Array(MIB) });
+    // A close with the rest of the frame unread makes the kernel send RST: either is fine.
+    assert.match(
+      await within(bigSide.closed, "big closed"),
+      /the peer closed the connection|connection lost/,
+    );
+    assert.match(serverReasons[0], /frame too large: the peer declared a \d+-byte frame/);
+    small.send({ t: "small", n: 2 });
+    await smallSide.count(1, "echo on the other connection");
+    assert.equal(smallSide.messages[0].n, 2);
+    assert.equal(small.closed, false);
+  });
+
+  test("auth: messages sent right after auth_ok reach a handler attached later", async () => {
+    const listener = await listen(transport, async (connection) => {
+      const member = await acceptAuthenticated(connection, { secret: SECRET });
+      // In the same turn as auth_ok: these may share a TCP segment with it.
+      for (let n = 0; n < 5; n++) member?.send({ t: "welcome", n });
+    });
+    const client = await within(
+      authenticate(await connect(transport, listener), { secret: SECRET }),
+      "auth",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const { messages, count } = collect(client);
+    await count(5, "5 welcomes");
+    assert.deepEqual(messages.map((m) => m.n), [0, 1, 2, 3, 4]);
+  });
+
+  test("auth: a wrong secret is refused on both sides, with the reason and a log line", async () => {
+    const { listener, log } = await echoServer(transport);
+    const connection = await connect(transport, listener);
+    const closed = new Promise<void>((resolve) => {
+      const check = () => connection.closed ? resolve() : setTimeout(check, 5);
+      check();
+    });
+    await assert.rejects(
+      within(authenticate(connection, { secret: "not the right one" }), "auth"),
+      (error: Error) =>
+        error instanceof ClusterError && /server refused: .*wrong secret/.test(error.message) &&
+        /--secret or STATICECS_SECRET/.test(error.message),
+    );
+    await within(closed, "client closed");
+    await until(() => log.length === 1, "refusal logged");
+    assert.match(log[0], /refused connection from 127\.0\.0\.1:\d+: .*wrong secret/);
+  });
+
+  test("auth: a server that does not know the secret is refused by the client", async () => {
+    const listener = await listen(transport, (connection) => {
+      connection.onMessage = (message) => {
+        // An impostor: accepts any proof, answers with one it cannot compute.
+        if (message.t === "auth") connection.send({ t: "auth_ok", proof: new Uint8Array(32) });
+      };
+      connection.send({ t: "hello", v: PROTOCOL_VERSION, nonce: new Uint8Array(32) });
+    });
+    await assert.rejects(
+      within(authenticate(await connect(transport, listener), { secret: SECRET }), "auth"),
+      /authentication failed: wrong secret \(the peer's proof does not match/,
+    );
+  });
+
+  test("auth: a frame other than auth first is refused", async () => {
+    const { listener, log } = await echoServer(transport);
+    const client = await connect(transport, listener);
+    const { messages, closed } = collect(client);
+    client.send({ t: "join", scene: "x" });
+    await within(closed, "refused");
+    assert.equal(messages[0].t, "hello");
+    assert.equal(messages[1].t, "auth_error");
+    assert.match(String(messages[1].reason), /expected an "auth" frame first, got "join"/);
+    await until(() => log.length === 1, "refusal logged");
+    assert.match(log[0], /expected an "auth" frame first/);
+  });
+
+  test("auth: timeouts on the server and on the client", async () => {
+    const log: string[] = [];
+    const listener = await listen(transport, (connection) => {
+      void acceptAuthenticated(connection, {
+        secret: SECRET,
+        timeoutMs: 100,
+        log: (l) => log.push(l),
+      });
+    });
+    const silent = await connect(transport, listener);
+    const silentSide = collect(silent);
+    await within(silentSide.closed, "silent client dropped");
+    assert.match(
+      String(silentSide.messages.at(-1)?.reason),
+      /timed out: no auth frame within 100 ms/,
+    );
+    assert.match(log[0], /refused connection from 127\.0\.0\.1:\d+: .*timed out/);
+
+    const mute = await listen(transport, () => {});
+    await assert.rejects(
+      within(authenticate(await connect(transport, mute), { secret: SECRET, timeoutMs: 100 }), "a"),
+      /authentication timed out: no hello within 100 ms/,
+    );
+  });
+});
+
+function assertMessages(actual: unknown[], expected: Message[]): void {
+  assert.equal(actual.length, expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const got = actual[i] as Record<string, unknown>;
+    for (const [key, value] of Object.entries(expected[i])) {
+      if (value instanceof Uint8Array) {
+        assert.ok(got[key] instanceof Uint8Array, `${key} decodes as a Uint8Array`);
+        assert.deepEqual([...(got[key] as Uint8Array)], [...value]);
+      } else assert.deepEqual(got[key], value);
+    }
+  }
+}
