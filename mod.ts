@@ -74,6 +74,7 @@ export { SystemContext } from "./core/context.ts";
 export { type Access, defineSystem, type System, type SystemSpec } from "./core/system.ts";
 export { DEFAULT_PHASES, type Schedule, type Stage } from "./core/schedule.ts";
 export {
+  type ClusterSpec,
   defineScene,
   type ErrorPolicy,
   isScene,
@@ -120,3 +121,4 @@ export {
   O_FLAGS,
   SystemIo,
 } from "./core/io.ts";
+export { ClusterId } from "./core/cluster_id.ts";

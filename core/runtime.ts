@@ -78,6 +78,12 @@ export interface RuntimeOptions {
   readonly io?: IoExecutor;
   /** Start from this snapshot instead of running setup. */
   readonly snapshot?: Uint8Array;
+  /**
+   * Start with an empty world and do not run setup: a cluster member that is
+   * not the first gets its entities from the cluster. A `snapshot` still
+   * restores.
+   */
+  readonly skipSetup?: boolean;
   /** Most ticks one `advance` call runs to catch up; the rest are dropped and counted. */
   readonly maxCatchUpTicks?: number;
   /**
@@ -198,7 +204,7 @@ export class Runtime {
     if (options.snapshot !== undefined) {
       runtime.ticks = restoreWorld(runtime.world, options.snapshot);
       runtime.setTime(runtime.ticks);
-    } else if (scene.setup !== undefined) {
+    } else if (scene.setup !== undefined && options.skipSetup !== true) {
       await scene.setup(runtime.world, {
         random: new Random(runtime.seed, 0x5e7),
         seed: runtime.seed,

@@ -6,11 +6,19 @@
  * @module
  */
 
+import { ClusterId } from "./cluster_id.ts";
 import type { WorldConfig } from "./config.ts";
 import { SceneError } from "./errors.ts";
 import type { Random } from "./random.ts";
 import { DEFAULT_PHASES } from "./schedule.ts";
-import type { Component, EventType, Resource } from "./schema.ts";
+import {
+  type Component,
+  type EventType,
+  type Field,
+  isOwned,
+  ownerOf,
+  type Resource,
+} from "./schema.ts";
 import type { System } from "./system.ts";
 import type { World } from "./world.ts";
 
@@ -23,6 +31,27 @@ export interface SetupContext {
   readonly random: Random;
   /** The run's seed. */
   readonly seed: number;
+}
+
+/**
+ * How a clustered scene splits its entities into partitions.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, defineScene } from "staticecs";
+ * const Cell = defineComponent("Cell", { id: "u32" });
+ * export default defineScene({ components: [Cell], systems: [], cluster: { key: Cell.id } });
+ * ```
+ */
+export interface ClusterSpec {
+  /**
+   * An integer field (u8, u16, u32, i8, i16, i32) of one of the scene's
+   * components whose value is the entity's partition key, such as a spatial
+   * cell the scene's systems keep up to date. With P partitions, key k lives
+   * in partition `((k % P) + P) % P`; an entity without the key's component
+   * lives in partition 0.
+   */
+  readonly key: Field;
 }
 
 /** How a scene is declared. */
@@ -41,6 +70,12 @@ export interface SceneSpec {
   readonly errorPolicy?: ErrorPolicy;
   /** Spawns the initial entities and sets resources; runs once before the first frame. */
   readonly setup?: (world: World, ctx: SetupContext) => void | Promise<void>;
+  /**
+   * Makes the scene runnable as a cluster: the partition key of every entity.
+   * The scene's components then also get `ClusterId` (appended if absent), so
+   * every thread that imports the scene builds the same world layout.
+   */
+  readonly cluster?: ClusterSpec;
 }
 
 const SCENE: unique symbol = Symbol.for("staticecs.scene");
@@ -89,7 +124,44 @@ export function defineScene(spec: SceneSpec): Scene {
   if (phases.length === 0 || new Set(phases).size !== phases.length) {
     throw new SceneError(`defineScene: phases must be distinct names, at least one`);
   }
-  return Object.freeze({ ...spec, phases, errorPolicy: policy, [SCENE]: true as const });
+  const components = checkCluster(spec);
+  return Object.freeze({
+    ...spec,
+    components,
+    phases,
+    errorPolicy: policy,
+    [SCENE]: true as const,
+  });
+}
+
+/** Field types a cluster key may have: integers, so a key names one partition exactly. */
+const KEY_TYPES: readonly string[] = ["u8", "u16", "u32", "i8", "i16", "i32"];
+
+/** Checks `spec.cluster` and returns the scene's components, with ClusterId if clustered. */
+function checkCluster(spec: SceneSpec): readonly Component[] {
+  const cluster = spec.cluster;
+  if (cluster === undefined) return spec.components;
+  const key = cluster?.key as Field | undefined;
+  if (key === null || typeof key !== "object" || typeof key.owner !== "object") {
+    throw new SceneError(
+      `defineScene: cluster.key must be a component field such as Cell.id; got ${String(key)}`,
+    );
+  }
+  const where = `cluster.key ${key.owner.name}.${key.name}`;
+  if (!spec.components.some((c) => isOwned(c, "component") && ownerOf(c) === key.owner)) {
+    throw new SceneError(
+      `defineScene: ${where} belongs to no component of this scene; add ${key.owner.name} ` +
+        `to components or pick a field of one of them`,
+    );
+  }
+  if (!KEY_TYPES.includes(key.type)) {
+    throw new SceneError(
+      `defineScene: ${where} has type ${key.type}; a cluster key must be an integer field ` +
+        `(${KEY_TYPES.join(", ")})`,
+    );
+  }
+  if (spec.components.includes(ClusterId)) return spec.components;
+  return Object.freeze([...spec.components, ClusterId]);
 }
 
 /** True if `value` was made by defineScene. */
