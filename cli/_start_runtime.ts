@@ -22,6 +22,8 @@ export interface StartOptions {
   readonly workers?: number;
   /** Give the runtime the portable executor (for backends that bring none). */
   readonly directIo?: boolean;
+  /** Start with an empty world: setup does not run (a cluster member that is not the first). */
+  readonly skipSetup?: boolean;
 }
 
 /** Carries an error thrown by the scene's own setup, to tell it from a build error. */
@@ -58,6 +60,7 @@ export async function startRuntime(loaded: LoadedScene, options: StartOptions): 
       // Scenes with I/O systems run everywhere: backends without an executor of their own
       // (all but io-uring) do the same intents directly through node:fs.
       io: options.directIo ? new PortableExecutor("direct I/O") : undefined,
+      skipSetup: options.skipSetup,
     });
   } catch (error) {
     if (error instanceof SetupFailure) {

@@ -22,7 +22,7 @@ export interface StopRequest {
 }
 
 /**
- * Installs the handlers until `dispose`.
+ * Installs the handlers until `dispose`; `onStop` hears the first signal.
  *
  * @example
  * ```ts
@@ -32,11 +32,12 @@ export interface StopRequest {
  * stop.dispose();
  * ```
  */
-export function listenForStop(): StopRequest {
+export function listenForStop(onStop?: (signal: string) => void): StopRequest {
   const request = { signal: undefined as string | undefined, dispose };
   const handler = (signal: string) => {
     if (request.signal !== undefined) process.exit(EXIT_INTERRUPTED);
     request.signal = signal;
+    onStop?.(signal);
   };
   for (const signal of STOP_SIGNALS) process.on(signal, handler);
   function dispose(): void {

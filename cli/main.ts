@@ -15,6 +15,7 @@
 import process from "node:process";
 import { BadInput, EXIT_BAD_INPUT, EXIT_OK, EXIT_SYSTEM_ERRORS, firstLine } from "./_failure.ts";
 import { hostRuntime } from "./_host.ts";
+import { clusterCommand } from "./cluster.ts";
 import { infoCommand } from "./info.ts";
 import { runCommand } from "./run.ts";
 import { VERSION } from "./version.ts";
@@ -23,6 +24,7 @@ import { VERSION } from "./version.ts";
 export const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = {
   run: runCommand,
   info: infoCommand,
+  cluster: clusterCommand,
 };
 
 /** Usage of `staticecs`. */
@@ -31,6 +33,7 @@ export const USAGE = `Usage: staticecs <command> [options]
 Commands:
   run <scene.ts>   run a scene: for N ticks, a duration, or until Ctrl-C
   info             show the runtime, cores and io_uring support
+  cluster          run a cluster coordinator, join one with a scene, or ask its status
 
 Options:
   -h, --help       show this help (or a command's: staticecs run --help)

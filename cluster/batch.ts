@@ -241,7 +241,8 @@ export function filterBatch(batch: EntityBatch, keep: (id: number) => boolean): 
 
 /** `bytes` itself if it sits at an offset a Float64Array may view, else a copy that does. */
 function aligned(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+  // A copy at offset 0. Not bytes.slice(): msgpackr hands out Buffers, whose slice is a view.
+  return bytes.byteOffset % 8 === 0 ? bytes : new Uint8Array(bytes);
 }
 
 /** The values at rows with `target[row] >= 0`, each to position `target[row]`. */

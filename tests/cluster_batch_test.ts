@@ -7,6 +7,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { pack, unpack } from "msgpackr";
 import {
   BoundError,
@@ -331,6 +332,25 @@ describe("collect and insert", () => {
       assert.ok(expected.has(id));
     }
     assert.equal(batchCount(mergeBatches([emptyBatch(), odd])), 150);
+  });
+
+  test("filterBatch reads ids at any byte offset, as msgpackr's Buffers give them", () => {
+    const { map } = clusteredWorld(64, 1);
+    const merged = mergeBatches([...map.collect(() => true, false).values()]);
+    // Every group's bytes moved to an odd offset of one shared buffer, as in a decoded frame.
+    const shifted: EntityBatch = {
+      groups: merged.groups.map((group) => {
+        const at = (bytes: Uint8Array) => {
+          const backing = new Uint8Array(bytes.byteLength + 3);
+          backing.set(bytes, 3);
+          return Buffer.from(backing.buffer, 3, bytes.byteLength);
+        };
+        return { ...group, ids: at(group.ids), columns: group.columns.map(at) };
+      }),
+    };
+    const even = filterBatch(shifted, (id) => id % 2 === 0);
+    assert.equal(batchCount(even), 32);
+    assert.ok([...batchIds(even)].every((id) => id % 2 === 0));
   });
 
   test("a larger transfer over default chunk sizes conserves every entity", () => {

@@ -1,0 +1,349 @@
+/**
+ * `staticecs cluster coordinator|join|status`: runs a coordinator, joins one
+ * as a member running a scene, or asks one for its members and partitions.
+ * Every connection authenticates with the shared secret (`--secret`, or
+ * the environment variable STATICECS_SECRET) before anything else.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { ClusterError } from "../cluster/errors.ts";
+import { authenticate, resolveSecret } from "../cluster/auth.ts";
+import { Coordinator } from "../cluster/coordinator.ts";
+import { ClusterMember } from "../cluster/member.ts";
+import type { ClusterStatus } from "../cluster/protocol.ts";
+import { tcpTransport } from "../cluster/tcp.ts";
+import { parseHostPort } from "../cluster/transport.ts";
+import { DEFAULT_SEED } from "../mod.ts";
+import {
+  parseBoundedInteger,
+  parsePositiveNumber,
+  parseSeed,
+  rephraseParseError,
+  wantsHelp,
+} from "./_args.ts";
+import {
+  backendFactory,
+  BACKENDS,
+  DEFAULT_BACKEND,
+  IO_BACKENDS,
+  PARALLEL_BACKENDS,
+} from "./_backends.ts";
+import { BadInput, EXIT_OK, EXIT_SYSTEM_ERRORS, firstLine } from "./_failure.ts";
+import { loadScene } from "./_load_scene.ts";
+import { startRuntime } from "./_start_runtime.ts";
+import { listenForStop } from "./_stop_signals.ts";
+import { HZ_MAX } from "./run.ts";
+
+/** Usage of `staticecs cluster`. */
+export const CLUSTER_USAGE = `Usage: staticecs cluster <coordinator|join|status> [options]
+
+  staticecs cluster coordinator --listen HOST:PORT --partitions P [options]
+      run a coordinator until Ctrl-C (SIGINT) or SIGTERM, which stops every member
+      --heartbeat-ms N     members' heartbeat interval (default 500)
+      --failure-ms N       silence after which a member is failed (default 4 intervals)
+      --checkpoint-every K ticks between members' checkpoints (default 60)
+      --seed S             seed the members' runtimes derive theirs from (default ${DEFAULT_SEED})
+
+  staticecs cluster join HOST:PORT <scene.ts> [options]
+      run the scene for the partitions the coordinator assigns, until it says stop;
+      Ctrl-C or SIGTERM hands every partition over first (a second signal exits at once)
+      --backend NAME       one of: ${Object.keys(BACKENDS).join(", ")} (default ${DEFAULT_BACKEND})
+      --workers N          worker threads for work-stealing or adaptive
+      --hz H               ticks per second (default 60)
+
+  staticecs cluster status HOST:PORT [--json]
+      print members and partitions (--json: one object with members and partitions)
+
+Common options:
+  --secret S       the cluster's shared secret (or set STATICECS_SECRET); at least 8 characters
+  --verbose        stack traces on errors
+  -h, --help       show this help
+
+The scene must declare a partition key: defineScene({ ..., cluster: { key: Cell.id } }).
+Exit codes: 0 done, 1 the member lost its coordinator, 2 bad arguments, scene or secret.
+`;
+
+const SUBCOMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = {
+  coordinator: coordinatorCommand,
+  join: joinCommand,
+  status: statusCommand,
+};
+
+/**
+ * Runs `staticecs cluster ...`; resolves to the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * const code = await clusterCommand(["status", "127.0.0.1:7400", "--json"]);
+ * ```
+ */
+export async function clusterCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === "--help" || sub === "-h" || wantsHelp([sub])) {
+    process.stdout.write(CLUSTER_USAGE);
+    return sub === undefined ? 2 : EXIT_OK;
+  }
+  const run = SUBCOMMANDS[sub];
+  if (run === undefined) {
+    throw new BadInput(
+      `unknown cluster command "${sub}"; use coordinator, join or status (see staticecs cluster --help)`,
+    );
+  }
+  if (wantsHelp(rest)) {
+    process.stdout.write(CLUSTER_USAGE);
+    return EXIT_OK;
+  }
+  try {
+    return await run(rest);
+  } catch (error) {
+    if (error instanceof ClusterError) throw new BadInput(error.message, { cause: error });
+    throw error;
+  }
+}
+
+/** Parsed flags, by name; values are checked where they are used. */
+interface Parsed {
+  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+  readonly positionals: readonly string[];
+}
+
+function parse(
+  sub: string,
+  args: string[],
+  options: Record<string, { type: "string" | "boolean"; default?: string | boolean }>,
+): Parsed {
+  try {
+    return parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        secret: { type: "string" },
+        verbose: { type: "boolean", default: false },
+        ...options,
+      },
+    });
+  } catch (error) {
+    throw rephraseParseError(`cluster ${sub}`, error, args);
+  }
+}
+
+function stamp(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+async function coordinatorCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse("coordinator", args, {
+    listen: { type: "string" },
+    partitions: { type: "string" },
+    "heartbeat-ms": { type: "string" },
+    "failure-ms": { type: "string" },
+    "checkpoint-every": { type: "string" },
+    seed: { type: "string" },
+  });
+  if (positionals.length > 0) {
+    throw new BadInput(`cluster coordinator takes no file; got ${positionals[0]}`);
+  }
+  if (values.listen === undefined) {
+    throw new BadInput(
+      "cluster coordinator needs --listen HOST:PORT, e.g. --listen 127.0.0.1:7400",
+    );
+  }
+  if (values.partitions === undefined) {
+    throw new BadInput("cluster coordinator needs --partitions P, e.g. --partitions 16");
+  }
+  const { host, port } = parseHostPort(String(values.listen));
+  const heartbeat = values["heartbeat-ms"];
+  const failure = values["failure-ms"];
+  const checkpoint = values["checkpoint-every"];
+  const coordinator = new Coordinator({
+    partitions: parseBoundedInteger("--partitions", String(values.partitions), 4096),
+    secret: resolveSecret(values.secret as string | undefined),
+    heartbeatIntervalMs: heartbeat === undefined
+      ? undefined
+      : parseBoundedInteger("--heartbeat-ms", String(heartbeat), 60_000),
+    failureTimeoutMs: failure === undefined
+      ? undefined
+      : parseBoundedInteger("--failure-ms", String(failure), 600_000),
+    checkpointEveryTicks: checkpoint === undefined
+      ? undefined
+      : parseBoundedInteger("--checkpoint-every", String(checkpoint), 1 << 20),
+    seed: values.seed === undefined ? DEFAULT_SEED : parseSeed(String(values.seed)),
+    log: (line) => stamp(`coordinator: ${line}`),
+  });
+  const listener = await coordinator.listen(await tcpTransport(), host, port).catch((error) => {
+    throw new BadInput(`cannot listen on ${host}:${port}: ${firstLine(error)}`, { cause: error });
+  });
+  stamp(
+    `coordinator: listening on ${listener.host}:${listener.port}, ${coordinator.settings.partitions} ` +
+      `partitions, heartbeat ${coordinator.settings.heartbeatIntervalMs} ms, failure after ` +
+      `${coordinator.failureTimeoutMs} ms`,
+  );
+  const timer = setInterval(
+    () => coordinator.tick(),
+    Math.max(5, coordinator.settings.heartbeatIntervalMs / 4),
+  );
+  const signal = await new Promise<string>((resolve) => {
+    const stop = listenForStop((name) => {
+      stop.dispose();
+      resolve(name);
+    });
+  });
+  clearInterval(timer);
+  stamp(`coordinator: ${signal}: stopping every member`);
+  await coordinator.close(`the coordinator stopped (${signal})`);
+  return EXIT_OK;
+}
+
+async function joinCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse("join", args, {
+    backend: { type: "string", default: DEFAULT_BACKEND },
+    workers: { type: "string" },
+    hz: { type: "string" },
+  });
+  if (positionals.length !== 2) {
+    throw new BadInput(
+      "cluster join needs HOST:PORT and a scene file: staticecs cluster join 127.0.0.1:7400 scene.ts",
+    );
+  }
+  const { host, port } = parseHostPort(positionals[0]);
+  const backend = String(values.backend);
+  backendFactory(backend);
+  if (values.workers !== undefined && !PARALLEL_BACKENDS.includes(backend)) {
+    throw new BadInput(`--workers is for --backend ${PARALLEL_BACKENDS.join(" or ")}`);
+  }
+  const workers = values.workers === undefined
+    ? undefined
+    : parseBoundedInteger("--workers", String(values.workers), 256);
+  const hz = values.hz === undefined
+    ? undefined
+    : parsePositiveNumber("--hz", String(values.hz), HZ_MAX);
+  const secret = resolveSecret(values.secret as string | undefined);
+  const loaded = await loadScene(positionals[1]);
+  if (loaded.scene.cluster === undefined) {
+    throw new BadInput(
+      `${
+        positionals[1]
+      }: the scene has no partition key; add cluster: { key: <Component>.<field> } to defineScene`,
+    );
+  }
+  const member = await ClusterMember.join({
+    transport: await tcpTransport(),
+    host,
+    port,
+    secret,
+    scene: loaded.scene,
+    ticksPerSecond: hz,
+    log: (line) => stamp(line),
+    createRuntime: ({ seed, skipSetup }) =>
+      startRuntime(loaded, {
+        seed,
+        hz,
+        backend: backendFactory(backend),
+        workers,
+        directIo: !IO_BACKENDS.includes(backend),
+        skipSetup,
+      }),
+  }).catch((error) => {
+    throw new BadInput(`cannot join ${host}:${port}: ${firstLine(error)}`, { cause: error });
+  });
+  stamp(
+    `member ${member.memberId}: joined ${host}:${port} running ${loaded.name} on ${member.runtime.backend.name}`,
+  );
+  const stop = listenForStop(() => void member.leave());
+  try {
+    const reason = await member.done;
+    const stats = member.stats();
+    stamp(
+      `member ${member.memberId}: stopped (${reason}) after ${stats.ticks} ticks; sent ${stats.sentEntities} ` +
+        `entities, received ${stats.receivedEntities}, ${stats.checkpoints} checkpoints`,
+    );
+  } finally {
+    stop.dispose();
+    await member.runtime.close();
+  }
+  return member.failed ? EXIT_SYSTEM_ERRORS : EXIT_OK;
+}
+
+async function statusCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse("status", args, {
+    json: { type: "boolean", default: false },
+  });
+  if (positionals.length !== 1) {
+    throw new BadInput("cluster status needs HOST:PORT: staticecs cluster status 127.0.0.1:7400");
+  }
+  const { host, port } = parseHostPort(positionals[0]);
+  const secret = resolveSecret(values.secret as string | undefined);
+  const status = await fetchStatus(host, port, secret).catch((error) => {
+    throw new BadInput(`cluster status ${host}:${port}: ${firstLine(error)}`, { cause: error });
+  });
+  process.stdout.write(values.json ? JSON.stringify(status) + "\n" : formatStatus(status));
+  return EXIT_OK;
+}
+
+/**
+ * Asks a coordinator for its status, authenticating with `secret`.
+ *
+ * @example
+ * ```ts ignore
+ * const status = await fetchStatus("127.0.0.1", 7400, "s3cret-s3cret");
+ * ```
+ */
+export async function fetchStatus(
+  host: string,
+  port: number,
+  secret: string,
+  timeoutMs = 5_000,
+): Promise<ClusterStatus> {
+  const connection = await (await tcpTransport()).connect(host, port);
+  try {
+    await authenticate(connection, { secret, timeoutMs });
+    return await new Promise<ClusterStatus>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new ClusterError(`no status within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      connection.onClose = (reason) =>
+        reject(new ClusterError(`the coordinator closed the connection: ${reason}`));
+      connection.onMessage = (message) => {
+        clearTimeout(timer);
+        if (message.t === "status") resolve(message.status as ClusterStatus);
+        else reject(new ClusterError(`expected a status, got ${message.t}`));
+      };
+      connection.send({ t: "status?" });
+    });
+  } finally {
+    connection.close("status received");
+  }
+}
+
+function formatStatus(status: ClusterStatus): string {
+  const lines = [
+    `members (heartbeat ${status.heartbeatIntervalMs} ms, failure after ${status.failureTimeoutMs} ms, ` +
+    `checkpoint every ${status.checkpointEveryTicks} ticks):`,
+  ];
+  for (const m of status.members) {
+    lines.push(
+      `  ${String(m.id).padStart(4)}  ${m.state.padEnd(8)} ${
+        m.address.padEnd(22)
+      } tick ${m.tick}, ` +
+        `${m.entities} entities, partitions ${m.partitions.join(",") || "-"}`,
+    );
+  }
+  lines.push("partitions:");
+  for (const p of status.partitions) {
+    lines.push(
+      `  ${String(p.id).padStart(4)}  owner ${String(p.owner ?? "-").padEnd(5)} ${
+        p.state.padEnd(8)
+      } ${p.entities} entities`,
+    );
+  }
+  const total = status.partitions.reduce((n, p) => n + p.entities, 0);
+  lines.push(
+    `${total} entities in ${status.partitions.length} partitions; ${status.failovers} failovers; ${status.transfers.entities} entities transferred`,
+  );
+  return lines.join("\n") + "\n";
+}

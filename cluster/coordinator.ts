@@ -1,0 +1,660 @@
+/**
+ * The cluster coordinator: membership, the map of P partitions to members,
+ * failure detection from heartbeats, routing of entities between
+ * partitions, and the state needed to bring a failed member's partitions
+ * back elsewhere.
+ *
+ * What it keeps per partition is a base state (the last checkpoint, or the
+ * state it was assigned with) and, per member, a log of what happened since
+ * that member's last checkpoint: entities forwarded to it (arrivals, with a
+ * sequence number) and ids of entities it sent away (departures). A member's
+ * checkpoint is a consistent cut: every partition it owns at one tick, with
+ * the last arrival it had applied. To restore a failed member's partition,
+ * the coordinator replays the log over the base: arrivals into it added,
+ * departures removed, so the entity count is conserved exactly and the
+ * state of each entity is at most one checkpoint interval old. A graceful
+ * leave (or a rebalance) hands over live state instead: revoke, the member
+ * answers with the partition's entities, the coordinator assigns them on.
+ * Entities bound for a partition that is being handed over, or that has no
+ * member, wait in the coordinator (held) and go with the next assign.
+ *
+ * The coordinator trusts nothing it receives: every message is checked
+ * (protocol.ts) and a bad one closes that connection only.
+ *
+ * @module
+ */
+
+import { acceptAuthenticated } from "./auth.ts";
+import {
+  batchCount,
+  batchIds,
+  emptyBatch,
+  type EntityBatch,
+  filterBatch,
+  mergeBatches,
+} from "./batch.ts";
+import { ClusterError } from "./errors.ts";
+import { leastLoaded, planMoves } from "./_placement.ts";
+import { PROTOCOL_VERSION } from "./auth.ts";
+import {
+  checkMemberMessage,
+  type ClusterSettings,
+  type ClusterStatus,
+  type CoordinatorMessage,
+  type MemberMessage,
+  type MemberState,
+  type MemberStatus,
+  PARTITIONS_MAX,
+  type RawMessage,
+} from "./protocol.ts";
+import type { Connection, Listener, Transport } from "./transport.ts";
+
+/** How to run a coordinator. */
+export interface CoordinatorOptions {
+  readonly partitions: number;
+  readonly secret: string;
+  /** How often members send heartbeats (500 ms if omitted). */
+  readonly heartbeatIntervalMs?: number;
+  /** Silence after which a member is failed (4 heartbeat intervals if omitted). */
+  readonly failureTimeoutMs?: number;
+  /** Ticks between a member's checkpoints (60 if omitted). */
+  readonly checkpointEveryTicks?: number;
+  /** Seed the members' runtimes derive theirs from (0 if omitted). */
+  readonly seed?: number;
+  /** Where log lines go (stderr in the CLI). */
+  readonly log?: (line: string) => void;
+  /** Milliseconds now; `performance.now` if omitted. */
+  readonly clock?: () => number;
+  /** Log entries a member may accumulate between checkpoints before it is failed (65,536). */
+  readonly memberLogEntriesMax?: number;
+  /** Authentication timeout per connection (5,000 ms). */
+  readonly authTimeoutMs?: number;
+}
+
+type LogEntry =
+  | {
+    readonly kind: "arrive";
+    readonly seq: number;
+    readonly partition: number;
+    readonly state: EntityBatch;
+  }
+  | { readonly kind: "depart"; readonly ids: Set<number> };
+
+interface Member {
+  readonly id: number;
+  readonly address: string;
+  readonly connection: Connection;
+  readonly joinedMs: number;
+  state: MemberState;
+  readonly partitions: Set<number>;
+  lastHeartbeatMs: number;
+  tick: number;
+  tickMsMean: number;
+  checkpointTick: number;
+  readonly counts: Map<number, number>;
+  /** Since the last checkpoint; entry k sits at position logStart + k. */
+  log: LogEntry[];
+  logStart: number;
+  /** Last sequence number forwarded to this member. */
+  seq: number;
+}
+
+interface Partition {
+  readonly id: number;
+  owner: Member | undefined;
+  /** Revoke sent to the owner; its handoff goes to `nextOwner` (or is parked). */
+  moving: boolean;
+  nextOwner: Member | undefined;
+  base: EntityBatch;
+  /** Position in the owner's log where `base` was taken. */
+  basePos: number;
+  /** Entities waiting for an owner, in arrival order. */
+  held: EntityBatch[];
+  entities: number;
+}
+
+const HISTORY_MAX = 64;
+
+/** What the coordinator sends: to members, and to status clients. */
+type Outgoing =
+  | CoordinatorMessage
+  | { readonly t: "status"; readonly status: ClusterStatus }
+  | { readonly t: "error"; readonly message: string };
+
+/**
+ * Runs the cluster's control plane over any transport.
+ *
+ * @example
+ * ```ts ignore
+ * import { Coordinator } from "./coordinator.ts";
+ * import { tcpTransport } from "./tcp.ts";
+ * const coordinator = new Coordinator({ partitions: 8, secret: "s3cret-s3cret" });
+ * const listener = await coordinator.listen(await tcpTransport(), "127.0.0.1", 7400);
+ * setInterval(() => coordinator.tick(), 100);
+ * ```
+ */
+export class Coordinator {
+  readonly settings: ClusterSettings;
+  readonly failureTimeoutMs: number;
+  private readonly secret: string;
+  private readonly log: (line: string) => void;
+  private readonly clock: () => number;
+  private readonly memberLogEntriesMax: number;
+  private readonly authTimeoutMs: number;
+  private readonly members = new Map<number, Member>();
+  private readonly history: Member[] = [];
+  private readonly parts: Partition[];
+  private readonly startedMs: number;
+  private nextMemberId = 1;
+  /** Whether setup's entities exist in the cluster (the seeding member has checkpointed). */
+  private seeded = false;
+  private seeder: Member | undefined;
+  private transferredEntities = 0;
+  private transferFrames = 0;
+  private failovers = 0;
+  private listener: Listener | undefined;
+  private closing = false;
+
+  constructor(options: CoordinatorOptions) {
+    const partitions = options.partitions;
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > PARTITIONS_MAX) {
+      throw new ClusterError(
+        `--partitions must be an integer from 1 to ${PARTITIONS_MAX}; got ${partitions}`,
+      );
+    }
+    const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 500;
+    if (
+      !Number.isInteger(heartbeatIntervalMs) || heartbeatIntervalMs < 10 ||
+      heartbeatIntervalMs > 60_000
+    ) {
+      throw new ClusterError(
+        `--heartbeat-ms must be an integer from 10 to 60000; got ${heartbeatIntervalMs}`,
+      );
+    }
+    this.failureTimeoutMs = options.failureTimeoutMs ?? 4 * heartbeatIntervalMs;
+    if (!(this.failureTimeoutMs >= 2 * heartbeatIntervalMs)) {
+      throw new ClusterError(
+        `the failure timeout (${this.failureTimeoutMs} ms) must be at least two heartbeat ` +
+          `intervals (${2 * heartbeatIntervalMs} ms), or live members would be failed`,
+      );
+    }
+    const checkpointEveryTicks = options.checkpointEveryTicks ?? 60;
+    if (
+      !Number.isInteger(checkpointEveryTicks) || checkpointEveryTicks < 1 ||
+      checkpointEveryTicks > 1 << 20
+    ) {
+      throw new ClusterError(
+        `--checkpoint-every must be an integer from 1 to ${
+          1 << 20
+        } ticks; got ${checkpointEveryTicks}`,
+      );
+    }
+    this.settings = {
+      partitions,
+      heartbeatIntervalMs,
+      checkpointEveryTicks,
+      seed: options.seed ?? 0,
+    };
+    this.secret = options.secret;
+    this.log = options.log ?? (() => {});
+    this.clock = options.clock ?? (() => performance.now());
+    this.memberLogEntriesMax = options.memberLogEntriesMax ?? 65_536;
+    this.authTimeoutMs = options.authTimeoutMs ?? 5_000;
+    this.startedMs = this.clock();
+    this.parts = Array.from({ length: partitions }, (_, id) => ({
+      id,
+      owner: undefined,
+      moving: false,
+      nextOwner: undefined,
+      base: emptyBatch(),
+      basePos: 0,
+      held: [],
+      entities: 0,
+    }));
+  }
+
+  /** Listens on host:port; every connection must authenticate first. */
+  async listen(transport: Transport, host: string, port: number): Promise<Listener> {
+    this.listener = await transport.listen(host, port, (connection) => this.accept(connection));
+    return this.listener;
+  }
+
+  /** Takes a new connection: authentication, then a join or a status request. */
+  accept(connection: Connection): void {
+    void acceptAuthenticated(connection, {
+      secret: this.secret,
+      timeoutMs: this.authTimeoutMs,
+      log: this.log,
+    }).then((authenticated) => {
+      if (authenticated === undefined || this.closing) {
+        authenticated?.close("the coordinator is shutting down");
+        return;
+      }
+      authenticated.onMessage = (raw) => this.firstMessage(authenticated, raw);
+    }).catch((error) => {
+      this.log(`connection from ${connection.remote} refused: ${(error as Error).message}`);
+      connection.close("refused");
+    });
+  }
+
+  /** Detects failed members; call it often (every heartbeat interval / 4 or so). */
+  tick(nowMs: number = this.clock()): void {
+    const interval = this.settings.heartbeatIntervalMs;
+    for (const member of [...this.members.values()]) {
+      if (member.state === "joining") continue;
+      const silentMs = nowMs - member.lastHeartbeatMs;
+      if (silentMs > this.failureTimeoutMs) {
+        this.fail(member, `no heartbeat for ${Math.round(silentMs)} ms`);
+      } else if (silentMs > 2 * interval && member.state === "active") {
+        member.state = "suspect";
+        this.log(`member ${member.id} is suspect: no heartbeat for ${Math.round(silentMs)} ms`);
+      }
+    }
+  }
+
+  /** Members, partitions and counters, as `staticecs cluster status` prints them. */
+  status(): ClusterStatus {
+    const now = this.clock();
+    const describe = (m: Member): MemberStatus => ({
+      id: m.id,
+      address: m.address,
+      state: m.state,
+      partitions: [...m.partitions].sort((a, b) => a - b),
+      tick: m.tick,
+      entities: [...m.counts.values()].reduce((a, b) => a + b, 0),
+      lastHeartbeatAgoMs: Math.round(now - m.lastHeartbeatMs),
+    });
+    return {
+      protocol: PROTOCOL_VERSION,
+      members: [...this.members.values(), ...this.history].map(describe),
+      partitions: this.parts.map((p) => ({
+        id: p.id,
+        owner: p.owner?.id ?? null,
+        entities: p.owner === undefined
+          ? p.held.reduce((n, b) => n + batchCount(b), 0)
+          : p.entities,
+        state: p.moving ? "moving" : p.owner === undefined ? "parked" : "running",
+      })),
+      uptimeMs: Math.round(now - this.startedMs),
+      heartbeatIntervalMs: this.settings.heartbeatIntervalMs,
+      failureTimeoutMs: this.failureTimeoutMs,
+      checkpointEveryTicks: this.settings.checkpointEveryTicks,
+      transfers: { entities: this.transferredEntities, frames: this.transferFrames },
+      failovers: this.failovers,
+    };
+  }
+
+  /** Tells every member to stop, closes connections and the listener. */
+  async close(reason = "the coordinator stopped"): Promise<void> {
+    this.closing = true;
+    const members = [...this.members.values()];
+    for (const member of members) {
+      trySend(member.connection, { t: "shutdown", reason });
+    }
+    await Promise.all(members.map((m) => withDeadline(m.connection.drained(), 2_000)));
+    for (const member of members) member.connection.close(reason);
+    await this.listener?.close();
+  }
+
+  private firstMessage(connection: Connection, raw: RawMessage): void {
+    if (raw.t === "status?") {
+      trySend(connection, { t: "status", status: this.status() });
+      void withDeadline(connection.drained(), 2_000).then(() => connection.close("status sent"));
+      return;
+    }
+    let message: MemberMessage;
+    try {
+      message = checkMemberMessage(raw, this.settings.partitions);
+      if (message.t !== "join") throw new ClusterError(`expected join or status?, got ${raw.t}`);
+    } catch (error) {
+      this.refuse(connection, (error as Error).message);
+      return;
+    }
+    this.join(connection, message.scene);
+  }
+
+  private refuse(connection: Connection, why: string): void {
+    this.log(`connection from ${connection.remote} closed: ${why}`);
+    trySend(connection, { t: "error", message: why });
+    connection.close(why);
+  }
+
+  private join(connection: Connection, scene: string): void {
+    const id = this.nextMemberId++;
+    const member: Member = {
+      id,
+      address: connection.remote,
+      connection,
+      joinedMs: this.clock(),
+      state: "active",
+      partitions: new Set(),
+      lastHeartbeatMs: this.clock(),
+      tick: 0,
+      tickMsMean: 0,
+      checkpointTick: 0,
+      counts: new Map(),
+      log: [],
+      logStart: 0,
+      seq: 0,
+    };
+    this.members.set(id, member);
+    connection.onMessage = (raw) => this.onMemberMessage(member, raw);
+    connection.onClose = (reason) => {
+      if (this.closing || member.state === "left" || member.state === "failed") return;
+      this.fail(member, `connection closed: ${reason}`);
+    };
+    const runSetup = !this.seeded && this.seeder === undefined;
+    if (runSetup) this.seeder = member;
+    trySend(connection, {
+      t: "welcome",
+      memberId: id,
+      settings: this.settings,
+      runSetup,
+      idBase: id * 2 ** 32,
+    });
+    this.log(
+      `member ${id} joined from ${member.address} (scene ${scene})${
+        runSetup ? "; it runs setup" : ""
+      }`,
+    );
+    // Before setup has checkpointed, every partition is parked: the seeder takes them all.
+    this.rebalance();
+  }
+
+  private onMemberMessage(member: Member, raw: RawMessage): void {
+    if (member.state === "failed" || member.state === "left") return;
+    let message: MemberMessage;
+    try {
+      message = checkMemberMessage(raw, this.settings.partitions);
+    } catch (error) {
+      this.fail(member, `protocol error: ${(error as Error).message}`);
+      return;
+    }
+    switch (message.t) {
+      case "join":
+        return this.fail(member, "protocol error: join sent twice");
+      case "heartbeat":
+        return this.onHeartbeat(member, message);
+      case "transfer":
+        return this.onTransfer(member, message.partition, message.state, message.handoff);
+      case "checkpoint":
+        return this.onCheckpoint(member, message);
+      case "leave":
+        return this.onLeave(member);
+    }
+  }
+
+  private onHeartbeat(member: Member, message: Extract<MemberMessage, { t: "heartbeat" }>): void {
+    member.lastHeartbeatMs = this.clock();
+    if (member.state === "suspect") {
+      member.state = "active";
+      this.log(`member ${member.id} is back (heartbeat)`);
+    }
+    member.tick = message.tick;
+    member.tickMsMean = message.tickMsMean;
+    member.counts.clear();
+    for (const [partition, entities] of message.counts) {
+      member.counts.set(partition, entities);
+      const part = this.parts[partition];
+      if (part.owner === member) part.entities = entities;
+    }
+  }
+
+  private onTransfer(
+    member: Member,
+    partition: number,
+    state: EntityBatch,
+    handoff: boolean,
+  ): void {
+    const part = this.parts[partition];
+    if (handoff && !(part.moving && part.owner === member)) {
+      return this.fail(
+        member,
+        `protocol error: handoff of partition ${partition}, which it was not asked for`,
+      );
+    }
+    this.record(member, { kind: "depart", ids: new Set(batchIds(state)) });
+    this.transferredEntities += batchCount(state);
+    this.transferFrames++;
+    if (handoff) return this.onHandoff(member, part, state);
+    this.route(part, state);
+  }
+
+  /** Sends entities to a partition's owner, or holds them while it has none. */
+  private route(part: Partition, state: EntityBatch): void {
+    const owner = part.owner;
+    if (owner === undefined || part.moving || owner.state === "failed" || owner.state === "left") {
+      part.held.push(state);
+      return;
+    }
+    owner.seq++;
+    this.record(owner, { kind: "arrive", seq: owner.seq, partition: part.id, state });
+    trySend(owner.connection, { t: "transfer", partition: part.id, state, seq: owner.seq });
+  }
+
+  private onHandoff(member: Member, part: Partition, state: EntityBatch): void {
+    member.partitions.delete(part.id);
+    part.moving = false;
+    part.owner = undefined;
+    part.held.unshift(state);
+    const next = part.nextOwner !== undefined && this.isLive(part.nextOwner)
+      ? part.nextOwner
+      : this.leastLoaded(this.liveMembers());
+    part.nextOwner = undefined;
+    if (next !== undefined) this.assign(part, next);
+    else this.log(`partition ${part.id} parked in the coordinator: no member to run it`);
+    if (member.state === "leaving") this.finishLeaveIfDone(member);
+    this.rebalance();
+  }
+
+  private onCheckpoint(member: Member, message: Extract<MemberMessage, { t: "checkpoint" }>): void {
+    const cut = member.logStart + member.log.length;
+    // Arrivals not yet applied at the cut come after it: replay them on restore.
+    member.log = member.log.filter((e) => e.kind === "arrive" && e.seq > message.appliedSeq);
+    member.logStart = cut;
+    member.checkpointTick = message.tick;
+    for (const { partition, state } of message.parts) {
+      const part = this.parts[partition];
+      if (part.owner !== member) continue; // stale: handed over or failed over meanwhile
+      part.base = state;
+      part.entities = batchCount(state);
+    }
+    for (const partition of member.partitions) this.parts[partition].basePos = cut;
+    if (
+      this.seeder === member && !this.seeded && message.parts.length === this.settings.partitions
+    ) {
+      this.seeded = true;
+      this.seeder = undefined;
+      this.log(
+        `setup done on member ${member.id}: ${
+          message.parts.reduce((n, p) => n + batchCount(p.state), 0)
+        } entities`,
+      );
+      this.rebalance();
+    }
+  }
+
+  private onLeave(member: Member): void {
+    if (member.state === "leaving") return;
+    member.state = "leaving";
+    this.log(`member ${member.id} leaves: handing over partitions ${list(member.partitions)}`);
+    for (const partition of member.partitions) {
+      const part = this.parts[partition];
+      if (part.moving) continue;
+      part.nextOwner = this.leastLoaded(this.liveMembers().filter((m) => m !== member));
+      this.revoke(part);
+    }
+    this.finishLeaveIfDone(member);
+  }
+
+  private finishLeaveIfDone(member: Member): void {
+    if (member.partitions.size > 0) return;
+    member.state = "left";
+    this.retire(member);
+    this.log(`member ${member.id} left; nothing lost`);
+    trySend(member.connection, { t: "shutdown", reason: "left the cluster" });
+    void withDeadline(member.connection.drained(), 2_000).then(() =>
+      member.connection.close("left")
+    );
+    if (this.seeder === member) this.seeder = undefined;
+  }
+
+  private assign(part: Partition, member: Member): void {
+    const state = mergeBatches([...part.held]);
+    part.held = [];
+    part.owner = member;
+    part.moving = false;
+    part.base = state;
+    part.basePos = member.logStart + member.log.length;
+    part.entities = batchCount(state);
+    member.partitions.add(part.id);
+    trySend(member.connection, { t: "assign", partition: part.id, state });
+  }
+
+  private revoke(part: Partition): void {
+    part.moving = true;
+    trySend(part.owner!.connection, { t: "revoke", partition: part.id });
+  }
+
+  /**
+   * Gives parked partitions to the least loaded members, then moves
+   * partitions until no member has more than one partition more than
+   * another, as few as it can. Partitions on their way are not moved again;
+   * it runs again when they arrive.
+   */
+  private rebalance(): void {
+    if (!this.seeded && this.seeder === undefined) return;
+    const live = this.liveMembers();
+    if (live.length === 0) return;
+    for (const part of this.parts) {
+      if (part.owner !== undefined || part.moving) continue;
+      this.assign(part, this.seeded ? this.leastLoaded(live)! : this.seeder!);
+    }
+    if (!this.seeded) return;
+    const moves = planMoves(
+      this.parts.map((p) => (p.moving ? p.nextOwner : p.owner)?.id ?? -1),
+      this.parts.map((p) => !p.moving && p.owner !== undefined && this.isLive(p.owner)),
+      live.map((m) => m.id),
+    );
+    for (const [partition, to] of moves) {
+      const part = this.parts[partition];
+      part.nextOwner = this.members.get(to);
+      this.revoke(part);
+      this.log(`partition ${partition} moves from member ${part.owner!.id} to member ${to}`);
+    }
+  }
+
+  private fail(member: Member, reason: string): void {
+    if (member.state === "failed" || member.state === "left") return;
+    const wasSeeder = this.seeder === member;
+    member.state = "failed";
+    this.retire(member);
+    member.connection.close(reason);
+    if (wasSeeder) this.seeder = undefined;
+    const partitions = [...member.partitions];
+    if (partitions.length === 0) {
+      this.log(`member ${member.id} failed (${reason}); it owned no partitions`);
+      return;
+    }
+    this.failovers++;
+    const resumed: string[] = [];
+    for (const partition of partitions) {
+      const part = this.parts[partition];
+      part.held.unshift(this.restore(member, part));
+      part.owner = undefined;
+      part.moving = false;
+      // Before setup has checkpointed there is nothing to resume: park for the next seeder.
+      const next = !this.seeded
+        ? undefined
+        : part.nextOwner !== undefined && this.isLive(part.nextOwner)
+        ? part.nextOwner
+        : this.leastLoaded(this.liveMembers());
+      part.nextOwner = undefined;
+      if (next === undefined) {
+        resumed.push(`${partition} parked`);
+        continue;
+      }
+      this.assign(part, next);
+      resumed.push(`${partition} on member ${next.id}`);
+    }
+    const lost = wasSeeder && !this.seeded
+      ? "setup had not checkpointed: its entities are lost; the next member to join runs setup"
+      : `from the checkpoint at tick ${member.checkpointTick} (the member last reported tick ` +
+        `${member.tick}: up to ${Math.max(0, member.tick - member.checkpointTick)} ticks of ` +
+        `state lost; entity count conserved)`;
+    this.log(`member ${member.id} failed (${reason}); partitions ${resumed.join(", ")} ${lost}`);
+    this.rebalance();
+  }
+
+  /** A failed member's partition: its base with the log since replayed over it. */
+  private restore(member: Member, part: Partition): EntityBatch {
+    let state = part.base;
+    for (let k = Math.max(0, part.basePos - member.logStart); k < member.log.length; k++) {
+      const entry = member.log[k];
+      if (entry.kind === "arrive") {
+        if (entry.partition === part.id) state = mergeBatches([state, entry.state]);
+      } else {
+        state = filterBatch(state, (id) => !entry.ids.has(id));
+      }
+    }
+    return state;
+  }
+
+  private record(member: Member, entry: LogEntry): void {
+    if (member.log.length >= this.memberLogEntriesMax) {
+      this.fail(
+        member,
+        `${member.log.length} transfers since its last checkpoint (the bound is ` +
+          `${this.memberLogEntriesMax}); lower --checkpoint-every`,
+      );
+      return;
+    }
+    member.log.push(entry);
+  }
+
+  private retire(member: Member): void {
+    this.members.delete(member.id);
+    this.history.unshift(member);
+    if (this.history.length > HISTORY_MAX) this.history.pop();
+  }
+
+  private isLive(member: Member): boolean {
+    return this.members.get(member.id) === member &&
+      (member.state === "active" || member.state === "suspect");
+  }
+
+  /** The live member with the fewest partitions, counting those on their way to it. */
+  private leastLoaded(members: readonly Member[]): Member | undefined {
+    const load = new Map<number, number>();
+    for (const p of this.parts) {
+      const to = p.moving ? p.nextOwner : p.owner;
+      if (to !== undefined) load.set(to.id, (load.get(to.id) ?? 0) + 1);
+    }
+    const id = leastLoaded(members.map((m) => m.id), load);
+    return members.find((m) => m.id === id);
+  }
+
+  private liveMembers(): Member[] {
+    return [...this.members.values()].filter((m) => this.isLive(m));
+  }
+}
+
+function list(partitions: Iterable<number>): string {
+  return [...partitions].sort((a, b) => a - b).join(", ") || "(none)";
+}
+
+/** Sends unless the connection is closed or its queue is full (then it closes: the peer is too slow). */
+function trySend(connection: Connection, message: Outgoing): void {
+  if (connection.closed) return;
+  try {
+    connection.send(message);
+  } catch (error) {
+    connection.close(`send failed: ${(error as Error).message}`);
+  }
+}
+
+function withDeadline(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,206 @@
+/**
+ * The coordinator and members in one process over the in-memory transport
+ * (the same frames and authentication as TCP, no sockets): joins,
+ * rebalancing, graceful leave, failover from checkpoints, and exact entity
+ * conservation through all of them, checked by counting every member's
+ * world and the coordinator's parked partitions. The scene is
+ * examples/cluster_sim.ts with ships crossing cells all the time.
+ */
+
+import { afterEach, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import { Runtime } from "../mod.ts";
+import { Coordinator } from "../cluster/coordinator.ts";
+import { ClusterMember } from "../cluster/member.ts";
+import { MemoryTransport } from "../cluster/memory_transport.ts";
+import { planMoves } from "../cluster/_placement.ts";
+import type { ClusterStatus } from "../cluster/protocol.ts";
+
+process.env.STATICECS_SHIPS = "2000";
+const { default: scene } = await import("../examples/cluster_sim.ts");
+const SHIPS = 2000;
+const SECRET = "memory-test-secret";
+const PARTITIONS = 6;
+
+interface Cluster {
+  readonly transport: MemoryTransport;
+  readonly coordinator: Coordinator;
+  readonly port: number;
+  readonly lines: string[];
+  readonly timer: ReturnType<typeof setInterval>;
+}
+
+const open: { cluster?: Cluster; members: ClusterMember[] } = { members: [] };
+
+afterEach(async () => {
+  for (const member of open.members.splice(0)) {
+    member.stop("test over");
+    await member.runtime.close();
+  }
+  if (open.cluster !== undefined) {
+    clearInterval(open.cluster.timer);
+    await open.cluster.coordinator.close();
+    open.cluster = undefined;
+  }
+});
+
+async function cluster(checkpointEveryTicks = 5): Promise<Cluster> {
+  const transport = new MemoryTransport();
+  const lines: string[] = [];
+  const coordinator = new Coordinator({
+    partitions: PARTITIONS,
+    secret: SECRET,
+    heartbeatIntervalMs: 50,
+    checkpointEveryTicks,
+    log: (line) => lines.push(line),
+  });
+  const listener = await coordinator.listen(transport, "memory", 0);
+  const timer = setInterval(() => coordinator.tick(), 10);
+  open.cluster = { transport, coordinator, port: listener.port, lines, timer };
+  return open.cluster;
+}
+
+async function join(c: Cluster, secret = SECRET): Promise<ClusterMember> {
+  const member = await ClusterMember.join({
+    transport: c.transport,
+    host: "memory",
+    port: c.port,
+    secret,
+    scene,
+    ticksPerSecond: 200,
+    createRuntime: (options) => Runtime.create(scene, options),
+  });
+  open.members.push(member);
+  return member;
+}
+
+async function until<T>(what: string, probe: () => T | undefined, ms = 10_000): Promise<T> {
+  const deadline = performance.now() + ms;
+  while (performance.now() < deadline) {
+    const value = probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function settled(c: Cluster, live: readonly ClusterMember[]): Promise<ClusterStatus> {
+  const ids = new Set(live.map((m) => m.memberId));
+  return until(`partitions running on members ${[...ids].join(", ")}`, () => {
+    const s = c.coordinator.status();
+    const running = s.partitions.every((p) => p.state === "running" && ids.has(p.owner!));
+    const each = live.every((m) => m.stats().partitions.length > 0);
+    return running && each ? s : undefined;
+  });
+}
+
+async function leaveAllAndCount(c: Cluster, members: readonly ClusterMember[]): Promise<number> {
+  for (const member of members) {
+    assert.equal(await member.leave(), "left the cluster");
+  }
+  const s = await until("every partition parked", () => {
+    const s = c.coordinator.status();
+    return s.partitions.every((p) => p.state === "parked") ? s : undefined;
+  });
+  return s.partitions.reduce((n, p) => n + p.entities, 0);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("placement", () => {
+  it("moves as few partitions as evens the load", () => {
+    const all = (n: number) => new Array(n).fill(true);
+    assert.deepEqual(planMoves([1, 1, 1, 1], all(4), [1, 2]), [[3, 2], [2, 2]]);
+    assert.deepEqual(planMoves([1, 1, 2, 2, 1], all(5), [1, 2, 3]), [[4, 3]]);
+    assert.deepEqual(planMoves([1, 2], all(2), [1, 2, 3]), []);
+    assert.deepEqual(planMoves([1, 1, 1], [false, false, false], [1, 2]), []);
+    // The most loaded member has nothing movable (all on its way to it): take from the next.
+    assert.deepEqual(
+      planMoves([1, 1, 1, 2, 2, 2, 2], [true, true, true, false, false, false, false], [1, 2, 3]),
+      [
+        [2, 3],
+      ],
+    );
+    // Balanced within one: nothing moves.
+    assert.deepEqual(planMoves([1, 2, 3, 1], all(4), [1, 2, 3]), []);
+  });
+});
+
+describe("coordinator and members in one process", () => {
+  it("setup runs once and the first member owns everything", { timeout: 30_000 }, async () => {
+    const c = await cluster();
+    const first = await join(c);
+    await settled(c, [first]);
+    assert.equal(first.runtime.world.entityCount, SHIPS);
+    assert.match(c.lines.join("\n"), /setup done on member 1: 2000 entities/);
+    assert.equal(await leaveAllAndCount(c, [first]), SHIPS);
+  });
+
+  it(
+    "joins rebalance, ships cross, and a leave hands everything over",
+    { timeout: 30_000 },
+    async () => {
+      const c = await cluster();
+      const members = [await join(c)];
+      await settled(c, members);
+      members.push(await join(c), await join(c));
+      await settled(c, members);
+      await sleep(500);
+      const sent = members.reduce((n, m) => n + m.stats().sentEntities, 0);
+      assert.ok(sent > 0, "ships crossed between members");
+      assert.equal(await leaveAllAndCount(c, members), SHIPS);
+      assert.doesNotMatch(c.lines.join("\n"), /failed/);
+    },
+  );
+
+  it("a member that dies resumes elsewhere from its checkpoint, count conserved", {
+    timeout: 30_000,
+  }, async () => {
+    const c = await cluster();
+    const members = [await join(c)];
+    await settled(c, members);
+    members.push(await join(c), await join(c));
+    await settled(c, members);
+    await sleep(400);
+    const victim = members[1];
+    victim.stop("killed by the test");
+    const survivors = [members[0], members[2]];
+    const s = await settled(c, survivors);
+    assert.ok(s.partitions.every((p) => p.owner !== victim.memberId));
+    assert.match(
+      c.lines.join("\n"),
+      /member 2 failed .* ticks of state lost; entity count conserved/,
+    );
+    await sleep(400);
+    assert.equal(await leaveAllAndCount(c, survivors), SHIPS);
+  });
+
+  it("two failures in a row and a rejoin conserve the count", { timeout: 30_000 }, async () => {
+    const c = await cluster(3);
+    const members = [await join(c), await join(c), await join(c)];
+    await settled(c, members);
+    await sleep(300);
+    members[0].stop("killed");
+    await settled(c, members.slice(1));
+    await sleep(200);
+    members[1].stop("killed");
+    await settled(c, members.slice(2));
+    const late = await join(c);
+    await settled(c, [members[2], late]);
+    await sleep(300);
+    assert.equal(await leaveAllAndCount(c, [members[2], late]), SHIPS);
+  });
+
+  it(
+    "a wrong secret is refused and the coordinator keeps running",
+    { timeout: 30_000 },
+    async () => {
+      const c = await cluster();
+      await assert.rejects(join(c, "wrong-secret-here"), /authentication failed|refused/);
+      assert.match(c.lines.join("\n"), /authentication failed|refused/);
+      const first = await join(c);
+      await settled(c, [first]);
+    },
+  );
+});
