@@ -194,8 +194,8 @@ export const CONNECT_TIMEOUT_MS = 10_000;
 export function connectError(host: string, port: number, cause: unknown): ClusterError {
   const why = cause instanceof Error ? cause.message : String(cause);
   return new ClusterError(
-    `connect to ${formatHostPort(host, port)} failed: ${why}; check that a cluster member ` +
-      `listens there and that the address is right`,
+    `connect to ${formatHostPort(host, port)} failed: ${why}; check that the coordinator ` +
+      `(staticecs cluster coordinator) listens there and that the address is right`,
     { cause },
   );
 }

@@ -6,7 +6,7 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -57,6 +57,7 @@ describe("compiled binary", { skip: SKIP }, () => {
       path.join(folder, "parallel.ts"),
     );
     writeFileSync(path.join(folder, "not_a_scene.ts"), "export default 42;\n");
+    copyFileSync(path.join(ROOT, "examples/cluster_sim.ts"), path.join(folder, "ships.ts"));
   });
 
   after(() => {
@@ -148,7 +149,7 @@ describe("compiled binary", { skip: SKIP }, () => {
     const version = staticecs("--version");
     assert.equal(version.status, 0);
     assert.match(version.stdout, /^staticecs \d+\.\d+\.\d+ \(bun /);
-    for (const args of [["--help"], ["run", "--help"], ["info", "--help"]]) {
+    for (const args of [["--help"], ["run", "--help"], ["info", "--help"], ["cluster", "--help"]]) {
       const ran = staticecs(...args);
       assert.equal(ran.status, 0, `${args.join(" ")}: ${ran.stderr}`);
       assert.match(ran.stdout, /usage/i, args.join(" "));
@@ -167,5 +168,61 @@ describe("compiled binary", { skip: SKIP }, () => {
       /--workers must be a positive integer/,
     );
     assertBadInput(staticecs("launch"), /launch/);
+    assertBadInput(staticecs("cluster", "coordinator", "--partitions", "4"), /needs --listen/);
+    assertBadInput(staticecs("cluster", "status", "nowhere"), /HOST:PORT|host:port/i);
+  });
+
+  test("cluster: a coordinator and a member from the binary; status with and without the secret", async () => {
+    const env = { ...process.env, NO_COLOR: "1", STATICECS_SECRET: "binary-test-secret", STATICECS_SHIPS: "1000" };
+    const children: ChildProcess[] = [];
+    const start = (...args: string[]) => {
+      const child = spawn(path.join(folder, "staticecs"), args, { cwd: folder, env, stdio: ["ignore", "ignore", "pipe"] });
+      let log = "";
+      child.stderr!.on("data", (chunk) => log += String(chunk));
+      children.push(child);
+      return { child, log: () => log };
+    };
+    try {
+      const coordinator = start("cluster", "coordinator", "--listen", "127.0.0.1:0", "--partitions", "4");
+      const port = await poll(() => /listening on 127\.0\.0\.1:(\d+)/.exec(coordinator.log())?.[1]);
+      const member = start("cluster", "join", `127.0.0.1:${port}`, "ships.ts");
+      const status = await poll(() => {
+        const ran = spawnSync(path.join(folder, "staticecs"), ["cluster", "status", `127.0.0.1:${port}`, "--json"], {
+          cwd: folder,
+          encoding: "utf8",
+          timeout: 10_000,
+          env,
+        });
+        if (ran.status !== 0) return undefined;
+        const s = JSON.parse(ran.stdout);
+        const total = s.partitions.reduce((n: number, p: { entities: number }) => n + p.entities, 0);
+        return s.partitions.every((p: { owner: number | null }) => p.owner === 1) && total === 1000 ? s : undefined;
+      });
+      assert.equal(status.members[0].state, "active");
+      const wrong = spawnSync(path.join(folder, "staticecs"), ["cluster", "status", `127.0.0.1:${port}`], {
+        cwd: folder,
+        encoding: "utf8",
+        timeout: 10_000,
+        env: { ...env, STATICECS_SECRET: "not-the-secret" },
+      });
+      assertBadInput({ status: wrong.status, stdout: wrong.stdout, stderr: wrong.stderr }, /authentication failed/);
+      coordinator.child.kill("SIGTERM");
+      const code = await new Promise((resolve) => member.child.on("close", resolve));
+      assert.equal(code, 0, member.log());
+      assert.match(member.log(), /stopped \(the coordinator stopped/);
+    } finally {
+      for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+    }
   });
 });
+
+/** Polls `probe` every 100 ms until it gives a value; fails after 20 s. */
+async function poll<T>(probe: () => T | undefined): Promise<T> {
+  const deadline = performance.now() + 20_000;
+  while (performance.now() < deadline) {
+    const value = probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error("timed out after 20 s");
+}
