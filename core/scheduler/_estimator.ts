@@ -179,6 +179,10 @@ export class ModeEstimator {
       this.sinceExplore[slot] = 0;
       this.burstLeft[slot] = this.exploreBurstRuns;
       this.warming[slot] = 1;
+      // The burst measures the other mode's mean afresh: its old mean is from another time,
+      // and blended into a long moving average a burst would barely move it. Its variance
+      // stays: a few runs rarely see the tail that the longer record holds.
+      this.samples[slot * 2 + other] = 0;
       return other;
     }
     return mode;
@@ -208,7 +212,10 @@ export class ModeEstimator {
     const a = Math.max(this.alpha, 1 / n);
     const delta = ms - this.mean[i];
     this.mean[i] += a * delta;
-    this.variance[i] = n === 1 ? 0 : (1 - a) * (this.variance[i] + a * delta * delta);
+    // A first sample keeps the variance on record (0 for a new or stale estimate).
+    this.variance[i] = n === 1
+      ? this.variance[i]
+      : (1 - a) * (this.variance[i] + a * delta * delta);
     this.work[i] = n === 1 ? work : this.work[i] + a * (work - this.work[i]);
     this.sinceSwitch[slot]++;
     if (mode === this.current[slot]) this.sinceExplore[slot]++;
