@@ -146,6 +146,8 @@ export class Coordinator {
   private readonly parts: Partition[];
   private readonly startedMs: number;
   private nextMemberId = 1;
+  /** Component names of the cluster's scene, from the first join: every member must match. */
+  private sceneComponents: string | undefined;
   /** Whether setup's entities exist in the cluster (the seeding member has checkpointed). */
   private seeded = false;
   private seeder: Member | undefined;
@@ -310,13 +312,25 @@ export class Coordinator {
       this.refuse(connection, (error as Error).message);
       return;
     }
+    const components = message.components.join(",");
+    if (this.sceneComponents !== undefined && components !== this.sceneComponents) {
+      this.refuse(
+        connection,
+        `the joining scene "${message.scene}" has components [${message.components.join(", ")}], ` +
+          `the cluster's scene has [${this.sceneComponents.split(",").join(", ")}]; every member ` +
+          `must run the same scene`,
+      );
+      return;
+    }
+    this.sceneComponents = components;
     this.join(connection, message.scene);
   }
 
   private refuse(connection: Connection, why: string): void {
     this.log(`connection from ${connection.remote} closed: ${why}`);
     trySend(connection, { t: "error", message: why });
-    connection.close(why);
+    // close() drops what is queued: let the error reach the peer first.
+    void withDeadline(connection.drained(), 2_000).then(() => connection.close(why));
   }
 
   private join(connection: Connection, scene: string): void {

@@ -10,7 +10,7 @@
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import { Runtime } from "../mod.ts";
+import { defineComponent, defineScene, Runtime } from "../mod.ts";
 import { Coordinator } from "../cluster/coordinator.ts";
 import { ClusterMember } from "../cluster/member.ts";
 import { MemoryTransport } from "../cluster/memory_transport.ts";
@@ -190,6 +190,31 @@ describe("coordinator and members in one process", () => {
     await settled(c, [members[2], late]);
     await sleep(300);
     assert.equal(await leaveAllAndCount(c, [members[2], late]), SHIPS);
+  });
+
+  it("a member running another scene is refused by name", { timeout: 30_000 }, async () => {
+    const c = await cluster();
+    const first = await join(c);
+    await settled(c, [first]);
+    const Other = defineComponent("OtherThing", { key: "u32" });
+    const other = defineScene({
+      name: "other",
+      components: [Other],
+      systems: [],
+      cluster: { key: Other.key },
+    });
+    await assert.rejects(
+      ClusterMember.join({
+        transport: c.transport,
+        host: "memory",
+        port: c.port,
+        secret: SECRET,
+        scene: other,
+        createRuntime: (options) => Runtime.create(other, options),
+      }),
+      /the joining scene "other" has components \[OtherThing, ClusterId\].*every member must run the same scene/,
+    );
+    assert.equal(await leaveAllAndCount(c, [first]), SHIPS);
   });
 
   it(
