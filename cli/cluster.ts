@@ -82,9 +82,14 @@ const SUBCOMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>>
  */
 export async function clusterCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub === undefined || sub === "--help" || sub === "-h" || wantsHelp([sub])) {
+  if (sub === undefined) {
+    throw new BadInput(
+      "cluster needs a command: coordinator, join or status (see staticecs cluster --help)",
+    );
+  }
+  if (sub === "--help" || sub === "-h" || wantsHelp([sub])) {
     process.stdout.write(CLUSTER_USAGE);
-    return sub === undefined ? 2 : EXIT_OK;
+    return EXIT_OK;
   }
   const run = SUBCOMMANDS[sub];
   if (run === undefined) {
