@@ -19,7 +19,7 @@ import type { Archetype } from "../core/archetype.ts";
 import { ClusterId } from "../core/cluster_id.ts";
 import { BoundError, EcsError, SceneError, UsageError } from "../core/errors.ts";
 import type { Scene } from "../core/scene.ts";
-import { type Field, FIELD_TYPES, type Owner } from "../core/schema.ts";
+import { type Column, type Field, FIELD_TYPES, type Owner } from "../core/schema.ts";
 import type { World } from "../core/world.ts";
 
 // Batches are raw column bytes, read and written as little-endian; a big-endian
@@ -454,6 +454,9 @@ export class PartitionMap {
   private selectedRows = new Int32Array(0);
   /** Per selected row: its position among the rows copied out. Grows as needed. */
   private selectedTargets = new Int32Array(0);
+  /** removeMarked's planned moves: row sources[m] goes to row targets[m], in order. */
+  private moveTargets = new Int32Array(0);
+  private moveSources = new Int32Array(0);
   /** True when markRows listed every row of the archetype, all of one partition. */
   private selectedWhole = false;
 
@@ -691,24 +694,45 @@ export class PartitionMap {
    * row r goes, every listed row above it has gone already, so the row that
    * swap-remove moves into r is one to keep. That copies one row per entity
    * removed, where compacting would copy every row after the first hole.
+   * The moves are planned first and then applied column by column, each
+   * column in one loop over one typed-array type: row by row, every move
+   * would touch every column's type in turn (about 0.4 µs per entity on
+   * Bun against a few ns). A move may take a row another move filled, so
+   * each column replays the moves in the order planned.
    */
   private removeMarked(archetype: Archetype, selected: number): void {
     const table = this.world.entities, rows = this.selectedRows;
     const shift = archetype.chunkShift, mask = archetype.chunkRows - 1;
+    const chunks = archetype.chunks;
+    for (let i = 0; i < selected; i++) {
+      table.free(table.indexOf(chunks[rows[i] >>> shift].entities[rows[i] & mask]));
+    }
     if (selected === archetype.count) {
-      for (let i = 0; i < selected; i++) {
-        table.free(table.indexOf(archetype.chunks[rows[i] >>> shift].entities[rows[i] & mask]));
-      }
       archetype.setCount(0);
       return;
     }
-    for (let i = selected - 1; i >= 0; i--) {
-      const row = rows[i];
-      const entity = archetype.chunks[row >>> shift].entities[row & mask];
-      const moved = archetype.swapRemove(row);
-      if (moved !== 0) table.row[table.indexOf(moved)] = row;
-      table.free(table.indexOf(entity));
+    if (this.moveTargets.length < selected) {
+      this.moveTargets = new Int32Array(Math.max(selected, 2 * this.moveTargets.length));
+      this.moveSources = new Int32Array(this.moveTargets.length);
     }
+    const targets = this.moveTargets, sources = this.moveSources;
+    let moves = 0, count = archetype.count;
+    for (let i = selected - 1; i >= 0; i--) {
+      const last = --count;
+      if (rows[i] === last) continue;
+      targets[moves] = rows[i];
+      sources[moves++] = last;
+    }
+    for (let m = 0; m < moves; m++) {
+      const from = sources[m], to = targets[m];
+      const entity = chunks[from >>> shift].entities[from & mask];
+      chunks[to >>> shift].entities[to & mask] = entity;
+      table.row[table.indexOf(entity)] = to;
+    }
+    for (const id of archetype.fieldIds) {
+      replayMoves(chunks.map((chunk) => chunk.byField[id]!), targets, sources, moves, shift, mask);
+    }
+    archetype.setCount(count);
   }
 
   private layoutOf(archetype: Archetype): GroupLayout {
@@ -821,6 +845,21 @@ export class PartitionMap {
 }
 
 /** Takes handles for a planned group's rows and copies its columns in, chunk span by span. */
+/** Applies planned row moves to one field's columns (one per chunk), in order. */
+function replayMoves(
+  columns: readonly Column[],
+  targets: Int32Array,
+  sources: Int32Array,
+  moves: number,
+  shift: number,
+  mask: number,
+): void {
+  for (let m = 0; m < moves; m++) {
+    const from = sources[m], to = targets[m];
+    columns[to >>> shift][to & mask] = columns[from >>> shift][from & mask];
+  }
+}
+
 function writeGroup(world: World, plan: InsertPlan, idField: Field): void {
   const { archetype, group, fields } = plan;
   const table = world.entities, start = archetype.count, count = group.count;
