@@ -173,21 +173,42 @@ describe("compiled binary", { skip: SKIP }, () => {
   });
 
   test("cluster: a coordinator and a member from the binary; status with and without the secret", async () => {
-    const env = { ...process.env, NO_COLOR: "1", STATICECS_SECRET: "binary-test-secret", STATICECS_SHIPS: "1000" };
+    const env = {
+      ...process.env,
+      NO_COLOR: "1",
+      STATICECS_SECRET: "binary-test-secret",
+      STATICECS_SHIPS: "1000",
+    };
     const children: ChildProcess[] = [];
     const start = (...args: string[]) => {
-      const child = spawn(path.join(folder, "staticecs"), args, { cwd: folder, env, stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn(path.join(folder, "staticecs"), args, {
+        cwd: folder,
+        env,
+        stdio: ["ignore", "ignore", "pipe"],
+      });
       let log = "";
       child.stderr!.on("data", (chunk) => log += String(chunk));
       children.push(child);
       return { child, log: () => log };
     };
     try {
-      const coordinator = start("cluster", "coordinator", "--listen", "127.0.0.1:0", "--partitions", "4");
+      const coordinator = start(
+        "cluster",
+        "coordinator",
+        "--listen",
+        "127.0.0.1:0",
+        "--partitions",
+        "4",
+      );
       const port = await poll(() => /listening on 127\.0\.0\.1:(\d+)/.exec(coordinator.log())?.[1]);
       const member = start("cluster", "join", `127.0.0.1:${port}`, "ships.ts");
       const status = await poll(() => {
-        const ran = spawnSync(path.join(folder, "staticecs"), ["cluster", "status", `127.0.0.1:${port}`, "--json"], {
+        const ran = spawnSync(path.join(folder, "staticecs"), [
+          "cluster",
+          "status",
+          `127.0.0.1:${port}`,
+          "--json",
+        ], {
           cwd: folder,
           encoding: "utf8",
           timeout: 10_000,
@@ -195,17 +216,29 @@ describe("compiled binary", { skip: SKIP }, () => {
         });
         if (ran.status !== 0) return undefined;
         const s = JSON.parse(ran.stdout);
-        const total = s.partitions.reduce((n: number, p: { entities: number }) => n + p.entities, 0);
-        return s.partitions.every((p: { owner: number | null }) => p.owner === 1) && total === 1000 ? s : undefined;
+        const total = s.partitions.reduce(
+          (n: number, p: { entities: number }) => n + p.entities,
+          0,
+        );
+        return s.partitions.every((p: { owner: number | null }) => p.owner === 1) && total === 1000
+          ? s
+          : undefined;
       });
       assert.equal(status.members[0].state, "active");
-      const wrong = spawnSync(path.join(folder, "staticecs"), ["cluster", "status", `127.0.0.1:${port}`], {
+      const wrong = spawnSync(path.join(folder, "staticecs"), [
+        "cluster",
+        "status",
+        `127.0.0.1:${port}`,
+      ], {
         cwd: folder,
         encoding: "utf8",
         timeout: 10_000,
         env: { ...env, STATICECS_SECRET: "not-the-secret" },
       });
-      assertBadInput({ status: wrong.status, stdout: wrong.stdout, stderr: wrong.stderr }, /authentication failed/);
+      assertBadInput(
+        { status: wrong.status, stdout: wrong.stdout, stderr: wrong.stderr },
+        /authentication failed/,
+      );
       coordinator.child.kill("SIGTERM");
       const code = await new Promise((resolve) => member.child.on("close", resolve));
       assert.equal(code, 0, member.log());
