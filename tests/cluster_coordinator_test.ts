@@ -7,7 +7,7 @@
  * examples/cluster_sim.ts with ships crossing cells all the time.
  */
 
-import { afterEach, describe, it } from "node:test";
+import { after, afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { defineComponent, defineScene, Runtime } from "../mod.ts";
@@ -17,7 +17,13 @@ import { MemoryTransport } from "../cluster/memory_transport.ts";
 import { planMoves } from "../cluster/_placement.ts";
 import type { ClusterStatus } from "../cluster/protocol.ts";
 
+// Setup reads the ship count when it runs; restored after this file, for the other test files.
+const shipsBefore = process.env.STATICECS_SHIPS;
 process.env.STATICECS_SHIPS = "2000";
+after(() => {
+  if (shipsBefore === undefined) delete process.env.STATICECS_SHIPS;
+  else process.env.STATICECS_SHIPS = shipsBefore;
+});
 const { default: scene } = await import("../examples/cluster_sim.ts");
 const SHIPS = 2000;
 const SECRET = "memory-test-secret";

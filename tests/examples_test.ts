@@ -28,6 +28,7 @@ import lifecycle, {
   Stats,
 } from "../examples/lifecycle.ts";
 import tour, { Heat } from "../examples/tour.ts";
+import clusterSim, { Cell, CELLS_PER_SIDE, MAP_SIZE, Position } from "../examples/cluster_sim.ts";
 
 const TICKS = 100;
 
@@ -191,6 +192,29 @@ describe("examples/tour.ts", () => {
       readme.includes("```ts\n" + source + "```\n"),
       "README.md must contain examples/tour.ts verbatim in a ts code block; copy it over",
     );
+  });
+});
+
+describe("examples/cluster_sim.ts", () => {
+  it("run alone: ships stay on the map and each ship's key is its cell", async () => {
+    const runtime = await runScene(clusterSim, 7, 300);
+    assert.equal(runtime.world.entityCount, 20_000);
+    const cellSize = MAP_SIZE / CELLS_PER_SIDE;
+    const keys = new Set<number>();
+    runtime.world.query({ all: [Position, Cell] }).forEachChunk((chunk) => {
+      const x = chunk.column(Position.x), y = chunk.column(Position.y);
+      const key = chunk.column(Cell.key);
+      for (let i = 0; i < chunk.count; i++) {
+        assert.ok(x[i] >= 0 && x[i] < MAP_SIZE && y[i] >= 0 && y[i] < MAP_SIZE);
+        const expected =
+          Math.min(CELLS_PER_SIDE - 1, Math.floor(y[i] / cellSize)) * CELLS_PER_SIDE +
+          Math.min(CELLS_PER_SIDE - 1, Math.floor(x[i] / cellSize));
+        assert.equal(key[i], expected);
+        keys.add(key[i]);
+      }
+    });
+    assert.equal(keys.size, CELLS_PER_SIDE * CELLS_PER_SIDE, "ships in every cell");
+    await runtime.close();
   });
 });
 
