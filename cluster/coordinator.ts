@@ -46,6 +46,7 @@ import {
   type MemberStatus,
   PARTITIONS_MAX,
   type RawMessage,
+  SceneLayout,
 } from "./protocol.ts";
 import type { Connection, Listener, Transport } from "./transport.ts";
 
@@ -146,8 +147,8 @@ export class Coordinator {
   private readonly parts: Partition[];
   private readonly startedMs: number;
   private nextMemberId = 1;
-  /** Component names of the cluster's scene, from the first join: every member must match. */
-  private sceneComponents: string | undefined;
+  /** The cluster scene's components and field sizes, from the first join: all must match. */
+  private layout: SceneLayout | undefined;
   /** Whether setup's entities exist in the cluster (the seeding member has checkpointed). */
   private seeded = false;
   private seeder: Member | undefined;
@@ -312,17 +313,17 @@ export class Coordinator {
       this.refuse(connection, (error as Error).message);
       return;
     }
-    const components = message.components.join(",");
-    if (this.sceneComponents !== undefined && components !== this.sceneComponents) {
+    const layout = new SceneLayout(message.components, message.fieldBytes);
+    if (this.layout !== undefined && layout.key !== this.layout.key) {
       this.refuse(
         connection,
-        `the joining scene "${message.scene}" has components [${message.components.join(", ")}], ` +
-          `the cluster's scene has [${this.sceneComponents.split(",").join(", ")}]; every member ` +
-          `must run the same scene`,
+        `the joining scene "${message.scene}" has components [${message.components.join(", ")}] ` +
+          `(${layout.key}), the cluster's scene has ${this.layout.key}; every member must run ` +
+          `the same scene`,
       );
       return;
     }
-    this.sceneComponents = components;
+    this.layout = layout;
     this.join(connection, message.scene);
   }
 
@@ -384,6 +385,8 @@ export class Coordinator {
       this.fail(member, `protocol error: ${(error as Error).message}`);
       return;
     }
+    const wrong = this.badBatch(message);
+    if (wrong !== undefined) return this.fail(member, `protocol error: ${message.t}: ${wrong}`);
     switch (message.t) {
       case "join":
         return this.fail(member, "protocol error: join sent twice");
@@ -396,6 +399,17 @@ export class Coordinator {
       case "leave":
         return this.onLeave(member);
     }
+  }
+
+  /** What is wrong with a message's entity batches for the cluster's scene, if anything. */
+  private badBatch(message: MemberMessage): string | undefined {
+    if (message.t === "transfer") return this.layout!.check(message.state);
+    if (message.t !== "checkpoint") return undefined;
+    for (const part of message.parts) {
+      const wrong = this.layout!.check(part.state);
+      if (wrong !== undefined) return `partition ${part.partition}: ${wrong}`;
+    }
+    return undefined;
   }
 
   private onHeartbeat(member: Member, message: Extract<MemberMessage, { t: "heartbeat" }>): void {

@@ -16,7 +16,7 @@
  */
 
 import type { Runtime, Scene } from "../mod.ts";
-import { ownerOf } from "../core/schema.ts";
+import { FIELD_TYPES, ownerOf } from "../core/schema.ts";
 import { authenticate } from "./auth.ts";
 import { batchCount, emptyBatch, type EntityBatch, PartitionMap } from "./batch.ts";
 import { ClusterError } from "./errors.ts";
@@ -134,6 +134,9 @@ export class ClusterMember {
         t: "join",
         scene: options.scene.name ?? "scene",
         components: options.scene.components.map((c) => ownerOf(c).name),
+        fieldBytes: options.scene.components.map((c) =>
+          ownerOf(c).fields.map((f) => FIELD_TYPES[f.type].BYTES_PER_ELEMENT)
+        ),
       });
       const welcome = await welcomed;
       const runtime = await options.createRuntime({

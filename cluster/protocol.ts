@@ -77,7 +77,13 @@ export interface ClusterStatus {
 
 /** Member to coordinator. */
 export type MemberMessage =
-  | { readonly t: "join"; readonly scene: string; readonly components: readonly string[] }
+  | {
+    readonly t: "join";
+    readonly scene: string;
+    readonly components: readonly string[];
+    /** Per component (same order), the byte size of each of its fields. */
+    readonly fieldBytes: readonly (readonly number[])[];
+  }
   | {
     readonly t: "heartbeat";
     readonly tick: number;
@@ -140,12 +146,15 @@ export type RawMessage = { readonly t: string; readonly [key: string]: unknown }
  */
 export function checkMemberMessage(raw: RawMessage, partitions: number): MemberMessage {
   switch (raw.t) {
-    case "join":
+    case "join": {
+      const components = strings(raw, "components", 4096);
       return {
         t: "join",
         scene: text(raw, "scene", 256),
-        components: strings(raw, "components", 4096),
+        components,
+        fieldBytes: fieldSizes(raw, components.length),
       };
+    }
     case "heartbeat":
       return {
         t: "heartbeat",
@@ -295,6 +304,63 @@ function pairs(raw: RawMessage, name: string, partitions: number): [number, numb
     if (!ok) fail(raw, name, `[partition, entities] pairs with partition below ${partitions}`);
     return [pair[0], pair[1]] as [number, number];
   });
+}
+
+function fieldSizes(raw: RawMessage, components: number): number[][] {
+  const value = field(raw, "fieldBytes");
+  const ok = Array.isArray(value) && value.length === components &&
+    value.every((sizes) =>
+      Array.isArray(sizes) && sizes.length <= 1024 &&
+      sizes.every((n) => n === 1 || n === 2 || n === 4 || n === 8)
+    );
+  if (!ok) fail(raw, "fieldBytes", "one list of field sizes (1, 2, 4 or 8) per component");
+  return value as number[][];
+}
+
+/**
+ * The component layout of a cluster's scene, as its first member declared
+ * it: the coordinator checks every batch against it before storing or
+ * forwarding one, so a forged or mismatched batch fails its sender and never
+ * reaches a member that would have to refuse it.
+ *
+ * @example
+ * ```ts
+ * import { SceneLayout } from "./protocol.ts";
+ * const layout = new SceneLayout(["Cell", "ClusterId"], [[4], [8]]);
+ * layout.check({ groups: [] }); // undefined: nothing wrong
+ * ```
+ */
+export class SceneLayout {
+  readonly key: string;
+  private readonly sizes: Map<string, readonly number[]>;
+
+  constructor(components: readonly string[], fieldBytes: readonly (readonly number[])[]) {
+    this.sizes = new Map(components.map((name, i) => [name, fieldBytes[i]]));
+    this.key = components.map((name, i) => `${name}:${fieldBytes[i].join(".")}`).join(",");
+  }
+
+  /** What is wrong with `batch` for this scene, or undefined. */
+  check(batch: EntityBatch): string | undefined {
+    for (const [g, group] of batch.groups.entries()) {
+      const expected: number[] = [];
+      for (const name of group.components) {
+        const sizes = this.sizes.get(name);
+        if (sizes === undefined) return `groups[${g}] names component ${name}, not in the scene`;
+        if (name !== "ClusterId") expected.push(...sizes);
+      }
+      if (group.columns.length !== expected.length) {
+        return `groups[${g}] has ${group.columns.length} columns; its components have ` +
+          `${expected.length} fields`;
+      }
+      for (const [c, column] of group.columns.entries()) {
+        if (column.byteLength !== group.count * expected[c]) {
+          return `groups[${g}].columns[${c}] has ${column.byteLength} bytes; ${group.count} ` +
+            `values of ${expected[c]} bytes are ${group.count * expected[c]}`;
+        }
+      }
+    }
+    return undefined;
+  }
 }
 
 function checkpointParts(

@@ -15,6 +15,8 @@ import { Coordinator } from "../cluster/coordinator.ts";
 import { ClusterMember } from "../cluster/member.ts";
 import { MemoryTransport } from "../cluster/memory_transport.ts";
 import { planMoves } from "../cluster/_placement.ts";
+import { authenticate } from "../cluster/auth.ts";
+import { FIELD_TYPES, ownerOf } from "../core/schema.ts";
 import type { ClusterStatus } from "../cluster/protocol.ts";
 
 // Setup reads the ship count when it runs; restored after this file, for the other test files.
@@ -222,6 +224,70 @@ describe("coordinator and members in one process", () => {
     );
     assert.equal(await leaveAllAndCount(c, [first]), SHIPS);
   });
+
+  it(
+    "forged frames from an authenticated peer fail that peer only",
+    { timeout: 30_000 },
+    async () => {
+      const c = await cluster();
+      const first = await join(c);
+      await settled(c, [first]);
+      const components = scene.components.map((component) => ownerOf(component).name);
+      const fieldBytes = scene.components.map((component) =>
+        ownerOf(component).fields.map((f) => FIELD_TYPES[f.type].BYTES_PER_ELEMENT)
+      );
+      const group = (names: string[], columns: Uint8Array[]) => ({
+        components: names,
+        count: 1,
+        ids: new Uint8Array(8),
+        columns,
+      });
+      const forgeries = [
+        { t: "transfer", partition: 0, handoff: false, state: { groups: [group(["Bogus"], [])] } },
+        {
+          t: "transfer",
+          partition: 1,
+          handoff: false,
+          state: { groups: [group(["Cell", "ClusterId"], [new Uint8Array(8)])] },
+        },
+        { t: "transfer", partition: 2, handoff: true, state: { groups: [] } },
+        {
+          t: "checkpoint",
+          tick: 1,
+          appliedSeq: 0,
+          parts: [{ partition: 99, state: { groups: [] } }],
+        },
+        { t: "assign", partition: 0, state: { groups: [] } },
+      ];
+      for (const forged of forgeries) {
+        const connection = await c.transport.connect("memory", c.port);
+        await authenticate(connection, { secret: SECRET });
+        const closed = new Promise<string>((resolve) => connection.onClose = resolve);
+        connection.onMessage = () => {};
+        connection.send({ t: "join", scene: "cluster_sim", components, fieldBytes });
+        connection.send(forged);
+        const reason = await Promise.race([closed, sleep(5_000).then(() => "still open")]);
+        assert.notEqual(reason, "still open", `${forged.t} left the connection open`);
+      }
+      const log = c.lines.join("\n");
+      assert.match(
+        log,
+        /protocol error: transfer: groups\[0\] names component Bogus, not in the scene/,
+      );
+      assert.match(
+        log,
+        /protocol error: transfer: groups\[0\]\.columns\[0\] has 8 bytes; 1 values of 4 bytes are 4/,
+      );
+      assert.match(log, /protocol error: handoff of partition 2, which it was not asked for/);
+      assert.match(
+        log,
+        /protocol error: checkpoint: field partition must be an integer from 0 to 5/,
+      );
+      assert.match(log, /protocol error: unknown message "assign" from a member/);
+      await settled(c, [first]);
+      assert.equal(await leaveAllAndCount(c, [first]), SHIPS);
+    },
+  );
 
   it(
     "a wrong secret is refused and the coordinator keeps running",
