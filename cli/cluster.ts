@@ -235,6 +235,10 @@ async function joinCommand(args: string[]): Promise<number> {
       }: the scene has no partition key; add cluster: { key: <Component>.<field> } to defineScene`,
     );
   }
+  // Listening from the start: a signal while joining becomes a leave as soon as it joined
+  // (the partitions it may have been given are handed over, not lost with the process).
+  let joined: ClusterMember | undefined;
+  const stop = listenForStop(() => void joined?.leave());
   const member = await ClusterMember.join({
     transport: await tcpTransport(),
     host,
@@ -253,12 +257,14 @@ async function joinCommand(args: string[]): Promise<number> {
         skipSetup,
       }),
   }).catch((error) => {
+    stop.dispose();
     throw new BadInput(`cannot join ${host}:${port}: ${firstLine(error)}`, { cause: error });
   });
+  joined = member;
   stamp(
     `member ${member.memberId}: joined ${host}:${port} running ${loaded.name} on ${member.runtime.backend.name}`,
   );
-  const stop = listenForStop(() => void member.leave());
+  if (stop.signal !== undefined) void member.leave();
   try {
     const reason = await member.done;
     const stats = member.stats();

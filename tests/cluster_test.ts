@@ -271,6 +271,10 @@ describe("cluster with real processes", () => {
     await settled(port, 1);
     const second = join(port);
     await settled(port, 2);
+    await until(
+      "the second member to say it joined",
+      () => /: joined /.test(second.log()) || undefined,
+    );
     await new Promise((resolve) => setTimeout(resolve, 500));
     second.child.kill("SIGTERM");
     await cleanExit(second, MEMBER_STOPPED);
