@@ -237,8 +237,8 @@ async function joinCommand(args: string[]): Promise<number> {
   }
   // Listening from the start: a signal while joining becomes a leave as soon as it joined
   // (the partitions it may have been given are handed over, not lost with the process).
-  let joined: ClusterMember | undefined;
-  const stop = listenForStop(() => void joined?.leave());
+  const joined: { member?: ClusterMember } = {};
+  const stop = listenForStop(() => void joined.member?.leave());
   const member = await ClusterMember.join({
     transport: await tcpTransport(),
     host,
@@ -260,7 +260,7 @@ async function joinCommand(args: string[]): Promise<number> {
     stop.dispose();
     throw new BadInput(`cannot join ${host}:${port}: ${firstLine(error)}`, { cause: error });
   });
-  joined = member;
+  joined.member = member;
   stamp(
     `member ${member.memberId}: joined ${host}:${port} running ${loaded.name} on ${member.runtime.backend.name}`,
   );
