@@ -31,6 +31,7 @@ import {
   stressSeed,
   type StressSummary,
 } from "../tests/fixtures/deque_stress.ts";
+import { runClusterChurn } from "../tests/fixtures/cluster_churn.ts";
 
 /** One stress test: `run` throws on failure and returns a one-line summary otherwise. */
 export interface StressCase {
@@ -55,6 +56,14 @@ export const CASES: readonly StressCase[] = [
   {
     name: "determinism",
     run: (seed) => runDeterminism(seed),
+  },
+  {
+    name: "cluster",
+    run: async (seed, timeoutMs) => {
+      const summary = await runClusterChurn({ seed, events: 10, timeoutMs });
+      return `${summary.events.length} membership changes, ${summary.failovers} failovers, ` +
+        `${summary.entities} entities at the end, as spawned`;
+    },
   },
   {
     name: "pingpong",

@@ -100,7 +100,7 @@ function plannedSteps() {
     parse: parseDenoCounts,
     skipNote: testsSkipNote,
   }];
-  // The stress suite (deque, injector, parker, backend determinism), a bounded number of rounds
+  // The stress suite (deque, injector, parker, backend determinism, cluster churn), a bounded number of rounds
   // with fresh seeds: scripts/stress.ts --rounds 100 is the long form.
   const rounds = process.env.STATICECS_STRESS_ROUNDS ?? "3";
   steps.push({

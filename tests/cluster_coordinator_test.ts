@@ -15,6 +15,7 @@ import { Coordinator } from "../cluster/coordinator.ts";
 import { ClusterMember } from "../cluster/member.ts";
 import { MemoryTransport } from "../cluster/memory_transport.ts";
 import { planMoves } from "../cluster/_placement.ts";
+import { runClusterChurn } from "./fixtures/cluster_churn.ts";
 import { authenticate } from "../cluster/auth.ts";
 import { FIELD_TYPES, ownerOf } from "../core/schema.ts";
 import type { ClusterStatus } from "../cluster/protocol.ts";
@@ -300,4 +301,16 @@ describe("coordinator and members in one process", () => {
       await settled(c, [first]);
     },
   );
+});
+
+describe("cluster churn", () => {
+  for (const seed of [5, 10]) {
+    it(`seed ${seed}: joins, leaves and kills at random moments conserve every entity`, {
+      timeout: 30_000,
+    }, async () => {
+      const summary = await runClusterChurn({ seed, events: 10, timeoutMs: 20_000 });
+      assert.equal(summary.entities, 1_500);
+      assert.ok(summary.failovers > 0, "the sequence includes kills");
+    });
+  }
 });
