@@ -415,3 +415,29 @@ export function parseRounds(
   }
   return rounds;
 }
+
+/**
+ * A comma-separated list option (`--cases a,b`), each name checked against
+ * `known`: the names as given, or undefined when the option is absent.
+ *
+ * @example
+ * ```ts
+ * import { parseNames } from "./_harness.ts";
+ * parseNames("--cases", "b, a", ["a", "b", "c"], "case"); // ["b", "a"]
+ * ```
+ */
+export function parseNames<T extends string>(
+  flag: string,
+  text: string | undefined,
+  known: readonly T[],
+  noun: string,
+): T[] | undefined {
+  if (text === undefined) return undefined;
+  const names = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const name of names) {
+    if (!(known as readonly string[]).includes(name)) {
+      throw new Error(`${flag}: unknown ${noun} "${name}"; known ${noun}s are ${known.join(", ")}`);
+    }
+  }
+  return names as T[];
+}

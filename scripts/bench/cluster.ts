@@ -61,6 +61,7 @@ import {
   formatNumber,
   formatTable,
   median,
+  parseNames,
   parseRounds,
   printJson,
   type Row,
@@ -122,12 +123,7 @@ function parseOptions(): Options & { child?: "receiver" | "coordinator"; childAr
     strict: true,
   });
   const quick = values.quick === true;
-  const parts = values.only === undefined ? [...PARTS] : values.only.split(",").map((p) => {
-    if (!(PARTS as readonly string[]).includes(p)) {
-      throw new Error(`--only: unknown part "${p}"; the parts are ${PARTS.join(", ")}`);
-    }
-    return p as Part;
-  });
+  const parts = parseNames("--only", values.only, PARTS, "part") ?? [...PARTS];
   return {
     json: values.json === true,
     quick,

@@ -32,6 +32,7 @@ import {
   heapPerOp,
   interleave,
   median,
+  parseNames,
   parseRounds,
   prepareRunner,
   printJson,
@@ -111,26 +112,13 @@ function parseOptions(): Options {
 }
 
 function parseCases(list: string | undefined): readonly BenchCase[] {
-  if (list === undefined) return ALL_CASES;
-  const names = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  for (const name of names) {
-    if (!(ALL_CASES as readonly string[]).includes(name)) {
-      throw new Error(`--cases: unknown case "${name}"; known cases are ${ALL_CASES.join(", ")}`);
-    }
-  }
-  return ALL_CASES.filter((c) => names.includes(c));
+  const names = parseNames("--cases", list, ALL_CASES, "case");
+  return names === undefined ? ALL_CASES : ALL_CASES.filter((c) => names.includes(c));
 }
 
 function parseSubjects(list: string | undefined): readonly string[] | undefined {
-  if (list === undefined) return undefined;
   const known = [staticEcs.name, ...PEER_LOADERS.map(([name]) => name)];
-  const names = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  for (const name of names) {
-    if (!known.includes(name)) {
-      throw new Error(`--subjects: unknown subject "${name}"; known are ${known.join(", ")}`);
-    }
-  }
-  return names;
+  return parseNames("--subjects", list, known, "subject");
 }
 
 async function loadSubjects(options: Options, skips: Skip[]): Promise<EcsSubject[]> {

@@ -82,6 +82,7 @@ import {
   interleave,
   median,
   type Op,
+  parseNames,
   parseRounds,
   prepareRunner,
   printJson,
@@ -205,30 +206,13 @@ function parseOptions(): Options {
     quick,
     timing: quick ? { warmupMs: 50, sliceMs: 40, rounds } : { warmupMs: 300, sliceMs: 100, rounds },
     cases: parseCases(values.cases),
-    subjects: parseSubjects(values.subjects),
+    subjects: parseNames("--subjects", values.subjects, SUBJECTS, "subject"),
   };
 }
 
-function parseSubjects(list: string | undefined): readonly string[] | undefined {
-  if (list === undefined) return undefined;
-  const names = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  for (const name of names) {
-    if (!SUBJECTS.includes(name)) {
-      throw new Error(`--subjects: unknown subject "${name}"; known are ${SUBJECTS.join(", ")}`);
-    }
-  }
-  return names;
-}
-
 function parseCases(list: string | undefined): readonly CaseName[] {
-  if (list === undefined) return CASES;
-  const names = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  for (const name of names) {
-    if (!(CASES as readonly string[]).includes(name)) {
-      throw new Error(`--cases: unknown case "${name}"; known cases are ${CASES.join(", ")}`);
-    }
-  }
-  return CASES.filter((c) => names.includes(c));
+  const names = parseNames("--cases", list, CASES, "case");
+  return names === undefined ? CASES : CASES.filter((c) => names.includes(c));
 }
 
 /** mulberry32: a small seeded generator, so every run uses the same offsets. */

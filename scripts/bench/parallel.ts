@@ -51,6 +51,7 @@ import {
   interleave,
   median,
   type Op,
+  parseNames,
   parseRounds,
   prepareRunner,
   printJson,
@@ -153,14 +154,8 @@ function parseOptions(): Options {
 }
 
 function parseCases(list: string | undefined): readonly CaseName[] {
-  if (list === undefined) return CASES;
-  const names = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  for (const name of names) {
-    if (!(CASES as readonly string[]).includes(name)) {
-      throw new Error(`--cases: unknown case "${name}"; known cases are ${CASES.join(", ")}`);
-    }
-  }
-  return CASES.filter((c) => names.includes(c));
+  const names = parseNames("--cases", list, CASES, "case");
+  return names === undefined ? CASES : CASES.filter((c) => names.includes(c));
 }
 
 function describe(error: unknown): string {
