@@ -109,19 +109,15 @@ export class WorkDeque {
     init: boolean,
     initialIndex = 0,
   ) {
-    const bytes = WorkDeque.bytesFor(capacity);
-    if (byteOffset % Int32Array.BYTES_PER_ELEMENT !== 0 || byteOffset < 0) {
-      throw new RangeError(`WorkDeque: byteOffset ${byteOffset} must be a multiple of 4, >= 0`);
-    }
-    if (byteOffset + bytes > buffer.byteLength) {
-      throw new RangeError(
-        `WorkDeque: needs bytes [${byteOffset}, ${byteOffset + bytes}) but the buffer has ` +
-          `${buffer.byteLength}; size it with WorkDeque.bytesFor(${capacity})`,
-      );
-    }
+    this.words = queueWords(
+      "WorkDeque",
+      buffer,
+      byteOffset,
+      WorkDeque.bytesFor(capacity),
+      capacity,
+    );
     this.capacity = capacity;
     this.mask = capacity - 1;
-    this.words = new Int32Array(buffer, byteOffset, bytes / Int32Array.BYTES_PER_ELEMENT);
     if (init) {
       Atomics.store(this.words, TOP, initialIndex | 0);
       Atomics.store(this.words, BOTTOM, initialIndex | 0);
@@ -223,4 +219,28 @@ export function assertCapacity(capacity: number, what = "WorkDeque"): void {
       `${what}: capacity must be a power of two in [2, ${CAPACITY_MAX}]; got ${capacity}`,
     );
   }
+}
+
+/**
+ * The Int32 words of a queue (deque or injector) placed at
+ * buffer[byteOffset, byteOffset + bytes): checks that the offset is
+ * word-aligned and the range fits, naming the queue and its `bytesFor`.
+ */
+export function queueWords(
+  what: string,
+  buffer: SharedArrayBuffer,
+  byteOffset: number,
+  bytes: number,
+  capacity: number,
+): Int32Array {
+  if (byteOffset % Int32Array.BYTES_PER_ELEMENT !== 0 || byteOffset < 0) {
+    throw new RangeError(`${what}: byteOffset ${byteOffset} must be a multiple of 4, >= 0`);
+  }
+  if (byteOffset + bytes > buffer.byteLength) {
+    throw new RangeError(
+      `${what}: needs bytes [${byteOffset}, ${byteOffset + bytes}) but the buffer has ` +
+        `${buffer.byteLength}; size it with ${what}.bytesFor(${capacity})`,
+    );
+  }
+  return new Int32Array(buffer, byteOffset, bytes / Int32Array.BYTES_PER_ELEMENT);
 }

@@ -36,7 +36,7 @@
  * @module
  */
 
-import { assertCapacity, TASK_WORDS } from "./deque.ts";
+import { assertCapacity, queueWords, TASK_WORDS } from "./deque.ts";
 
 /** Lost races a push or pop tolerates in a row before it reports full or empty. */
 export const INJECTOR_RETRIES_MAX = 1 << 16;
@@ -86,19 +86,9 @@ export class Injector {
     init: boolean,
     initialPosition = 0,
   ) {
-    const bytes = Injector.bytesFor(capacity);
-    if (byteOffset % Int32Array.BYTES_PER_ELEMENT !== 0 || byteOffset < 0) {
-      throw new RangeError(`Injector: byteOffset ${byteOffset} must be a multiple of 4, >= 0`);
-    }
-    if (byteOffset + bytes > buffer.byteLength) {
-      throw new RangeError(
-        `Injector: needs bytes [${byteOffset}, ${byteOffset + bytes}) but the buffer has ` +
-          `${buffer.byteLength}; size it with Injector.bytesFor(${capacity})`,
-      );
-    }
+    this.words = queueWords("Injector", buffer, byteOffset, Injector.bytesFor(capacity), capacity);
     this.capacity = capacity;
     this.mask = capacity - 1;
-    this.words = new Int32Array(buffer, byteOffset, bytes / Int32Array.BYTES_PER_ELEMENT);
     if (init) this.reset(initialPosition | 0);
   }
 
