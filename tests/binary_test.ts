@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { until } from "./fixtures/until.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const isBun = "Bun" in globalThis;
@@ -200,9 +201,12 @@ describe("compiled binary", { skip: SKIP }, () => {
         "--partitions",
         "4",
       );
-      const port = await poll(() => /listening on 127\.0\.0\.1:(\d+)/.exec(coordinator.log())?.[1]);
+      const port = await until(
+        "the coordinator to listen",
+        () => /listening on 127\.0\.0\.1:(\d+)/.exec(coordinator.log())?.[1],
+      );
       const member = start("cluster", "join", `127.0.0.1:${port}`, "ships.ts");
-      const status = await poll(() => {
+      const status = await until("the member to run every partition", () => {
         const ran = spawnSync(path.join(folder, "staticecs"), [
           "cluster",
           "status",
@@ -248,14 +252,3 @@ describe("compiled binary", { skip: SKIP }, () => {
     }
   });
 });
-
-/** Polls `probe` every 100 ms until it gives a value; fails after 20 s. */
-async function poll<T>(probe: () => T | undefined): Promise<T> {
-  const deadline = performance.now() + 20_000;
-  while (performance.now() < deadline) {
-    const value = probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error("timed out after 20 s");
-}

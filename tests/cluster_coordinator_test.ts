@@ -16,6 +16,7 @@ import { ClusterMember } from "../cluster/member.ts";
 import { MemoryTransport } from "../cluster/memory_transport.ts";
 import { planMoves } from "../cluster/_placement.ts";
 import { runClusterChurn } from "./fixtures/cluster_churn.ts";
+import { until } from "./fixtures/until.ts";
 import { authenticate } from "../cluster/auth.ts";
 import { FIELD_TYPES, ownerOf } from "../core/schema.ts";
 import type { ClusterStatus } from "../cluster/protocol.ts";
@@ -84,34 +85,34 @@ async function join(c: Cluster, secret = SECRET): Promise<ClusterMember> {
   return member;
 }
 
-async function until<T>(what: string, probe: () => T | undefined, ms = 10_000): Promise<T> {
-  const deadline = performance.now() + ms;
-  while (performance.now() < deadline) {
-    const value = probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 function settled(c: Cluster, live: readonly ClusterMember[]): Promise<ClusterStatus> {
   const ids = new Set(live.map((m) => m.memberId));
-  return until(`partitions running on members ${[...ids].join(", ")}`, () => {
-    const s = c.coordinator.status();
-    const running = s.partitions.every((p) => p.state === "running" && ids.has(p.owner!));
-    const each = live.every((m) => m.stats().partitions.length > 0);
-    return running && each ? s : undefined;
-  });
+  return until(
+    `partitions running on members ${[...ids].join(", ")}`,
+    () => {
+      const s = c.coordinator.status();
+      const running = s.partitions.every((p) => p.state === "running" && ids.has(p.owner!));
+      const each = live.every((m) => m.stats().partitions.length > 0);
+      return running && each ? s : undefined;
+    },
+    10_000,
+    20,
+  );
 }
 
 async function leaveAllAndCount(c: Cluster, members: readonly ClusterMember[]): Promise<number> {
   for (const member of members) {
     assert.equal(await member.leave(), "left the cluster");
   }
-  const s = await until("every partition parked", () => {
-    const s = c.coordinator.status();
-    return s.partitions.every((p) => p.state === "parked") ? s : undefined;
-  });
+  const s = await until(
+    "every partition parked",
+    () => {
+      const s = c.coordinator.status();
+      return s.partitions.every((p) => p.state === "parked") ? s : undefined;
+    },
+    10_000,
+    20,
+  );
   return s.partitions.reduce((n, p) => n + p.entities, 0);
 }
 

@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fetchStatus } from "../cli/cluster.ts";
+import { until } from "./fixtures/until.ts";
 import type { ClusterStatus } from "../cluster/protocol.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -66,27 +67,6 @@ function start(args: readonly string[], env: Record<string, string> = {}): Proc 
   const proc = { child, log: () => stderr, exited };
   running.push(proc);
   return proc;
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  ms = WAIT_MS,
-): Promise<T> {
-  const deadline = performance.now() + ms;
-  let last: unknown;
-  while (performance.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(
-    `timed out after ${ms} ms waiting for ${what}${last ? `; last error: ${last}` : ""}`,
-  );
 }
 
 /**

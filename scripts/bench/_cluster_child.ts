@@ -187,33 +187,5 @@ export function sleep(ms: number): { promise: Promise<void>; cancel(): void } {
   return { promise, cancel: () => clearTimeout(timer) };
 }
 
-/**
- * Calls `probe` every `everyMs` until it returns a value (not undefined),
- * for at most `ms`; a probe that throws counts as not yet. Rejects naming
- * `what` and the last error.
- *
- * @example
- * ```ts
- * import { until } from "./_cluster_child.ts";
- * await until("one", () => 1, 1000, 10); // 1
- * ```
- */
-export async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  ms: number,
-  everyMs: number,
-): Promise<T> {
-  const deadline = performance.now() + ms;
-  let last: unknown;
-  while (performance.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(everyMs).promise;
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `; last: ${last}` : ""}`);
-}
+/** Polling with a deadline: the tests' helper (its positional `ms`, `everyMs`). */
+export { until } from "../../tests/fixtures/until.ts";
