@@ -13,7 +13,7 @@ import { ClusterError } from "../cluster/errors.ts";
 import { authenticate, resolveSecret } from "../cluster/auth.ts";
 import { Coordinator } from "../cluster/coordinator.ts";
 import { ClusterMember } from "../cluster/member.ts";
-import type { ClusterStatus } from "../cluster/protocol.ts";
+import { type ClusterStatus, PARTITIONS_MAX } from "../cluster/protocol.ts";
 import { tcpTransport } from "../cluster/tcp.ts";
 import { parseHostPort } from "../cluster/transport.ts";
 import { DEFAULT_SEED } from "../mod.ts";
@@ -165,7 +165,7 @@ async function coordinatorCommand(args: string[]): Promise<number> {
   const failure = values["failure-ms"];
   const checkpoint = values["checkpoint-every"];
   const coordinator = new Coordinator({
-    partitions: parseBoundedInteger("--partitions", String(values.partitions), 4096),
+    partitions: parseBoundedInteger("--partitions", String(values.partitions), PARTITIONS_MAX),
     secret: resolveSecret(values.secret as string | undefined),
     heartbeatIntervalMs: heartbeat === undefined
       ? undefined

@@ -270,7 +270,7 @@ export class ClusterMember {
     if (this.stopped) return;
     let message: CoordinatorMessage;
     try {
-      message = checkCoordinatorMessage(raw, this.settings?.partitions ?? 1);
+      message = checkCoordinatorMessage(raw, this.settings.partitions);
     } catch (error) {
       if (raw.t === "error") {
         return this.finish(`the coordinator refused: ${String(raw.message).slice(0, 300)}`, true);
