@@ -24,6 +24,8 @@ export interface StartOptions {
   readonly directIo?: boolean;
   /** Start with an empty world: setup does not run (a cluster member that is not the first). */
   readonly skipSetup?: boolean;
+  /** RuntimeOptions.checkAccess (`--check-access`). */
+  readonly checkAccess?: boolean;
 }
 
 /** Carries an error thrown by the scene's own setup, to tell it from a build error. */
@@ -61,6 +63,7 @@ export async function startRuntime(loaded: LoadedScene, options: StartOptions): 
       // (all but io-uring) do the same intents directly through node:fs.
       io: options.directIo ? new PortableExecutor("direct I/O") : undefined,
       skipSetup: options.skipSetup,
+      checkAccess: options.checkAccess,
     });
   } catch (error) {
     if (error instanceof SetupFailure) {

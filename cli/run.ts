@@ -50,6 +50,9 @@ Options:
   --workers N       worker threads for --backend work-stealing or adaptive, besides the
                     calling thread, which works too (default: cores - 1, at least 1)
   --seed S          integer seed, 0 to 4294967295 (default ${DEFAULT_SEED})
+  --check-access    hash every column and resource a system declares only as read,
+                    before and after it runs, and fail a system that wrote one
+                    (finds undeclared writes the always-on check cannot; slower)
   --json            print the summary as one JSON object on stdout
   --verbose         say what is happening on stderr; stack traces on errors
   -h, --help        show this help
@@ -66,6 +69,8 @@ export interface RunOptions {
   /** `--workers`, if given. */
   readonly workers: number | undefined;
   readonly seed: number;
+  /** `--check-access`: RuntimeOptions.checkAccess. */
+  readonly checkAccess: boolean;
   readonly json: boolean;
   readonly verbose: boolean;
 }
@@ -93,6 +98,7 @@ export function parseRunArgs(args: string[]): RunOptions {
         backend: { type: "string", default: DEFAULT_BACKEND },
         workers: { type: "string" },
         seed: { type: "string" },
+        "check-access": { type: "boolean", default: false },
         json: { type: "boolean", default: false },
         verbose: { type: "boolean", default: false },
       },
@@ -138,6 +144,7 @@ export function parseRunArgs(args: string[]): RunOptions {
     backend: values.backend,
     workers,
     seed: values.seed === undefined ? DEFAULT_SEED : parseSeed(values.seed),
+    checkAccess: values["check-access"],
     json: values.json,
     verbose: values.verbose,
   };
@@ -164,6 +171,7 @@ export async function runCommand(args: string[]): Promise<number> {
     backend: backendFactory(options.backend),
     workers: options.workers,
     directIo: !IO_BACKENDS.includes(options.backend),
+    checkAccess: options.checkAccess,
   });
   const io = runtime.backend.io;
   if (io !== undefined && io.kind !== "io_uring") process.stderr.write(`staticecs: ${io.reason}\n`);

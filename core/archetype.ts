@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { AccessGate } from "./access.ts";
 import type { Arena, Block } from "./memory.ts";
 import {
   type Column,
@@ -17,11 +18,60 @@ import {
   type FieldType,
   type Owner,
   ownerOf,
+  type ReadonlyColumn,
 } from "./schema.ts";
 import { UsageError } from "./errors.ts";
 
+/**
+ * A chunk as a system body sees it, typed from the system's declaration: `R`
+ * names the components it may read, `W` those it may write (`string` where
+ * the declaration allows anything). Reading a column it did not declare, or
+ * writing one it declared only as read, is a type error, and throws a
+ * UsageError at run time.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, defineSystem } from "staticecs";
+ * const Position = defineComponent("Position", { x: "f32" });
+ * const Velocity = defineComponent("Velocity", { x: "f32" });
+ * export const move = defineSystem({
+ *   name: "move",
+ *   query: { all: [Position, Velocity] },
+ *   writes: [Position],
+ *   runChunk(chunk, ctx) {
+ *     const x = chunk.write(Position.x), vx = chunk.read(Velocity.x);
+ *     for (let i = 0; i < chunk.count; i++) x[i] += vx[i] * ctx.dt;
+ *   },
+ * });
+ * ```
+ */
+export interface SystemChunk<R extends string = string, W extends string = string> {
+  /** Rows in use: index columns from 0 to `count - 1`. */
+  readonly count: number;
+  /** The entity handle of each row. */
+  readonly entities: ReadonlyColumn<Uint32Array>;
+  /** Position of this chunk in its archetype. */
+  readonly index: number;
+  /** The chunk's archetype: its id, components and row count. */
+  readonly archetype: ArchetypeInfo;
+  /** The column of `field`, to read; the system must declare its component. */
+  read<T extends FieldType>(field: Field<T, R>): ReadonlyColumn<ColumnOf<T>>;
+  /** The column of `field`, to write; the system must list its component in `writes`. */
+  write<T extends FieldType>(field: Field<T, W>): ColumnOf<T>;
+  /** As `read`, or undefined where the chunk lacks the (optional) component. */
+  readOptional<T extends FieldType>(field: Field<T, R>): ReadonlyColumn<ColumnOf<T>> | undefined;
+  /** As `write`, or undefined where the chunk lacks the (optional) component. */
+  writeOptional<T extends FieldType>(field: Field<T, W>): ColumnOf<T> | undefined;
+  /** The same as `write`: a writable column. */
+  column<T extends FieldType>(field: Field<T, W>): ColumnOf<T>;
+  /** The same as `writeOptional`. */
+  optionalColumn<T extends FieldType>(field: Field<T, W>): ColumnOf<T> | undefined;
+  /** True if this chunk's archetype has the component. */
+  has(component: Component): boolean;
+}
+
 /** A fixed-size block of rows of one archetype: what a system body iterates. */
-export class Chunk {
+export class Chunk implements SystemChunk {
   /** The archetype this chunk belongs to. */
   readonly archetype: Archetype;
   /** Position of this chunk in its archetype. */
@@ -38,10 +88,12 @@ export class Chunk {
   readonly segment: number;
   /** Byte offset of this chunk in its segment. */
   readonly byteOffset: number;
+  private readonly gate: AccessGate;
 
   constructor(archetype: Archetype, index: number, block: Block, fieldIdLimit: number) {
     this.archetype = archetype;
     this.index = index;
+    this.gate = archetype.gate;
     const rows = archetype.chunkRows;
     this.buffer = block.buffer;
     this.segment = block.segment;
@@ -56,18 +108,39 @@ export class Chunk {
     }
   }
 
-  /**
-   * The column of `field` in this chunk: index it from 0 to `count - 1`.
-   * Throws if the chunk's archetype lacks the field's component.
-   */
-  column<T extends FieldType>(field: Field<T>): ColumnOf<T> {
-    const column = this.byField[field.id];
-    if (column === undefined) throw missingColumn(this.archetype, field);
-    return column as ColumnOf<T>;
+  /** The column of `field`, to read. Throws if the chunk's archetype lacks the component. */
+  read<T extends FieldType>(field: Field<T>): ReadonlyColumn<ColumnOf<T>> {
+    this.gate.checkRead(field, "chunk.read");
+    return this.present(field);
   }
 
-  /** The column of `field`, or undefined where the component is absent (optional components). */
+  /** The column of `field`, to write. Throws if the chunk's archetype lacks the component. */
+  write<T extends FieldType>(field: Field<T>): ColumnOf<T> {
+    this.gate.checkWrite(field, "chunk.write");
+    return this.present(field);
+  }
+
+  /** The column of `field` to read, or undefined where the component is absent. */
+  readOptional<T extends FieldType>(field: Field<T>): ReadonlyColumn<ColumnOf<T>> | undefined {
+    this.gate.checkRead(field, "chunk.readOptional");
+    return this.byField[field.id] as ColumnOf<T> | undefined;
+  }
+
+  /** The column of `field` to write, or undefined where the component is absent. */
+  writeOptional<T extends FieldType>(field: Field<T>): ColumnOf<T> | undefined {
+    this.gate.checkWrite(field, "chunk.writeOptional");
+    return this.byField[field.id] as ColumnOf<T> | undefined;
+  }
+
+  /** The same as `write`: the writable column of `field`. */
+  column<T extends FieldType>(field: Field<T>): ColumnOf<T> {
+    this.gate.checkWrite(field, "chunk.column");
+    return this.present(field);
+  }
+
+  /** The same as `writeOptional`. */
   optionalColumn<T extends FieldType>(field: Field<T>): ColumnOf<T> | undefined {
+    this.gate.checkWrite(field, "chunk.optionalColumn");
     return this.byField[field.id] as ColumnOf<T> | undefined;
   }
 
@@ -75,18 +148,36 @@ export class Chunk {
   has(component: Component): boolean {
     return this.archetype.hasComponent(component);
   }
+
+  private present<T extends FieldType>(field: Field<T>): ColumnOf<T> {
+    const column = this.byField[field.id];
+    if (column === undefined) throw missingColumn(this.archetype, field);
+    return column as ColumnOf<T>;
+  }
 }
 
 function missingColumn(archetype: Archetype, field: Field): Error {
   return new UsageError(
     `chunk of archetype ${archetype} has no column ${field.owner.name}.${field.name}; ` +
-      `put ${field.owner.name} in the query's all list, or use chunk.optionalColumn() for an ` +
-      `optional component`,
+      `put ${field.owner.name} in the query's all list, or use chunk.readOptional() or ` +
+      `chunk.writeOptional() for an optional component`,
   );
 }
 
+/** What a system body may know of an archetype. */
+export interface ArchetypeInfo {
+  /** Position in the world's archetype list (part of the random stream key). */
+  readonly id: number;
+  /** Components, in scene order. */
+  readonly components: readonly Owner[];
+  /** Rows in use across all chunks. */
+  readonly count: number;
+  /** The component names, as `[Position, Velocity]`. */
+  toString(): string;
+}
+
 /** A table of entities that have exactly the same components. */
-export class Archetype {
+export class Archetype implements ArchetypeInfo {
   readonly id: number;
   /** Components, ordered by their index in the scene. */
   readonly components: readonly Owner[];
@@ -107,6 +198,8 @@ export class Archetype {
   /** Cached transitions by scene component index. */
   readonly addEdges: (Archetype | undefined)[] = [];
   readonly removeEdges: (Archetype | undefined)[] = [];
+  /** The world's gate: what the system running on this thread may touch. */
+  readonly gate: AccessGate;
   private readonly arena: Arena;
   private readonly fieldIdLimit: number;
 
@@ -118,8 +211,10 @@ export class Archetype {
     chunkRows: number,
     arena: Arena,
     fieldIdLimit: number,
+    gate: AccessGate,
   ) {
     this.id = id;
+    this.gate = gate;
     this.components = components;
     this.componentIndices = componentIndices;
     this.mask = new Uint32Array(maskWords);

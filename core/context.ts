@@ -7,13 +7,20 @@
  * @module
  */
 
+import { ACCESS_READ, accessError, type AccessGate, accessTable } from "./access.ts";
+import { AccessGuard } from "./_access_guard.ts";
+import type { Chunk } from "./archetype.ts";
 import type { CommandBuffer } from "./commands.ts";
 import { UsageError } from "./errors.ts";
 import { EventView } from "./events.ts";
 import { type IoRecorder, SystemIo } from "./io.ts";
 import { Random } from "./random.ts";
-import type { ResourceValues } from "./resources.ts";
-import { Time } from "./resources.ts";
+import {
+  type ReadonlyResourceValues,
+  readOnlyValues,
+  type ResourceValues,
+  Time,
+} from "./resources.ts";
 import {
   eventOwnerOf,
   type EventType,
@@ -26,11 +33,38 @@ import {
   type Schema,
   type Values,
 } from "./schema.ts";
+import type { ScheduledSystem } from "./schedule.ts";
 import type { AccessSet } from "./system.ts";
 import type { World } from "./world.ts";
 
-/** What a system body sees. */
-export class SystemContext {
+/** How a context is made besides its system. */
+export interface ContextOptions {
+  /** Where the system records I/O (systems that declare `io: true`). */
+  readonly io?: IoRecorder;
+  /** Hash what the system may not write around each chunk and `run` (see access.ts). */
+  readonly checkAccess?: boolean;
+}
+
+/**
+ * What a system body sees. `R` names the components, resources and event
+ * types the system may read and `W` those it may write, from its declaration
+ * (`string` where it declares nothing): a resource it only reads comes back
+ * read-only, and an undeclared one is a type error.
+ *
+ * @example
+ * ```ts
+ * import { defineResource, defineSystem } from "staticecs";
+ * const Score = defineResource("Score", { points: "u32" });
+ * export const score = defineSystem({
+ *   name: "score",
+ *   writes: [Score],
+ *   run(ctx) {
+ *     ctx.resource(Score).points += ctx.random.int(10);
+ *   },
+ * });
+ * ```
+ */
+export class SystemContext<R extends string = string, W extends string = string> {
   /** The system's name. */
   readonly system: string;
   /** The system's position in the scene, part of its random stream key. */
@@ -42,7 +76,15 @@ export class SystemContext {
   readonly world: World;
   /** Records I/O intents (systems that declare `io: true`). */
   readonly io: SystemIo;
+  /** The system's chunk body, wrapped in the access guard under `checkAccess`. */
+  readonly chunkBody: ((chunk: Chunk, ctx: SystemContext) => void) | undefined;
+  /** The system's `run` body, wrapped in the access guard under `checkAccess`. */
+  readonly runBody: ((ctx: SystemContext) => void) | undefined;
   private readonly access: AccessSet;
+  /** What the system may touch, by field id; null if it declares nothing. */
+  private readonly table: Uint8Array | null;
+  private readonly gate: AccessGate;
+  private readonly readOnlyResources: Map<Owner, object> = new Map();
   private readonly time: ResourceValues<{ dt: "f64"; elapsed: "f64"; tick: "u32" }>;
   private readonly views: Map<Owner, EventView> = new Map();
   private readonly viewEnds: Map<Owner, number> = new Map();
@@ -50,22 +92,28 @@ export class SystemContext {
 
   constructor(
     world: World,
-    system: string,
-    systemIndex: number,
-    access: AccessSet,
+    entry: ScheduledSystem,
     commands: CommandBuffer,
     seed: number,
-    io?: IoRecorder,
+    options: ContextOptions = {},
   ) {
     this.world = world;
-    this.system = system;
-    this.systemIndex = systemIndex;
-    this.access = access;
+    this.system = entry.system.name;
+    this.systemIndex = entry.index;
+    this.access = entry.access;
+    this.table = accessTable(entry.access, world.fieldOrdinals.length);
+    this.gate = world.accessGate;
     this.commands = commands;
     this.seed = seed;
     this.random = new Random(seed);
     this.time = world.resource(Time);
-    this.io = new SystemIo(io, systemIndex, system);
+    this.io = new SystemIo(options.io, entry.index, this.system);
+    const guard = options.checkAccess === true && this.table !== null
+      ? new AccessGuard(world, this.system, this.table, entry.access)
+      : undefined;
+    const { runChunk, run } = entry.system;
+    this.chunkBody = runChunk === undefined ? undefined : guard?.wrapChunk(runChunk) ?? runChunk;
+    this.runBody = run === undefined ? undefined : guard?.wrapRun(run) ?? run;
   }
 
   /** The fixed timestep in seconds. */
@@ -83,24 +131,51 @@ export class SystemContext {
     return this.time.elapsed;
   }
 
-  /** Points `random` at the stream of (tick, system, archetype, chunk). */
+  /**
+   * Points `random` at the stream of (tick, system, archetype, chunk) and
+   * the thread's access gate at this system.
+   */
   beginChunk(archetypeId: number, chunkIndex: number): void {
+    this.gate.table = this.table;
+    this.gate.system = this.system;
     this.random.reseed(this.seed, this.time.tick, this.systemIndex, archetypeId, chunkIndex);
   }
 
-  /** Points `random` at the stream of (tick, system) for a `run` body. */
+  /** Points `random` at the stream of (tick, system) for a `run` body, and the gate here. */
   beginRun(): void {
+    this.gate.table = this.table;
+    this.gate.system = this.system;
     this.random.reseed(this.seed, this.time.tick, this.systemIndex, 0xffffffff, 0);
   }
 
-  /** A resource's values; the system must declare it in reads or writes. */
-  resource<S extends ResourceSchema>(resource: Resource<S>): ResourceValues<S> {
-    this.checkDeclared(ownerOf(resource), "resource");
-    return this.world.resource(resource);
+  /**
+   * A resource's values; the system must declare it in reads or writes.
+   * Declared only in reads, the values are read-only: assigning a field
+   * throws (an array field is a typed array: writing it is a type error, and
+   * `checkAccess` catches it at run time).
+   */
+  resource<S extends ResourceSchema, N extends R>(
+    resource: Resource<S, N>,
+  ): [N] extends [W] ? ResourceValues<S> : ReadonlyResourceValues<S> {
+    const owner = ownerOf(resource);
+    this.checkDeclared(owner, "resource");
+    if (this.access.undeclared || this.access.writes.has(owner)) {
+      return this.world.resource(resource) as ResourceValues<S>;
+    }
+    let values = this.readOnlyResources.get(owner);
+    if (values === undefined) {
+      values = readOnlyValues(this.world.resourceStore(owner), this.system);
+      this.readOnlyResources.set(owner, values);
+    }
+    return values as ResourceValues<S>;
   }
 
-  /** Reads one field of one entity. */
-  get<T extends FieldType>(entity: number, field: Field<T>): number {
+  /** Reads one field of one entity; the system must declare the field's component. */
+  get<T extends FieldType>(entity: number, field: Field<T, R>): number {
+    const table = this.table;
+    if (table !== null && !(table[field?.id] >= ACCESS_READ)) {
+      throw accessError(this.system, field, "ctx.get", false, false);
+    }
     return this.world.get(entity, field);
   }
 
@@ -108,7 +183,7 @@ export class SystemContext {
    * Events of a type this system has not seen yet: from last frame and from
    * earlier stages of this frame. The system must declare it in reads.
    */
-  read<S extends Schema>(event: EventType<S>): EventView {
+  read<S extends Schema, N extends R>(event: EventType<S, N>): EventView {
     const owner = eventOwnerOf(event);
     this.checkDeclared(owner, "event");
     let view = this.views.get(owner);
@@ -125,13 +200,14 @@ export class SystemContext {
   }
 
   /** Emits an event (a command: readers see it after this stage). Declare it in writes. */
-  emit<S extends Schema>(event: EventType<S>, values: Values<S>): void {
+  emit<S extends Schema, N extends W>(event: EventType<S, N>, values: Values<S>): void {
     this.checkDeclared(eventOwnerOf(event), "event", true);
     this.commands.emit(event, values);
   }
 
-  /** Ends the system's tick: events it read count as seen. */
+  /** Ends the system's tick: events it read count as seen; the gate closes. */
   finish(): void {
+    this.gate.table = null;
     if (this.viewEnds.size === 0) return;
     for (const [owner, end] of this.viewEnds) this.world.setReaderCursor(this.system, owner, end);
     this.viewEnds.clear();

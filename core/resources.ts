@@ -9,12 +9,15 @@ import {
   type Column,
   type ColumnOf,
   defineResource,
+  type Field,
   FIELD_TYPES,
   type FieldType,
   type Owner,
+  type ReadonlyColumn,
   type Resource,
   type ResourceSchema,
 } from "./schema.ts";
+import { UsageError } from "./errors.ts";
 
 /**
  * Property access to a resource's fields: `world.resource(Gravity).y = -9.8`;
@@ -24,6 +27,53 @@ export type ResourceValues<S extends ResourceSchema> = {
   -readonly [K in keyof S]: S[K] extends readonly [infer T extends FieldType, number] ? ColumnOf<T>
     : number;
 };
+
+/** A resource's values as a system that only reads it sees them. */
+export type ReadonlyResourceValues<S extends ResourceSchema> = {
+  readonly [K in keyof S]: S[K] extends readonly [infer T extends FieldType, number]
+    ? ReadonlyColumn<ColumnOf<T>>
+    : number;
+};
+
+/**
+ * Read-only values of a resource for `system`, which declared it only in
+ * reads: assigning a scalar field throws a UsageError naming the system and
+ * the fix. An array field is the same typed array as in the writable values.
+ */
+export function readOnlyValues(store: ResourceStore, system: string): object {
+  const name = store.owner.name;
+  return Object.freeze(valuesOver(store, (field) => () => {
+    throw new UsageError(
+      `system ${system} writes resource ${name}.${field.name}, but lists ${name} only in ` +
+        `reads; add ${name} to its writes`,
+    );
+  }));
+}
+
+/**
+ * An object with a property per field of `store`: a scalar field reads its
+ * element and assigns through the setter `setterOf` makes; an array field is
+ * its typed array.
+ */
+function valuesOver(
+  store: ResourceStore,
+  setterOf: (field: Field, column: Column) => (value: number | boolean) => void,
+): Record<string, number | Column> {
+  const values: Record<string, number | Column> = {};
+  for (const field of store.owner.fields) {
+    const column = store.columns[field.index];
+    if (field.array) {
+      Object.defineProperty(values, field.name, { enumerable: true, value: column });
+      continue;
+    }
+    Object.defineProperty(values, field.name, {
+      enumerable: true,
+      get: () => column[0],
+      set: setterOf(field, column),
+    });
+  }
+  return values;
+}
 
 /** The storage of one resource. */
 export class ResourceStore {
@@ -45,21 +95,9 @@ export class ResourceStore {
     this.columns = owner.fields.map((field, i) =>
       new FIELD_TYPES[field.type](this.buffer, offsets[i], field.length)
     );
-    const values: Record<string, number | Column> = {};
-    for (const field of owner.fields) {
-      const column = this.columns[field.index];
-      if (field.array) {
-        Object.defineProperty(values, field.name, { enumerable: true, value: column });
-        continue;
-      }
-      Object.defineProperty(values, field.name, {
-        enumerable: true,
-        get: () => column[0],
-        set: (value: number | boolean) => {
-          column[0] = value === true ? 1 : value === false ? 0 : value;
-        },
-      });
-    }
+    const values = valuesOver(this, (_field, column) => (value) => {
+      column[0] = value === true ? 1 : value === false ? 0 : value;
+    });
     this.values = Object.seal(values) as Record<string, number>;
   }
 

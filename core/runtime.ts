@@ -93,6 +93,14 @@ export interface RuntimeOptions {
    * trace hook every tick is timed.
    */
   readonly systemTimingEvery?: number;
+  /**
+   * Hash every column and resource each system declares only as read, before
+   * and after it runs (each chunk, each `run`), on every thread, and fail the
+   * system that changed one: "system sneak wrote Position.x without
+   * declaring it (tick 3)". It finds writes the always-on check cannot (a
+   * store through `chunk.read()`'s column), at a cost: off by default.
+   */
+  readonly checkAccess?: boolean;
 }
 
 /** Time spent in one system. */
@@ -163,15 +171,10 @@ export class Runtime {
     this.ioRecorder = usesIo ? new IoRecorder(this.world.config.maxIoPerPhase) : undefined;
     this.ioOption = options.io;
     const contexts = this.schedule.systems.map((entry) =>
-      new SystemContext(
-        this.world,
-        entry.system.name,
-        entry.index,
-        entry.access,
-        commands,
-        this.seed,
-        entry.system.io === true ? this.ioRecorder : undefined,
-      )
+      new SystemContext(this.world, entry, commands, this.seed, {
+        io: entry.system.io === true ? this.ioRecorder : undefined,
+        checkAccess: options.checkAccess === true,
+      })
     );
     this.phaseEnds = this.schedule.stages.map((stage, i, stages) =>
       i === stages.length - 1 || stages[i + 1].phase !== stage.phase
@@ -187,6 +190,7 @@ export class Runtime {
       commands,
       seed: this.seed,
       errorPolicy: this.errorPolicy,
+      checkAccess: options.checkAccess === true,
       trace: this.trace,
     };
     this.systemNames = this.schedule.systems.map((entry) => entry.system.name);

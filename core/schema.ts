@@ -45,6 +45,15 @@ export type Column =
   | Uint16Array
   | Uint32Array;
 
+/** The typed-array methods that write. */
+type ColumnWriter = "copyWithin" | "fill" | "reverse" | "set" | "sort";
+
+/**
+ * A column a system may only read: indexing gives numbers; assigning to an
+ * element, or calling a method that writes, is a type error.
+ */
+export type ReadonlyColumn<C extends Column = Column> = Readonly<Omit<C, ColumnWriter>>;
+
 /** A typed-array constructor for a column. */
 export type ColumnConstructor = {
   new (buffer: ArrayBufferLike, byteOffset: number, length: number): Column;
@@ -86,7 +95,7 @@ export type FieldOwnerKind = "component" | "resource" | "event";
  * One typed field of a component, resource or event. `id` is unique in this
  * process and is the key a chunk looks its column up by.
  */
-export interface Field<T extends FieldType = FieldType> {
+export interface Field<T extends FieldType = FieldType, N extends string = string> {
   readonly id: number;
   readonly name: string;
   readonly type: T;
@@ -96,15 +105,20 @@ export interface Field<T extends FieldType = FieldType> {
   readonly length: number;
   /** True for an array field of a resource, even of length 1. */
   readonly array: boolean;
-  readonly owner: Owner;
+  /** The component, resource or event the field belongs to; `N` is its name. */
+  readonly owner: Owner<N>;
 }
 
-/** Metadata shared by components, resources and events. */
-export interface Owner {
+/**
+ * Metadata shared by components, resources and events. `N` is the name as a
+ * string literal type, so that types can tell `Position.x` from `Velocity.x`
+ * and check a system's column access against its declaration.
+ */
+export interface Owner<N extends string = string> {
   readonly kind: FieldOwnerKind;
   /** Unique per process for its kind; scenes map owners to their own indices. */
   readonly id: number;
-  readonly name: string;
+  readonly name: N;
   readonly fields: readonly Field[];
   /** Sum of the byte sizes of the fields. */
   readonly rowBytes: number;
@@ -113,23 +127,31 @@ export interface Owner {
 const META: unique symbol = Symbol.for("staticecs.meta");
 
 /** A component: field descriptors by name, plus its metadata under a symbol. */
-export type Component<S extends Schema = Schema> =
-  & { readonly [K in keyof S]: Field<S[K]> }
-  & { readonly [META]: Owner };
+export type Component<S extends Schema = Schema, N extends string = string> =
+  & { readonly [K in keyof S]: Field<S[K], N> }
+  & { readonly [META]: Owner<N> };
 
 /** A resource: a typed singleton. */
-export type Resource<S extends ResourceSchema = ResourceSchema> =
+export type Resource<S extends ResourceSchema = ResourceSchema, N extends string = string> =
   & {
     readonly [K in keyof S]: Field<
-      S[K] extends readonly [infer T extends FieldType, number] ? T : S[K] & FieldType
+      S[K] extends readonly [infer T extends FieldType, number] ? T : S[K] & FieldType,
+      N
     >;
   }
-  & { readonly [META]: Owner };
+  & { readonly [META]: Owner<N> };
 
 /** An event type: a bounded queue of typed records. */
-export type EventType<S extends Schema = Schema> =
-  & { readonly [K in keyof S]: Field<S[K]> }
-  & { readonly [META]: Owner & { readonly capacity: number } };
+export type EventType<S extends Schema = Schema, N extends string = string> =
+  & { readonly [K in keyof S]: Field<S[K], N> }
+  & { readonly [META]: Owner<N> & { readonly capacity: number } };
+
+/**
+ * The name of a component, resource or event type as a string literal type
+ * (`string` where the name was not a literal); `never` for anything else.
+ */
+export type NameOf<A> = A extends { readonly [META]: { readonly name: infer N extends string } } ? N
+  : never;
 
 /**
  * Id counters, kept on globalThis under a registered symbol: when two copies
@@ -154,6 +176,42 @@ function checkName(kind: string, name: unknown): string {
   return name;
 }
 
+/**
+ * Names that generic code probes on any object (a thenable check, JSON,
+ * test and UI libraries): reading them on a component gives undefined
+ * rather than the unknown-field error.
+ */
+const PROBED_NAMES: ReadonlySet<string> = new Set([
+  "then",
+  "toJSON",
+  "asymmetricMatch",
+  "$$typeof",
+  "nodeType",
+  "tagName",
+  "inspect",
+]);
+
+/**
+ * The prototype of every component, resource and event type. Fields are own
+ * properties, found without reaching it, so a field read costs what a plain
+ * property read costs; a name that is not a field falls through to this
+ * proxy, which turns a misspelled `Position.z` into an error naming the
+ * component and its real fields instead of an `undefined` that fails later.
+ */
+const UNKNOWN_FIELD_GUARD: object = new Proxy(Object.prototype, {
+  get(target, key, receiver) {
+    if (typeof key === "symbol" || key in target || PROBED_NAMES.has(key)) {
+      return Reflect.get(target, key, receiver);
+    }
+    const owner = (receiver as { [META]?: Owner })[META];
+    if (owner === undefined) return undefined; // still being built
+    throw new SchemaError(
+      `${owner.kind} ${owner.name} has no field "${key}"; its fields are ` +
+        (owner.fields.map((f) => f.name).join(", ") || "none (it is a tag)"),
+    );
+  },
+});
+
 function buildOwner(
   kind: FieldOwnerKind,
   name: string,
@@ -166,7 +224,7 @@ function buildOwner(
   }
   const fields: Field[] = [];
   const owner = { kind, id: COUNTERS[kind]++, name, fields, rowBytes: 0, ...extra };
-  const out: Record<string | symbol, unknown> = {};
+  const out: Record<string | symbol, unknown> = Object.create(UNKNOWN_FIELD_GUARD);
   for (const [fieldName, declared] of Object.entries(schema)) {
     checkName(`${kind} ${name}: field`, fieldName);
     const [type, length] = fieldShape(kind, name, fieldName, declared);
@@ -226,8 +284,11 @@ function fieldShape(
  * const Position = defineComponent("Position", { x: "f32", y: "f32" });
  * ```
  */
-export function defineComponent<const S extends Schema>(name: string, fields: S): Component<S> {
-  return buildOwner("component", name, fields, {}) as Component<S>;
+export function defineComponent<const N extends string, const S extends Schema>(
+  name: N,
+  fields: S,
+): Component<S, N> {
+  return buildOwner("component", name, fields, {}) as Component<S, N>;
 }
 
 /**
@@ -239,8 +300,8 @@ export function defineComponent<const S extends Schema>(name: string, fields: S)
  * const Frozen = defineTag("Frozen");
  * ```
  */
-export function defineTag(name: string): Component<Record<never, never>> {
-  return buildOwner("component", name, {}, {}) as Component<Record<never, never>>;
+export function defineTag<const N extends string>(name: N): Component<Record<never, never>, N> {
+  return buildOwner("component", name, {}, {}) as Component<Record<never, never>, N>;
 }
 
 /**
@@ -253,11 +314,11 @@ export function defineTag(name: string): Component<Record<never, never>> {
  * const Grid = defineResource("Grid", { count: ["u32", 64 * 64] });
  * ```
  */
-export function defineResource<const S extends ResourceSchema>(
-  name: string,
+export function defineResource<const N extends string, const S extends ResourceSchema>(
+  name: N,
   fields: S,
-): Resource<S> {
-  return buildOwner("resource", name, fields, {}) as Resource<S>;
+): Resource<S, N> {
+  return buildOwner("resource", name, fields, {}) as Resource<S, N>;
 }
 
 /**
@@ -270,18 +331,18 @@ export function defineResource<const S extends ResourceSchema>(
  * const Hit = defineEvent("Hit", { target: "entity", damage: "f32" }, { capacity: 256 });
  * ```
  */
-export function defineEvent<const S extends Schema>(
-  name: string,
+export function defineEvent<const N extends string, const S extends Schema>(
+  name: N,
   fields: S,
   options: { capacity?: number } = {},
-): EventType<S> {
+): EventType<S, N> {
   const capacity = options.capacity ?? 1024;
   if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) {
     throw new SchemaError(
       `event ${name}: capacity must be an integer from 1 to ${1 << 24}; got ${capacity}`,
     );
   }
-  return buildOwner("event", name, fields, { capacity }) as EventType<S>;
+  return buildOwner("event", name, fields, { capacity }) as EventType<S, N>;
 }
 
 /** The metadata of a component, resource or event. */

@@ -13,13 +13,14 @@
  * @module
  */
 
-import type { Chunk } from "./archetype.ts";
+import type { Chunk, SystemChunk } from "./archetype.ts";
 import { SceneError } from "./errors.ts";
 import type { QuerySpec } from "./query.ts";
 import {
   type Component,
   type EventType,
   isOwned,
+  type NameOf,
   type Owner,
   ownerOf,
   type Resource,
@@ -30,18 +31,48 @@ import type { IoCompletion } from "./io.ts";
 /** Something a system may read or write. */
 export type Access = Component | Resource | EventType;
 
-/** How a system is declared. */
-export interface SystemSpec {
+/** A `reads` or `writes` list, or undefined where the system leaves it out. */
+export type AccessList = readonly Access[] | undefined;
+
+type NamesIn<L> = L extends readonly (infer A)[] ? NameOf<A> : never;
+type QueryNames<Q, K extends string> = Q extends { readonly [P in K]?: infer L } ? NamesIn<L>
+  : never;
+type Undeclared<RL, WL> = [RL, WL] extends [undefined, undefined] ? true : false;
+
+/** Names a system may write: its `writes`, or anything if it declares nothing. */
+export type WritableNames<RL, WL> = Undeclared<RL, WL> extends true ? string : NamesIn<WL>;
+
+/** Names a system may read: query all/optional, `reads` and `writes`, or anything. */
+export type ReadableNames<Q, RL, WL> = Undeclared<RL, WL> extends true ? string
+  :
+    | QueryNames<Q, "all">
+    | QueryNames<Q, "optional">
+    | NamesIn<RL>
+    | NamesIn<WL>;
+
+/** The context type of a system declared with query `Q`, reads `RL` and writes `WL`. */
+export type ContextOf<Q, RL, WL> = SystemContext<ReadableNames<Q, RL, WL>, WritableNames<RL, WL>>;
+
+/**
+ * How a system is declared. The type parameters are inferred from `query`,
+ * `reads` and `writes`, and type the bodies' chunk and context, so that
+ * access the declaration does not allow is a type error.
+ */
+export interface SystemSpec<
+  Q extends QuerySpec = QuerySpec,
+  RL extends AccessList = AccessList,
+  WL extends AccessList = AccessList,
+> {
   /** Unique in the scene; workers find the system by it. */
   readonly name: string;
   /** Phase to run in; "update" if omitted. */
   readonly phase?: string;
   /** Entities to iterate; with a query, give `runChunk`. */
-  readonly query?: QuerySpec;
+  readonly query?: Q;
   /** Components, resources and event types read. */
-  readonly reads?: readonly Access[];
+  readonly reads?: RL;
   /** Components, resources and event types written (emitted, for events). */
-  readonly writes?: readonly Access[];
+  readonly writes?: WL;
   /** Names of systems of the same phase this one must run before. */
   readonly before?: readonly string[];
   /** Names of systems of the same phase this one must run after. */
@@ -58,15 +89,32 @@ export interface SystemSpec {
    */
   readonly io?: boolean;
   /** Receives each completion of this system's I/O intents (one reused object). */
-  readonly onIo?: (completion: IoCompletion, ctx: SystemContext) => void;
+  readonly onIo?: (completion: IoCompletion, ctx: ContextOf<Q, RL, WL>) => void;
   /** Body of a system without a query: once per tick. */
-  readonly run?: (ctx: SystemContext) => void;
+  readonly run?: (ctx: ContextOf<Q, RL, WL>) => void;
   /** Body of a system with a query: once per non-empty matching chunk. */
-  readonly runChunk?: (chunk: Chunk, ctx: SystemContext) => void;
+  readonly runChunk?: (
+    chunk: SystemChunk<ReadableNames<Q, RL, WL>, WritableNames<RL, WL>>,
+    ctx: ContextOf<Q, RL, WL>,
+  ) => void;
 }
 
-/** A checked system declaration. */
-export type System = SystemSpec & { readonly __system: true };
+/** A checked system declaration, its bodies' types widened so that any scene can list it. */
+export interface System {
+  readonly name: string;
+  readonly phase?: string;
+  readonly query?: QuerySpec;
+  readonly reads?: readonly Access[];
+  readonly writes?: readonly Access[];
+  readonly before?: readonly string[];
+  readonly after?: readonly string[];
+  readonly cost?: number;
+  readonly io?: boolean;
+  readonly onIo?: (completion: IoCompletion, ctx: SystemContext) => void;
+  readonly run?: (ctx: SystemContext) => void;
+  readonly runChunk?: (chunk: Chunk, ctx: SystemContext) => void;
+  readonly __system: true;
+}
 
 /** What a system touches, resolved to owners. */
 export interface AccessSet {
@@ -89,13 +137,17 @@ export interface AccessSet {
  *   reads: [Velocity],
  *   writes: [Position],
  *   runChunk(chunk, ctx) {
- *     const x = chunk.column(Position.x), vx = chunk.column(Velocity.x);
+ *     const x = chunk.write(Position.x), vx = chunk.read(Velocity.x);
  *     for (let i = 0; i < chunk.count; i++) x[i] += vx[i] * ctx.dt;
  *   },
  * });
  * ```
  */
-export function defineSystem(spec: SystemSpec): System {
+export function defineSystem<
+  const Q extends QuerySpec = Record<never, never>,
+  const RL extends AccessList = undefined,
+  const WL extends AccessList = undefined,
+>(spec: SystemSpec<Q, RL, WL>): System {
   const where = `system ${JSON.stringify(spec?.name)}`;
   if (spec === null || typeof spec !== "object") {
     throw new SceneError(`defineSystem takes an object such as { name, run }; got ${spec}`);
@@ -135,11 +187,15 @@ export function defineSystem(spec: SystemSpec): System {
       }
     }
   }
-  return Object.freeze({ ...spec, phase: spec.phase ?? "update", __system: true as const });
+  return Object.freeze({
+    ...spec,
+    phase: spec.phase ?? "update",
+    __system: true as const,
+  }) as unknown as System;
 }
 
 /** The access of a system; query components count as reads unless written. */
-export function accessOf(system: SystemSpec): AccessSet {
+export function accessOf(system: System): AccessSet {
   const undeclared = system.reads === undefined && system.writes === undefined;
   const writes = new Set((system.writes ?? []).map(ownerOf));
   const reads = new Set((system.reads ?? []).map(ownerOf));

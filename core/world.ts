@@ -15,6 +15,7 @@ import { resolveConfig, type WorldConfig } from "./config.ts";
 import { type EntityMemory, EntityTable } from "./entities.ts";
 import { BoundError, formatEntity, SceneError, UsageError } from "./errors.ts";
 import { type EventMemory, EventQueue } from "./events.ts";
+import { AccessGate } from "./access.ts";
 import { Arena } from "./memory.ts";
 import { Query, type QuerySpec } from "./query.ts";
 import { ResourceStore, type ResourceValues, Time } from "./resources.ts";
@@ -87,6 +88,8 @@ export class World {
   readonly readerCursors: Map<string, number> = new Map();
   /** Nonzero while a stage runs: structural changes must go through commands. */
   stageDepth = 0;
+  /** What the system running on this thread may touch; see access.ts. */
+  readonly accessGate: AccessGate = new AccessGate();
   private readonly componentIndex: Map<Owner, number> = new Map();
   private readonly archetypeByKey: Map<string, Archetype> = new Map();
   /** Queries by the components they match: at most one per distinct filter. */
@@ -255,12 +258,14 @@ export class World {
 
   /** Reads one field of one entity. */
   get<T extends FieldType>(entity: number, field: Field<T>): number {
+    this.accessGate.checkRead(field, "world.get");
     const index = this.entities.require(entity, "get ", field);
     return this.columnAt(index, field)[this.entities.row[index] & (this.config.chunkRows - 1)];
   }
 
   /** Writes one field of one entity. Allowed inside systems (declare the write). */
   setField<T extends FieldType>(entity: number, field: Field<T>, value: number | boolean): void {
+    this.accessGate.checkWrite(field, "world.setField");
     const index = this.entities.require(entity, "set ", field);
     const row = this.entities.row[index] & (this.config.chunkRows - 1);
     this.columnAt(index, field)[row] = toFieldNumber(value);
@@ -410,6 +415,7 @@ export class World {
       this.config.chunkRows,
       this.arena,
       this.fieldIdLimit,
+      this.accessGate,
     );
     this.archetypes.push(archetype);
     this.archetypeByKey.set(sorted.join(","), archetype);

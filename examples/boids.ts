@@ -105,8 +105,8 @@ export const binBoids = defineSystem({
     const grid = ctx.resource(Grid);
     const count = grid.count, offsetX = grid.offsetX, offsetY = grid.offsetY;
     const velocityX = grid.velocityX, velocityY = grid.velocityY;
-    const x = chunk.column(Position.x), y = chunk.column(Position.y);
-    const vx = chunk.column(Velocity.x), vy = chunk.column(Velocity.y);
+    const x = chunk.read(Position.x), y = chunk.read(Position.y);
+    const vx = chunk.read(Velocity.x), vy = chunk.read(Velocity.y);
     for (let i = 0; i < chunk.count; i++) {
       const cx = cellOf(x[i]), cy = cellOf(y[i]);
       const cell = cy * GRID_SIDE + cx;
@@ -131,8 +131,8 @@ export const steer = defineSystem({
     const grid = ctx.resource(Grid);
     const count = grid.count, offsetX = grid.offsetX, offsetY = grid.offsetY;
     const velocityX = grid.velocityX, velocityY = grid.velocityY;
-    const x = chunk.column(Position.x), y = chunk.column(Position.y);
-    const vx = chunk.column(Velocity.x), vy = chunk.column(Velocity.y);
+    const x = chunk.read(Position.x), y = chunk.read(Position.y);
+    const vx = chunk.write(Velocity.x), vy = chunk.write(Velocity.y);
     const dt = ctx.dt, random = ctx.random;
     for (let i = 0; i < chunk.count; i++) {
       const cx = cellOf(x[i]), cy = cellOf(y[i]);
@@ -214,8 +214,8 @@ export const move = defineSystem({
   reads: [Velocity],
   writes: [Position],
   runChunk(chunk, ctx) {
-    const x = chunk.column(Position.x), y = chunk.column(Position.y);
-    const vx = chunk.column(Velocity.x), vy = chunk.column(Velocity.y);
+    const x = chunk.write(Position.x), y = chunk.write(Position.y);
+    const vx = chunk.read(Velocity.x), vy = chunk.read(Velocity.y);
     const dt = ctx.dt;
     for (let i = 0; i < chunk.count; i++) {
       x[i] = wrap(x[i] + vx[i] * dt);

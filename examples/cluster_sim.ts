@@ -32,8 +32,8 @@ export const drift = defineSystem({
   reads: [Velocity],
   writes: [Position],
   runChunk(chunk, ctx) {
-    const x = chunk.column(Position.x), y = chunk.column(Position.y);
-    const vx = chunk.column(Velocity.x), vy = chunk.column(Velocity.y);
+    const x = chunk.write(Position.x), y = chunk.write(Position.y);
+    const vx = chunk.read(Velocity.x), vy = chunk.read(Velocity.y);
     for (let i = 0; i < chunk.count; i++) {
       x[i] = (x[i] + vx[i] * ctx.dt + MAP_SIZE) % MAP_SIZE;
       y[i] = (y[i] + vy[i] * ctx.dt + MAP_SIZE) % MAP_SIZE;
@@ -49,8 +49,8 @@ export const locate = defineSystem({
   reads: [Position],
   writes: [Cell],
   runChunk(chunk) {
-    const x = chunk.column(Position.x), y = chunk.column(Position.y);
-    const key = chunk.column(Cell.key);
+    const x = chunk.read(Position.x), y = chunk.read(Position.y);
+    const key = chunk.write(Cell.key);
     for (let i = 0; i < chunk.count; i++) {
       const column = Math.min(CELLS_PER_SIDE - 1, Math.floor(x[i] / CELL_SIZE));
       const row = Math.min(CELLS_PER_SIDE - 1, Math.floor(y[i] / CELL_SIZE));

@@ -80,7 +80,7 @@ const move = defineSystem({
   reads: [Velocity],
   writes: [Position],
   runChunk(chunk, ctx) {
-    const x = chunk.column(Position.x), vx = chunk.column(Velocity.x);
+    const x = chunk.write(Position.x), vx = chunk.read(Velocity.x);
     for (let i = 0; i < chunk.count; i++) x[i] += vx[i] * ctx.dt;
   },
 });
@@ -94,7 +94,7 @@ const stage = defineSystem({
   runChunk(chunk, ctx) {
     const journal = ctx.resource(Journal);
     const words = journal.staging;
-    const x = chunk.column(Position.x), vx = chunk.column(Velocity.x);
+    const x = chunk.read(Position.x), vx = chunk.read(Velocity.x);
     let word = journal.stagedBytes >>> 2;
     for (let i = 0; i < chunk.count; i++, word += 4) {
       words[word] = ctx.tick;

@@ -98,8 +98,8 @@ export const emit = defineSystem({
   writes: [Emitter, Stats],
   runChunk(chunk, ctx) {
     const commands = ctx.commands, random = ctx.random;
-    const entities = chunk.entities, emitted = chunk.column(Emitter.emitted);
-    const x = chunk.column(Position.x), y = chunk.column(Position.y);
+    const entities = chunk.entities, emitted = chunk.write(Emitter.emitted);
+    const x = chunk.read(Position.x), y = chunk.read(Position.y);
     let spawned = 0;
     for (let i = 0; i < chunk.count; i++) {
       const emitter = entities[i];
@@ -159,7 +159,7 @@ export const age = defineSystem({
   after: ["ignite"],
   runChunk(chunk, ctx) {
     const entities = chunk.entities;
-    const ageS = chunk.column(Lifetime.ageS), maxS = chunk.column(Lifetime.maxS);
+    const ageS = chunk.write(Lifetime.ageS), maxS = chunk.write(Lifetime.maxS);
     const burning = chunk.has(Burning);
     const stepS = ctx.dt * (burning ? BURNING_AGE_FACTOR : 1);
     for (let i = 0; i < chunk.count; i++) {
@@ -178,8 +178,8 @@ export const fall = defineSystem({
   query: { all: [Position, Velocity] },
   writes: [Position, Velocity],
   runChunk(chunk, ctx) {
-    const x = chunk.column(Position.x), y = chunk.column(Position.y);
-    const vx = chunk.column(Velocity.x), vy = chunk.column(Velocity.y);
+    const x = chunk.write(Position.x), y = chunk.write(Position.y);
+    const vx = chunk.write(Velocity.x), vy = chunk.write(Velocity.y);
     const dt = ctx.dt;
     for (let i = 0; i < chunk.count; i++) {
       vy[i] += GRAVITY * dt;

@@ -27,7 +27,7 @@ export const drift = defineSystem({
   reads: [Velocity],
   writes: [Position],
   runChunk(chunk, ctx) {
-    const x = chunk.column(Position.x), vx = chunk.column(Velocity.x);
+    const x = chunk.write(Position.x), vx = chunk.read(Velocity.x);
     for (let i = 0; i < chunk.count; i++) x[i] = (x[i] + vx[i] * ctx.dt + 100) % 100;
   },
 });
@@ -39,7 +39,7 @@ export const burn = defineSystem({
   writes: [Health, Destroyed],
   runChunk(chunk, ctx) {
     const heat = ctx.resource(Heat).perStrip;
-    const x = chunk.column(Position.x), hp = chunk.column(Health.hp);
+    const x = chunk.read(Position.x), hp = chunk.write(Health.hp);
     for (let i = 0; i < chunk.count; i++) {
       hp[i] -= heat[Math.floor(x[i] / 10)] * ctx.dt;
       if (hp[i] > 0) continue;

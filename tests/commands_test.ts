@@ -295,7 +295,7 @@ describe("application at the end of the stage", () => {
       query: { all: [Health] },
       writes: [Health],
       runChunk(chunk, ctx) {
-        const hp = chunk.column(Health.hp);
+        const hp = chunk.write(Health.hp);
         for (let i = 0; i < chunk.count; i++) {
           const roll = ctx.random.int(4);
           if (roll === 0) ctx.commands.despawn(chunk.entities[i]);

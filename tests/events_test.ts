@@ -272,6 +272,7 @@ describe("bounds and access", () => {
       name: "sneakyReader",
       reads: [P],
       run(ctx) {
+        // @ts-expect-error: Hit is not declared; the run-time check is what this test is for.
         ctx.read(Hit);
       },
     });
@@ -279,6 +280,7 @@ describe("bounds and access", () => {
       name: "sneakyEmitter",
       reads: [Hit],
       run(ctx) {
+        // @ts-expect-error: Hit is declared only as read.
         ctx.emit(Hit, { n: 1 });
       },
     });

@@ -86,11 +86,10 @@ describe("ctx.io on the portable executor", () => {
       name: "writer",
       query: { all: [Counter] },
       io: true,
-      reads: [File],
-      writes: [Counter],
+      writes: [Counter, File],
       runChunk(chunk, ctx) {
         const fd = ctx.resource(File).fd;
-        const value = chunk.column(Counter.value);
+        const value = chunk.write(Counter.value);
         for (let i = 0; i < chunk.count; i++) {
           value[i] += 10;
           const bytes = new Uint8Array(new Uint32Array([value[i]]).buffer);

@@ -391,9 +391,9 @@ const chunkMutator = defineSystem({
   query: { all: [A], none: [T], optional: [B] },
   reads: [A, B],
   runChunk(chunk, ctx) {
-    const small = chunk.column(A.i);
-    const f = chunk.column(A.f);
-    const u = chunk.optionalColumn(B.u);
+    const small = chunk.read(A.i);
+    const f = chunk.read(A.f);
+    const u = chunk.readOptional(B.u);
     for (let r = 0; r < chunk.count; r++) {
       const e = chunk.entities[r];
       const rule = small[r] & 3;

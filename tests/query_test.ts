@@ -147,28 +147,28 @@ describe("cached matches", () => {
 });
 
 describe("columns", () => {
-  test("chunk.column throws for a component the archetype lacks; optionalColumn is undefined", () => {
+  test("chunk.read throws for a component the archetype lacks; readOptional is undefined", () => {
     const world = new World({ components: COMPONENTS });
     populate(world);
     const seen: string[] = [];
     world.query({ all: [A], optional: [B] }).forEachChunk((chunk: Chunk) => {
-      const a = chunk.column(A.a);
+      const a = chunk.read(A.a);
       assert.ok(a instanceof Int32Array);
-      const b = chunk.optionalColumn(B.b);
+      const b = chunk.readOptional(B.b);
       assert.equal(b !== undefined, chunk.has(B));
       if (b === undefined) {
         assert.throws(
-          () => chunk.column(B.b),
+          () => chunk.read(B.b),
           (error: unknown) =>
             error instanceof UsageError && /has no column B\.b/.test(error.message) &&
-            /optionalColumn/.test(error.message),
+            /readOptional/.test(error.message),
         );
       } else {
         assert.ok(b instanceof Float64Array);
         assert.equal(b[0], a[0] + 0.5, "the columns of a row belong together");
       }
-      assert.throws(() => chunk.column(Outside.o), UsageError);
-      assert.equal(chunk.optionalColumn(Outside.o), undefined);
+      assert.throws(() => chunk.write(Outside.o), UsageError);
+      assert.equal(chunk.writeOptional(Outside.o), undefined);
       seen.push(`${chunk.archetype}:${[...a.subarray(0, chunk.count)]}`);
     });
     assert.deepEqual(seen, ["[A]:1", "[A, B]:2", "[A, B, C]:3", "[A, C]:4"]);
@@ -178,7 +178,7 @@ describe("columns", () => {
     const world = new World({ components: COMPONENTS });
     const e = world.spawn([A, { a: 5 }]);
     world.query({ all: [A] }).forEachChunk((chunk) => {
-      chunk.column(A.a)[0] *= 3;
+      chunk.write(A.a)[0] *= 3;
     });
     assert.equal(world.get(e, A.a), 15);
   });

@@ -323,6 +323,7 @@ describe("resources", () => {
       name: "sneaky",
       reads: [P],
       run(ctx) {
+        // @ts-expect-error: Score is not declared; the run-time check is what this test is for.
         ctx.resource(Score);
       },
     });
@@ -331,6 +332,7 @@ describe("resources", () => {
       reads: [Gravity],
       run(ctx) {
         ctx.resource(Gravity);
+        // @ts-expect-error: Score is not declared.
         ctx.resource(Score);
       },
     });
@@ -363,7 +365,7 @@ describe("random streams and determinism", () => {
       runChunk(chunk, ctx) {
         const draws = [ctx.random.nextUint32(), ctx.random.nextUint32(), ctx.random.nextUint32()];
         log.push([ctx.tick, chunk.archetype.id, chunk.index, ...draws]);
-        const x = chunk.column(P.x);
+        const x = chunk.write(P.x);
         for (let i = 0; i < chunk.count; i++) x[i] += ctx.random.next();
       },
     });

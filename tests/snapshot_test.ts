@@ -48,8 +48,8 @@ const mover = defineSystem({
   query: { all: [Pos] },
   writes: [Pos],
   runChunk(chunk, ctx) {
-    const x = chunk.column(Pos.x);
-    const y = chunk.column(Pos.y);
+    const x = chunk.write(Pos.x);
+    const y = chunk.write(Pos.y);
     for (let i = 0; i < chunk.count; i++) {
       x[i] += ctx.random.range(-1, 1);
       y[i] = x[i] * 0.5;
@@ -62,7 +62,7 @@ const churn = defineSystem({
   query: { all: [Hp] },
   writes: [Hp, Ref, Tag],
   runChunk(chunk, ctx) {
-    const hp = chunk.column(Hp.hp);
+    const hp = chunk.write(Hp.hp);
     for (let i = 0; i < chunk.count; i++) {
       const e = chunk.entities[i];
       const roll = ctx.random.int(12);

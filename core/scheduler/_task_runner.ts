@@ -116,7 +116,7 @@ export class TaskRunner {
     try {
       if (archetypeOrdinal === RUN_TASK) {
         ctx.beginRun();
-        this.t.systems[system].system.run!(ctx);
+        ctx.runBody!(ctx);
       } else if (archetypeOrdinal === WHOLE_QUERY_TASK) {
         const archetypes = this.t.queries[system]!.archetypes;
         for (let a = 0; a < archetypes.length; a++) {
@@ -145,7 +145,7 @@ export class TaskRunner {
     const ctx = this.t.contexts[system];
     const failed = this.t.pool.failed;
     const archetype = this.t.queries[system]!.archetypes[archetypeOrdinal];
-    const runChunk = this.t.systems[system].system.runChunk!;
+    const runChunk = ctx.chunkBody!;
     for (let c = first; c < end; c++) {
       const chunk = archetype.chunks[c];
       if (chunk.count === 0 || Atomics.load(failed, system) !== 0) break;

@@ -28,6 +28,8 @@ export interface RuntimeState {
   readonly commands: CommandBuffer;
   readonly seed: number;
   readonly errorPolicy: ErrorPolicy;
+  /** Hash what each system may only read around it, on every thread (RuntimeOptions). */
+  readonly checkAccess: boolean;
   /** The runtime's tracing hooks, if any (the adaptive backend reports switches there). */
   readonly trace?: TraceHooks;
 }

@@ -12,16 +12,15 @@ import type { RuntimeState } from "./backend.ts";
 /** Runs `entry` over all its chunks (or once), recording into its context's commands. */
 export function executeSystem(state: RuntimeState, entry: ScheduledSystem): void {
   const ctx = state.contexts[entry.index];
-  const system = entry.system;
   ctx.commands.beginSegment(entry.index);
   try {
     const query = state.queries[entry.index];
     if (query === undefined) {
       ctx.beginRun();
-      system.run!(ctx);
+      ctx.runBody!(ctx);
       return;
     }
-    const runChunk = system.runChunk!;
+    const runChunk = ctx.chunkBody!;
     const archetypes = query.archetypes;
     for (let a = 0; a < archetypes.length; a++) {
       const chunks = archetypes[a].chunks;

@@ -433,6 +433,7 @@ export class WorkStealingBackend implements Backend {
       thread,
       seed: state.seed,
       stopFirst: state.errorPolicy === "stop-first",
+      checkAccess: state.checkAccess,
       systemNames: state.schedule.systems.map((entry) => entry.system.name),
       splittable,
       pool: { shape: this.pool!.shape, buffer: this.pool!.buffer },

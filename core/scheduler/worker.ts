@@ -28,6 +28,8 @@ export interface WorkerInit {
   readonly thread: number;
   readonly seed: number;
   readonly stopFirst: boolean;
+  /** Hash what each system may only read around it (RuntimeOptions.checkAccess). */
+  readonly checkAccess: boolean;
   /** System names in scene order, as the main thread has them. */
   readonly systemNames: readonly string[];
   readonly splittable: readonly boolean[];
@@ -105,7 +107,7 @@ async function start(init: WorkerInit): Promise<void> {
   const schedule = buildSchedule(scene.systems, scene.phases);
   const commands = new CommandBuffer(world, init.commands);
   const contexts = schedule.systems.map((entry) =>
-    new SystemContext(world, entry.system.name, entry.index, entry.access, commands, init.seed)
+    new SystemContext(world, entry, commands, init.seed, { checkAccess: init.checkAccess })
   );
   const queries = schedule.systems.map((entry) =>
     entry.system.query === undefined ? undefined : world.query(entry.system.query)

@@ -43,7 +43,7 @@ function doubler(component: Value, name: string): System {
     query: { all: [component] },
     writes: [component],
     runChunk(chunk) {
-      const value = chunk.column(component.value);
+      const value = chunk.write(component.value);
       for (let i = 0; i < chunk.count; i++) value[i] *= 2;
     },
   });
@@ -56,8 +56,8 @@ function swapper(a: Value, b: Value, name: string): System {
     query: { all: [a, b] },
     writes: [a, b],
     runChunk(chunk) {
-      const x = chunk.column(a.value);
-      const y = chunk.column(b.value);
+      const x = chunk.write(a.value);
+      const y = chunk.write(b.value);
       for (let i = 0; i < chunk.count; i++) {
         const t = x[i];
         x[i] = y[i];
@@ -145,7 +145,7 @@ function entityCycle(): Promise<CaseInstance> {
     reads: [A],
     writes: [B],
     runChunk(chunk, ctx) {
-      const a = chunk.column(A.value);
+      const a = chunk.read(A.value);
       const commands = ctx.commands;
       for (let i = 0; i < chunk.count; i++) {
         const entity = commands.spawn();
@@ -251,10 +251,10 @@ export async function scaleWorld(count: number, init: (i: number) => number): Pr
     reads: [Velocity],
     writes: [Position],
     runChunk(chunk, ctx) {
-      const x = chunk.column(Position.x);
-      const y = chunk.column(Position.y);
-      const vx = chunk.column(Velocity.x);
-      const vy = chunk.column(Velocity.y);
+      const x = chunk.write(Position.x);
+      const y = chunk.write(Position.y);
+      const vx = chunk.read(Velocity.x);
+      const vy = chunk.read(Velocity.y);
       const dt = ctx.dt;
       for (let i = 0; i < chunk.count; i++) {
         x[i] += vx[i] * dt;

@@ -34,7 +34,7 @@ export const invert = defineSystem({
   runChunk(chunk) {
     const m = HOLDER;
     bindMatrix(m, chunk, MATRIX);
-    const x = chunk.column(Position.x);
+    const x = chunk.write(Position.x);
     for (let i = 0; i < chunk.count; i++) x[i] += invertInPlace(m, i, INVERSIONS);
   },
 });

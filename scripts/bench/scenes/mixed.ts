@@ -55,7 +55,7 @@ const SMALL_SYSTEMS: System[] = SMALL.map((component, k) =>
     query: { all: [component] },
     writes: [component],
     runChunk(chunk) {
-      const value = chunk.column(component.value);
+      const value = chunk.write(component.value);
       for (let i = 0; i < chunk.count; i++) value[i] = value[i] * 2 % 1000;
     },
   })

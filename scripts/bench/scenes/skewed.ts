@@ -33,7 +33,7 @@ export const invert = defineSystem({
   runChunk(chunk) {
     const m = HOLDER;
     bindMatrix(m, chunk, MATRIX);
-    const inversions = chunk.column(Work.inversions);
+    const inversions = chunk.read(Work.inversions);
     for (let i = 0; i < chunk.count; i++) invertInPlace(m, i, inversions[i]);
   },
 });

@@ -21,7 +21,7 @@ export const SYSTEMS: System[] = COMPONENTS.map((component, k) =>
     query: { all: [component] },
     writes: [component],
     runChunk(chunk) {
-      const value = chunk.column(component.value);
+      const value = chunk.write(component.value);
       for (let i = 0; i < chunk.count; i++) value[i] = value[i] * 2 % 1000;
     },
   })
