@@ -113,6 +113,7 @@ export {
 } from "./core/scheduler/adaptive.ts";
 export { IoUringBackend, type IoUringBackendOptions } from "./core/scheduler/io_uring.ts";
 export {
+  IO_ERRNO,
   IO_OP,
   IoBatch,
   IoCompletion,

@@ -5,6 +5,7 @@
  */
 
 import { SceneError } from "./errors.ts";
+import { OPEN_FILES_LIMIT } from "./_io_handles.ts";
 
 /** Bounds and sizes of a world. All are fixed when the world is built. */
 export interface WorldConfig {
@@ -22,6 +23,8 @@ export interface WorldConfig {
   readonly segmentBytes: number;
   /** Most I/O intents (ctx.io) one phase may record. */
   readonly maxIoPerPhase: number;
+  /** Most files open at once through ctx.io (the size of the runtime's handle table). */
+  readonly maxOpenFiles: number;
 }
 
 /** The defaults; `maxEntities` reaches 1,000,000 without any setting. */
@@ -33,6 +36,7 @@ export const DEFAULT_CONFIG: WorldConfig = Object.freeze({
   maxMemoryBytes: 1 << 30,
   segmentBytes: 1 << 22,
   maxIoPerPhase: 4096,
+  maxOpenFiles: 1024,
 });
 
 const LIMITS: Record<keyof WorldConfig, [number, number]> = {
@@ -43,6 +47,7 @@ const LIMITS: Record<keyof WorldConfig, [number, number]> = {
   maxMemoryBytes: [1 << 16, 2 ** 40],
   segmentBytes: [1 << 12, 1 << 30],
   maxIoPerPhase: [1, 1 << 20],
+  maxOpenFiles: [1, OPEN_FILES_LIMIT],
 };
 
 /** Fills defaults and checks every value, naming the key and its range on error. */

@@ -13,6 +13,12 @@
  * phase's writes. A buffer given to `write` or `read` must not be touched
  * until its completion arrives: the batch keeps it referenced until then.
  *
+ * Files are named by handles, never by OS descriptors: an open completes
+ * with a small integer from the runtime's handle table (`_io_handles.ts`),
+ * the same whichever executor opened the file, so world state that keeps a
+ * handle is the same on every backend. The executors see only the batch
+ * the table translates to descriptors.
+ *
  * @module
  */
 
@@ -23,6 +29,19 @@ export const IO_OP = { read: 1, write: 2, fsync: 3, open: 4, close: 5 } as const
 
 /** The name of an intent kind. */
 export type IoOpName = keyof typeof IO_OP;
+
+/**
+ * Linux errno values (x86-64) that the runtime completes intents with itself, without asking
+ * the OS: a handle that is not open (EBADF), the handle table full (EMFILE), no executor
+ * (ENOSYS). A completion's `result` is the negative of one.
+ *
+ * @example
+ * ```ts
+ * import { IO_ERRNO, type IoCompletion } from "staticecs";
+ * const stale = (completion: IoCompletion) => completion.result === -IO_ERRNO.EBADF;
+ * ```
+ */
+export const IO_ERRNO = { EBADF: 9, EMFILE: 24, ENOSYS: 38 } as const;
 
 const OP_NAMES: readonly (IoOpName | "")[] = ["", "read", "write", "fsync", "open", "close"];
 
@@ -41,6 +60,10 @@ export class IoBatch {
   readonly capacity: number;
   count = 0;
   readonly op: Uint8Array;
+  /**
+   * The file: a handle in the batch `ctx.io` records into, the OS descriptor in the batch an
+   * executor runs (0 for an open).
+   */
   readonly fd: Int32Array;
   /** File offset, or -1 for the file's current position. */
   readonly offset: Float64Array;
@@ -49,11 +72,13 @@ export class IoBatch {
   readonly mode: Int32Array;
   /** Scene index of the system that recorded the intent. */
   readonly system: Int32Array;
-  /** Bytes moved, the new fd, or 0; a negative errno on failure. */
+  /** Bytes moved, the new handle (fd in an executor's batch), or 0; a negative errno on failure. */
   readonly result: Int32Array;
   readonly ticket: Float64Array;
   readonly buffers: (Uint8Array | undefined)[];
   readonly paths: (string | undefined)[];
+  /** An error the runtime reports as the recording system's, besides the result (a bound hit). */
+  readonly errors: (Error | undefined)[];
 
   constructor(capacity: number) {
     this.capacity = capacity;
@@ -67,6 +92,31 @@ export class IoBatch {
     this.ticket = new Float64Array(capacity);
     this.buffers = new Array(capacity).fill(undefined);
     this.paths = new Array(capacity).fill(undefined);
+    this.errors = new Array(capacity).fill(undefined);
+  }
+
+  /** Appends an intent; returns its index. Callers bound the count (a full batch is a bug). */
+  push(
+    op: number,
+    fd: number,
+    offset: number,
+    buffer: Uint8Array | undefined,
+    path: string | undefined,
+    flags: number,
+    mode: number,
+  ): number {
+    const i = this.count;
+    if (i >= this.capacity) throw new RangeError(`IoBatch: full at ${this.capacity} intents`);
+    this.op[i] = op;
+    this.fd[i] = fd;
+    this.offset[i] = offset;
+    this.buffers[i] = buffer;
+    this.paths[i] = path;
+    this.flags[i] = flags;
+    this.mode[i] = mode;
+    this.result[i] = 0;
+    this.count = i + 1;
+    return i;
   }
 
   /** The name of intent `i`'s kind. */
@@ -79,6 +129,7 @@ export class IoBatch {
     for (let i = 0; i < this.count; i++) {
       this.buffers[i] = undefined;
       this.paths[i] = undefined;
+      this.errors[i] = undefined;
     }
     this.count = 0;
   }
@@ -102,8 +153,9 @@ export class IoCompletion {
   /** What the intent's method returned. */
   ticket = 0;
   op: IoOpName = "write";
-  fd = 0;
-  /** Bytes moved (read, write), the new fd (open), 0 (fsync, close), or a negative errno. */
+  /** The handle the intent named (0 for an open). */
+  handle = 0;
+  /** Bytes moved (read, write), the new handle (open), 0 (fsync, close), or a negative errno. */
   result = 0;
   /** The buffer of a read or write. */
   buffer: Uint8Array | undefined = undefined;
@@ -125,7 +177,10 @@ export class IoRecorder {
     this.batch = new IoBatch(capacity);
   }
 
-  /** Records an intent for `system`; returns its ticket. */
+  /**
+   * Records an intent for `system` on file `fd` (a handle; an OS fd when the batch goes straight
+   * to an executor); returns its ticket.
+   */
   record(
     system: number,
     op: number,
@@ -146,24 +201,19 @@ export class IoRecorder {
           `config.maxIoPerPhase or spread the I/O over phases or frames`,
       );
     }
-    batch.op[i] = op;
-    batch.fd[i] = fd;
-    batch.offset[i] = offset;
-    batch.buffers[i] = buffer;
-    batch.paths[i] = path;
-    batch.flags[i] = flags;
-    batch.mode[i] = mode;
+    batch.push(op, fd, offset, buffer, path, flags, mode);
     batch.system[i] = system;
-    batch.result[i] = 0;
     batch.ticket[i] = this.nextTicket;
-    batch.count = i + 1;
     return this.nextTicket++;
   }
 }
 
 /**
  * `ctx.io`: records intents for the system it belongs to. Each method
- * returns a ticket that the completion carries.
+ * returns a ticket that the completion carries. Files are named by the
+ * handle their open completed with; a handle that is not open (never was,
+ * closed, or from before a snapshot was restored) completes with -EBADF
+ * and touches no file.
  */
 export class SystemIo {
   private readonly recorder: IoRecorder | undefined;
@@ -177,28 +227,31 @@ export class SystemIo {
   }
 
   /** Writes `data` at `offset` (-1: the file position, as with O_APPEND). */
-  write(fd: number, data: Uint8Array, offset = -1): number {
-    return this.take().record(this.system, IO_OP.write, fd, offset, data, undefined, 0, 0);
+  write(handle: number, data: Uint8Array, offset = -1): number {
+    return this.take().record(this.system, IO_OP.write, handle, offset, data, undefined, 0, 0);
   }
 
   /** Reads into `into` from `offset` (-1: the file position). */
-  read(fd: number, into: Uint8Array, offset = -1): number {
-    return this.take().record(this.system, IO_OP.read, fd, offset, into, undefined, 0, 0);
+  read(handle: number, into: Uint8Array, offset = -1): number {
+    return this.take().record(this.system, IO_OP.read, handle, offset, into, undefined, 0, 0);
   }
 
   /** Flushes the file to storage, after every intent recorded before it in the phase. */
-  fsync(fd: number): number {
-    return this.take().record(this.system, IO_OP.fsync, fd, 0, undefined, undefined, 0, 0);
+  fsync(handle: number): number {
+    return this.take().record(this.system, IO_OP.fsync, handle, 0, undefined, undefined, 0, 0);
   }
 
-  /** Opens `path` with O_FLAGS; the completion's result is the new fd. */
+  /** Opens `path` with O_FLAGS; the completion's result is the new handle (1, 2, ...). */
   open(path: string, flags: number, mode = 0o644): number {
-    return this.take().record(this.system, IO_OP.open, -1, 0, undefined, path, flags, mode);
+    return this.take().record(this.system, IO_OP.open, 0, 0, undefined, path, flags, mode);
   }
 
-  /** Closes `fd`, after every intent recorded before it in the phase. */
-  close(fd: number): number {
-    return this.take().record(this.system, IO_OP.close, fd, 0, undefined, undefined, 0, 0);
+  /**
+   * Closes the file, after every intent recorded before it in the phase; the handle stops
+   * working at once (later intents of the phase on it complete with -EBADF).
+   */
+  close(handle: number): number {
+    return this.take().record(this.system, IO_OP.close, handle, 0, undefined, undefined, 0, 0);
   }
 
   private take(): IoRecorder {

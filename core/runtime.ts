@@ -11,7 +11,8 @@
 import { applyCommands, CommandBuffer, type CommandError } from "./commands.ts";
 import { SystemContext } from "./context.ts";
 import { SceneError, UsageError } from "./errors.ts";
-import { type IoBatch, IoCompletion, type IoExecutor, IoRecorder } from "./io.ts";
+import { IO_ERRNO, type IoBatch, IoCompletion, type IoExecutor, IoRecorder } from "./io.ts";
+import { IoHandleTable } from "./_io_handles.ts";
 import { Random } from "./random.ts";
 import { Time } from "./resources.ts";
 import type { ErrorPolicy, Scene } from "./scene.ts";
@@ -21,9 +22,6 @@ import { BlockingBackend } from "./scheduler/blocking.ts";
 import { World } from "./world.ts";
 import { worldChecksum } from "./checksum.ts";
 import { restoreWorld, snapshotWorld } from "./snapshot.ts";
-
-/** ENOSYS: what an intent completes with when there is no executor to run it. */
-const ENOSYS = 38;
 
 /** The seed used when none is given. */
 export const DEFAULT_SEED = 0x5eed;
@@ -76,7 +74,12 @@ export interface RuntimeOptions {
    * backend brings one). Systems that record I/O need one or the other.
    */
   readonly io?: IoExecutor;
-  /** Start from this snapshot instead of running setup. */
+  /**
+   * Start from this snapshot instead of running setup. Files opened through
+   * ctx.io do not survive a restore: the runtime starts with none open, so a
+   * handle kept in the snapshot's resources completes with -EBADF (until the
+   * restored run opens files of its own: handles start again from 1).
+   */
   readonly snapshot?: Uint8Array;
   /**
    * Start with an empty world and do not run setup: a cluster member that is
@@ -151,6 +154,8 @@ export class Runtime {
   private readonly maxCatchUpTicks: number;
   private accumulatorSeconds = 0;
   private readonly ioRecorder: IoRecorder | undefined;
+  /** Files opened through ctx.io, shared by every executor of this runtime. */
+  private readonly ioHandles: IoHandleTable | undefined;
   private readonly ioOption: IoExecutor | undefined;
   private readonly ioCompletion = new IoCompletion();
   /** Per stage: is it the last stage of its phase (where the phase's I/O is submitted)? */
@@ -168,7 +173,9 @@ export class Runtime {
     this.backend = options.backend ?? new BlockingBackend();
     const commands = new CommandBuffer(this.world);
     const usesIo = this.schedule.systems.some((entry) => entry.system.io === true);
-    this.ioRecorder = usesIo ? new IoRecorder(this.world.config.maxIoPerPhase) : undefined;
+    const { maxIoPerPhase, maxOpenFiles } = this.world.config;
+    this.ioRecorder = usesIo ? new IoRecorder(maxIoPerPhase) : undefined;
+    this.ioHandles = usesIo ? new IoHandleTable(maxOpenFiles, maxIoPerPhase) : undefined;
     this.ioOption = options.io;
     const contexts = this.schedule.systems.map((entry) =>
       new SystemContext(this.world, entry, commands, this.seed, {
@@ -304,9 +311,14 @@ export class Runtime {
     return snapshotWorld(this.world, this.ticks);
   }
 
-  /** Stops the backend. */
+  /** Closes the files still open through ctx.io, then stops the backend. */
   async close(): Promise<void> {
-    await this.backend.close();
+    const executor = this.ioOption ?? this.backend.io;
+    try {
+      if (executor !== undefined) this.ioHandles?.closeAll(executor);
+    } finally {
+      await this.backend.close();
+    }
   }
 
   /** Records a system's time; for FrameReport. */
@@ -346,7 +358,7 @@ export class Runtime {
     if (batch === undefined || batch.count === 0) return;
     const executor = this.ioOption ?? this.backend.io;
     if (executor === undefined) {
-      for (let i = 0; i < batch.count; i++) batch.result[i] = -ENOSYS;
+      for (let i = 0; i < batch.count; i++) batch.result[i] = -IO_ERRNO.ENOSYS;
       const first = this.schedule.systems[batch.system[0]];
       report.fail(
         first,
@@ -356,7 +368,7 @@ export class Runtime {
         ),
       );
     } else {
-      executor.run(batch);
+      this.ioHandles!.run(batch, executor);
     }
     this.deliverIo(batch, report);
     batch.clear();
@@ -366,11 +378,12 @@ export class Runtime {
     const completion = this.ioCompletion;
     for (let i = 0; i < batch.count; i++) {
       const entry = this.schedule.systems[batch.system[i]];
+      if (batch.errors[i] !== undefined) report.fail(entry, batch.errors[i]);
       const onIo = entry.system.onIo;
       if (onIo === undefined) continue;
       completion.ticket = batch.ticket[i];
       completion.op = batch.opName(i);
-      completion.fd = batch.fd[i];
+      completion.handle = batch.fd[i];
       completion.result = batch.result[i];
       completion.buffer = batch.buffers[i];
       completion.path = batch.paths[i];

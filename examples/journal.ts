@@ -11,6 +11,10 @@
  * io_uring_enter; on other backends (or where io_uring is refused) the same
  * intents run through node:fs, writing the same bytes.
  *
+ * The Journal resource keeps the file's handle (1, the first file this
+ * runtime opened), not an OS descriptor, so the world, and its checksum,
+ * is the same on every backend.
+ *
  * The file is `journal.bin` in the working directory, or $STATICECS_JOURNAL.
  *
  * @module
@@ -29,9 +33,12 @@ export const FSYNC_EVERY = 30;
 export const Position = defineComponent("Position", { x: "f32" });
 export const Velocity = defineComponent("Velocity", { x: "f32" });
 
-/** The journal's state: its fd, where the next frame goes, and the frame's staged records. */
+/**
+ * The journal's state: its file handle (0 until the open completes), where the next frame goes,
+ * and the frame's staged records.
+ */
 export const Journal = defineResource("Journal", {
-  fd: "i32",
+  file: "u32",
   fileBytes: "f64",
   stagedBytes: "u32",
   writes: "u32",
@@ -70,7 +77,7 @@ const open = defineSystem({
     if (completion.failed) {
       throw new Error(`cannot open ${completion.path}: errno ${-completion.result}`);
     }
-    ctx.resource(Journal).fd = completion.result;
+    ctx.resource(Journal).file = completion.result;
   },
 });
 
@@ -114,12 +121,12 @@ const flush = defineSystem({
   run(ctx) {
     const journal = ctx.resource(Journal);
     const bytes = journal.stagedBytes;
-    if (journal.fd < 0 || bytes === 0) return;
+    if (journal.file === 0 || bytes === 0) return;
     const staged = new Uint8Array(journal.staging.buffer, journal.staging.byteOffset, bytes);
-    ctx.io.write(journal.fd, staged, journal.fileBytes);
+    ctx.io.write(journal.file, staged, journal.fileBytes);
     journal.fileBytes += bytes;
     journal.stagedBytes = 0;
-    if ((ctx.tick + 1) % FSYNC_EVERY === 0) ctx.io.fsync(journal.fd);
+    if ((ctx.tick + 1) % FSYNC_EVERY === 0) ctx.io.fsync(journal.file);
   },
   onIo(completion, ctx) {
     const journal = ctx.resource(Journal);
@@ -136,7 +143,6 @@ export default defineScene({
   systems: [open, move, stage, flush],
   config: { maxEntities: ENTITIES },
   setup(world, { random }) {
-    world.resource(Journal).fd = -1;
     for (let i = 0; i < ENTITIES; i++) {
       world.spawn([Position, { x: random.range(-100, 100) }], [Velocity, {
         x: random.range(-5, 5),

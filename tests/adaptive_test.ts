@@ -22,6 +22,7 @@ import {
   IO_OP,
   IoBatch,
   type IoExecutor,
+  O_FLAGS,
   Random,
   Runtime,
   type StageCostModel,
@@ -192,13 +193,8 @@ describe("adaptive I/O per phase", () => {
   function writes(batch: IoBatch, fd: number, blocks: number, fill: number): void {
     batch.clear();
     for (let b = 0; b < blocks; b++) {
-      const i = batch.count++;
-      batch.op[i] = IO_OP.write;
-      batch.fd[i] = fd;
-      batch.offset[i] = b * BLOCK;
-      batch.buffers[i] = new Uint8Array(BLOCK).fill((fill + b) & 0xff);
-      batch.flags[i] = 0;
-      batch.result[i] = 0;
+      const data = new Uint8Array(BLOCK).fill((fill + b) & 0xff);
+      batch.push(IO_OP.write, fd, b * BLOCK, data, undefined, 0, 0);
     }
   }
 
@@ -295,6 +291,40 @@ describe("adaptive I/O per phase", () => {
       assert.ok((r.switches as number) <= 1, JSON.stringify(r));
     } finally {
       io.close();
+    }
+  });
+
+  test("a batch that opens or closes a file runs direct; writes in between may batch", {
+    skip: NO_URING,
+  }, async () => {
+    const pair = await openIoPair();
+    const io = new AdaptiveIoExecutor(pair, ["network"]);
+    const dir = mkdtempSync(path.join(tmpdir(), "staticecs-adaptive-io-"));
+    const ops = (executor: IoExecutor | undefined) => executor!.stats().ioOperations;
+    try {
+      const batch = new IoBatch(1);
+      const run = (fill: () => void) => {
+        batch.clear();
+        fill();
+        io.run(batch);
+        return batch.result[0];
+      };
+      const file = path.join(dir, "data.bin");
+      const fd = run(() =>
+        batch.push(IO_OP.open, 0, 0, undefined, file, O_FLAGS.wronly | O_FLAGS.creat, 0o644)
+      );
+      assert.ok(fd >= 0, `open: ${fd}`);
+      assert.deepEqual([ops(pair.direct), ops(pair.batched)], [1, 0], "the open ran direct");
+      assert.equal(
+        run(() => batch.push(IO_OP.write, fd, 0, new Uint8Array(4), undefined, 0, 0)),
+        4,
+      );
+      assert.deepEqual([ops(pair.direct), ops(pair.batched)], [1, 1], "the write batched (prior)");
+      assert.equal(run(() => batch.push(IO_OP.close, fd, 0, undefined, undefined, 0, 0)), 0);
+      assert.deepEqual([ops(pair.direct), ops(pair.batched)], [2, 1], "the close ran direct");
+    } finally {
+      io.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -106,14 +106,15 @@ describe("compiled binary", { skip: SKIP }, () => {
     assert.equal(parallel.entities, blocking.entities);
   });
 
-  test("runs the journal example on io-uring; the journal verifies; same bytes with io_uring off", () => {
+  test("runs the journal example on io-uring: same bytes with io_uring off, the sources' checksum", () => {
     for (const file of ["journal.ts", "journal_check.ts"]) {
       copyFileSync(path.join(ROOT, "examples", file), path.join(folder, file));
     }
+    const options = ["--ticks", "40", "--seed", "7", "--json"];
     const run = (journal: string, env: Record<string, string>) =>
       spawnSync(
         path.join(folder, "staticecs"),
-        ["run", "journal.ts", "--ticks", "40", "--backend", "io-uring", "--json"],
+        ["run", "journal.ts", ...options, "--backend", "io-uring"],
         {
           cwd: folder,
           encoding: "utf8",
@@ -132,6 +133,22 @@ describe("compiled binary", { skip: SKIP }, () => {
       readFileSync(path.join(folder, "ring.bin")),
       readFileSync(path.join(folder, "off.bin")),
     );
+    assert.equal(JSON.parse(off.stdout).checksum, summary.checksum);
+    // The journal keeps a file handle, not an OS descriptor: the sources on the blocking
+    // backend give the binary's io-uring checksum.
+    const fromSource = spawnSync(process.execPath, [
+      "cli/main.ts",
+      "run",
+      "examples/journal.ts",
+      ...options,
+    ], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 30_000,
+      env: { ...process.env, STATICECS_JOURNAL: path.join(folder, "source.bin") },
+    });
+    assert.equal(fromSource.status, 0, fromSource.stderr);
+    assert.equal(JSON.parse(fromSource.stdout).checksum, summary.checksum);
   });
 
   test("info --json reports runtime, cores and io_uring", () => {

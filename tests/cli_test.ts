@@ -188,28 +188,33 @@ describe("staticecs run --backend work-stealing", () => {
   });
 });
 
-describe("staticecs run --backend io-uring", () => {
-  it("writes the journal example's file, which journal_check verifies", { timeout: 60_000 }, () => {
+/**
+ * The journal example's checksum after 40 ticks with seed 7, on every backend and under both
+ * runtimes: the Journal resource keeps a file handle (1), never an OS descriptor. If you change
+ * the example on purpose, run `npx bun cli/main.ts run examples/journal.ts --ticks 40 --seed 7`
+ * and put its checksum here.
+ */
+const JOURNAL_CHECKSUM = "5d2124f6eb6ced3c";
+
+/** Runs examples/journal.ts with `args`, writing `journal`; returns its JSON summary. */
+function runJournal(journal: string, args: readonly string[]): Record<string, unknown> {
+  const [command, commandArgs] = cliCommand(["run", "examples/journal.ts", "--json", ...args]);
+  const ran = spawnSync(command, commandArgs, {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: RUN_TIMEOUT_MS,
+    env: { ...process.env, NO_COLOR: "1", STATICECS_JOURNAL: journal },
+  });
+  assert.equal(ran.status, 0, `${args.join(" ")}: ${ran.stderr}`);
+  return parseOneJson(ran.stdout);
+}
+
+describe("staticecs run examples/journal.ts", () => {
+  it("writes the journal on io-uring, which journal_check verifies", { timeout: 60_000 }, () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "staticecs-journal-"));
     try {
       const journal = path.join(dir, "journal.bin");
-      const [command, args] = cliCommand([
-        "run",
-        "examples/journal.ts",
-        "--ticks",
-        "45",
-        "--backend",
-        "io-uring",
-        "--json",
-      ]);
-      const ran = spawnSync(command, args, {
-        cwd: ROOT,
-        encoding: "utf8",
-        timeout: RUN_TIMEOUT_MS,
-        env: { ...process.env, STATICECS_JOURNAL: journal },
-      });
-      assert.equal(ran.status, 0, ran.stderr);
-      const summary = parseOneJson(ran.stdout);
+      const summary = runJournal(journal, ["--ticks", "45", "--backend", "io-uring"]);
       assert.equal(summary.backend, "io-uring");
       const stats = summary.backendStats as Record<string, number>;
       assert.equal(stats.ioOperations, 45 + 1 + 1, "a write per frame, the open, an fsync");
@@ -220,6 +225,31 @@ describe("staticecs run --backend io-uring", () => {
       );
       assert.equal(check.status, 0, check.stderr);
       assert.match(check.stdout, /45 frames, 90000 records, all verified/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("gives one checksum and one file on every backend, the pinned one", {
+    timeout: 180_000,
+  }, () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "staticecs-journal-"));
+    try {
+      const backends = [
+        ["--backend", "blocking"],
+        ["--backend", "work-stealing", "--workers", "1"],
+        ["--backend", "work-stealing", "--workers", "2"],
+        ["--backend", "io-uring"],
+        ["--backend", "adaptive", "--workers", "2"],
+      ];
+      const files = backends.map((_, i) => path.join(dir, `journal${i}.bin`));
+      const checksums = backends.map((args, i) =>
+        runJournal(files[i], ["--ticks", "40", "--seed", "7", ...args]).checksum
+      );
+      for (let i = 0; i < backends.length; i++) {
+        assert.equal(checksums[i], JOURNAL_CHECKSUM, backends[i].join(" "));
+        assert.deepEqual(readFileSync(files[i]), readFileSync(files[0]), backends[i].join(" "));
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

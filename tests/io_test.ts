@@ -7,7 +7,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import process from "node:process";
@@ -26,7 +26,7 @@ import { PortableExecutor } from "../ffi/portable.ts";
 
 const Counter = defineComponent("Counter", { value: "u32" });
 const File = defineResource("File", {
-  fd: "i32",
+  file: "u32",
   written: "u32",
   readBack: "u32",
   lastError: "i32",
@@ -45,14 +45,13 @@ async function start(systems: System[], io: IoExecutor | undefined, config = {})
     errorPolicy: "aggregate",
     config,
     setup(world) {
-      world.resource(File).fd = -1;
       for (let i = 0; i < 4; i++) world.spawn([Counter, { value: i }]);
     },
   });
   return await Runtime.create(scene, { io });
 }
 
-/** Opens `file` on tick 0; its fd lands in the File resource before the next phase. */
+/** Opens `file` on tick 0; its handle lands in the File resource before the next phase. */
 function opener(file: string): System {
   return defineSystem({
     name: "opener",
@@ -65,7 +64,7 @@ function opener(file: string): System {
     onIo(completion, ctx) {
       assert.equal(completion.op, "open");
       assert.ok(completion.result >= 0, `open failed: ${completion.result}`);
-      ctx.resource(File).fd = completion.result;
+      ctx.resource(File).file = completion.result;
     },
   });
 }
@@ -88,12 +87,12 @@ describe("ctx.io on the portable executor", () => {
       io: true,
       writes: [Counter, File],
       runChunk(chunk, ctx) {
-        const fd = ctx.resource(File).fd;
+        const file = ctx.resource(File).file;
         const value = chunk.write(Counter.value);
         for (let i = 0; i < chunk.count; i++) {
           value[i] += 10;
           const bytes = new Uint8Array(new Uint32Array([value[i]]).buffer);
-          ctx.io.write(fd, bytes, i * 4);
+          ctx.io.write(file, bytes, i * 4);
         }
       },
       onIo(completion, ctx) {
@@ -107,7 +106,7 @@ describe("ctx.io on the portable executor", () => {
       io: true,
       writes: [File],
       run(ctx) {
-        ctx.io.read(ctx.resource(File).fd, new Uint8Array(16), 0);
+        ctx.io.read(ctx.resource(File).file, new Uint8Array(16), 0);
       },
       onIo(completion, ctx) {
         assert.equal(completion.result, 16);
@@ -131,12 +130,13 @@ describe("ctx.io on the portable executor", () => {
   }
 
   test("a failing intent completes with a negative errno; the frame has no error", async () => {
+    const dir = folder();
     const bad = defineSystem({
       name: "bad",
       io: true,
       writes: [File],
       run(ctx) {
-        ctx.io.write(987654, new Uint8Array(8), 0);
+        ctx.io.open(path.join(dir, "missing", "file.bin"), O_FLAGS.rdonly);
       },
       onIo(completion, ctx) {
         ctx.resource(File).lastError = completion.result;
@@ -146,9 +146,10 @@ describe("ctx.io on the portable executor", () => {
     try {
       const frame = runtime.tick();
       assert.deepEqual(frame.errors, []);
-      assert.equal(runtime.world.resource(File).lastError, -9, "EBADF");
+      assert.equal(runtime.world.resource(File).lastError, -2, "ENOENT");
     } finally {
       await runtime.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -233,7 +234,6 @@ describe("intent queue stress", () => {
     console.log(`intent stress seed ${seed} (STATICECS_IO_SEED to repeat)`);
     const dir = folder();
     const file = path.join(dir, "stress.bin");
-    const fd = openSync(file, "w+");
     const capacity = 300;
     const recorded: number[] = [];
     const delivered = new Map<number, number>();
@@ -242,14 +242,15 @@ describe("intent queue stress", () => {
       defineSystem({
         name: `io_${s}`,
         io: true,
-        reads: [],
+        reads: [File],
         run(ctx) {
+          const handle = ctx.resource(File).file;
           const random = ctx.random;
           const count = random.int(80);
           for (let k = 0; k < count; k++) {
             const data = new Uint8Array(64).fill(s);
             try {
-              recorded.push(ctx.io.write(fd, data, (s * 1000 + random.int(1000)) * 64));
+              recorded.push(ctx.io.write(handle, data, (s * 1000 + random.int(1000)) * 64));
             } catch (error) {
               if (!(error instanceof BoundError)) throw error;
               overflows++;
@@ -263,7 +264,9 @@ describe("intent queue stress", () => {
         },
       }));
     const executor = await openIoExecutor({ entries: 64 });
-    const runtime = await start(systems, executor, { maxIoPerPhase: capacity });
+    const runtime = await start([opener(file), ...systems], executor, {
+      maxIoPerPhase: capacity,
+    });
     try {
       const random = new Random(seed);
       let framesWithOverflow = 0;
@@ -280,7 +283,6 @@ describe("intent queue stress", () => {
     } finally {
       await runtime.close();
       executor.close();
-      closeSync(fd);
       rmSync(dir, { recursive: true, force: true });
     }
   });

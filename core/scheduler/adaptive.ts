@@ -178,17 +178,23 @@ const IO_MODES: readonly string[] = ["direct", "batched"];
 const DIRECT: Mode = 0;
 const BATCHED: Mode = 1;
 
-/** Whether `batch` opens a file. */
-function hasOpen(batch: IoBatch): boolean {
-  for (let i = 0; i < batch.count; i++) if (batch.op[i] === IO_OP.open) return true;
+/** Whether `batch` opens or closes a file. */
+function opensOrCloses(batch: IoBatch): boolean {
+  for (let i = 0; i < batch.count; i++) {
+    if (batch.op[i] === IO_OP.open || batch.op[i] === IO_OP.close) return true;
+  }
   return false;
 }
 
 /**
  * An I/O executor holding io_uring (batched) and the portable path (direct),
  * picking per phase from measured ms per operation; direct only where
- * io_uring is unusable. A batch that opens a file runs direct, unmeasured,
- * so its fd is one both paths can use. Set `phase` before `run`.
+ * io_uring is unusable. A batch that opens or closes a file runs direct,
+ * unmeasured, so that a file opens and closes on the path that knows its
+ * descriptor and both paths can use it in between. The runtime's handle
+ * table, not this executor, maps handles to descriptors, so a file opened on
+ * one path is written on the other under the same handle. Set `phase`
+ * before `run`.
  *
  * @example
  * ```ts
@@ -263,10 +269,11 @@ export class AdaptiveIoExecutor implements IoExecutor {
     const p = this.phase;
     const count = batch.count;
     const batched = this.pair.batched;
-    // Files open on the direct path, so either path can use the fd: under Deno, node:fs
-    // takes an fd io_uring opened ~20x slower per write and cannot close it. Not measured.
-    const opens = batched !== undefined && hasOpen(batch);
-    const mode = batched === undefined || opens ? DIRECT : this.estimator.next(p, count);
+    // Files open and close on the direct path, so either path can use the fd: under Deno,
+    // node:fs takes an fd io_uring opened ~20x slower per write and cannot close it. Not
+    // measured.
+    const changesFiles = batched !== undefined && opensOrCloses(batch);
+    const mode = batched === undefined || changesFiles ? DIRECT : this.estimator.next(p, count);
     const started = this.clock();
     (mode === BATCHED ? batched! : this.pair.direct).run(batch);
     const ms = this.clock() - started;
@@ -277,7 +284,7 @@ export class AdaptiveIoExecutor implements IoExecutor {
     this.failures[p] += failed;
     this.totalMs[p] += ms;
     // Direct only: still measured, for the stats; with no batched samples it never switches.
-    if (count === 0 || opens) return;
+    if (count === 0 || changesFiles) return;
     const change = this.estimator.observe(p, mode, count, ms / count);
     if (change === undefined) return;
     this.why[p] = `switched to ${IO_MODES[change.to]}: per op ${change.reason}`;

@@ -61,8 +61,8 @@ const SMALL_SYSTEMS: System[] = SMALL.map((component, k) =>
   })
 );
 
-/** The scratch file's fd and the next block to write. */
-export const Scratch = defineResource("Scratch", { fd: "i32", block: "u32", failures: "u32" });
+/** The scratch file's handle (0 until its open completes) and the next block to write. */
+export const Scratch = defineResource("Scratch", { file: "u32", block: "u32", failures: "u32" });
 
 /** One frame's bytes; written many times, never changed while a write is in flight. */
 let block: Uint8Array = new Uint8Array(BLOCK_BYTES).fill(0x5a);
@@ -88,16 +88,16 @@ const writer = defineSystem({
       ctx.io.open(scratchPath(), openFlags, 0o644);
       return;
     }
-    if (scratch.fd < 0) return;
+    if (scratch.file === 0) return;
     for (let b = 0; b < BLOCKS; b++) {
-      ctx.io.write(scratch.fd, block, scratch.block * BLOCK_BYTES);
+      ctx.io.write(scratch.file, block, scratch.block * BLOCK_BYTES);
       scratch.block = (scratch.block + 1) % FILE_BLOCKS;
     }
   },
   onIo(completion, ctx) {
     const scratch = ctx.resource(Scratch);
     if (completion.failed) scratch.failures++;
-    else if (completion.op === "open") scratch.fd = completion.result;
+    else if (completion.op === "open") scratch.file = completion.result;
   },
 });
 
@@ -108,7 +108,6 @@ export default defineScene({
   systems: [...SMALL_SYSTEMS, invert, writer],
   config: { chunkRows: 64 },
   async setup(world, { random }) {
-    world.resource(Scratch).fd = -1;
     await prepareScratch();
     for (const component of SMALL) {
       for (let i = 0; i < 100; i++) world.spawn([component, { value: i + 1 }]);
