@@ -96,7 +96,7 @@ export class FrameObserver implements LoopObserver {
   private report(failure: SystemFailure): void {
     this.errorCount++;
     const { tick, system, phase } = failure;
-    const message = failure.message.replace(/\s*\n\s*/g, " ");
+    const message = withoutSystemName(failure.message.replace(/\s*\n\s*/g, " "), system);
     if (this.errors.length < ERRORS_KEPT_MAX) this.errors.push({ tick, system, phase, message });
     if (this.errorCount > ERRORS_PRINTED_MAX) return;
     process.stderr.write(`tick ${tick}: system ${system} (${phase}): ${message}\n`);
@@ -110,4 +110,16 @@ export class FrameObserver implements LoopObserver {
     return `tick ${this.runtime.ticks}  entities ${this.runtime.world.entityCount}  ` +
       `tick ms ${formatMs(this.ticks.meanMs())}  ${rate} ticks/s`;
   }
+}
+
+/**
+ * `message` without a leading "system <name>: " or "system <name> ": errors
+ * raised inside a system name it (a library user sees only the message), and
+ * the line already starts with it.
+ */
+function withoutSystemName(message: string, system: string): string {
+  for (const prefix of [`system ${system}: `, `system ${system} `]) {
+    if (message.startsWith(prefix)) return message.slice(prefix.length);
+  }
+  return message;
 }

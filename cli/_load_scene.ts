@@ -74,6 +74,15 @@ function checkSceneFile(file: string, absolute: string): void {
   if (stats.isDirectory()) {
     throw new BadInput(`${file} is a directory; give a scene file, such as ${file}/scene.ts`);
   }
+  if (!stats.isFile()) {
+    throw new BadInput(`${file} is not a regular file; give a scene file, such as scene.ts`);
+  }
+  if (stats.size === 0) {
+    throw new BadInput(
+      `${file} is empty; a scene file's default export is defineScene({...}) (see ` +
+        `examples/tour.ts)`,
+    );
+  }
 }
 
 /**

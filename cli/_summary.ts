@@ -37,7 +37,11 @@ export interface RunSummary {
   readonly tickMsP99: number;
   /** Mean milliseconds per call of each system, in phase and stage order. */
   readonly systems: Record<string, number>;
-  readonly checksum: string;
+  /**
+   * The world checksum; null when a system failed, since the world is then not
+   * what the scene declares (an undeclared write may even differ by backend).
+   */
+  readonly checksum: string | null;
   readonly droppedTicks: number;
   /** The first errors (at most the number the run keeps); `errorCount` counts all. */
   readonly errors: readonly SummaryError[];
@@ -91,7 +95,7 @@ export function buildSummary(runtime: Runtime, outcome: RunOutcome): RunSummary 
     tickMsMean: outcome.ticks.meanMs(),
     tickMsP99: outcome.ticks.percentileMs(0.99),
     systems,
-    checksum: runtime.checksum(),
+    checksum: outcome.errorCount > 0 ? null : runtime.checksum(),
     droppedTicks: runtime.droppedTicks,
     errors: outcome.errors,
     errorCount: outcome.errorCount,
@@ -137,7 +141,10 @@ export function formatSummary(summary: RunSummary): string {
     rows.push(["dropped", `${summary.droppedTicks} ticks (fell behind real time)`]);
   }
   if (summary.errorCount > 0) rows.push(["errors", `${summary.errorCount} (printed above)`]);
-  rows.push(["checksum", summary.checksum]);
+  rows.push([
+    "checksum",
+    summary.checksum ?? "none: a system failed, so this world proves nothing",
+  ]);
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   const lines = rows.map(([label, value]) => label.padEnd(width) + value);
   lines.push(...formatSystems(summary.systems, width));

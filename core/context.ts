@@ -216,6 +216,12 @@ export class SystemContext<R extends string = string, W extends string = string>
   private checkDeclared(owner: Owner, kind: string, write = false): void {
     if (this.access.undeclared || this.access.writes.has(owner)) return;
     if (!write && this.access.reads.has(owner)) return;
+    if (write && this.access.reads.has(owner)) {
+      throw new UsageError(
+        `system ${this.system} emits ${kind} ${owner.name}, but lists ${owner.name} only in ` +
+          `reads; add ${owner.name} to its writes`,
+      );
+    }
     throw new UsageError(
       `system ${this.system} uses ${kind} ${owner.name} without declaring it; add it to the ` +
         `system's ${write ? "writes" : "reads (or writes)"}`,

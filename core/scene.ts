@@ -10,6 +10,7 @@ import { ClusterId } from "./cluster_id.ts";
 import type { WorldConfig } from "./config.ts";
 import { SceneError } from "./errors.ts";
 import type { Random } from "./random.ts";
+import { Time } from "./resources.ts";
 import { DEFAULT_PHASES } from "./schedule.ts";
 import {
   type Component,
@@ -125,6 +126,7 @@ export function defineScene(spec: SceneSpec): Scene {
     throw new SceneError(`defineScene: phases must be distinct names, at least one`);
   }
   const components = checkCluster(spec);
+  for (const system of spec.systems) checkSystemItems(system, spec, components);
   return Object.freeze({
     ...spec,
     components,
@@ -132,6 +134,49 @@ export function defineScene(spec: SceneSpec): Scene {
     errorPolicy: policy,
     [SCENE]: true as const,
   });
+}
+
+/** Where a scene lists each kind of thing a system may use. */
+const SCENE_LISTS = {
+  component: "components",
+  resource: "resources",
+  event: "events",
+} as const;
+
+/**
+ * Checks that every component, resource and event type a system's query,
+ * reads and writes name is part of the scene, so that the mistake is named
+ * with its system when the scene loads rather than at the first frame.
+ */
+function checkSystemItems(
+  system: System,
+  spec: SceneSpec,
+  components: readonly Component[],
+): void {
+  const listed: Record<keyof typeof SCENE_LISTS, ReadonlySet<unknown>> = {
+    component: new Set(components),
+    resource: new Set([Time, ...(spec.resources ?? [])]),
+    event: new Set(spec.events ?? []),
+  };
+  const lists: [string, readonly unknown[] | undefined][] = [
+    ["query.all", system.query?.all],
+    ["query.none", system.query?.none],
+    ["query.optional", system.query?.optional],
+    ["reads", system.reads],
+    ["writes", system.writes],
+  ];
+  for (const [where, items] of lists) {
+    for (const item of items ?? []) {
+      const kind = (["component", "resource", "event"] as const).find((k) => isOwned(item, k));
+      if (kind === undefined || listed[kind].has(item)) continue;
+      const name = ownerOf(item as Component).name;
+      const what = kind === "component" ? name : `${kind} ${name}`;
+      throw new SceneError(
+        `system ${system.name}: ${where} lists ${what}, which is not in the scene's ` +
+          `${SCENE_LISTS[kind]}; add it to the scene's ${SCENE_LISTS[kind]} list`,
+      );
+    }
+  }
 }
 
 /** Field types a cluster key may have: integers, so a key names one partition exactly. */

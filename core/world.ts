@@ -59,8 +59,14 @@ export interface WorldMemory {
   readonly events: readonly EventMemory[];
 }
 
-/** A component to spawn with: the component alone (zeroed), or with values. */
-export type ComponentInit = Component | readonly [Component, Values<Schema>];
+/**
+ * A component to spawn with: the component alone or as `[component]` (its
+ * fields zeroed; the way to spawn a tag), or `[component, values]`.
+ */
+export type ComponentInit =
+  | Component
+  | readonly [Component]
+  | readonly [Component, Values<Schema>];
 
 /** Entities, their components, resources and events. */
 export class World {
@@ -173,12 +179,12 @@ export class World {
   spawn(...components: ComponentInit[]): number {
     this.checkUnlocked("spawn");
     let archetype = this.root;
-    for (const init of components) {
-      archetype = this.withComponent(archetype, this.indexOf(Array.isArray(init) ? init[0] : init));
+    for (let i = 0; i < components.length; i++) {
+      archetype = this.withComponent(archetype, this.indexOf(initComponent(components[i], i)));
     }
     const entity = this.spawnIn(archetype);
     for (const init of components) {
-      if (Array.isArray(init)) this.writeValues(entity, init[0], init[1]);
+      if (Array.isArray(init) && init[1] !== undefined) this.writeValues(entity, init[0], init[1]);
     }
     return entity;
   }
@@ -467,6 +473,28 @@ export class World {
       if (value !== undefined) this.setField(entity, field, value);
     }
   }
+}
+
+/** The component of a spawn argument, or a UsageError saying how to write one. */
+function initComponent(init: ComponentInit, position: number): Component {
+  const component = Array.isArray(init) ? init[0] : init;
+  const values = Array.isArray(init) ? init[1] : undefined;
+  const valid = isOwned(component, "component") &&
+    (values === undefined || (typeof values === "object" && values !== null)) &&
+    (!Array.isArray(init) || init.length <= 2);
+  if (valid) return component as Component;
+  throw new UsageError(
+    `world.spawn: argument ${position + 1} is ${describeValue(init)}; pass a component ` +
+      `(Frozen), [component] or [component, { field: value }]`,
+  );
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(describeValue).join(", ")}]`;
+  if (isOwned(value, "component")) return ownerOf(value as Component).name;
+  if (value !== null && typeof value === "object") return "an object that is not a component";
+  return String(value);
 }
 
 function registerOwners(

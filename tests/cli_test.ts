@@ -8,42 +8,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DEFAULT_SEED } from "../mod.ts";
 import { VERSION } from "../cli/version.ts";
+import { cli, cliCommand, type CliResult, ROOT, RUN_TIMEOUT_MS, RUNTIME } from "./fixtures/cli.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CLI = path.join(ROOT, "cli", "main.ts");
 const TINY = "tests/fixtures/tiny_scene.ts";
-const RUNTIME = process.versions.deno !== undefined ? "deno" : "bun";
-/** Most milliseconds one CLI run may take before the test fails instead of hanging. */
-const RUN_TIMEOUT_MS = 30_000;
-
-interface CliResult {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** The command line that runs the CLI with `args` under this test's runtime. */
-function cliCommand(args: readonly string[]): [string, string[]] {
-  const runtimeArgs = RUNTIME === "deno" ? ["run", "-A", CLI] : [CLI];
-  return [process.execPath, [...runtimeArgs, ...args]];
-}
-
-function cli(args: readonly string[], cwd = ROOT): CliResult {
-  const [command, commandArgs] = cliCommand(args);
-  const result = spawnSync(command, commandArgs, {
-    cwd,
-    encoding: "utf8",
-    timeout: RUN_TIMEOUT_MS,
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  if (result.error !== undefined) throw result.error;
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 /** Runs the CLI, expects exit 0, and parses stdout as exactly one JSON object. */
 function runJson(args: readonly string[], cwd = ROOT): Record<string, unknown> {
