@@ -15,6 +15,7 @@
 import process from "node:process";
 import { BadInput, EXIT_BAD_INPUT, EXIT_OK, EXIT_SYSTEM_ERRORS, firstLine } from "./_failure.ts";
 import { hostRuntime } from "./_host.ts";
+import { checkCommand } from "./check.ts";
 import { clusterCommand } from "./cluster.ts";
 import { infoCommand } from "./info.ts";
 import { runCommand } from "./run.ts";
@@ -23,6 +24,7 @@ import { VERSION } from "./version.ts";
 /** The subcommands, by name. */
 export const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = {
   run: runCommand,
+  check: checkCommand,
   info: infoCommand,
   cluster: clusterCommand,
 };
@@ -32,6 +34,7 @@ export const USAGE = `Usage: staticecs <command> [options]
 
 Commands:
   run <scene.ts>   run a scene: for N ticks, a duration, or until Ctrl-C
+  check <scene.ts> validate a scene without running it: print its stage plan, type-check it
   info             show the runtime, cores and io_uring support
   cluster          run a cluster coordinator, join one with a scene, or ask its status
 

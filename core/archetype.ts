@@ -13,6 +13,7 @@ import {
   type Column,
   type ColumnOf,
   type Component,
+  type Declared,
   type Field,
   FIELD_TYPES,
   type FieldType,
@@ -21,6 +22,11 @@ import {
   type ReadonlyColumn,
 } from "./schema.ts";
 import { UsageError } from "./errors.ts";
+
+/** How a type error names a column the system may not read. */
+type READ_HINT = " is not in this system's query, reads or writes";
+/** How a type error names a column the system may not write. */
+type WRITE_HINT = " is not in this system's writes (use chunk.read to read it)";
 
 /**
  * A chunk as a system body sees it, typed from the system's declaration: `R`
@@ -55,17 +61,29 @@ export interface SystemChunk<R extends string = string, W extends string = strin
   /** The chunk's archetype: its id, components and row count. */
   readonly archetype: ArchetypeInfo;
   /** The column of `field`, to read; the system must declare its component. */
-  read<T extends FieldType>(field: Field<T, R>): ReadonlyColumn<ColumnOf<T>>;
+  read<T extends FieldType, N extends string>(
+    field: Field<T, N> & Declared<N, R, READ_HINT>,
+  ): ReadonlyColumn<ColumnOf<T>>;
   /** The column of `field`, to write; the system must list its component in `writes`. */
-  write<T extends FieldType>(field: Field<T, W>): ColumnOf<T>;
+  write<T extends FieldType, N extends string>(
+    field: Field<T, N> & Declared<N, W, WRITE_HINT>,
+  ): ColumnOf<T>;
   /** As `read`, or undefined where the chunk lacks the (optional) component. */
-  readOptional<T extends FieldType>(field: Field<T, R>): ReadonlyColumn<ColumnOf<T>> | undefined;
+  readOptional<T extends FieldType, N extends string>(
+    field: Field<T, N> & Declared<N, R, READ_HINT>,
+  ): ReadonlyColumn<ColumnOf<T>> | undefined;
   /** As `write`, or undefined where the chunk lacks the (optional) component. */
-  writeOptional<T extends FieldType>(field: Field<T, W>): ColumnOf<T> | undefined;
+  writeOptional<T extends FieldType, N extends string>(
+    field: Field<T, N> & Declared<N, W, WRITE_HINT>,
+  ): ColumnOf<T> | undefined;
   /** The same as `write`: a writable column. */
-  column<T extends FieldType>(field: Field<T, W>): ColumnOf<T>;
+  column<T extends FieldType, N extends string>(
+    field: Field<T, N> & Declared<N, W, WRITE_HINT>,
+  ): ColumnOf<T>;
   /** The same as `writeOptional`. */
-  optionalColumn<T extends FieldType>(field: Field<T, W>): ColumnOf<T> | undefined;
+  optionalColumn<T extends FieldType, N extends string>(
+    field: Field<T, N> & Declared<N, W, WRITE_HINT>,
+  ): ColumnOf<T> | undefined;
   /** True if this chunk's archetype has the component. */
   has(component: Component): boolean;
 }

@@ -22,15 +22,17 @@ import {
   Time,
 } from "./resources.ts";
 import {
+  type Declared,
   eventOwnerOf,
   type EventType,
   type Field,
   type FieldType,
+  type NameOf,
   type Owner,
   ownerOf,
   type Resource,
-  type ResourceSchema,
   type Schema,
+  type SchemaOf,
   type Values,
 } from "./schema.ts";
 import type { ScheduledSystem } from "./schedule.ts";
@@ -154,24 +156,28 @@ export class SystemContext<R extends string = string, W extends string = string>
    * throws (an array field is a typed array: writing it is a type error, and
    * `checkAccess` catches it at run time).
    */
-  resource<S extends ResourceSchema, N extends R>(
-    resource: Resource<S, N>,
-  ): [N] extends [W] ? ResourceValues<S> : ReadonlyResourceValues<S> {
+  resource<Res extends Resource>(
+    resource: Res & Declared<NameOf<Res>, R, " is not in this system's reads or writes">,
+  ): [NameOf<Res>] extends [W] ? ResourceValues<SchemaOf<Res>>
+    : ReadonlyResourceValues<SchemaOf<Res>> {
     const owner = ownerOf(resource);
     this.checkDeclared(owner, "resource");
     if (this.access.undeclared || this.access.writes.has(owner)) {
-      return this.world.resource(resource) as ResourceValues<S>;
+      return this.world.resource(resource) as ResourceValues<SchemaOf<Res>>;
     }
     let values = this.readOnlyResources.get(owner);
     if (values === undefined) {
       values = readOnlyValues(this.world.resourceStore(owner), this.system);
       this.readOnlyResources.set(owner, values);
     }
-    return values as ResourceValues<S>;
+    return values as ResourceValues<SchemaOf<Res>>;
   }
 
   /** Reads one field of one entity; the system must declare the field's component. */
-  get<T extends FieldType>(entity: number, field: Field<T, R>): number {
+  get<T extends FieldType, N extends string>(
+    entity: number,
+    field: Field<T, N> & Declared<N, R, " is not in this system's query, reads or writes">,
+  ): number {
     const table = this.table;
     if (table !== null && !(table[field?.id] >= ACCESS_READ)) {
       throw accessError(this.system, field, "ctx.get", false, false);
@@ -183,7 +189,9 @@ export class SystemContext<R extends string = string, W extends string = string>
    * Events of a type this system has not seen yet: from last frame and from
    * earlier stages of this frame. The system must declare it in reads.
    */
-  read<S extends Schema, N extends R>(event: EventType<S, N>): EventView {
+  read<E extends EventType>(
+    event: E & Declared<NameOf<E>, R, " is not in this system's reads">,
+  ): EventView {
     const owner = eventOwnerOf(event);
     this.checkDeclared(owner, "event");
     let view = this.views.get(owner);
@@ -200,7 +208,10 @@ export class SystemContext<R extends string = string, W extends string = string>
   }
 
   /** Emits an event (a command: readers see it after this stage). Declare it in writes. */
-  emit<S extends Schema, N extends W>(event: EventType<S, N>, values: Values<S>): void {
+  emit<E extends EventType>(
+    event: E & Declared<NameOf<E>, W, " is not in this system's writes">,
+    values: Values<SchemaOf<E, Schema>>,
+  ): void {
     this.checkDeclared(eventOwnerOf(event), "event", true);
     this.commands.emit(event, values);
   }

@@ -197,3 +197,67 @@ function cycleError(
       `before/after constraints`,
   );
 }
+
+/**
+ * Why two systems of one phase run in different stages, in words: the
+ * components, resources or event types they conflict on (and who writes
+ * which), a declared before/after, undeclared access, or, when they do not
+ * conflict themselves, the system the later one waits for.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, defineSystem } from "staticecs";
+ * import { buildSchedule, DEFAULT_PHASES, separation } from "./schedule.ts";
+ * const P = defineComponent("P", { x: "f32" });
+ * const a = defineSystem({ name: "a", writes: [P], run() {} });
+ * const b = defineSystem({ name: "b", reads: [P], run() {} });
+ * const schedule = buildSchedule([a, b], DEFAULT_PHASES);
+ * separation(schedule, "a", "b"); // "P: a writes, b reads"
+ * ```
+ */
+export function separation(schedule: Schedule, first: string, second: string): string {
+  const levelOf = new Map<string, number>();
+  for (const stage of schedule.stages) {
+    for (const entry of stage.systems) levelOf.set(entry.system.name, stage.index);
+  }
+  const entry = (name: string) => schedule.systems.find((s) => s.system.name === name)!;
+  const [early, late] = levelOf.get(first)! <= levelOf.get(second)!
+    ? [entry(first), entry(second)]
+    : [entry(second), entry(first)];
+  const direct = directReason(early, late);
+  if (direct !== undefined) return direct;
+  // The system the later one waits for: the latest earlier-stage system it conflicts with.
+  let waitsFor: ScheduledSystem | undefined;
+  for (const p of schedule.systems) {
+    const level = levelOf.get(p.system.name)!;
+    if (p.system.phase !== late.system.phase || level >= levelOf.get(late.system.name)!) continue;
+    if (directReason(p, late) === undefined) continue;
+    if (waitsFor === undefined || level > levelOf.get(waitsFor.system.name)!) waitsFor = p;
+  }
+  if (waitsFor === undefined) return "no conflict of their own";
+  return `no conflict of their own; ${late.system.name} waits for ${waitsFor.system.name} ` +
+    `(${directReason(waitsFor, late)})`;
+}
+
+/** What orders `early` before `late` directly, if anything. */
+function directReason(early: ScheduledSystem, late: ScheduledSystem): string | undefined {
+  const a = early.system.name, b = late.system.name;
+  if (early.system.before?.includes(b) || late.system.after?.includes(a)) {
+    return `${a} is declared to run before ${b}`;
+  }
+  if (late.system.before?.includes(a) || early.system.after?.includes(b)) {
+    return `${b} is declared to run before ${a}`;
+  }
+  if (early.access.undeclared || late.access.undeclared) {
+    const who = early.access.undeclared ? a : b;
+    return `${who} declares no reads or writes, so it conflicts with every system`;
+  }
+  const items: string[] = [];
+  for (const owner of new Set([...early.access.writes, ...late.access.writes])) {
+    const aw = early.access.writes.has(owner), bw = late.access.writes.has(owner);
+    const ar = aw || early.access.reads.has(owner), br = bw || late.access.reads.has(owner);
+    if (!(ar && br) || !(aw || bw)) continue;
+    items.push(`${owner.name}: ${a} ${aw ? "writes" : "reads"}, ${b} ${bw ? "writes" : "reads"}`);
+  }
+  return items.length === 0 ? undefined : items.join("; ");
+}

@@ -131,6 +131,9 @@ export type Component<S extends Schema = Schema, N extends string = string> =
   & { readonly [K in keyof S]: Field<S[K], N> }
   & { readonly [META]: Owner<N> };
 
+/** Carries a resource's schema in its type only (no value has it), for inference. */
+declare const SCHEMA: unique symbol;
+
 /** A resource: a typed singleton. */
 export type Resource<S extends ResourceSchema = ResourceSchema, N extends string = string> =
   & {
@@ -139,12 +142,25 @@ export type Resource<S extends ResourceSchema = ResourceSchema, N extends string
       N
     >;
   }
-  & { readonly [META]: Owner<N> };
+  & { readonly [META]: Owner<N>; readonly [SCHEMA]?: S };
+
+/** The schema a resource or event type was declared with. */
+export type SchemaOf<R, Base extends ResourceSchema = ResourceSchema> = R extends
+  { readonly [SCHEMA]?: infer S extends Base } ? S : Base;
 
 /** An event type: a bounded queue of typed records. */
 export type EventType<S extends Schema = Schema, N extends string = string> =
   & { readonly [K in keyof S]: Field<S[K], N> }
-  & { readonly [META]: Owner<N> & { readonly capacity: number } };
+  & { readonly [META]: Owner<N> & { readonly capacity: number }; readonly [SCHEMA]?: S };
+
+/**
+ * Nothing if `N` is one of `Names`; otherwise a type with one property whose
+ * name is the message, so that using an undeclared component in a system
+ * fails to type-check with "Property 'Health is not in this system's
+ * writes' is missing".
+ */
+export type Declared<N extends string, Names, Hint extends string> = N extends Names ? unknown
+  : { readonly [K in `${N}${Hint}`]: true };
 
 /**
  * The name of a component, resource or event type as a string literal type

@@ -55,3 +55,32 @@ describe("scene mistakes name themselves", () => {
     });
   }
 });
+
+describe("staticecs check finds them before a run", () => {
+  for (const [index, mistake] of MISTAKES.entries()) {
+    test(`${mistake.name}, without the type check`, () => {
+      const result = cli(["check", sceneFile(mistake, index), "--no-types"]);
+      const loadTime = mistake.exit === 2;
+      assert.equal(result.status, loadTime ? 2 : 0, `stderr:\n${result.stderr}`);
+      if (!loadTime) return;
+      const line = answer(mistake, result);
+      for (const part of mistake.says) assert.ok(line.includes(part), `"${line}" lacks "${part}"`);
+    });
+  }
+
+  for (const [index, mistake] of MISTAKES.entries()) {
+    const typeErrors = mistake.typeErrors;
+    if (typeErrors === undefined) continue;
+    test(`${mistake.name}, as type errors`, { timeout: 120_000 }, () => {
+      const file = sceneFile(mistake, index);
+      const result = cli(["check", file]);
+      assert.equal(result.status, 2, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+      const lines = result.stderr.trimEnd().split("\n");
+      assert.equal(lines.length, typeErrors.length, result.stderr);
+      for (const [i, part] of typeErrors.entries()) {
+        assert.ok(lines[i].startsWith(`${file}:`), lines[i]);
+        assert.ok(lines[i].includes(part), `"${lines[i]}" lacks "${part}"`);
+      }
+    });
+  }
+});
