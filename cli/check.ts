@@ -12,7 +12,7 @@
 import path from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { type Runtime } from "../mod.ts";
+import { DEFAULT_SEED, type Runtime } from "../mod.ts";
 import { separation } from "../core/schedule.ts";
 import { ownerOf } from "../core/schema.ts";
 import { rephraseParseError, wantsHelp } from "./_args.ts";
@@ -73,7 +73,7 @@ export async function checkCommand(args: string[]): Promise<number> {
   const options = parseCheckArgs(args);
   const loaded = await loadScene(options.file);
   const runtime = await startRuntime(loaded, {
-    seed: 0,
+    seed: DEFAULT_SEED,
     hz: undefined,
     backend: backendFactory("blocking"),
   });

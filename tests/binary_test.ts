@@ -59,6 +59,9 @@ describe("compiled binary", { skip: SKIP }, () => {
     );
     writeFileSync(path.join(folder, "not_a_scene.ts"), "export default 42;\n");
     copyFileSync(path.join(ROOT, "examples/cluster_sim.ts"), path.join(folder, "ships.ts"));
+    for (const file of ["sneak_column_scene.ts", "_sneak.ts"]) {
+      copyFileSync(path.join(ROOT, "tests/fixtures", file), path.join(folder, file));
+    }
   });
 
   after(() => {
@@ -163,11 +166,32 @@ describe("compiled binary", { skip: SKIP }, () => {
     assert.ok(info.ioUring.reason.length > 0);
   });
 
+  test("an undeclared write fails naming the system and component, on every backend", () => {
+    for (const backend of ["blocking", "work-stealing", "adaptive"]) {
+      const ran = staticecs("run", "sneak_column_scene.ts", "--ticks", "3", "--backend", backend);
+      assert.equal(ran.status, 1, `${backend}: ${ran.stderr}`);
+      assert.match(
+        ran.stderr,
+        /^tick 0: system sneak \(update\): chunk\.column\(Position\.x\) writes, but sneak lists Position only as read/,
+        backend,
+      );
+      assert.match(ran.stdout, /checksum\s+none: a system failed/, backend);
+    }
+  });
+
+  test("check validates a scene and says it did not type-check", () => {
+    const ran = staticecs("check", "scene.ts");
+    assert.equal(ran.status, 0, ran.stderr);
+    assert.match(ran.stdout, /not type-checked: the compiled binary has no type checker/);
+    assert.match(ran.stdout, /^stages/m);
+  });
+
   test("--version and --help on every subcommand", () => {
     const version = staticecs("--version");
     assert.equal(version.status, 0);
     assert.match(version.stdout, /^staticecs \d+\.\d+\.\d+ \(bun /);
-    for (const args of [["--help"], ["run", "--help"], ["info", "--help"], ["cluster", "--help"]]) {
+    const subcommands = [["--help"], ["run", "--help"], ["check", "--help"], ["info", "--help"]];
+    for (const args of [...subcommands, ["cluster", "--help"]]) {
       const ran = staticecs(...args);
       assert.equal(ran.status, 0, `${args.join(" ")}: ${ran.stderr}`);
       assert.match(ran.stdout, /usage/i, args.join(" "));
