@@ -28,14 +28,12 @@ import {
 } from "../mod.ts";
 import { ModeEstimator } from "../core/scheduler/_estimator.ts";
 import { openIoPair } from "../ffi/executor.ts";
-import { probeIoUring } from "../ffi/probe.ts";
 import adaptiveScene, { Growth } from "./fixtures/adaptive_scene.ts";
 import parallelScene from "./fixtures/parallel_scene.ts";
 import heavyScene from "../scripts/bench/scenes/heavy_compute.ts";
+import { ioUringSkip, requireIoUring } from "./fixtures/io_uring.ts";
 
 const LONG = { timeout: 60_000 };
-const probe = await probeIoUring();
-const NO_URING = probe.usable ? false : `io_uring is not usable here: ${probe.reason}`;
 const ADAPTIVE_URL = new URL("./fixtures/adaptive_scene.ts", import.meta.url).href;
 const PARALLEL_URL = new URL("./fixtures/parallel_scene.ts", import.meta.url).href;
 const HEAVY_URL = new URL("../scripts/bench/scenes/heavy_compute.ts", import.meta.url).href;
@@ -276,8 +274,9 @@ describe("adaptive I/O per phase", () => {
 
   test("real io_uring and direct executors both write the temp file; both measured", {
     ...LONG,
-    skip: NO_URING,
+    skip: ioUringSkip(),
   }, async () => {
+    requireIoUring();
     const pair = await openIoPair();
     assert.ok(pair.batched !== undefined, pair.reason);
     // Explores early and often, so both paths write within a few hundred frames.

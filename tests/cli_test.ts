@@ -13,6 +13,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DEFAULT_SEED } from "../mod.ts";
 import { VERSION } from "../cli/version.ts";
+import { ioUringUsable, requireIoUring } from "./fixtures/io_uring.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = path.join(ROOT, "cli", "main.ts");
@@ -190,6 +191,7 @@ describe("staticecs run --backend work-stealing", () => {
 
 describe("staticecs run --backend io-uring", () => {
   it("writes the journal example's file, which journal_check verifies", { timeout: 60_000 }, () => {
+    requireIoUring();
     const dir = mkdtempSync(path.join(os.tmpdir(), "staticecs-journal-"));
     try {
       const journal = path.join(dir, "journal.bin");
@@ -209,6 +211,7 @@ describe("staticecs run --backend io-uring", () => {
         env: { ...process.env, STATICECS_JOURNAL: journal },
       });
       assert.equal(ran.status, 0, ran.stderr);
+      if (ioUringUsable()) assert.doesNotMatch(ran.stderr, /io_uring not used/);
       const summary = parseOneJson(ran.stdout);
       assert.equal(summary.backend, "io-uring");
       const stats = summary.backendStats as Record<string, number>;
