@@ -152,6 +152,22 @@ describe("staticecs run", () => {
   });
 });
 
+describe("staticecs run with spawns over maxEntities", () => {
+  it("prints the bound error once per failed spawn, its skipped commands folded in", () => {
+    const result = cli(["run", "tests/fixtures/spawn_limit_scene.ts", "--ticks", "4", "--json"]);
+    assert.equal(result.status, 1, result.stderr);
+    const lines = result.stderr.trim().split("\n");
+    assert.equal(lines.length, 4, "tick 2 refuses one spawn, tick 3 all three");
+    for (const line of lines) {
+      assert.match(
+        line,
+        /^tick [23]: system grow \(update\): entity limit reached: .*maxEntities 8.*; 2 commands on this spawn skipped$/,
+      );
+    }
+    assert.equal(parseOneJson(result.stdout).errorCount, 4);
+  });
+});
+
 describe("staticecs run --backend work-stealing", () => {
   const PARALLEL = "tests/fixtures/parallel_scene.ts";
 
