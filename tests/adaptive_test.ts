@@ -32,6 +32,7 @@ import adaptiveScene, { Growth } from "./fixtures/adaptive_scene.ts";
 import parallelScene from "./fixtures/parallel_scene.ts";
 import heavyScene from "../scripts/bench/scenes/heavy_compute.ts";
 import { ioUringSkip, requireIoUring } from "./fixtures/io_uring.ts";
+import { blockingChecksum, runUntilWorkersRan, workerTasks } from "./fixtures/on_pool.ts";
 
 const LONG = { timeout: 60_000 };
 const ADAPTIVE_URL = new URL("./fixtures/adaptive_scene.ts", import.meta.url).href;
@@ -133,6 +134,20 @@ describe("adaptive backend", () => {
     assert.equal(jumpy.checksum, reference.checksum);
     assert.ok((jumpy.stats.stagesParallel as number) > 0, "some stages ran in parallel");
     assert.ok((jumpy.stats.stagesInline as number) > 0, "some stages ran inline");
+  });
+
+  test("minParallelWork 0 puts every stage of two or more units on the pool: blocking's checksum", {
+    timeout: 120_000,
+  }, async () => {
+    for (const workers of [1, 3]) {
+      const backend = new AdaptiveBackend({ sceneUrl: PARALLEL_URL, workers, minParallelWork: 0 });
+      const run = await runUntilWorkersRan(parallelScene, backend, 7, 60);
+      assert.equal(run.stats.stages, undefined, "the threshold decides, not the estimator");
+      assert.equal(run.stats.stagesParallel, 2 * run.ticks, "move's and life's stages");
+      assert.equal(run.stats.stagesInline, run.ticks, "count, one run system alone");
+      assert.ok(workerTasks(run.stats) > 0, `tasks ran on the ${workers} workers`);
+      assert.equal(run.checksum, await blockingChecksum(parallelScene, 7, run.ticks));
+    }
   });
 });
 
