@@ -97,6 +97,7 @@ export {
 export type { Backend, BackendStats, RuntimeState, StageReport } from "./core/scheduler/backend.ts";
 export { BlockingBackend } from "./core/scheduler/blocking.ts";
 export {
+  DEFAULT_MIN_PARALLEL_WORK,
   type StageEstimate,
   type StageMode,
   type StagePolicy,

@@ -68,11 +68,33 @@ function given(flag: string, args: readonly string[]): string {
  * ```
  */
 export function parsePositiveInteger(flag: string, text: string): number {
-  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+  const value = wholeNumber(text);
   if (!Number.isSafeInteger(value) || value < 1) {
     throw new BadInput(`${flag} must be a positive integer; got ${text}`);
   }
   return value;
+}
+
+/**
+ * Parses a flag's value as an integer from 0 to 2^53 - 1.
+ *
+ * @example
+ * ```ts
+ * import { parseNonNegativeInteger } from "./_args.ts";
+ * parseNonNegativeInteger("--min-parallel-work", "0"); // 0
+ * ```
+ */
+export function parseNonNegativeInteger(flag: string, text: string): number {
+  const value = wholeNumber(text);
+  if (!Number.isSafeInteger(value)) {
+    throw new BadInput(`${flag} must be an integer of 0 or more; got ${text}`);
+  }
+  return value;
+}
+
+/** The decimal digits of `text` (spaces around allowed) as a number; NaN for anything else. */
+function wholeNumber(text: string): number {
+  return /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
 }
 
 /**

@@ -21,6 +21,8 @@ export interface BackendContext {
   readonly sceneUrl: string;
   /** `--workers`: worker threads for a parallel backend; undefined for its default. */
   readonly workers?: number;
+  /** `--min-parallel-work`: a parallel backend's inline threshold; undefined for its default. */
+  readonly minParallelWork?: number;
 }
 
 /**
@@ -40,14 +42,20 @@ export type BackendFactory = (context: BackendContext) => Backend;
 /** Every backend by its `--backend` name; the first is the default. */
 export const BACKENDS: Readonly<Record<string, BackendFactory>> = Object.freeze({
   blocking: () => new BlockingBackend(),
-  "work-stealing": ({ sceneUrl, workers }) =>
-    new WorkStealingBackend({ sceneUrl, workers, workerUrl: workerEntryUrl() }),
+  "work-stealing": ({ sceneUrl, workers, minParallelWork }) =>
+    new WorkStealingBackend({ sceneUrl, workers, minParallelWork, workerUrl: workerEntryUrl() }),
   "io-uring": () => new IoUringBackend({ open: () => openIoExecutor() }),
-  adaptive: ({ sceneUrl, workers }) =>
-    new AdaptiveBackend({ sceneUrl, workers, workerUrl: workerEntryUrl(), openIo: openIoPair }),
+  adaptive: ({ sceneUrl, workers, minParallelWork }) =>
+    new AdaptiveBackend({
+      sceneUrl,
+      workers,
+      minParallelWork,
+      workerUrl: workerEntryUrl(),
+      openIo: openIoPair,
+    }),
 });
 
-/** Backends that take `--workers`. */
+/** Backends that take `--workers` and `--min-parallel-work`. */
 export const PARALLEL_BACKENDS: readonly string[] = ["work-stealing", "adaptive"];
 
 /** Backends that bring their own I/O executor (the others get direct I/O). */

@@ -20,6 +20,8 @@ export interface StartOptions {
   readonly backend: BackendFactory;
   /** `--workers`, for parallel backends. */
   readonly workers?: number;
+  /** `--min-parallel-work`, for parallel backends. */
+  readonly minParallelWork?: number;
   /** Give the runtime the portable executor (for backends that bring none). */
   readonly directIo?: boolean;
   /** Start with an empty world: setup does not run (a cluster member that is not the first). */
@@ -58,7 +60,11 @@ export async function startRuntime(loaded: LoadedScene, options: StartOptions): 
     return await Runtime.create(withTaggedSetup(loaded.scene), {
       seed: options.seed,
       hz: options.hz,
-      backend: options.backend({ sceneUrl: loaded.url, workers: options.workers }),
+      backend: options.backend({
+        sceneUrl: loaded.url,
+        workers: options.workers,
+        minParallelWork: options.minParallelWork,
+      }),
       // Scenes with I/O systems run everywhere: backends without an executor of their own
       // (all but io-uring) do the same intents directly through node:fs.
       io: options.directIo ? new PortableExecutor("direct I/O") : undefined,

@@ -140,6 +140,8 @@ export function formatSummary(summary: RunSummary): string {
   if (summary.droppedTicks > 0) {
     rows.push(["dropped", `${summary.droppedTicks} ticks (fell behind real time)`]);
   }
+  const pool = describePool(summary.backendStats);
+  if (pool !== undefined) rows.push(["pool", pool]);
   if (summary.errorCount > 0) rows.push(["errors", `${summary.errorCount} (printed above)`]);
   rows.push([
     "checksum",
@@ -150,6 +152,19 @@ export function formatSummary(summary: RunSummary): string {
   lines.push(...formatSystems(summary.systems, width));
   lines.push(...formatBackendStats(summary.backendStats, width));
   return lines.join("\n") + "\n";
+}
+
+/**
+ * How many stage runs a parallel backend gave its pool; when none, how to send small stages
+ * there, since a determinism check that never reaches the pool checks nothing.
+ */
+function describePool(stats: BackendStats): string | undefined {
+  const parallel = stats.stagesParallel, inline = stats.stagesInline;
+  if (typeof parallel !== "number" || typeof inline !== "number") return undefined;
+  const runs = `${parallel} of ${parallel + inline} stage runs on the worker pool`;
+  if (parallel > 0 || inline === 0) return runs;
+  return `${runs}; to check determinism there, --min-parallel-work 0 sends it every stage ` +
+    `with two or more chunks or systems`;
 }
 
 function formatSystems(systems: Record<string, number>, width: number): string[] {

@@ -8,9 +8,10 @@
 
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { DEFAULT_SEED, type Runtime } from "../mod.ts";
+import { DEFAULT_MIN_PARALLEL_WORK, DEFAULT_SEED, type Runtime } from "../mod.ts";
 import {
   parseBoundedInteger,
+  parseNonNegativeInteger,
   parsePositiveInteger,
   parsePositiveNumber,
   parseSeed,
@@ -49,6 +50,11 @@ Options:
   --backend NAME    one of: ${Object.keys(BACKENDS).join(", ")} (default ${DEFAULT_BACKEND})
   --workers N       worker threads for --backend work-stealing or adaptive, besides the
                     calling thread, which works too (default: cores - 1, at least 1)
+  --min-parallel-work N
+                    for work-stealing or adaptive: entities times cost below which a
+                    stage runs inline (default ${DEFAULT_MIN_PARALLEL_WORK}; without it, adaptive's
+                    estimator decides); 0 sends every stage with two or more chunks or systems
+                    to the pool, to check a small scene's determinism against blocking
   --seed S          integer seed, 0 to 4294967295 (default ${DEFAULT_SEED})
   --check-access    hash every column and resource a system declares only as read,
                     before and after it runs, and fail a system that wrote one
@@ -68,6 +74,8 @@ export interface RunOptions {
   readonly backend: string;
   /** `--workers`, if given. */
   readonly workers: number | undefined;
+  /** `--min-parallel-work`, if given. */
+  readonly minParallelWork: number | undefined;
   readonly seed: number;
   /** `--check-access`: RuntimeOptions.checkAccess. */
   readonly checkAccess: boolean;
@@ -97,6 +105,7 @@ export function parseRunArgs(args: string[]): RunOptions {
         hz: { type: "string" },
         backend: { type: "string", default: DEFAULT_BACKEND },
         workers: { type: "string" },
+        "min-parallel-work": { type: "string" },
         seed: { type: "string" },
         "check-access": { type: "boolean", default: false },
         json: { type: "boolean", default: false },
@@ -118,16 +127,7 @@ export function parseRunArgs(args: string[]): RunOptions {
   if (values.ticks !== undefined && values.duration !== undefined) {
     throw new BadInput("--ticks and --duration cannot be used together; give one of them");
   }
-  backendFactory(values.backend);
-  if (values.workers !== undefined && !PARALLEL_BACKENDS.includes(values.backend)) {
-    throw new BadInput(
-      `--workers is for --backend ${PARALLEL_BACKENDS.join(" or ")}; ` +
-        `--backend ${values.backend} runs on the calling thread`,
-    );
-  }
-  const workers = values.workers === undefined
-    ? undefined
-    : parseBoundedInteger("--workers", values.workers, 256);
+  const pool = parsePoolFlags(values.backend, values.workers, values["min-parallel-work"]);
   const hz = values.hz === undefined ? undefined : parsePositiveNumber("--hz", values.hz, HZ_MAX);
   return {
     file: positionals[0],
@@ -142,11 +142,37 @@ export function parseRunArgs(args: string[]): RunOptions {
     },
     hz,
     backend: values.backend,
-    workers,
+    ...pool,
     seed: values.seed === undefined ? DEFAULT_SEED : parseSeed(values.seed),
     checkAccess: values["check-access"],
     json: values.json,
     verbose: values.verbose,
+  };
+}
+
+/**
+ * Checks `--backend`, and `--workers` and `--min-parallel-work`, which only the parallel
+ * backends take.
+ */
+function parsePoolFlags(
+  backend: string,
+  workers: string | undefined,
+  minParallelWork: string | undefined,
+): Pick<RunOptions, "workers" | "minParallelWork"> {
+  backendFactory(backend);
+  for (const [flag, value] of [["--workers", workers], ["--min-parallel-work", minParallelWork]]) {
+    if (value !== undefined && !PARALLEL_BACKENDS.includes(backend)) {
+      throw new BadInput(
+        `${flag} is for --backend ${PARALLEL_BACKENDS.join(" or ")}; ` +
+          `--backend ${backend} runs on the calling thread`,
+      );
+    }
+  }
+  return {
+    workers: workers === undefined ? undefined : parseBoundedInteger("--workers", workers, 256),
+    minParallelWork: minParallelWork === undefined
+      ? undefined
+      : parseNonNegativeInteger("--min-parallel-work", minParallelWork),
   };
 }
 
@@ -170,6 +196,7 @@ export async function runCommand(args: string[]): Promise<number> {
     hz: options.hz,
     backend: backendFactory(options.backend),
     workers: options.workers,
+    minParallelWork: options.minParallelWork,
     directIo: !IO_BACKENDS.includes(options.backend),
     checkAccess: options.checkAccess,
   });

@@ -25,7 +25,7 @@ import {
   toFieldNumber,
   type Values,
 } from "./schema.ts";
-import { describeOp } from "./entities.ts";
+import { describeOp, NULL_ENTITY } from "./entities.ts";
 import type { EventQueue } from "./events.ts";
 import type { World } from "./world.ts";
 
@@ -46,6 +46,28 @@ const BUDGET_BLOCK = 256;
 export interface CommandError {
   readonly system: string;
   readonly error: unknown;
+  /**
+   * For a failed spawn: the commands skipped because they named its pending handle (as their
+   * entity, or as the value of an entity field), folded into this one error instead of each
+   * failing on the null entity. 0 for other errors.
+   */
+  skippedCommands: number;
+}
+
+/**
+ * What a failed spawn's error message ends with: the commands skipped on its pending handle,
+ * or nothing.
+ *
+ * @example
+ * ```ts
+ * import { skippedOnSpawn } from "./commands.ts";
+ * skippedOnSpawn(2); // "; 2 commands on this spawn skipped"
+ * skippedOnSpawn(0); // ""
+ * ```
+ */
+export function skippedOnSpawn(skippedCommands: number): string {
+  if (skippedCommands === 0) return "";
+  return `; ${skippedCommands} command${skippedCommands === 1 ? "" : "s"} on this spawn skipped`;
 }
 
 /**
@@ -296,7 +318,9 @@ export class CommandBuffer {
 /**
  * Applies a buffer's records in order. An error in one record (an entity
  * despawned earlier in the stage, say) is reported with its system's name and
- * does not stop the rest.
+ * does not stop the rest. The records that name a failed spawn's pending
+ * handle are skipped and counted in that spawn's error: they would only fail
+ * again on the null entity and hide the cause.
  */
 export function applyCommands(
   world: World,
@@ -310,12 +334,25 @@ export function applyCommands(
   let system = "";
   let emitQueue = queues[0];
   let emitRow = -1;
+  /** The error of each failed spawn, by pending ordinal; made at the first failure only. */
+  let failedSpawns: Map<number, CommandError> | undefined;
   for (let r = 0; r < buffer.count; r++) {
     const at = r * WORDS;
     const kind = words[at];
     const a = words[at + 1];
     const b = words[at + 2];
     const c = words[at + 3];
+    const failed = failedSpawnOf(world, kind, a, b, c, pending, emitQueue);
+    if (failed >= 0) {
+      if (kind === EVENT_FIELD) {
+        if (emitRow < 0) continue; // the event is already dropped (or overflowed)
+        // An event naming a failed spawn is not sent: its row, the last one pushed, goes.
+        emitQueue.current.count--;
+        emitRow = -1;
+      }
+      failedSpawns!.get(failed)!.skippedCommands++;
+      continue;
+    }
     try {
       if (kind === SEGMENT) {
         system = systemNames[a];
@@ -334,10 +371,39 @@ export function applyCommands(
         applyEntityRecord(world, kind, a < 0 ? pending[-a - 1] : a, b, c, pending);
       }
     } catch (error) {
-      errors.push({ system, error });
+      const failure = { system, error, skippedCommands: 0 };
+      errors.push(failure);
+      if (kind === SPAWN) (failedSpawns ??= new Map()).set(a, failure);
     }
   }
   buffer.clear();
+}
+
+/**
+ * The pending ordinal of the failed spawn a record names (as its entity, or as the value of an
+ * entity field), or -1. A failed spawn leaves its ordinal resolved to the null entity.
+ */
+function failedSpawnOf(
+  world: World,
+  kind: number,
+  a: number,
+  b: number,
+  c: number,
+  pending: Uint32Array,
+  emitQueue: EventQueue,
+): number {
+  // Only entity records carry a negative `a` (a pending handle); SET and EVENT_FIELD may carry
+  // one as a value, which for any other field type is just a negative number.
+  if (a < 0) return pending[-a - 1] === NULL_ENTITY ? -a - 1 : -1;
+  if (kind === SET) {
+    if (c >= 0 || world.fieldsByOrdinal[b].type !== "entity") return -1;
+    return pending[-c - 1] === NULL_ENTITY ? -c - 1 : -1;
+  }
+  if (kind === EVENT_FIELD) {
+    if (b >= 0 || emitQueue.owner.fields[a].type !== "entity") return -1;
+    return pending[-b - 1] === NULL_ENTITY ? -b - 1 : -1;
+  }
+  return -1;
 }
 
 /**
@@ -349,9 +415,9 @@ function applySpawn(world: World, buffer: CommandBuffer, record: number): number
   const words = buffer.words;
   const ordinal = words[record * WORDS + 1];
   const handle = -(ordinal + 1);
-  // If the spawn fails, later records on its pending handle must fail too, not reach the
-  // entity an earlier segment's spawn of the same ordinal resolved to.
-  buffer.resolved[ordinal] = 0;
+  // If the spawn fails, later records on its pending handle are skipped (see failedSpawnOf),
+  // not sent to the entity an earlier segment's spawn of the same ordinal resolved to.
+  buffer.resolved[ordinal] = NULL_ENTITY;
   let archetype = world.root;
   let next = record + 1;
   while (

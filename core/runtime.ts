@@ -8,7 +8,7 @@
  * @module
  */
 
-import { applyCommands, CommandBuffer, type CommandError } from "./commands.ts";
+import { applyCommands, CommandBuffer, type CommandError, skippedOnSpawn } from "./commands.ts";
 import { SystemContext } from "./context.ts";
 import { SceneError, UsageError } from "./errors.ts";
 import { IO_ERRNO, type IoBatch, IoCompletion, type IoExecutor, IoRecorder } from "./io.ts";
@@ -398,8 +398,9 @@ export class Runtime {
   private applyStageCommands(report: FrameReport): void {
     const commandErrors: CommandError[] = [];
     applyCommands(this.world, this.state.commands, this.systemNames, commandErrors);
-    for (const { system, error } of commandErrors) {
-      report.fail(this.schedule.systems.find((s) => s.system.name === system)!, error);
+    for (const failure of commandErrors) {
+      const entry = this.schedule.systems.find((s) => s.system.name === failure.system)!;
+      report.fail(entry, failure.error, skippedOnSpawn(failure.skippedCommands));
     }
   }
 
@@ -436,8 +437,9 @@ class FrameReport implements StageReport {
     this.runtime.recordSystem(entry, this.tick, ms);
   }
 
-  fail(entry: ScheduledSystem, error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
+  /** `detail` ends the message (the commands skipped after a failed spawn, say). */
+  fail(entry: ScheduledSystem, error: unknown, detail = ""): void {
+    const message = (error instanceof Error ? error.message : String(error)) + detail;
     if (this.errors === NO_ERRORS) this.errors = [];
     this.errors.push({
       system: entry.system.name,

@@ -10,6 +10,9 @@ import process from "node:process";
 /** The environment variable that, set to `off`, keeps StaticECS away from io_uring. */
 export const IO_URING_ENV_VARIABLE = "STATICECS_IO_URING";
 
+/** How to get liburing on Debian and Ubuntu, as every "not found" reason says it. */
+export const LIBURING_INSTALL_HINT = "install liburing2 (apt-get install liburing2)";
+
 /** An environment as the probe and the ring read it. */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -69,7 +72,7 @@ export function describeOpenError(libraryPath: string, error: unknown): string {
     return `FFI not permitted: run Deno with --allow-ffi (${message})`;
   }
   if (/cannot open shared object file|no such file/i.test(message)) {
-    return `${libraryPath} not found: install liburing2 (apt-get install liburing2)`;
+    return `${libraryPath} not found: ${LIBURING_INSTALL_HINT}`;
   }
   return `${libraryPath} could not be loaded: ${message}`;
 }

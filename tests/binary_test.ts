@@ -13,6 +13,7 @@ import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { until } from "./fixtures/until.ts";
+import { ioUringUsable, requireIoUring } from "./fixtures/io_uring.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const isBun = "Bun" in globalThis;
@@ -110,6 +111,7 @@ describe("compiled binary", { skip: SKIP }, () => {
   });
 
   test("runs the journal example on io-uring: same bytes with io_uring off, the sources' checksum", () => {
+    requireIoUring();
     for (const file of ["journal.ts", "journal_check.ts"]) {
       copyFileSync(path.join(ROOT, "examples", file), path.join(folder, file));
     }
@@ -127,6 +129,7 @@ describe("compiled binary", { skip: SKIP }, () => {
       );
     const ring = run("ring.bin", {});
     assert.equal(ring.status, 0, ring.stderr);
+    if (ioUringUsable()) assert.doesNotMatch(ring.stderr, /io_uring not used/);
     const summary = JSON.parse(ring.stdout);
     assert.equal(summary.backend, "io-uring");
     const off = run("off.bin", { STATICECS_IO_URING: "off" });

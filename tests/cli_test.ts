@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { DEFAULT_SEED } from "../mod.ts";
 import { VERSION } from "../cli/version.ts";
 import { cli, cliCommand, type CliResult, ROOT, RUN_TIMEOUT_MS, RUNTIME } from "./fixtures/cli.ts";
+import { requireIoUring } from "./fixtures/io_uring.ts";
 
 const TINY = "tests/fixtures/tiny_scene.ts";
 
@@ -122,40 +123,82 @@ describe("staticecs run", () => {
   });
 });
 
+describe("staticecs run with spawns over maxEntities", () => {
+  it("prints the bound error once per failed spawn, its skipped commands folded in", () => {
+    const result = cli(["run", "tests/fixtures/spawn_limit_scene.ts", "--ticks", "4", "--json"]);
+    assert.equal(result.status, 1, result.stderr);
+    const lines = result.stderr.trim().split("\n");
+    assert.equal(lines.length, 4, "tick 2 refuses one spawn, tick 3 all three");
+    for (const line of lines) {
+      assert.match(
+        line,
+        /^tick [23]: system grow \(update\): entity limit reached: .*maxEntities 8.*; 2 commands on this spawn skipped$/,
+      );
+    }
+    assert.equal(parseOneJson(result.stdout).errorCount, 4);
+  });
+});
+
 describe("staticecs run --backend work-stealing", () => {
   const PARALLEL = "tests/fixtures/parallel_scene.ts";
 
-  it("gives the blocking backend's checksum on 2 workers and prints per-thread stats", {
+  it("with --min-parallel-work 0, runs the small scene on the pool with blocking's checksum", {
     timeout: 60_000,
   }, () => {
     const blocking = runJson(["run", PARALLEL, "--ticks", "60", "--json"]);
-    const parallel = runJson([
-      "run",
-      PARALLEL,
-      "--ticks",
-      "60",
-      "--json",
-      "--backend",
-      "work-stealing",
-      "--workers",
-      "2",
-    ]);
-    assert.equal(parallel.backend, "work-stealing");
-    assert.equal(parallel.checksum, blocking.checksum);
-    const stats = parallel.backendStats as { workers: number; threads: unknown[] };
-    assert.equal(stats.workers, 2);
-    assert.equal(stats.threads.length, 3);
+    for (const backend of ["work-stealing", "adaptive"]) {
+      const parallel = runJson([
+        "run",
+        PARALLEL,
+        ...["--ticks", "60", "--json", "--backend", backend, "--workers", "2"],
+        ...["--min-parallel-work", "0"],
+      ]);
+      assert.equal(parallel.backend, backend);
+      assert.equal(parallel.checksum, blocking.checksum, backend);
+      const stats = parallel.backendStats as Record<string, number | unknown[]>;
+      assert.equal(stats.workers, 2);
+      assert.equal(stats.minParallelWork, 0);
+      assert.equal(stats.stagesParallel, 120, `${backend}: two stages of many chunks a tick`);
+      assert.equal((stats.threads as unknown[]).length, 3);
+    }
+  });
+
+  it("says when no stage reached the pool, and how to send small stages there", {
+    timeout: 60_000,
+  }, () => {
     const table = cli(["run", PARALLEL, "--ticks", "5", "--backend", "work-stealing"]);
     assert.equal(table.status, 0, table.stderr);
     assert.match(table.stdout, /thread 1 +tasksExecuted \d+ +tasksStolen \d+ +parkedMs \d+/);
+    assert.match(
+      table.stdout,
+      /^pool +0 of 15 stage runs on the worker pool; .*--min-parallel-work 0 sends it every stage/m,
+    );
+    const forced = cli([
+      "run",
+      PARALLEL,
+      ...["--ticks", "5", "--backend", "work-stealing", "--min-parallel-work", "0"],
+    ]);
+    assert.match(forced.stdout, /^pool +10 of 15 stage runs on the worker pool$/m);
   });
 
-  it("rejects --workers with a backend that has none, and a bad count", () => {
+  it("rejects --workers and --min-parallel-work with a backend that has none, and bad values", {
+    timeout: 60_000,
+  }, () => {
     assertBadInput(cli(["run", TINY, "--workers", "2"]), "--workers is for");
     assertBadInput(
       cli(["run", TINY, "--backend", "work-stealing", "--workers", "300"]),
       "--workers must be at most 256",
     );
+    assertBadInput(
+      cli(["run", TINY, "--min-parallel-work", "0"]),
+      "--min-parallel-work is for --backend work-stealing or adaptive; --backend blocking runs",
+    );
+    for (const value of ["-1", "1.5", "lots"]) {
+      assertBadInput(
+        cli(["run", TINY, "--backend", "adaptive", `--min-parallel-work=${value}`]),
+        `--min-parallel-work must be an integer of 0 or more; got ${value}`,
+      );
+    }
   });
 });
 
@@ -182,6 +225,7 @@ function runJournal(journal: string, args: readonly string[]): Record<string, un
 
 describe("staticecs run examples/journal.ts", () => {
   it("writes the journal on io-uring, which journal_check verifies", { timeout: 60_000 }, () => {
+    requireIoUring();
     const dir = mkdtempSync(path.join(os.tmpdir(), "staticecs-journal-"));
     try {
       const journal = path.join(dir, "journal.bin");

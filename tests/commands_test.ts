@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import {
   BoundError,
   defineComponent,
+  defineEvent,
   defineResource,
   defineScene,
   defineSystem,
@@ -575,14 +576,70 @@ describe("bounds and errors", () => {
     const [first] = entitiesWith(runtime.world, Health);
     assert.equal(runtime.world.get(first, Health.hp), 100);
     const result = runtime.tick(); // the world is full: the spawn fails
+    assert.equal(result.errors.length, 1, result.errors.map((e) => e.message).join("\n"));
     assert.ok(result.errors[0].error instanceof BoundError);
-    assert.deepEqual(
-      result.errors.slice(1).map((e) => e.error instanceof StaleEntityError),
-      [true, true, true, true],
-      "the add, its set, the second add and the setField each fail",
+    assert.match(
+      result.errors[0].message,
+      /maxEntities.*; 4 commands on this spawn skipped$/,
+      "the add, its set, the second add and the setField are skipped, not each reported",
     );
     assert.equal(runtime.world.get(first, Health.hp), 100, "the earlier entity is untouched");
     assert.equal(runtime.world.entityCount, 1);
+    await runtime.close();
+  });
+
+  test("a failed spawn's handle as an entity field value or in an event: skipped, counted, the event not sent", async () => {
+    const Made = defineEvent("Made", { n: "u32", entity: "entity" });
+    let target = 0;
+    const linker = defineSystem({
+      name: "linker",
+      writes: [Link, Health, Dead, Made],
+      run(ctx) {
+        if (ctx.tick > 0) return;
+        const made = ctx.commands.spawn();
+        ctx.commands.add(made, Health, { hp: 1 });
+        const refused = ctx.commands.spawn(); // maxEntities is reached by `made`
+        ctx.commands.setField(target, Link.target, refused);
+        ctx.commands.setField(target, Link.other, made);
+        ctx.emit(Made, { n: 1, entity: made });
+        ctx.emit(Made, { n: 2, entity: refused });
+        ctx.emit(Made, { n: 3, entity: made });
+        ctx.commands.add(refused, Dead);
+      },
+    });
+    const seen: number[] = [];
+    const reader = defineSystem({
+      name: "reader",
+      phase: "post_update",
+      reads: [Made],
+      run(ctx) {
+        const view = ctx.read(Made);
+        for (let i = 0; i < view.count; i++) {
+          seen.push(view.get(Made.n, i), view.get(Made.entity, i));
+        }
+      },
+    });
+    const runtime = await Runtime.create(defineScene({
+      components: COMPONENTS,
+      events: [Made],
+      systems: [linker, reader],
+      config: { maxEntities: 2 },
+      errorPolicy: "aggregate",
+      setup(world) {
+        target = world.spawn(Link);
+      },
+    }));
+    const result = runtime.tick();
+    assert.deepEqual(
+      result.errors.map((e) => [e.system, e.error instanceof BoundError]),
+      [["linker", true]],
+      result.errors.map((e) => e.message).join("\n"),
+    );
+    assert.match(result.errors[0].message, /; 3 commands on this spawn skipped$/);
+    const [made] = entitiesWith(runtime.world, Health);
+    assert.equal(runtime.world.get(target, Link.target), 0, "the set naming it was skipped");
+    assert.equal(runtime.world.get(target, Link.other), made);
+    assert.deepEqual(seen, [1, made, 3, made], "the event naming it was not sent");
     await runtime.close();
   });
 
@@ -637,10 +694,13 @@ describe("bounds and errors", () => {
       },
     });
     const result = runtime.tick();
-    assert.ok(result.errors.length >= 1);
-    assert.equal(result.errors[0].system, "grower");
-    assert.ok(result.errors[0].error instanceof BoundError);
-    assert.equal((result.errors[0].error as BoundError).bound, "maxEntities");
+    assert.equal(result.errors.length, 2, "one error per failed spawn, no follow-ons");
+    for (const error of result.errors) {
+      assert.equal(error.system, "grower");
+      assert.ok(error.error instanceof BoundError);
+      assert.equal(error.error.bound, "maxEntities");
+      assert.match(error.message, /; 2 commands on this spawn skipped$/, "its add and its set");
+    }
     assert.equal(runtime.world.entityCount, 2);
     const [made] = entitiesWith(runtime.world, Health);
     assert.equal(runtime.world.get(made, Health.hp), 0, "the first spawn and its add applied");

@@ -1,6 +1,7 @@
 /**
  * Tests of ffi/probe.ts: the io_uring probe, under both `bun test` and `deno test -A`.
- * The ring tests use the real kernel and liburing (installed by .ci/run).
+ * The ring tests use the real kernel and liburing (installed by .ci/run); where io_uring is
+ * unusable they skip with the reason, or fail under CI (tests/fixtures/io_uring.ts).
  */
 
 import { execFileSync } from "node:child_process";
@@ -10,17 +11,18 @@ import assert from "node:assert/strict";
 import { probeIoUring } from "../ffi/probe.ts";
 import { nopRoundTrip } from "../ffi/_nop.ts";
 import type { Liburing } from "../ffi/_types.ts";
-
-const onLinux = process.platform === "linux";
+import { ioUringSkip, requireIoUring } from "./fixtures/io_uring.ts";
 
 describe("probeIoUring on this machine", () => {
-  it("completes a NOP through liburing.so.2", { skip: !onLinux && "not Linux" }, async () => {
+  it("completes a NOP through liburing.so.2", { skip: ioUringSkip() }, async () => {
+    requireIoUring();
     const probe = await probeIoUring({ env: {} });
-    assert.equal(probe.reason, "io_uring usable via liburing.so.2 (liburing 2.3)");
+    assert.match(probe.reason, /^io_uring usable via liburing\.so\.2 \(liburing \d+\.\d+\)$/);
     assert.equal(probe.usable, true);
   });
 
-  it("reports the kernel's errno when ring setup fails", { skip: !onLinux }, async () => {
+  it("reports the kernel's errno when ring setup fails", { skip: ioUringSkip() }, async () => {
+    requireIoUring();
     const probe = await probeIoUring({ env: {}, ringEntries: 0 });
     assert.deepEqual(probe, {
       usable: false,
@@ -54,6 +56,37 @@ describe("probeIoUring without io_uring", () => {
   it("names the platform when it is not Linux", async () => {
     const probe = await probeIoUring({ env: {}, platform: "darwin" });
     assert.deepEqual(probe, { usable: false, reason: "not Linux (darwin)" });
+  });
+});
+
+describe("the io_uring test rule (tests/fixtures/io_uring.ts)", () => {
+  const off = { STATICECS_IO_URING: "off", CI: "", STATICECS_REQUIRE_IO_URING: "" };
+
+  it("skips with the reason where io_uring is unusable", () => {
+    assert.deepEqual(testRuleInChild(off), {
+      skip: "io_uring is not usable here: disabled by STATICECS_IO_URING=off",
+      thrown: null,
+    });
+  });
+
+  it("fails under CI=true, naming the reason and how to install liburing", () => {
+    assert.deepEqual(testRuleInChild({ ...off, CI: "true" }), {
+      skip: false,
+      thrown: "io_uring is required here (CI=true) but unusable: disabled by " +
+        "STATICECS_IO_URING=off. Where liburing is missing, install liburing2 (apt-get install " +
+        "liburing2). To skip the io_uring tests instead, set STATICECS_REQUIRE_IO_URING=0.",
+    });
+  });
+
+  it("is required by STATICECS_REQUIRE_IO_URING=1, and not under CI with =0", () => {
+    const required = testRuleInChild({ ...off, STATICECS_REQUIRE_IO_URING: "1" });
+    assert.match(
+      String(required.thrown),
+      /^io_uring is required here \(STATICECS_REQUIRE_IO_URING=1\)/,
+    );
+    const allowed = testRuleInChild({ ...off, CI: "true", STATICECS_REQUIRE_IO_URING: "0" });
+    assert.equal(allowed.thrown, null);
+    assert.match(String(allowed.skip), /disabled by STATICECS_IO_URING=off/);
   });
 });
 
@@ -92,13 +125,32 @@ describe("nopRoundTrip failures", () => {
 
 /** Runs the probe in a child of this runtime with `env` added to the environment. */
 function probeInChild(env: Record<string, string>): unknown {
-  const probeUrl = new URL("../ffi/probe.ts", import.meta.url).href;
-  const code = `const m = await import(${JSON.stringify(probeUrl)});` +
-    "console.log(JSON.stringify(await m.probeIoUring()));";
+  return evalInChild("../ffi/probe.ts", "await m.probeIoUring()", env);
+}
+
+/**
+ * What the io_uring test rule decides in a child with `env` added: the skip option, and the
+ * message requireIoUring() throws (or null).
+ */
+function testRuleInChild(env: Record<string, string>): { skip: unknown; thrown: unknown } {
+  const expression = "{ skip: m.ioUringSkip(), thrown: (() => { try { m.requireIoUring(); " +
+    "return null; } catch (error) { return error.message; } })() }";
+  return evalInChild("./fixtures/io_uring.ts", expression, env) as {
+    skip: unknown;
+    thrown: unknown;
+  };
+}
+
+/** Imports `module` as `m` in a child of this runtime and returns `expression` through JSON. */
+function evalInChild(module: string, expression: string, env: Record<string, string>): unknown {
+  const moduleUrl = new URL(module, import.meta.url).href;
+  const code = `const m = await import(${JSON.stringify(moduleUrl)});` +
+    `console.log(JSON.stringify(${expression}));`;
   const args = "Bun" in globalThis ? ["-e", code] : ["eval", code];
   const output = execFileSync(process.execPath, args, {
     env: { ...process.env, ...env },
     encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
     timeout: 30_000,
   });
   return JSON.parse(output);

@@ -27,13 +27,12 @@ import {
   Ring,
   SQE_FLAG,
 } from "../ffi/ring.ts";
-import { probeIoUring } from "../ffi/probe.ts";
 import { InFlightTable } from "../ffi/_inflight.ts";
 import { RING_OFFSET, RING_STRUCT_BYTES } from "../ffi/_layout.ts";
 import type { Liburing, RingMemory } from "../ffi/_types.ts";
+import { ioUringSkip, requireIoUring } from "./fixtures/io_uring.ts";
 
-const probe = await probeIoUring();
-const skipKernel = probe.usable ? false : `io_uring not usable here: ${probe.reason}`;
+const skipKernel = ioUringSkip();
 
 const BLOCK_BYTES = 4096;
 
@@ -233,6 +232,7 @@ describe("openRing refusals", () => {
 
 describe("Ring on the kernel", () => {
   it("completes thousands of NOPs, each user_data exactly once", { skip: skipKernel }, async () => {
+    requireIoUring();
     const ring = await openRing({ entries: 16 });
     try {
       const driver = new Driver(ring);
@@ -251,6 +251,7 @@ describe("Ring on the kernel", () => {
   });
 
   it("probes READ, WRITE and FSYNC among the supported opcodes", { skip: skipKernel }, async () => {
+    requireIoUring();
     const ring = await openRing({ entries: 8 });
     try {
       const opcodes = ring.probeOpcodes();
@@ -267,6 +268,7 @@ describe("Ring on the kernel", () => {
     "writes 4096 4 KiB blocks at random offsets in batches larger than the SQ, reads them back",
     { skip: skipKernel, timeout: 20_000 },
     async () => {
+      requireIoUring();
       const seed = Number(process.env.STATICECS_TEST_SEED ?? (Date.now() % 0x7fff_ffff));
       console.log(`ffi_ring_test: random writes seed=${seed} (STATICECS_TEST_SEED to replay)`);
       const random = mulberry32(seed);
@@ -318,6 +320,7 @@ describe("Ring on the kernel", () => {
   it("OPENATs a new file, then WRITE, FSYNC and CLOSE it as one linked batch", {
     skip: skipKernel,
   }, async () => {
+    requireIoUring();
     const directory = mkdtempSync(join(tmpdir(), "staticecs-ring-"));
     const ring = await openRing({ entries: 8 });
     try {
@@ -346,6 +349,7 @@ describe("Ring on the kernel", () => {
   it("reads what a linked WRITE just wrote, in the same submission", {
     skip: skipKernel,
   }, async () => {
+    requireIoUring();
     const directory = mkdtempSync(join(tmpdir(), "staticecs-ring-"));
     const ring = await openRing({ entries: 8 });
     try {
@@ -371,6 +375,7 @@ describe("Ring on the kernel", () => {
     "reports a READ on a bad fd as res = -EBADF, nothing thrown",
     { skip: skipKernel },
     async () => {
+      requireIoUring();
       const ring = await openRing({ entries: 8 });
       try {
         const driver = new Driver(ring);
@@ -386,6 +391,7 @@ describe("Ring on the kernel", () => {
   );
 
   it("completes a 20 ms TIMEOUT with -ETIME", { skip: skipKernel }, async () => {
+    requireIoUring();
     const ring = await openRing({ entries: 8 });
     try {
       const started = performance.now();
@@ -405,6 +411,7 @@ describe("Ring on the kernel", () => {
   it("close cancels a pending 60 s TIMEOUT instead of waiting for it", {
     skip: skipKernel,
   }, async () => {
+    requireIoUring();
     const ring = await openRing({ entries: 8 });
     const timespec = kernelTimespec(60_000);
     assert.ok(ring.prepTimeout(1, timespec));
@@ -416,6 +423,7 @@ describe("Ring on the kernel", () => {
   });
 
   it("sends socket opcodes to the kernel (ENOTSOCK on a file)", { skip: skipKernel }, async () => {
+    requireIoUring();
     const directory = mkdtempSync(join(tmpdir(), "staticecs-ring-"));
     const ring = await openRing({ entries: 8 });
     try {

@@ -14,12 +14,11 @@ import process from "node:process";
 import { IO_OP, IoBatch, IoUringBackend, Random, Runtime } from "../mod.ts";
 import { openIoExecutor, RingExecutor } from "../ffi/executor.ts";
 import { PortableExecutor } from "../ffi/portable.ts";
-import { probeIoUring } from "../ffi/probe.ts";
 import journal, { ENTITIES, Journal } from "../examples/journal.ts";
 import { verifyJournal } from "../examples/journal_check.ts";
+import { ioUringSkip, requireIoUring } from "./fixtures/io_uring.ts";
 
-const probe = await probeIoUring();
-const SKIP = probe.usable ? false : `io_uring is not usable here: ${probe.reason}`;
+const SKIP = ioUringSkip();
 const SEED = Number(process.env.STATICECS_IO_SEED ?? 0x10ad);
 
 function folder(): string {
@@ -30,8 +29,11 @@ function push(batch: IoBatch, op: number, fd: number, offset: number, buffer?: U
   batch.push(op, fd, offset, buffer, undefined, 0, 0);
 }
 
-describe("RingExecutor", { skip: SKIP }, () => {
-  test("3,000 random 4 KiB writes in one batch (12x the ring), then reads, byte for byte", async () => {
+describe("RingExecutor", () => {
+  test("3,000 random 4 KiB writes in one batch (12x the ring), then reads, byte for byte", {
+    skip: SKIP,
+  }, async () => {
+    requireIoUring();
     console.log(`io_uring test seed ${SEED} (STATICECS_IO_SEED to repeat)`);
     const dir = folder();
     const file = path.join(dir, "data.bin");
@@ -80,7 +82,10 @@ describe("RingExecutor", { skip: SKIP }, () => {
     }
   });
 
-  test("an operation on a bad fd completes with -EBADF, as on the portable path", async () => {
+  test("an operation on a bad fd completes with -EBADF, as on the portable path", {
+    skip: SKIP,
+  }, async () => {
+    requireIoUring();
     const executor = await openIoExecutor();
     const portable = new PortableExecutor("test");
     try {
@@ -95,7 +100,9 @@ describe("RingExecutor", { skip: SKIP }, () => {
       executor.close();
     }
   });
+});
 
+describe("openIoExecutor without io_uring", () => {
   test("STATICECS_IO_URING=off gives the portable executor and says why", async () => {
     const executor = await openIoExecutor({ env: { STATICECS_IO_URING: "off" } });
     assert.equal(executor.kind, "portable");
@@ -103,7 +110,7 @@ describe("RingExecutor", { skip: SKIP }, () => {
   });
 });
 
-describe("io-uring backend and the journal example", { skip: SKIP }, () => {
+describe("io-uring backend and the journal example", () => {
   /** Runs the journal scene; returns its journal handle, completed writes and checksum. */
   async function writeJournal(file: string, ring: boolean, ticks: number) {
     process.env.STATICECS_JOURNAL = file;
@@ -121,7 +128,10 @@ describe("io-uring backend and the journal example", { skip: SKIP }, () => {
     }
   }
 
-  test("the ring and the portable path write the same journal and world, and it verifies", async () => {
+  test("the ring and the portable path write the same journal and world, and it verifies", {
+    skip: SKIP,
+  }, async () => {
+    requireIoUring();
     const dir = folder();
     try {
       const ringFile = path.join(dir, "ring.bin"), portableFile = path.join(dir, "portable.bin");

@@ -373,9 +373,11 @@ interface Frame {
   plan: ((commands: CommandBuffer) => void)[];
   /** Problems seen by the planner at record time. */
   recordProblems: string[];
+  /** Records on the pending handles of refused spawns: skipped, counted in the spawns' errors. */
+  skipped: number;
 }
 
-const frame: Frame = { plan: [], recordProblems: [] };
+const frame: Frame = { plan: [], recordProblems: [], skipped: 0 };
 
 const planner = defineSystem({
   name: "planner",
@@ -458,6 +460,7 @@ function planCommands(rng: Rng, model: Model, count: number): number {
   let failures = 0;
   frame.plan = [];
   frame.recordProblems = [];
+  frame.skipped = 0;
 
   /** A target: mostly a live handle from before the stage, sometimes a pending one. */
   const target = (): { handle: number; real: number | undefined } | undefined => {
@@ -469,9 +472,13 @@ function planCommands(rng: Rng, model: Model, count: number): number {
     const handle = rng.pick(targets);
     return { handle, real: handle };
   };
-  /** Applies `records` records on `real` if it is alive now, else counts them as failures. */
+  /**
+   * Applies `records` records on `real` if it is alive now; counts them as skipped if its spawn
+   * was refused, else as failures.
+   */
   const onLive = (real: number | undefined, records: number, apply: (h: number) => number) => {
-    if (real === undefined || !model.alive(real)) failures += records;
+    if (real === undefined) frame.skipped += records;
+    else if (!model.alive(real)) failures += records;
     else failures += apply(real);
   };
   const valuesForCommands = (component: Component): Values | undefined => {
@@ -591,6 +598,7 @@ test("the world agrees with a reference model over thousands of random operation
   let directOps = 0;
   let commandOps = 0;
   let frameErrors = 0;
+  let skippedTotal = 0;
   for (let f = 0; f < FRAMES; f++) {
     const direct = 4 + rng.int(16);
     for (let n = 0; n < direct; n++) directOperation(rng, world, model);
@@ -612,18 +620,25 @@ test("the world agrees with a reference model over thousands of random operation
           messages,
       );
     }
+    const skipped = result.errors.reduce((sum, error) => {
+      const folded = /; (\d+) commands? on this spawn skipped$/.exec(error.message);
+      return sum + (folded === null ? 0 : Number(folded[1]));
+    }, 0);
+    assert.equal(skipped, frame.skipped, `seed ${SEED}, frame ${f}: commands skipped`);
     for (const error of result.errors) {
       const known = error.error instanceof StaleEntityError || error.error instanceof UsageError ||
         (error.error instanceof BoundError && error.error.bound === "maxEntities");
       assert.ok(known, `seed ${SEED}, frame ${f}: ${error.system}: ${error.message}`);
     }
     frameErrors += result.errors.length;
+    skippedTotal += skipped;
     compare(world, model, `frame ${f}, after the frame`);
   }
   const seconds = (performance.now() - started) / 1000;
   console.log(
     `model test: ${directOps} direct and ${commandOps} command operations, ${frameErrors} ` +
-      `expected apply-time errors, ${model.refusals} spawns refused at maxEntities, ` +
+      `expected apply-time errors, ${model.refusals} spawns refused at maxEntities ` +
+      `(${skippedTotal} commands on them skipped), ` +
       `${model.everSeen.size} handles, ${seconds.toFixed(2)} s`,
   );
   assert.ok(directOps + commandOps >= 5000, `${directOps + commandOps} operations`);

@@ -7,8 +7,16 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type Backend, BlockingBackend, Runtime, WorkStealingBackend } from "../mod.ts";
+import {
+  type Backend,
+  BlockingBackend,
+  DEFAULT_MIN_PARALLEL_WORK,
+  Runtime,
+  UsageError,
+  WorkStealingBackend,
+} from "../mod.ts";
 import scene, { Tally } from "./fixtures/parallel_scene.ts";
+import { blockingChecksum, runUntilWorkersRan, workerTasks } from "./fixtures/on_pool.ts";
 
 const SCENE_URL = new URL("./fixtures/parallel_scene.ts", import.meta.url).href;
 const TICKS = 300;
@@ -94,5 +102,51 @@ describe("work-stealing backend", () => {
     const reference = await play(new BlockingBackend());
     assert.equal(outcome.checksum, reference.checksum);
     assert.equal(outcome.stats.stagesParallel, 0);
+  });
+});
+
+describe("minParallelWork 0: a small scene's determinism checked on the pool", () => {
+  const seed = 7;
+
+  test("with the default threshold every stage of the small scene runs inline", LONG, async () => {
+    const backend = new WorkStealingBackend({ sceneUrl: SCENE_URL, workers: 2 });
+    const runtime = await Runtime.create(scene, { backend, seed });
+    try {
+      runtime.run(30);
+      const stats = backend.stats();
+      assert.equal(stats.minParallelWork, DEFAULT_MIN_PARALLEL_WORK);
+      assert.equal(stats.stagesParallel, 0, "below the threshold the pool checks nothing");
+      assert.equal(workerTasks(stats), 0);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test("with 0, workers run its tasks and the checksum is blocking's on 1, 2 and 3 workers", {
+    timeout: 120_000,
+  }, async () => {
+    for (const workers of [1, 2, 3]) {
+      const backend = new WorkStealingBackend({ sceneUrl: SCENE_URL, workers, minParallelWork: 0 });
+      const run = await runUntilWorkersRan(scene, backend, seed, 60);
+      assert.equal(run.stats.minParallelWork, 0);
+      // `move` and `life` have many chunks; `count` is one run system, alone in its stage.
+      assert.equal(run.stats.stagesParallel, 2 * run.ticks, `${workers} workers`);
+      assert.equal(run.stats.stagesInline, run.ticks, "the one-system, one-task stage");
+      assert.ok(workerTasks(run.stats) > 0, `tasks ran on the ${workers} workers`);
+      const reference = await blockingChecksum(scene, seed, run.ticks);
+      assert.equal(run.checksum, reference, `checksum with ${workers} workers`);
+    }
+  });
+
+  test("a negative or non-number minParallelWork is a UsageError naming it", async () => {
+    for (const minParallelWork of [-1, Number.NaN]) {
+      const backend = new WorkStealingBackend({ sceneUrl: SCENE_URL, workers: 1, minParallelWork });
+      await assert.rejects(
+        Runtime.create(scene, { backend }),
+        (error) =>
+          error instanceof UsageError &&
+          /^minParallelWork must be a number of 0 or more .*; got (-1|NaN)$/.test(error.message),
+      );
+    }
   });
 });

@@ -12,7 +12,9 @@
  * `stats()` lists per stage and per phase what it chose and why.
  *
  * Both modes give the same world: the pool merges commands in the blocking
- * backend's order, and both I/O paths run the same intents.
+ * backend's order, and both I/O paths run the same intents. Given
+ * `minParallelWork`, stages follow that threshold instead of the estimator
+ * (0 to check a small scene's determinism on the pool).
  *
  * @module
  */
@@ -42,6 +44,14 @@ export interface IoPair {
 
 /** How to build the adaptive backend. */
 export interface AdaptiveOptions extends Omit<WorkStealingOptions, "policy"> {
+  /**
+   * Without it, the estimator chooses each stage's mode, starting from the
+   * work-stealing threshold (`DEFAULT_MIN_PARALLEL_WORK`) as its prior. Given,
+   * stages run by this threshold alone, as on work-stealing (0: every stage
+   * with two or more chunks or systems on the pool, to check determinism);
+   * I/O stays adaptive.
+   */
+  readonly minParallelWork?: number;
   /** Opens the I/O executors; without it the backend brings none. */
   readonly openIo?: () => Promise<IoPair>;
   /** Estimator tuning for stages (slots are set by the backend). */
@@ -349,14 +359,15 @@ export class AdaptiveBackend implements Backend {
   readonly name = "adaptive";
   io: AdaptiveIoExecutor | undefined;
   private readonly options: AdaptiveOptions;
-  private readonly policy: AdaptiveStagePolicy;
   private readonly pool: WorkStealingBackend;
   private phaseIndex = new Map<string, number>();
 
   constructor(options: AdaptiveOptions) {
     this.options = options;
-    this.policy = new AdaptiveStagePolicy(options.estimator, options.stageCost);
-    this.pool = new WorkStealingBackend({ ...options, policy: this.policy });
+    const policy = options.minParallelWork === undefined
+      ? new AdaptiveStagePolicy(options.estimator, options.stageCost)
+      : undefined; // a threshold given: the pool's own rule decides
+    this.pool = new WorkStealingBackend({ ...options, policy });
   }
 
   async init(state: RuntimeState): Promise<void> {

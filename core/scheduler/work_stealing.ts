@@ -10,9 +10,13 @@
  * would apply them and the world ends the same, bit for bit.
  *
  * A stage whose work (entities times each system's `cost`) is below
- * `minParallelWork`, or that has an undeclared system, runs inline on the
- * calling thread. A system that writes a resource runs its chunks on one
- * thread, in order, since its chunks share what they write.
+ * `minParallelWork`, that has fewer than two units that can run apart (the
+ * chunks of a query system, one per `run` system or per system whose chunks
+ * stay on one thread), or that has an undeclared system or I/O, runs inline
+ * on the calling thread. `minParallelWork: 0` puts every stage with two
+ * units or more on the pool: how a small scene's determinism is checked. A
+ * system that writes a resource runs its chunks on one thread, in order,
+ * since its chunks share what they write.
  *
  * A system that throws fails once per stage, as on the blocking backend, and
  * its chunks not yet started are skipped; chunks already running on other
@@ -38,8 +42,14 @@ import type { WorkerInit, WorkerReply } from "./worker.ts";
  * Entities times cost below which a stage stays inline by default: waking
  * the pool costs tens of microseconds (DESIGN.md), about what 16,384 cheap
  * entity updates take.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MIN_PARALLEL_WORK } from "./work_stealing.ts";
+ * console.log(`stages below ${DEFAULT_MIN_PARALLEL_WORK} entity updates stay inline`);
+ * ```
  */
-const DEFAULT_MIN_PARALLEL_WORK = 16_384;
+export const DEFAULT_MIN_PARALLEL_WORK = 16_384;
 
 const NO_ERRORS: { system: number; message: string }[] = [];
 
@@ -54,7 +64,12 @@ export interface WorkStealingOptions {
    * that sets up module resolution first and then imports it (the CLI's).
    */
   readonly workerUrl?: string;
-  /** Entities times cost below which a stage runs inline (default 16384). */
+  /**
+   * Entities times cost below which a stage runs inline (default
+   * {@linkcode DEFAULT_MIN_PARALLEL_WORK}). 0 sends every stage with two or
+   * more units (chunks, or `run` systems) to the pool, so a small scene's
+   * determinism can be checked there.
+   */
   readonly minParallelWork?: number;
   /** Tasks per thread deque (a power of two; default 1024). */
   readonly dequeCapacity?: number;
@@ -138,6 +153,11 @@ export class WorkStealingBackend implements Backend {
     this.options = options;
   }
 
+  /** Entities times cost below which a stage runs inline, when no policy decides. */
+  get minParallelWork(): number {
+    return this.options.minParallelWork ?? DEFAULT_MIN_PARALLEL_WORK;
+  }
+
   /** Worker threads in the pool. */
   get workerCount(): number {
     const cores = (globalThis.navigator?.hardwareConcurrency ?? 2) - 1;
@@ -148,6 +168,13 @@ export class WorkStealingBackend implements Backend {
     const workers = this.workerCount;
     if (!Number.isInteger(workers) || workers < 0 || workers > 256) {
       throw new UsageError(`workers must be an integer from 0 to 256; got ${workers}`);
+    }
+    const minWork = this.minParallelWork;
+    if (typeof minWork !== "number" || !(minWork >= 0)) {
+      throw new UsageError(
+        `minParallelWork must be a number of 0 or more (entities times cost; 0 sends every ` +
+          `stage with two or more chunks or systems to the pool); got ${minWork}`,
+      );
     }
     this.state = state;
     await this.inline.init(state);
@@ -210,12 +237,14 @@ export class WorkStealingBackend implements Backend {
       parkedMs: Math.round(pool.stat(t, STAT.parkedMs)),
       busyMs: Math.round(pool.stat(t, STAT.busyMs)),
     }));
+    const policy = this.options.policy;
     return {
       workers: this.workers.length,
+      ...(policy === undefined ? { minParallelWork: this.minParallelWork } : {}),
       stagesParallel: this.stagesParallel,
       stagesInline: this.stagesInline,
       threads,
-      ...this.options.policy?.stats?.(),
+      ...policy?.stats?.(),
     };
   }
 
@@ -274,7 +303,7 @@ export class WorkStealingBackend implements Backend {
 
   /** The `minParallelWork` rule over the last `measure`. */
   private staticInline(): boolean {
-    const minWork = this.options.minParallelWork ?? DEFAULT_MIN_PARALLEL_WORK;
+    const minWork = this.minParallelWork;
     return !this.measuredParallelizable || this.measuredUnits < 2 || this.measuredWork < minWork;
   }
 
