@@ -299,7 +299,7 @@ describe("staticecs run, bad input (exit 2, one line)", () => {
       "--ticks and --duration",
     ]],
     ["unknown backend", ["run", TINY, "--backend", "warp"], ["warp", "blocking"]],
-    ["unknown command", ["frobnicate"], ['unknown command "frobnicate"', "run, info"]],
+    ["unknown command", ["frobnicate"], ['unknown command "frobnicate"', "run, check, info"]],
     ["no command", [], ["missing command"]],
     ["unknown info flag", ["info", "--fast"], ["--fast"]],
   ];
