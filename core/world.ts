@@ -149,7 +149,9 @@ export class World {
 
   /** The scene index of a component, or a SceneError naming the fix. */
   indexOf(component: Component | Owner): number {
-    const owner = "kind" in component ? component as Owner : ownerOf(component as Component);
+    // A component's metadata sits under a symbol; an Owner has none (and probing a component
+    // for a missing name would reach its unknown-field guard).
+    const owner = ownerOf(component as Component) ?? component as Owner;
     const index = this.componentIndex.get(owner);
     if (index === undefined) {
       throw new SceneError(
