@@ -95,6 +95,11 @@ async function runPaced(
 ): Promise<StopReason> {
   const dt = 1 / runtime.hz;
   let lastMs = performance.now();
+  let stopped = false;
+  // One callback for the whole run: advance calls it with each frame it runs.
+  const observeFrame = (frame: FrameResult) => {
+    if (observer.frame(frame)) stopped = true;
+  };
   for (let ticks = 0;;) {
     if (observer.stopRequested()) return "signal";
     if (ticks >= ticksMax) return "ticks";
@@ -107,10 +112,8 @@ async function runPaced(
     const neededSeconds = (ticksMax - ticks - 1) * dt + runtime.secondsUntilNextTick();
     const realSeconds = Math.min((nowMs - lastMs) / 1000, neededSeconds);
     lastMs = nowMs;
-    for (const result of runtime.advance(realSeconds)) {
-      ticks++;
-      if (observer.frame(result)) return "error";
-    }
+    ticks += runtime.advance(realSeconds, observeFrame);
+    if (stopped) return "error";
     observer.idle();
   }
 }

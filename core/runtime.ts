@@ -19,6 +19,8 @@ import type { ErrorPolicy, Scene } from "./scene.ts";
 import { buildSchedule, type Schedule, type ScheduledSystem, type Stage } from "./schedule.ts";
 import type { Backend, RuntimeState, StageReport } from "./scheduler/backend.ts";
 import { BlockingBackend } from "./scheduler/blocking.ts";
+import type { EventQueue } from "./events.ts";
+import { type Column, ownerOf } from "./schema.ts";
 import { World } from "./world.ts";
 import { worldChecksum } from "./checksum.ts";
 import { restoreWorld, snapshotWorld } from "./snapshot.ts";
@@ -35,7 +37,11 @@ export interface SystemFailure {
   readonly error: unknown;
 }
 
-/** How one frame went. */
+/**
+ * How one frame went. `Runtime.tick` returns the same object every frame
+ * (a frame allocates nothing): read it before the next tick, or copy what
+ * you keep. `errors` is a new array on a frame that has errors.
+ */
 export interface FrameResult {
   readonly tick: number;
   readonly ok: boolean;
@@ -150,6 +156,10 @@ export class Runtime {
   private readonly systemTimedCalls: Float64Array;
   private readonly systemTimingEvery: number;
   private readonly report: FrameReport;
+  /** The one FrameResult `tick` updates and returns. */
+  private readonly frame = new Frame();
+  private readonly eventQueues: readonly EventQueue[];
+  private readonly timeColumns: readonly Column[];
   private readonly systemNames: readonly string[];
   private readonly maxCatchUpTicks: number;
   private accumulatorSeconds = 0;
@@ -206,6 +216,8 @@ export class Runtime {
     this.systemTimedCalls = new Float64Array(this.systemNames.length);
     this.systemTimingEvery = checkTimingEvery(options.systemTimingEvery ?? 8);
     this.report = new FrameReport(this);
+    this.eventQueues = [...this.world.eventQueues.values()];
+    this.timeColumns = this.world.resourceStore(ownerOf(Time)).columns;
   }
 
   /** Builds the world, runs setup (or restores a snapshot) and starts the backend. */
@@ -225,12 +237,18 @@ export class Runtime {
     return runtime;
   }
 
-  /** Runs one frame: every stage of every phase, commands applied after each stage. */
+  /**
+   * Runs one frame: every stage of every phase, commands applied after each
+   * stage. Returns the runtime's one FrameResult, updated: it is the same
+   * object every tick.
+   */
   tick(): FrameResult {
-    const started = performance.now();
+    const frame = this.frame;
+    frame.clock[0] = performance.now();
     const tick = this.ticks;
     this.setTime(tick);
-    for (const queue of this.world.eventQueues.values()) queue.swap();
+    const queues = this.eventQueues;
+    for (let q = 0; q < queues.length; q++) queues[q].swap();
     this.state.commands.beginFrame();
     const report = this.report;
     report.begin(tick, this.trace?.onSystem !== undefined || tick % this.systemTimingEvery === 0);
@@ -242,13 +260,21 @@ export class Runtime {
     }
     this.ticks = tick + 1;
     this.setTime(this.ticks);
-    const ms = performance.now() - started;
-    const ok = report.errors.length === 0;
-    this.trace?.onTick?.({ tick, ms, ok });
-    return { tick, ok, stopped: report.stopped, errors: report.errors, ms };
+    // Doubles kept in a typed array: V8 boxes a double held in a field or across calls.
+    frame.clock[1] = performance.now() - frame.clock[0];
+    frame.tick = tick;
+    frame.ok = report.errors.length === 0;
+    frame.stopped = report.stopped;
+    frame.errors = report.errors;
+    if (this.trace?.onTick !== undefined) this.trace.onTick({ tick, ms: frame.ms, ok: frame.ok });
+    return frame;
   }
 
-  /** Runs `count` frames, stopping early at a frame with errors; returns the last result. */
+  /**
+   * Runs `count` frames, stopping early at a frame with errors; returns the
+   * last frame's result (the runtime's one FrameResult), or undefined if
+   * `count` is 0.
+   */
   run(count: number): FrameResult | undefined {
     let result: FrameResult | undefined;
     for (let i = 0; i < count; i++) {
@@ -260,24 +286,27 @@ export class Runtime {
 
   /**
    * Feeds `realSeconds` of wall time to the fixed-timestep accumulator and
-   * runs the ticks now due, at most `maxCatchUpTicks`.
+   * runs the ticks now due, at most `maxCatchUpTicks`, stopping early at a
+   * frame with errors. Calls `onFrame` with each frame's result (the
+   * runtime's one FrameResult) and returns how many ticks ran.
    */
-  advance(realSeconds: number): FrameResult[] {
+  advance(realSeconds: number, onFrame?: (frame: FrameResult) => void): number {
     this.accumulatorSeconds += Math.max(0, realSeconds);
     // Counted in ticks with a tolerance for rounding: 1 s at 60 Hz is 60 ticks, where
     // subtracting 1/60 sixty times from 1 leaves just under 1/60 for the last one.
     const due = Math.floor(this.accumulatorSeconds * this.hz + 1e-9);
-    const results: FrameResult[] = [];
-    while (results.length < Math.min(due, this.maxCatchUpTicks)) {
-      const result = this.tick();
-      results.push(result);
-      if (!result.ok) break;
+    let ran = 0;
+    while (ran < Math.min(due, this.maxCatchUpTicks)) {
+      const frame = this.tick();
+      ran++;
+      onFrame?.(frame);
+      if (!frame.ok) break;
     }
-    const dropped = results.length === this.maxCatchUpTicks ? due - results.length : 0;
+    const dropped = ran === this.maxCatchUpTicks ? due - ran : 0;
     this.droppedTicks += dropped;
-    const consumed = (results.length + dropped) / this.hz;
+    const consumed = (ran + dropped) / this.hz;
     this.accumulatorSeconds = Math.max(0, this.accumulatorSeconds - consumed);
-    return results;
+    return ran;
   }
 
   /** Seconds until the next tick is due under `advance`. */
@@ -404,15 +433,30 @@ export class Runtime {
     }
   }
 
+  /** Writes Time's columns directly: its setters would box each double (V8 allocates then). */
   private setTime(tick: number): void {
-    const time = this.world.resource(Time);
-    time.tick = tick;
-    time.dt = 1 / this.hz;
-    time.elapsed = tick / this.hz;
+    const columns = this.timeColumns;
+    columns[Time.tick.index][0] = tick;
+    columns[Time.dt.index][0] = 1 / this.hz;
+    columns[Time.elapsed.index][0] = tick / this.hz;
   }
 }
 
 const NO_ERRORS: readonly SystemFailure[] = Object.freeze([]);
+
+/** The one FrameResult of a runtime, updated by each tick. */
+class Frame implements FrameResult {
+  tick = 0;
+  ok = true;
+  stopped = false;
+  errors: readonly SystemFailure[] = NO_ERRORS;
+  /** The frame's start, then its duration, in milliseconds. */
+  readonly clock = new Float64Array(2);
+
+  get ms(): number {
+    return this.clock[1];
+  }
+}
 
 /** One per runtime, reset each tick; a tick's errors array is new only if it has errors. */
 class FrameReport implements StageReport {

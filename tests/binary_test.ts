@@ -169,7 +169,9 @@ describe("compiled binary", { skip: SKIP }, () => {
     assert.ok(info.ioUring.reason.length > 0);
   });
 
-  test("an undeclared write fails naming the system and component, on every backend", () => {
+  test("an undeclared write fails naming the system and component, on every backend", {
+    timeout: 60_000,
+  }, () => {
     for (const backend of ["blocking", "work-stealing", "adaptive"]) {
       const ran = staticecs("run", "sneak_column_scene.ts", "--ticks", "3", "--backend", backend);
       assert.equal(ran.status, 1, `${backend}: ${ran.stderr}`);
