@@ -303,6 +303,21 @@ export class Archetype implements ArchetypeInfo {
     return moved;
   }
 
+  /**
+   * Appends `rows` rows whose contents the caller writes, taking the chunks
+   * they need first (so if memory runs out, nothing has changed); returns the
+   * first new row.
+   */
+  growBy(rows: number): number {
+    const first = this.count;
+    const chunksNeeded = (first + rows + this.chunkRows - 1) >>> this.chunkShift;
+    while (this.chunks.length < chunksNeeded) {
+      this.attachChunk(this.arena.allocate(this.chunkBytes, `a chunk of archetype ${this}`));
+    }
+    this.setCount(first + rows);
+    return first;
+  }
+
   /** Appends a chunk over `block`: a new one, or (on a worker) one the main thread made. */
   attachChunk(block: Block): Chunk {
     const chunk = new Chunk(this, this.chunks.length, block, this.fieldIdLimit);

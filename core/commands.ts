@@ -25,50 +25,23 @@ import {
   toFieldNumber,
   type Values,
 } from "./schema.ts";
-import { describeOp, NULL_ENTITY } from "./entities.ts";
+import { describeOp } from "./entities.ts";
 import type { EventQueue } from "./events.ts";
 import type { World } from "./world.ts";
+import {
+  ADD,
+  DESPAWN,
+  EMIT,
+  EVENT_FIELD,
+  REMOVE,
+  SEGMENT,
+  SET,
+  SPAWN,
+  WORDS,
+} from "./_command_records.ts";
 
-/** Record kinds. */
-const SEGMENT = 1;
-const SPAWN = 2;
-const DESPAWN = 3;
-const ADD = 4;
-const REMOVE = 5;
-const SET = 6;
-const EMIT = 7;
-const EVENT_FIELD = 8;
-const WORDS = 4;
 /** Records a buffer takes from the frame's shared count at a time. */
 const BUDGET_BLOCK = 256;
-
-/** An error met while applying a command, attributed to the system that recorded it. */
-export interface CommandError {
-  readonly system: string;
-  readonly error: unknown;
-  /**
-   * For a failed spawn: the commands skipped because they named its pending handle (as their
-   * entity, or as the value of an entity field), folded into this one error instead of each
-   * failing on the null entity. 0 for other errors.
-   */
-  skippedCommands: number;
-}
-
-/**
- * What a failed spawn's error message ends with: the commands skipped on its pending handle,
- * or nothing.
- *
- * @example
- * ```ts
- * import { skippedOnSpawn } from "./commands.ts";
- * skippedOnSpawn(2); // "; 2 commands on this spawn skipped"
- * skippedOnSpawn(0); // ""
- * ```
- */
-export function skippedOnSpawn(skippedCommands: number): string {
-  if (skippedCommands === 0) return "";
-  return `; ${skippedCommands} command${skippedCommands === 1 ? "" : "s"} on this spawn skipped`;
-}
 
 /**
  * The shared memory of a command buffer. `counters` is one per world, shared
@@ -316,147 +289,6 @@ export class CommandBuffer {
 }
 
 /**
- * Applies a buffer's records in order. An error in one record (an entity
- * despawned earlier in the stage, say) is reported with its system's name and
- * does not stop the rest. The records that name a failed spawn's pending
- * handle are skipped and counted in that spawn's error: they would only fail
- * again on the null entity and hide the cause.
- */
-export function applyCommands(
-  world: World,
-  buffer: CommandBuffer,
-  systemNames: readonly string[],
-  errors: CommandError[],
-): void {
-  const words = buffer.words;
-  const queues = buffer.queues;
-  const pending = buffer.resolved;
-  let system = "";
-  let emitQueue = queues[0];
-  let emitRow = -1;
-  /** The error of each failed spawn, by pending ordinal; made at the first failure only. */
-  let failedSpawns: Map<number, CommandError> | undefined;
-  for (let r = 0; r < buffer.count; r++) {
-    const at = r * WORDS;
-    const kind = words[at];
-    const a = words[at + 1];
-    const b = words[at + 2];
-    const c = words[at + 3];
-    const failed = failedSpawnOf(world, kind, a, b, c, pending, emitQueue);
-    if (failed >= 0) {
-      if (kind === EVENT_FIELD) {
-        if (emitRow < 0) continue; // the event is already dropped (or overflowed)
-        // An event naming a failed spawn is not sent: its row, the last one pushed, goes.
-        emitQueue.current.count--;
-        emitRow = -1;
-      }
-      failedSpawns!.get(failed)!.skippedCommands++;
-      continue;
-    }
-    try {
-      if (kind === SEGMENT) {
-        system = systemNames[a];
-      } else if (kind === SPAWN) {
-        r = applySpawn(world, buffer, r);
-      } else if (kind === EMIT) {
-        emitQueue = queues[a];
-        emitRow = emitQueue.current.count < emitQueue.capacity ? emitQueue.push() : -1;
-        if (emitRow < 0) throw eventOverflow(emitQueue);
-      } else if (kind === EVENT_FIELD) {
-        const pendingValue = b < 0 && emitQueue.owner.fields[a].type === "entity";
-        if (emitRow >= 0) {
-          emitQueue.current.columns[a][emitRow] = pendingValue ? pending[-b - 1] : b;
-        }
-      } else {
-        applyEntityRecord(world, kind, a < 0 ? pending[-a - 1] : a, b, c, pending);
-      }
-    } catch (error) {
-      const failure = { system, error, skippedCommands: 0 };
-      errors.push(failure);
-      if (kind === SPAWN) (failedSpawns ??= new Map()).set(a, failure);
-    }
-  }
-  buffer.clear();
-}
-
-/**
- * The pending ordinal of the failed spawn a record names (as its entity, or as the value of an
- * entity field), or -1. A failed spawn leaves its ordinal resolved to the null entity.
- */
-function failedSpawnOf(
-  world: World,
-  kind: number,
-  a: number,
-  b: number,
-  c: number,
-  pending: Uint32Array,
-  emitQueue: EventQueue,
-): number {
-  // Only entity records carry a negative `a` (a pending handle); SET and EVENT_FIELD may carry
-  // one as a value, which for any other field type is just a negative number.
-  if (a < 0) return pending[-a - 1] === NULL_ENTITY ? -a - 1 : -1;
-  if (kind === SET) {
-    if (c >= 0 || world.fieldsByOrdinal[b].type !== "entity") return -1;
-    return pending[-c - 1] === NULL_ENTITY ? -c - 1 : -1;
-  }
-  if (kind === EVENT_FIELD) {
-    if (b >= 0 || emitQueue.owner.fields[a].type !== "entity") return -1;
-    return pending[-b - 1] === NULL_ENTITY ? -b - 1 : -1;
-  }
-  return -1;
-}
-
-/**
- * Spawns straight into the archetype that the ADD records right after the
- * SPAWN lead to, so a spawn with components moves no rows. Returns the last
- * record consumed.
- */
-function applySpawn(world: World, buffer: CommandBuffer, record: number): number {
-  const words = buffer.words;
-  const ordinal = words[record * WORDS + 1];
-  const handle = -(ordinal + 1);
-  // If the spawn fails, later records on its pending handle are skipped (see failedSpawnOf),
-  // not sent to the entity an earlier segment's spawn of the same ordinal resolved to.
-  buffer.resolved[ordinal] = NULL_ENTITY;
-  let archetype = world.root;
-  let next = record + 1;
-  while (
-    next < buffer.count && words[next * WORDS] === ADD && words[next * WORDS + 1] === handle
-  ) {
-    archetype = world.withComponent(archetype, words[next * WORDS + 2]);
-    next++;
-  }
-  buffer.resolved[ordinal] = world.spawnIn(archetype);
-  return next - 1;
-}
-
-function applyEntityRecord(
-  world: World,
-  kind: number,
-  entity: number,
-  b: number,
-  c: number,
-  pending: Uint32Array,
-): void {
-  if (kind === DESPAWN) world.despawnNow(entity);
-  else if (kind === ADD) world.addNow(entity, b);
-  else if (kind === REMOVE) world.removeNow(entity, b);
-  else if (kind === SET) {
-    const field = world.fieldsByOrdinal[b];
-    world.setField(entity, field, field.type === "entity" && c < 0 ? pending[-c - 1] : c);
-  }
-}
-
-function eventOverflow(queue: EventQueue): Error {
-  return new BoundError(
-    `${queue.owner.name}.capacity`,
-    queue.capacity,
-    `event queue ${queue.owner.name} full: ${queue.capacity} events this frame; raise its ` +
-      `capacity in defineEvent(..., { capacity }) or emit fewer`,
-  );
-}
-
-/**
  * Moves the records of every thread's buffer into `into`, segment by
  * segment, in (system, archetype ordinal, first chunk) order: the order the
  * blocking backend records them in, whichever thread ran which chunks.
@@ -493,4 +325,14 @@ export function mergeSegments(
     other.count = 0;
     other.publish();
   }
+}
+
+/** The BoundError of an event type whose queue is full this frame. */
+export function eventOverflow(queue: EventQueue): Error {
+  return new BoundError(
+    `${queue.owner.name}.capacity`,
+    queue.capacity,
+    `event queue ${queue.owner.name} full: ${queue.capacity} events this frame; raise its ` +
+      `capacity in defineEvent(..., { capacity }) or emit fewer`,
+  );
 }

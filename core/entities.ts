@@ -108,6 +108,11 @@ export class EntityTable {
     return entity & this.indexMask;
   }
 
+  /** How many more entities `allocate` can hand out before maxEntities is hit. */
+  get available(): number {
+    return this.freeCount + (this.maxEntities + 1 - this.nextFresh);
+  }
+
   /** Takes a free index and returns its handle; the caller places it in an archetype. */
   allocate(): number {
     let index: number;

@@ -8,7 +8,8 @@
  * @module
  */
 
-import { applyCommands, CommandBuffer, type CommandError, skippedOnSpawn } from "./commands.ts";
+import { CommandBuffer } from "./commands.ts";
+import { applyCommands, type CommandError, skippedOnSpawn } from "./_apply_commands.ts";
 import { SystemContext } from "./context.ts";
 import { SceneError, UsageError } from "./errors.ts";
 import { IO_ERRNO, type IoBatch, IoCompletion, type IoExecutor, IoRecorder } from "./io.ts";

@@ -88,6 +88,8 @@ export class World {
    * thread numbers fields as it imports modules). Commands name fields by it.
    */
   readonly fieldsByOrdinal: readonly Field[];
+  /** Scene index of the component of each field, by field ordinal. */
+  readonly componentOfOrdinal: Int32Array;
   /** Ordinal of each component field by process-wide id, -1 for others. */
   readonly fieldOrdinals: Int32Array;
   /** Event reader cursors by "system/event": the next sequence number each reader has not seen. */
@@ -97,6 +99,8 @@ export class World {
   /** What the system running on this thread may touch; see access.ts. */
   readonly accessGate: AccessGate = new AccessGate();
   private readonly componentIndex: Map<Owner, number> = new Map();
+  /** Scene index of each component by its owner id, -1 for others. */
+  private readonly componentIndexById: Int32Array;
   private readonly archetypeByKey: Map<string, Archetype> = new Map();
   /** Queries by the components they match: at most one per distinct filter. */
   private readonly queries: Map<string, Query> = new Map();
@@ -108,6 +112,9 @@ export class World {
   constructor(spec: WorldSpec = {}) {
     this.config = resolveConfig(spec.config);
     this.components = registerOwners("component", spec.components ?? [], this.componentIndex);
+    this.componentIndexById = new Int32Array(1 + Math.max(0, ...this.components.map((c) => c.id)))
+      .fill(-1);
+    this.components.forEach((owner, index) => this.componentIndexById[owner.id] = index);
     for (const owner of this.components) for (const f of owner.fields) this.fieldsById.set(f.id, f);
     this.maskWords = Math.max(1, Math.ceil(this.components.length / 32));
     this.fieldIdLimit = 1 + Math.max(0, ...this.fieldsById.keys());
@@ -129,6 +136,10 @@ export class World {
       for (const f of owner.fields) this.fieldsById.set(f.id, f);
     }
     this.fieldsByOrdinal = this.components.flatMap((owner) => owner.fields);
+    this.componentOfOrdinal = Int32Array.from(
+      this.fieldsByOrdinal,
+      (field) => this.components.indexOf(field.owner),
+    );
     this.fieldOrdinals = new Int32Array(1 + Math.max(0, ...this.fieldsById.keys())).fill(-1);
     this.fieldsByOrdinal.forEach((field, ordinal) => this.fieldOrdinals[field.id] = ordinal);
   }
@@ -152,6 +163,9 @@ export class World {
     // A component's metadata sits under a symbol; an Owner has none (and probing a component
     // for a missing name would reach its unknown-field guard).
     const owner = ownerOf(component as Component) ?? component as Owner;
+    // By the owner's id first (a typed-array read: commands look components up per entity).
+    const byId = this.componentIndexById[owner?.id];
+    if (byId >= 0 && this.components[byId] === owner) return byId;
     const index = this.componentIndex.get(owner);
     if (index === undefined) {
       throw new SceneError(

@@ -1,0 +1,334 @@
+/**
+ * Applying a stage's command records, in order, to the world: each record's
+ * change is what it says, and runs of records that change consecutive rows
+ * of one archetype the same way (add or remove one component, despawn)
+ * apply as one block move, with the same result (see _row_moves.ts).
+ *
+ * @module
+ */
+
+import { NULL_ENTITY } from "./entities.ts";
+import type { EventQueue } from "./events.ts";
+import type { World } from "./world.ts";
+import type { Archetype } from "./archetype.ts";
+import { type CommandBuffer, eventOverflow } from "./commands.ts";
+import {
+  ADD,
+  DESPAWN,
+  EMIT,
+  EVENT_FIELD,
+  REMOVE,
+  SEGMENT,
+  SET,
+  SPAWN,
+  WORDS,
+} from "./_command_records.ts";
+import { moveRun } from "./_row_moves.ts";
+
+/** An error met while applying a command, attributed to the system that recorded it. */
+export interface CommandError {
+  readonly system: string;
+  readonly error: unknown;
+  /**
+   * For a failed spawn: the commands skipped because they named its pending handle (as their
+   * entity, or as the value of an entity field), folded into this one error instead of each
+   * failing on the null entity. 0 for other errors.
+   */
+  skippedCommands: number;
+}
+
+/**
+ * What a failed spawn's error message ends with: the commands skipped on its pending handle,
+ * or nothing.
+ *
+ * @example
+ * ```ts
+ * import { skippedOnSpawn } from "./_apply_commands.ts";
+ * skippedOnSpawn(2); // "; 2 commands on this spawn skipped"
+ * skippedOnSpawn(0); // ""
+ * ```
+ */
+export function skippedOnSpawn(skippedCommands: number): string {
+  if (skippedCommands === 0) return "";
+  return `; ${skippedCommands} command${skippedCommands === 1 ? "" : "s"} on this spawn skipped`;
+}
+
+/**
+ * Applies a buffer's records in order. An error in one record (an entity
+ * despawned earlier in the stage, say) is reported with its system's name and
+ * does not stop the rest. The records that name a failed spawn's pending
+ * handle are skipped and counted in that spawn's error: they would only fail
+ * again on the null entity and hide the cause.
+ */
+export function applyCommands(
+  world: World,
+  buffer: CommandBuffer,
+  systemNames: readonly string[],
+  errors: CommandError[],
+): void {
+  const words = buffer.words;
+  const queues = buffer.queues;
+  const pending = buffer.resolved;
+  let system = "";
+  let emitQueue = queues[0];
+  let emitRow = -1;
+  /** The error of each failed spawn, by pending ordinal; made at the first failure only. */
+  let failedSpawns: Map<number, CommandError> | undefined;
+  for (let r = 0; r < buffer.count; r++) {
+    const at = r * WORDS;
+    const kind = words[at];
+    const a = words[at + 1];
+    const b = words[at + 2];
+    const c = words[at + 3];
+    // Records naming a failed spawn are skipped; until a spawn fails, nothing is checked.
+    const failed = failedSpawns === undefined
+      ? -1
+      : failedSpawnOf(world, kind, a, b, c, pending, emitQueue);
+    if (failed >= 0) {
+      if (kind === EVENT_FIELD) {
+        if (emitRow < 0) continue; // the event is already dropped (or overflowed)
+        // An event naming a failed spawn is not sent: its row, the last one pushed, goes.
+        emitQueue.current.count--;
+        emitRow = -1;
+      }
+      failedSpawns!.get(failed)!.skippedCommands++;
+      continue;
+    }
+    try {
+      if (kind === SEGMENT) {
+        system = systemNames[a];
+      } else if (a >= 0 && (kind === ADD || kind === REMOVE || kind === DESPAWN)) {
+        r = applyRun(world, buffer, r);
+      } else if (kind === SPAWN) {
+        r = applySpawnRun(world, buffer, r);
+      } else if (kind === EMIT) {
+        emitQueue = queues[a];
+        emitRow = emitQueue.current.count < emitQueue.capacity ? emitQueue.push() : -1;
+        if (emitRow < 0) throw eventOverflow(emitQueue);
+      } else if (kind === EVENT_FIELD) {
+        const pendingValue = b < 0 && emitQueue.owner.fields[a].type === "entity";
+        if (emitRow >= 0) {
+          emitQueue.current.columns[a][emitRow] = pendingValue ? pending[-b - 1] : b;
+        }
+      } else {
+        applyEntityRecord(world, kind, a < 0 ? pending[-a - 1] : a, b, c, pending);
+      }
+    } catch (error) {
+      const failure = { system, error, skippedCommands: 0 };
+      errors.push(failure);
+      if (kind === SPAWN) (failedSpawns ??= new Map()).set(a, failure);
+    }
+  }
+  buffer.clear();
+}
+
+/**
+ * The pending ordinal of the failed spawn a record names (as its entity, or as the value of an
+ * entity field), or -1. A failed spawn leaves its ordinal resolved to the null entity.
+ */
+function failedSpawnOf(
+  world: World,
+  kind: number,
+  a: number,
+  b: number,
+  c: number,
+  pending: Uint32Array,
+  emitQueue: EventQueue,
+): number {
+  // Only entity records carry a negative `a` (a pending handle); SET and EVENT_FIELD may carry
+  // one as a value, which for any other field type is just a negative number.
+  if (a < 0) return pending[-a - 1] === NULL_ENTITY ? -a - 1 : -1;
+  if (kind === SET) {
+    if (c >= 0 || world.fieldsByOrdinal[b].type !== "entity") return -1;
+    return pending[-c - 1] === NULL_ENTITY ? -c - 1 : -1;
+  }
+  if (kind === EVENT_FIELD) {
+    if (b >= 0 || emitQueue.owner.fields[a].type !== "entity") return -1;
+    return pending[-b - 1] === NULL_ENTITY ? -b - 1 : -1;
+  }
+  return -1;
+}
+
+/**
+ * Spawns straight into the archetype that the ADD records right after the
+ * SPAWN lead to, so a spawn with components moves no rows. Returns the last
+ * record consumed.
+ */
+function applySpawn(world: World, buffer: CommandBuffer, record: number): number {
+  const words = buffer.words;
+  const ordinal = words[record * WORDS + 1];
+  const handle = -(ordinal + 1);
+  // If the spawn fails, later records on its pending handle are skipped (see failedSpawnOf),
+  // not sent to the entity an earlier segment's spawn of the same ordinal resolved to.
+  buffer.resolved[ordinal] = NULL_ENTITY;
+  let archetype = world.root;
+  let next = record + 1;
+  while (
+    next < buffer.count && words[next * WORDS] === ADD && words[next * WORDS + 1] === handle
+  ) {
+    archetype = world.withComponent(archetype, words[next * WORDS + 2]);
+    next++;
+  }
+  buffer.resolved[ordinal] = world.spawnIn(archetype);
+  return next - 1;
+}
+
+/**
+ * Applies the spawn at `record` and the spawns right after it that are
+ * placed in the same archetype, each followed only by SET records on itself
+ * (its values), as one block: a block of rows, then a block of handles in
+ * the order one-at-a-time spawns would take them, then the values. Returns
+ * the last record consumed. Where the spawns cannot all succeed (too few
+ * handles or too little memory left), they apply one at a time, so each
+ * failure falls where it would.
+ */
+function applySpawnRun(world: World, buffer: CommandBuffer, record: number): number {
+  const words = buffer.words;
+  const first = spawnGroup(world, buffer, record);
+  if (first === undefined) return applySpawn(world, buffer, record);
+  let groups = 1, end = first.end;
+  for (;;) {
+    const next = end < buffer.count && words[end * WORDS] === SPAWN
+      ? spawnGroup(world, buffer, end)
+      : undefined;
+    if (next === undefined || next.archetype !== first.archetype) break;
+    groups++;
+    end = next.end;
+  }
+  const archetype = first.archetype;
+  if (groups < 2 || world.entities.available < groups) return applySpawn(world, buffer, record);
+  let base: number;
+  try {
+    base = archetype.growBy(groups);
+  } catch {
+    return applySpawn(world, buffer, record);
+  }
+  placeSpawns(world, buffer, record, end, archetype, base);
+  return end - 1;
+}
+
+/** A spawn group: the spawn's archetype and the record after its ADDs and SETs. */
+interface SpawnGroup {
+  readonly archetype: Archetype;
+  readonly end: number;
+}
+
+/**
+ * The spawn group at `record` (SPAWN, its ADDs, then SETs on it of fields
+ * its archetype has, whose entity values name no later spawn), or undefined
+ * if it has no ADDs.
+ */
+function spawnGroup(world: World, buffer: CommandBuffer, record: number): SpawnGroup | undefined {
+  const words = buffer.words;
+  const ordinal = words[record * WORDS + 1];
+  const handle = -(ordinal + 1);
+  let archetype = world.root;
+  let next = record + 1;
+  while (next < buffer.count && words[next * WORDS] === ADD && words[next * WORDS + 1] === handle) {
+    archetype = world.withComponent(archetype, words[next * WORDS + 2]);
+    next++;
+  }
+  if (next === record + 1) return undefined;
+  while (next < buffer.count && words[next * WORDS] === SET && words[next * WORDS + 1] === handle) {
+    const fieldOrdinal = words[next * WORDS + 2], value = words[next * WORDS + 3];
+    if (!archetype.hasIndex(world.componentOfOrdinal[fieldOrdinal])) break;
+    // An entity value naming a later spawn: one at a time, it would not be resolved yet.
+    const entityField = world.fieldsByOrdinal[fieldOrdinal].type === "entity";
+    if (entityField && value < 0 && -value - 1 > ordinal) break;
+    next++;
+  }
+  return { archetype, end: next };
+}
+
+/**
+ * Fills the rows from `base` (just grown) with the spawns of records
+ * `[start, end)`: zeroed fields, a handle each in record order, the values.
+ */
+function placeSpawns(
+  world: World,
+  buffer: CommandBuffer,
+  start: number,
+  end: number,
+  archetype: Archetype,
+  base: number,
+): void {
+  const words = buffer.words, table = world.entities, mask = archetype.chunkRows - 1;
+  const ids = archetype.fieldIds;
+  let row = base - 1;
+  for (let r = start; r < end; r++) {
+    const at = r * WORDS, kind = words[at];
+    if (kind === SPAWN) {
+      row++;
+      const chunk = archetype.chunks[row >>> archetype.chunkShift], local = row & mask;
+      for (let f = 0; f < ids.length; f++) chunk.byField[ids[f]]![local] = 0;
+      const entity = table.allocate();
+      chunk.entities[local] = entity;
+      const index = table.indexOf(entity);
+      table.archetype[index] = archetype.id;
+      table.row[index] = row;
+      buffer.resolved[words[at + 1]] = entity;
+    } else if (kind === SET) {
+      const field = world.fieldsByOrdinal[words[at + 2]];
+      const value = words[at + 3];
+      const resolved = field.type === "entity" && value < 0 ? buffer.resolved[-value - 1] : value;
+      archetype.chunks[row >>> archetype.chunkShift].byField[field.id]![row & mask] = resolved;
+    }
+  }
+}
+
+/**
+ * Applies the ADD, REMOVE or DESPAWN record `record` and the records after it
+ * that do the same to the following rows of the same archetype, as one block
+ * move (see _row_moves.ts); returns the last record consumed. A record that
+ * cannot join a run (a stale entity, a no-op add) is applied alone.
+ */
+function applyRun(world: World, buffer: CommandBuffer, record: number): number {
+  const words = buffer.words;
+  const at = record * WORDS;
+  const kind = words[at], component = words[at + 2];
+  const table = world.entities;
+  const entity = words[at + 1];
+  if (!table.isAlive(entity)) {
+    applyEntityRecord(world, kind, entity, component, 0, buffer.resolved);
+    return record;
+  }
+  const index = table.indexOf(entity);
+  const from = world.archetypes[table.archetype[index]];
+  const to = kind === DESPAWN
+    ? null
+    : kind === ADD
+    ? world.withComponent(from, component)
+    : world.withoutComponent(from, component);
+  if (to === from) return record; // adding a component it has, removing one it lacks
+  const first = table.row[index];
+  let last = record;
+  for (let next = record + 1; next < buffer.count; next++) {
+    const n = next * WORDS;
+    if (words[n] !== kind || (kind !== DESPAWN && words[n + 2] !== component)) break;
+    const other = words[n + 1];
+    if (other < 0 || !table.isAlive(other)) break;
+    const otherIndex = table.indexOf(other);
+    if (table.archetype[otherIndex] !== from.id) break;
+    if (table.row[otherIndex] !== first + (next - record)) break;
+    last = next;
+  }
+  moveRun(table, from, first, last - record + 1, to);
+  return last;
+}
+
+function applyEntityRecord(
+  world: World,
+  kind: number,
+  entity: number,
+  b: number,
+  c: number,
+  pending: Uint32Array,
+): void {
+  if (kind === DESPAWN) world.despawnNow(entity);
+  else if (kind === ADD) world.addNow(entity, b);
+  else if (kind === REMOVE) world.removeNow(entity, b);
+  else if (kind === SET) {
+    const field = world.fieldsByOrdinal[b];
+    world.setField(entity, field, field.type === "entity" && c < 0 ? pending[-c - 1] : c);
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The records a command buffer holds: four float64 words each, `kind, a, b,
+ * c`. `a` is the entity (a pending handle is negative) for entity records,
+ * the system for SEGMENT, the event type's index for EMIT, the field's index
+ * for EVENT_FIELD.
+ *
+ * | kind | a | b | c |
+ * | --- | --- | --- | --- |
+ * | SEGMENT | system | archetype ordinal | first chunk |
+ * | SPAWN | pending ordinal | | |
+ * | DESPAWN | entity | | |
+ * | ADD, REMOVE | entity | component index | |
+ * | SET | entity | field ordinal | value |
+ * | EMIT | event type | | |
+ * | EVENT_FIELD | field index | value | |
+ *
+ * @module
+ */
+
+/** Starts the records of one system's run over some chunks. */
+export const SEGMENT = 1;
+/** Spawns an empty entity; the ADD records right after it on its handle place it at once. */
+export const SPAWN = 2;
+/** Despawns an entity. */
+export const DESPAWN = 3;
+/** Adds a component (zeroed). */
+export const ADD = 4;
+/** Removes a component. */
+export const REMOVE = 5;
+/** Sets one field of an entity. */
+export const SET = 6;
+/** Emits an event; its EVENT_FIELD records follow. */
+export const EMIT = 7;
+/** One field of the event before it. */
+export const EVENT_FIELD = 8;
+/** Words per record. */
+export const WORDS = 4;
