@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { signalDuringSetup } from "./fixtures/signal_during_setup.ts";
 import { until } from "./fixtures/until.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -59,6 +60,10 @@ describe("compiled binary", { skip: SKIP }, () => {
     );
     writeFileSync(path.join(folder, "not_a_scene.ts"), "export default 42;\n");
     copyFileSync(path.join(ROOT, "examples/cluster_sim.ts"), path.join(folder, "ships.ts"));
+    copyFileSync(
+      path.join(ROOT, "tests/fixtures/looping_setup_scene.ts"),
+      path.join(folder, "looping.ts"),
+    );
   });
 
   after(() => {
@@ -132,6 +137,19 @@ describe("compiled binary", { skip: SKIP }, () => {
       readFileSync(path.join(folder, "ring.bin")),
       readFileSync(path.join(folder, "off.bin")),
     );
+  });
+
+  test("Ctrl-C during a setup stuck in a loop: one line, exit 130", async () => {
+    const end = await signalDuringSetup(
+      [path.join(folder, "staticecs"), ["run", "looping.ts", "--ticks", "1"]],
+      folder,
+      "SIGINT",
+    );
+    assert.deepEqual(end, {
+      code: 130,
+      signal: null,
+      lastLine: "staticecs: looping.ts: stopped during setup (SIGINT)",
+    });
   });
 
   test("info --json reports runtime, cores and io_uring", () => {
