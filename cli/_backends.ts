@@ -26,14 +26,20 @@ export interface BackendContext {
 }
 
 /**
- * URL of the CLI's worker entry (cli/worker.ts). In the compiled binary every
- * entry point is embedded under `/$bunfs/root/` at its path in the project,
- * while this module's own URL is the binary's; elsewhere it is a file beside
- * this one.
+ * URL of one of the CLI's worker entries (`worker.ts`, `setup_worker.ts`) in
+ * cli/. In the compiled binary every entry point is embedded under
+ * `/$bunfs/root/` at its path in the project, while this module's own URL is
+ * the binary's; elsewhere it is a file beside this one.
+ *
+ * @example
+ * ```ts
+ * import { workerEntryUrl } from "./_backends.ts";
+ * const url = workerEntryUrl("setup_worker.ts"); // file:///.../cli/setup_worker.ts
+ * ```
  */
-export function workerEntryUrl(): string {
+export function workerEntryUrl(file: string): string {
   const base = import.meta.url.includes("/$bunfs/") ? "file:///$bunfs/root/cli/" : import.meta.url;
-  return new URL("./worker.ts", base).href;
+  return new URL(`./${file}`, base).href;
 }
 
 /** Makes a fresh backend for one run. */
@@ -43,14 +49,19 @@ export type BackendFactory = (context: BackendContext) => Backend;
 export const BACKENDS: Readonly<Record<string, BackendFactory>> = Object.freeze({
   blocking: () => new BlockingBackend(),
   "work-stealing": ({ sceneUrl, workers, minParallelWork }) =>
-    new WorkStealingBackend({ sceneUrl, workers, minParallelWork, workerUrl: workerEntryUrl() }),
+    new WorkStealingBackend({
+      sceneUrl,
+      workers,
+      minParallelWork,
+      workerUrl: workerEntryUrl("worker.ts"),
+    }),
   "io-uring": () => new IoUringBackend({ open: () => openIoExecutor() }),
   adaptive: ({ sceneUrl, workers, minParallelWork }) =>
     new AdaptiveBackend({
       sceneUrl,
       workers,
       minParallelWork,
-      workerUrl: workerEntryUrl(),
+      workerUrl: workerEntryUrl("worker.ts"),
       openIo: openIoPair,
     }),
 });

@@ -30,6 +30,28 @@ export class BadInput extends Error {
 }
 
 /**
+ * A run stopped by a signal before it could run a tick (during setup):
+ * `main` prints `staticecs: <message>` on one line and exits with
+ * `exitCode` (128 + the signal's number, as a shell reports a process the
+ * signal ended).
+ *
+ * @example
+ * ```ts
+ * import { Stopped } from "./_failure.ts";
+ * throw new Stopped("scene.ts: stopped during setup (SIGINT)", 130);
+ * ```
+ */
+export class Stopped extends Error {
+  readonly exitCode: number;
+
+  constructor(message: string, exitCode: number) {
+    super(message);
+    this.name = "Stopped";
+    this.exitCode = exitCode;
+  }
+}
+
+/**
  * The message of any thrown value, reduced to its first non-empty line so that
  * a failure prints as one line.
  *

@@ -1,16 +1,18 @@
 /**
  * Starts a loaded scene on a backend, turning what can go wrong (a bad
  * declaration, a bound, a setup that throws) into one-line errors that name
- * the scene file.
+ * the scene file. Setup runs in a worker (see _setup_thread.ts), so that
+ * Ctrl-C during setup stops the run.
  *
  * @module
  */
 
-import { EcsError, Runtime, type Scene, type SetupContext, type World } from "../mod.ts";
+import { EcsError, Runtime } from "../mod.ts";
 import type { BackendFactory } from "./_backends.ts";
 import { PortableExecutor } from "../ffi/portable.ts";
-import { BadInput, firstLine } from "./_failure.ts";
+import { BadInput, firstLine, Stopped } from "./_failure.ts";
 import type { LoadedScene } from "./_load_scene.ts";
+import { sceneWithSetupFrom, SetupFailure, startSetupThread } from "./_setup_thread.ts";
 
 /** How to start a run. */
 export interface StartOptions {
@@ -28,13 +30,6 @@ export interface StartOptions {
   readonly skipSetup?: boolean;
   /** RuntimeOptions.checkAccess (`--check-access`). */
   readonly checkAccess?: boolean;
-}
-
-/** Carries an error thrown by the scene's own setup, to tell it from a build error. */
-class SetupFailure extends Error {
-  constructor(cause: unknown) {
-    super(firstLine(cause), { cause });
-  }
 }
 
 /**
@@ -55,23 +50,32 @@ class SetupFailure extends Error {
  * ```
  */
 export async function startRuntime(loaded: LoadedScene, options: StartOptions): Promise<Runtime> {
-  const { file } = loaded;
+  const { file, scene } = loaded;
+  // Setup runs in a worker, started first so that it overlaps building the world here.
+  const setupThread = scene.setup === undefined || options.skipSetup === true
+    ? undefined
+    : startSetupThread(loaded, { sceneUrl: loaded.url, seed: options.seed, hz: options.hz });
   try {
-    return await Runtime.create(withTaggedSetup(loaded.scene), {
-      seed: options.seed,
-      hz: options.hz,
-      backend: options.backend({
-        sceneUrl: loaded.url,
-        workers: options.workers,
-        minParallelWork: options.minParallelWork,
-      }),
-      // Scenes with I/O systems run everywhere: backends without an executor of their own
-      // (all but io-uring) do the same intents directly through node:fs.
-      io: options.directIo ? new PortableExecutor("direct I/O") : undefined,
-      skipSetup: options.skipSetup,
-      checkAccess: options.checkAccess,
-    });
+    return await Runtime.create(
+      setupThread === undefined ? scene : sceneWithSetupFrom(scene, setupThread),
+      {
+        seed: options.seed,
+        hz: options.hz,
+        backend: options.backend({
+          sceneUrl: loaded.url,
+          workers: options.workers,
+          minParallelWork: options.minParallelWork,
+        }),
+        // Scenes with I/O systems run everywhere: backends without an executor of their own
+        // (all but io-uring) do the same intents directly through node:fs.
+        io: options.directIo ? new PortableExecutor("direct I/O") : undefined,
+        skipSetup: options.skipSetup,
+        checkAccess: options.checkAccess,
+      },
+    );
   } catch (error) {
+    setupThread?.cancel();
+    if (error instanceof Stopped) throw error;
     if (error instanceof SetupFailure) {
       throw new BadInput(`${file}: setup failed: ${error.message}`, { cause: error.cause });
     }
@@ -80,24 +84,4 @@ export async function startRuntime(loaded: LoadedScene, options: StartOptions): 
     }
     throw new BadInput(`${file}: failed to start: ${firstLine(error)}`, { cause: error });
   }
-}
-
-/**
- * The scene with its setup wrapped so that what setup throws arrives as a
- * SetupFailure; Runtime.create does both building and setup and does not say
- * which one threw.
- */
-function withTaggedSetup(scene: Scene): Scene {
-  const setup = scene.setup;
-  if (setup === undefined) return scene;
-  return Object.freeze({
-    ...scene,
-    async setup(world: World, ctx: SetupContext): Promise<void> {
-      try {
-        await setup(world, ctx);
-      } catch (error) {
-        throw new SetupFailure(error);
-      }
-    },
-  });
 }

@@ -31,7 +31,7 @@ import {
   IO_BACKENDS,
   PARALLEL_BACKENDS,
 } from "./_backends.ts";
-import { BadInput, EXIT_OK, EXIT_SYSTEM_ERRORS, firstLine } from "./_failure.ts";
+import { BadInput, EXIT_OK, EXIT_SYSTEM_ERRORS, firstLine, Stopped } from "./_failure.ts";
 import { loadScene } from "./_load_scene.ts";
 import { startRuntime } from "./_start_runtime.ts";
 import { listenForStop } from "./_stop_signals.ts";
@@ -49,7 +49,8 @@ export const CLUSTER_USAGE = `Usage: staticecs cluster <coordinator|join|status>
 
   staticecs cluster join HOST:PORT <scene.ts> [options]
       run the scene for the partitions the coordinator assigns, until it says stop;
-      Ctrl-C or SIGTERM hands every partition over first (a second signal exits at once)
+      Ctrl-C or SIGTERM hands every partition over first (a second signal exits at once);
+      during setup it stops the member at once (exit 130, or 143 for SIGTERM)
       --backend NAME       one of: ${Object.keys(BACKENDS).join(", ")} (default ${DEFAULT_BACKEND})
       --workers N          worker threads for work-stealing or adaptive
       --hz H               ticks per second (default 60)
@@ -258,6 +259,8 @@ async function joinCommand(args: string[]): Promise<number> {
       }),
   }).catch((error) => {
     stop.dispose();
+    // A signal during setup (the first member runs it) stops the member with its own line.
+    if (error instanceof Stopped) throw error;
     throw new BadInput(`cannot join ${host}:${port}: ${firstLine(error)}`, { cause: error });
   });
   joined.member = member;

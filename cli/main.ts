@@ -2,7 +2,8 @@
  * The `staticecs` command: dispatches to a subcommand, answers `--help` and
  * `--version`, and turns failures into exit codes: bad input prints one line
  * `staticecs: <what was wrong and how to fix it>` and exits 2 (with the stack
- * under `--verbose`).
+ * under `--verbose`); a signal during setup prints one line and exits at once
+ * with 128 + the signal's number.
  *
  * Run it as `bun cli/main.ts ...` or `deno run -A cli/main.ts ...`. Under
  * Deno, scenes anywhere on disk resolve "staticecs" through this project's
@@ -13,7 +14,14 @@
  */
 
 import process from "node:process";
-import { BadInput, EXIT_BAD_INPUT, EXIT_OK, EXIT_SYSTEM_ERRORS, firstLine } from "./_failure.ts";
+import {
+  BadInput,
+  EXIT_BAD_INPUT,
+  EXIT_OK,
+  EXIT_SYSTEM_ERRORS,
+  firstLine,
+  Stopped,
+} from "./_failure.ts";
 import { hostRuntime } from "./_host.ts";
 import { checkCommand } from "./check.ts";
 import { clusterCommand } from "./cluster.ts";
@@ -42,7 +50,8 @@ Options:
   -h, --help       show this help (or a command's: staticecs run --help)
   -V, --version    show the version
 
-Exit codes: 0 success, 1 a system failed, 2 bad arguments or scene file.
+Exit codes: 0 success, 1 a system failed, 2 bad arguments or scene file,
+130 (143) Ctrl-C (SIGTERM) during setup.
 `;
 
 /**
@@ -95,6 +104,12 @@ function dispatch(args: string[]): Promise<number> {
 }
 
 function reportFailure(error: unknown, verbose: boolean): number {
+  if (error instanceof Stopped) {
+    process.stderr.write(`staticecs: ${error.message}\n`);
+    // At once: the scene's code may still be busy in a worker that terminate() does not end
+    // (Deno 2.9 lets a busy worker run on), which would keep the process alive.
+    process.exit(error.exitCode);
+  }
   if (error instanceof BadInput) {
     process.stderr.write(`staticecs: ${error.message}\n`);
     const cause = error.cause;

@@ -63,7 +63,8 @@ Options:
   --verbose         say what is happening on stderr; stack traces on errors
   -h, --help        show this help
 
-Exit codes: 0 done, 1 a system failed, 2 bad arguments or scene file.
+Exit codes: 0 done, 1 a system failed, 2 bad arguments or scene file,
+130 (143) Ctrl-C (SIGTERM) during setup.
 `;
 
 /** The parsed options of `staticecs run`. */

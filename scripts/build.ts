@@ -21,6 +21,7 @@ export const ROOT: string = path.resolve(path.dirname(fileURLToPath(import.meta.
 export const ENTRYPOINTS: readonly string[] = [
   "cli/main.ts",
   "cli/worker.ts",
+  "cli/setup_worker.ts",
 ];
 
 /** Where `npm run build` writes the binary. */

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { signalDuringSetup } from "./fixtures/signal_during_setup.ts";
 import { until } from "./fixtures/until.ts";
 import { ioUringUsable, requireIoUring } from "./fixtures/io_uring.ts";
 
@@ -63,6 +64,10 @@ describe("compiled binary", { skip: SKIP }, () => {
     for (const file of ["sneak_column_scene.ts", "_sneak.ts"]) {
       copyFileSync(path.join(ROOT, "tests/fixtures", file), path.join(folder, file));
     }
+    copyFileSync(
+      path.join(ROOT, "tests/fixtures/looping_setup_scene.ts"),
+      path.join(folder, "looping.ts"),
+    );
   });
 
   after(() => {
@@ -155,6 +160,19 @@ describe("compiled binary", { skip: SKIP }, () => {
     });
     assert.equal(fromSource.status, 0, fromSource.stderr);
     assert.equal(JSON.parse(fromSource.stdout).checksum, summary.checksum);
+  });
+
+  test("Ctrl-C during a setup stuck in a loop: one line, exit 130", async () => {
+    const end = await signalDuringSetup(
+      [path.join(folder, "staticecs"), ["run", "looping.ts", "--ticks", "1"]],
+      folder,
+      "SIGINT",
+    );
+    assert.deepEqual(end, {
+      code: 130,
+      signal: null,
+      lastLine: "staticecs: looping.ts: stopped during setup (SIGINT)",
+    });
   });
 
   test("info --json reports runtime, cores and io_uring", () => {

@@ -3,7 +3,7 @@
  * spawns cli/main.ts with the runtime running the tests, so each runtime tests itself.
  */
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -14,8 +14,12 @@ import { DEFAULT_SEED } from "../mod.ts";
 import { VERSION } from "../cli/version.ts";
 import { cli, cliCommand, type CliResult, ROOT, RUN_TIMEOUT_MS, RUNTIME } from "./fixtures/cli.ts";
 import { requireIoUring } from "./fixtures/io_uring.ts";
+import { startChild } from "./fixtures/child.ts";
+import { signalDuringSetup } from "./fixtures/signal_during_setup.ts";
+import { until } from "./fixtures/until.ts";
 
 const TINY = "tests/fixtures/tiny_scene.ts";
+const LOOPING_SETUP = "tests/fixtures/looping_setup_scene.ts";
 
 /** Runs the CLI, expects exit 0, and parses stdout as exactly one JSON object. */
 function runJson(args: readonly string[], cwd = ROOT): Record<string, unknown> {
@@ -97,6 +101,13 @@ describe("staticecs run", () => {
 
   it("runs exactly --ticks N when paced", () => {
     assert.equal(runJson(["run", TINY, "--hz", "1000", "--ticks", "20", "--json"]).ticks, 20);
+  });
+
+  it("exits with the code a setup gives process.exit, as on the main thread", () => {
+    // Setup runs in a worker, where process.exit alone would end only the worker.
+    const result = cli(["run", "tests/fixtures/exiting_setup_scene.ts", "--ticks", "1"]);
+    assert.equal(result.status, 3, result.stderr);
+    assert.equal(result.stdout, "");
   });
 
   it("stops at a failing system under stop-first and exits 1", () => {
@@ -330,34 +341,36 @@ describe("staticecs run, scenes outside the project", () => {
 
 describe("staticecs run, signals", () => {
   it("ends a run without --ticks on SIGINT with a summary and exit 0", async () => {
-    const [command, args] = cliCommand(["run", TINY, "--json", "--verbose"]);
-    const child = spawn(command, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => stdout += chunk);
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    const killTimer = setTimeout(() => child.kill("SIGKILL"), RUN_TIMEOUT_MS);
-    try {
-      // --verbose says when the loop starts, so the signal never arrives before its handler.
-      await new Promise<void>((resolve) => {
-        child.stderr.on("data", (chunk) => {
-          stderr += chunk;
-          if (stderr.includes("staticecs: running")) resolve();
-        });
-        child.on("close", () => resolve());
-      });
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      // Not child.kill: Deno 2.9's node:child_process then reports the child as killed by the
-      // signal even when it handled it and exited 0.
-      process.kill(child.pid!, "SIGINT");
-      assert.equal(await exited, 0, stderr);
-    } finally {
-      clearTimeout(killTimer);
-    }
-    const summary = parseOneJson(stdout);
+    const run = startChild(...cliCommand(["run", TINY, "--json", "--verbose"]), ROOT);
+    // --verbose says when the loop starts, so the signal never arrives before its handler.
+    await until(
+      "the run loop to start",
+      () => run.stderr().includes("staticecs: running") || undefined,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Not child.kill: Deno 2.9's node:child_process then reports the child as killed by the
+    // signal even when it handled it and exited 0.
+    process.kill(run.child.pid!, "SIGINT");
+    assert.equal((await run.ended).code, 0, run.stderr());
+    const summary = parseOneJson(run.stdout());
     assert.equal(summary.stopReason, "signal");
     assert.ok((summary.ticks as number) > 0);
   });
+
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    it(`stops a setup stuck in a loop on ${signal}: one line, exit ${code}`, async () => {
+      const end = await signalDuringSetup(
+        cliCommand(["run", LOOPING_SETUP, "--ticks", "1"]),
+        ROOT,
+        signal,
+      );
+      assert.deepEqual(end, {
+        code,
+        signal: null,
+        lastLine: `staticecs: ${LOOPING_SETUP}: stopped during setup (${signal})`,
+      });
+    });
+  }
 });
 
 describe("staticecs info", () => {

@@ -178,6 +178,12 @@ describe("cluster with real processes", () => {
     const { proc, port } = await coordinator();
     const member = join(port);
     const s = await settled(port, 1);
+    // Partitions go to the first member when it joins, before its setup has run: wait for the
+    // ships, so that the coordinator does not stop while the member is still in setup.
+    await until(
+      "setup's ships to reach the coordinator",
+      async () => total(await status(port)) === SHIPS || undefined,
+    );
     assert.equal(s.partitions.length, PARTITIONS);
     assert.ok(s.partitions.every((p) => p.owner === s.members[0].id));
     // The status command itself, as a user runs it.

@@ -283,6 +283,26 @@ describe("round trip", () => {
     assert.equal(e, world.spawn(Hp), "the next handle is the same");
   });
 
+  test("a world that had more entities restores as a new one would (nothing left past them)", () => {
+    const small = new World({ components: COMPONENTS });
+    const kept = [small.spawn(Hp), small.spawn(Pos), small.spawn(Hp)];
+    small.despawn(kept[1]);
+    const bytes = snapshotWorld(small, 0);
+    const used = new World({ components: COMPONENTS });
+    const gone: number[] = [];
+    for (let i = 0; i < 500; i++) gone.push(used.spawn(i % 2 === 0 ? Hp : Pos));
+    for (let i = 0; i < 500; i += 3) used.despawn(gone[i]);
+    const fresh = new World({ components: COMPONENTS });
+    restoreWorld(used, bytes);
+    restoreWorld(fresh, bytes);
+    for (const entity of gone) {
+      if (!kept.includes(entity)) assert.equal(used.isAlive(entity), false, `${entity}`);
+    }
+    for (let i = 0; i < 600; i++) {
+      assert.equal(used.spawn(Pos), fresh.spawn(Pos), `spawn ${i} after the restore`);
+    }
+  });
+
   test("new spawns after a restore reuse the free list in the same order", async () => {
     const scene = makeScene();
     const a = await Runtime.create(scene);
