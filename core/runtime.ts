@@ -108,7 +108,9 @@ export interface RuntimeOptions {
    * and after it runs (each chunk, each `run`), on every thread, and fail the
    * system that changed one: "system sneak wrote Position.x without
    * declaring it (tick 3)". It finds writes the always-on check cannot (a
-   * store through `chunk.read()`'s column), at a cost: off by default.
+   * store through `chunk.read()`'s column), at a cost: off by default. The
+   * systems of a stage then run one after another (each still spread over
+   * the threads), so a change is blamed on the system that made it.
    */
   readonly checkAccess?: boolean;
 }

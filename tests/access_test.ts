@@ -18,6 +18,7 @@ import {
   defineResource,
   defineScene,
   defineSystem,
+  IoUringBackend,
   Runtime,
   type Scene,
   type System,
@@ -26,6 +27,7 @@ import {
   WorkStealingBackend,
 } from "../mod.ts";
 import { loadScene } from "../cli/_load_scene.ts";
+import { openIoExecutor } from "../ffi/executor.ts";
 import sneakColumn from "./fixtures/sneak_column_scene.ts";
 import sneakRead from "./fixtures/sneak_read_scene.ts";
 
@@ -39,6 +41,8 @@ const BACKENDS: ReadonlyArray<[string, BackendMaker]> = [
   ["work-stealing, 1 worker", (sceneUrl) => parallel(sceneUrl, 1)],
   ["work-stealing, 2 workers", (sceneUrl) => parallel(sceneUrl, 2)],
   ["adaptive", (sceneUrl) => new AdaptiveBackend({ sceneUrl, workers: 2, minParallelWork: 1 })],
+  // io_uring where this machine has it; the same intents through node:fs where it has not.
+  ["io-uring", () => new IoUringBackend({ open: () => openIoExecutor() })],
 ];
 
 function parallel(sceneUrl: string, workers: number): Backend {
@@ -291,7 +295,7 @@ async function checksumAfter(
     backend,
     checkAccess,
     seed: 7,
-    io: new PortableExecutor("direct I/O"),
+    io: backend instanceof IoUringBackend ? undefined : new PortableExecutor("direct I/O"),
   });
   try {
     for (let t = 0; t < ticks; t++) {

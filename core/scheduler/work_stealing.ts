@@ -353,8 +353,15 @@ export class WorkStealingBackend implements Backend {
     Atomics.store(pool.control, CONTROL.stop, 0);
     pool.failed.fill(0);
     Atomics.add(pool.control, CONTROL.stageSeq, 1);
-    for (const entry of stage.systems) {
-      pushTasks(runner, entry, state, this.splittable[entry.index]);
+    const systems = stage.systems;
+    for (let s = 0; s < systems.length; s++) {
+      pushTasks(runner, systems[s], state, this.splittable[systems[s].index]);
+      // Under checkAccess the stage's systems run one after another (each still over every
+      // thread), so that a column that changes under a system's hash changed by its hand.
+      if (state.checkAccess) {
+        pool.parker.wake();
+        drain(pool, runner);
+      }
     }
     pool.parker.wake();
     drain(pool, runner);
