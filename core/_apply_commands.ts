@@ -184,18 +184,17 @@ function applySpawn(world: World, buffer: CommandBuffer, record: number): number
  */
 function applySpawnRun(world: World, buffer: CommandBuffer, record: number): number {
   const words = buffer.words;
-  const first = spawnGroup(world, buffer, record);
-  if (first === undefined) return applySpawn(world, buffer, record);
-  let groups = 1, end = first.end;
-  for (;;) {
-    const next = end < buffer.count && words[end * WORDS] === SPAWN
-      ? spawnGroup(world, buffer, end)
-      : undefined;
-    if (next === undefined || next.archetype !== first.archetype) break;
+  const firstEnd = spawnGroupEnd(world, buffer, record, -1, 0);
+  if (firstEnd < 0) return applySpawn(world, buffer, record);
+  const archetype = scannedArchetype!;
+  const adds = scannedAdds;
+  let groups = 1, end = firstEnd;
+  while (end < buffer.count && words[end * WORDS] === SPAWN) {
+    const next = spawnGroupEnd(world, buffer, end, record + 1, adds);
+    if (next < 0) break;
     groups++;
-    end = next.end;
+    end = next;
   }
-  const archetype = first.archetype;
   if (groups < 2 || world.entities.available < groups) return applySpawn(world, buffer, record);
   let base: number;
   try {
@@ -207,28 +206,39 @@ function applySpawnRun(world: World, buffer: CommandBuffer, record: number): num
   return end - 1;
 }
 
-/** A spawn group: the spawn's archetype and the record after its ADDs and SETs. */
-interface SpawnGroup {
-  readonly archetype: Archetype;
-  readonly end: number;
-}
+/** What the last spawnGroupEnd found (fields, so that scanning a group allocates nothing). */
+let scannedArchetype: Archetype | undefined;
+let scannedAdds = 0;
 
 /**
- * The spawn group at `record` (SPAWN, its ADDs, then SETs on it of fields
- * its archetype has, whose entity values name no later spawn), or undefined
- * if it has no ADDs.
+ * The record after the spawn group at `record` (SPAWN, its ADDs, then SETs
+ * on it of fields its archetype has, whose entity values name no later
+ * spawn), or -1 if it has no ADDs. Given `likeAdd` (the first ADD record of
+ * an earlier group) and `likeAdds`, the group must add the same components
+ * in the same order, and is -1 otherwise; it then lands in `scannedArchetype`
+ * too.
  */
-function spawnGroup(world: World, buffer: CommandBuffer, record: number): SpawnGroup | undefined {
+function spawnGroupEnd(
+  world: World,
+  buffer: CommandBuffer,
+  record: number,
+  likeAdd: number,
+  likeAdds: number,
+): number {
   const words = buffer.words;
   const ordinal = words[record * WORDS + 1];
   const handle = -(ordinal + 1);
-  let archetype = world.root;
+  let archetype = likeAdd < 0 ? world.root : scannedArchetype!;
   let next = record + 1;
   while (next < buffer.count && words[next * WORDS] === ADD && words[next * WORDS + 1] === handle) {
-    archetype = world.withComponent(archetype, words[next * WORDS + 2]);
+    const component = words[next * WORDS + 2];
+    const k = next - record - 1;
+    if (likeAdd < 0) archetype = world.withComponent(archetype, component);
+    else if (k >= likeAdds || words[(likeAdd + k) * WORDS + 2] !== component) return -1;
     next++;
   }
-  if (next === record + 1) return undefined;
+  const adds = next - record - 1;
+  if (adds === 0 || (likeAdd >= 0 && adds !== likeAdds)) return -1;
   while (next < buffer.count && words[next * WORDS] === SET && words[next * WORDS + 1] === handle) {
     const fieldOrdinal = words[next * WORDS + 2], value = words[next * WORDS + 3];
     if (!archetype.hasIndex(world.componentOfOrdinal[fieldOrdinal])) break;
@@ -237,7 +247,9 @@ function spawnGroup(world: World, buffer: CommandBuffer, record: number): SpawnG
     if (entityField && value < 0 && -value - 1 > ordinal) break;
     next++;
   }
-  return { archetype, end: next };
+  scannedArchetype = archetype;
+  scannedAdds = adds;
+  return next;
 }
 
 /**
