@@ -1,0 +1,158 @@
+/**
+ * Commands applied by the block (core/_apply_commands.ts, core/_row_moves.ts)
+ * against the same commands applied one at a time through the world's own
+ * operations: over random worlds and command lists rich in runs (adds,
+ * removes and despawns over consecutive rows; spawns into one archetype with
+ * values), both worlds must be equal byte for byte: rows, their order,
+ * handles, generations and the free list (their snapshots).
+ */
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  type Component,
+  defineComponent,
+  defineTag,
+  Random,
+  snapshotWorld,
+  World,
+} from "../mod.ts";
+import { CommandBuffer } from "../core/commands.ts";
+import { applyCommands, type CommandError } from "../core/_apply_commands.ts";
+
+const A = defineComponent("A", { a: "f32", n: "u8" });
+const B = defineComponent("B", { b: "i32" });
+const C = defineComponent("C", { c: "entity" });
+const T = defineTag("T");
+const COMPONENTS: readonly Component[] = [A, B, C, T];
+const CONFIG = { chunkRows: 16, maxEntities: 4_000, maxCommandsPerFrame: 1 << 16 };
+
+/** One command, as a test writes it; `entity` is a live handle or a pending one (negative). */
+type Op =
+  | { kind: "add" | "remove"; entity: number; component: Component }
+  | { kind: "despawn"; entity: number }
+  | { kind: "spawn"; components: Component[]; b: number; link: number };
+
+/** A world with `count` entities over a few archetypes, the same for the same seed. */
+function populated(seed: number, count: number): World {
+  const world = new World({ components: COMPONENTS, config: CONFIG });
+  const random = new Random(seed);
+  for (let i = 0; i < count; i++) {
+    const shape = random.int(4);
+    if (shape === 0) world.spawn([A, { a: i, n: i & 7 }]);
+    else if (shape === 1) world.spawn([A, { a: -i }], [B, { b: i * 3 }]);
+    else if (shape === 2) world.spawn([A, { a: i / 2 }], T);
+    else world.spawn([B, { b: i }], [C, { c: 0 }]);
+  }
+  return world;
+}
+
+/** Live handles in archetype then row order: consecutive rows come out as runs. */
+function handlesByRow(world: World): number[] {
+  const handles: number[] = [];
+  for (const archetype of world.archetypes) {
+    for (const chunk of archetype.chunks) {
+      for (let i = 0; i < chunk.count; i++) handles.push(chunk.entities[i]);
+    }
+  }
+  return handles;
+}
+
+/** A random command list: runs of one op over consecutive rows, stray ops, spawn runs. */
+function randomOps(world: World, random: Random): Op[] {
+  const handles = handlesByRow(world);
+  const ops: Op[] = [];
+  for (let runs = 0; runs < 12; runs++) {
+    const start = random.int(handles.length);
+    const length = 1 + random.int(40);
+    const pick = random.int(5);
+    if (pick === 4) {
+      const components = random.int(2) === 0 ? [A, B] : [B, C];
+      for (let i = 0; i < length; i++) {
+        ops.push({ kind: "spawn", components, b: random.int(1000), link: random.int(3) });
+      }
+      continue;
+    }
+    const component = [A, B, C, T][random.int(4)];
+    for (let i = start; i < Math.min(handles.length, start + length); i++) {
+      if (pick === 3) ops.push({ kind: "despawn", entity: handles[i] });
+      else ops.push({ kind: pick === 0 ? "remove" : "add", entity: handles[i], component });
+    }
+  }
+  return ops;
+}
+
+/** Applies `ops` as one system's command records, the way the runtime does after a stage. */
+function applyAsCommands(world: World, ops: readonly Op[]): string[] {
+  const buffer = new CommandBuffer(world);
+  buffer.beginFrame();
+  buffer.beginSegment(0);
+  let pending = 0;
+  for (const op of ops) {
+    if (op.kind === "despawn") buffer.despawn(op.entity);
+    else if (op.kind !== "spawn") {
+      if (op.kind === "add") buffer.add(op.entity, op.component);
+      else buffer.remove(op.entity, op.component);
+    } else {
+      const entity = buffer.spawn();
+      pending++;
+      for (const component of op.components) buffer.add(entity, component);
+      if (op.components.includes(B)) buffer.setField(entity, B.b, op.b);
+      // An entity field naming this spawn or an earlier one of this list.
+      if (op.components.includes(C)) buffer.setField(entity, C.c, -Math.max(1, pending - op.link));
+    }
+  }
+  buffer.publish();
+  const errors: CommandError[] = [];
+  applyCommands(world, buffer, ["ops"], errors);
+  return errors.map((e) => String((e.error as Error).message));
+}
+
+/** The same ops one at a time, through the world's operations, in record order. */
+function applyOneByOne(world: World, ops: readonly Op[]): string[] {
+  const errors: string[] = [];
+  const spawned: number[] = [];
+  for (const op of ops) {
+    try {
+      if (op.kind === "despawn") world.despawnNow(op.entity);
+      else if (op.kind !== "spawn") {
+        const index = world.indexOf(op.component);
+        if (op.kind === "add") world.addNow(op.entity, index);
+        else world.removeNow(op.entity, index);
+      } else {
+        let archetype = world.root;
+        for (const c of op.components) archetype = world.withComponent(archetype, world.indexOf(c));
+        const entity = world.spawnIn(archetype);
+        spawned.push(entity);
+        if (op.components.includes(B)) world.setField(entity, B.b, op.b);
+        if (op.components.includes(C)) {
+          world.setField(entity, C.c, spawned[Math.max(0, spawned.length - 1 - op.link)]);
+        }
+      }
+    } catch (error) {
+      errors.push((error as Error).message);
+    }
+  }
+  return errors;
+}
+
+describe("commands applied by the block", () => {
+  test("equal the same commands applied one at a time, byte for byte", () => {
+    for (let seed = 1; seed <= 60; seed++) {
+      const blocks = populated(seed, 300 + seed * 7);
+      const single = populated(seed, 300 + seed * 7);
+      const random = new Random(seed * 7919);
+      for (let round = 0; round < 4; round++) {
+        const ops = randomOps(blocks, random);
+        const blockErrors = applyAsCommands(blocks, ops);
+        const singleErrors = applyOneByOne(single, ops);
+        assert.deepEqual(blockErrors, singleErrors, `seed ${seed} round ${round}: errors`);
+        assert.deepEqual(
+          snapshotWorld(blocks, 0),
+          snapshotWorld(single, 0),
+          `seed ${seed} round ${round}: worlds differ`,
+        );
+      }
+    }
+  });
+});
