@@ -122,6 +122,8 @@ export interface Owner<N extends string = string> {
   readonly fields: readonly Field[];
   /** Sum of the byte sizes of the fields. */
   readonly rowBytes: number;
+  /** Where a component's values live (components only). */
+  readonly storage?: Storage;
 }
 
 const META: unique symbol = Symbol.for("staticecs.meta");
@@ -292,19 +294,47 @@ function fieldShape(
 }
 
 /**
+ * Where a component's values live. `"table"` (the default): in its
+ * entities' archetype tables, as chunk columns; adding or removing it moves
+ * the entity to another table. `"sparse"`: beside the tables, one bit (and
+ * one slot per field) per entity, so adding or removing it moves nothing;
+ * queries test it per row (`chunk.matches(i)`) and its fields are read per
+ * entity (`ctx.get`). For components that come and go often.
+ */
+export type Storage = "table" | "sparse";
+
+/** How a component is declared besides its fields. */
+export interface ComponentOptions {
+  /** Where its values live; `"table"` if omitted. */
+  readonly storage?: Storage;
+}
+
+function storageOf(name: string, options: ComponentOptions | undefined): { storage: Storage } {
+  const storage = options?.storage ?? "table";
+  if (storage !== "table" && storage !== "sparse") {
+    throw new SchemaError(
+      `component ${name}: storage must be "table" or "sparse"; got ${JSON.stringify(storage)}`,
+    );
+  }
+  return { storage };
+}
+
+/**
  * Declares a component with typed fields.
  *
  * @example
  * ```ts
  * import { defineComponent } from "staticecs";
  * const Position = defineComponent("Position", { x: "f32", y: "f32" });
+ * const Stunned = defineComponent("Stunned", { untilS: "f32" }, { storage: "sparse" });
  * ```
  */
 export function defineComponent<const N extends string, const S extends Schema>(
   name: N,
   fields: S,
+  options?: ComponentOptions,
 ): Component<S, N> {
-  return buildOwner("component", name, fields, {}) as Component<S, N>;
+  return buildOwner("component", name, fields, storageOf(name, options)) as Component<S, N>;
 }
 
 /**
@@ -314,10 +344,22 @@ export function defineComponent<const N extends string, const S extends Schema>(
  * ```ts
  * import { defineTag } from "staticecs";
  * const Frozen = defineTag("Frozen");
+ * const Hovered = defineTag("Hovered", { storage: "sparse" });
  * ```
  */
-export function defineTag<const N extends string>(name: N): Component<Record<never, never>, N> {
-  return buildOwner("component", name, {}, {}) as Component<Record<never, never>, N>;
+export function defineTag<const N extends string>(
+  name: N,
+  options?: ComponentOptions,
+): Component<Record<never, never>, N> {
+  return buildOwner("component", name, {}, storageOf(name, options)) as Component<
+    Record<never, never>,
+    N
+  >;
+}
+
+/** True if `owner` is a component stored sparse. */
+export function isSparse(owner: Owner): boolean {
+  return owner.storage === "sparse";
 }
 
 /**

@@ -16,6 +16,7 @@ import { type EntityMemory, EntityTable } from "./entities.ts";
 import { BoundError, formatEntity, SceneError, UsageError } from "./errors.ts";
 import { type EventMemory, EventQueue } from "./events.ts";
 import { AccessGate } from "./access.ts";
+import { sparseBytes, SparseStore } from "./sparse.ts";
 import { Arena } from "./memory.ts";
 import { Query, type QuerySpec } from "./query.ts";
 import { ResourceStore, type ResourceValues, Time } from "./resources.ts";
@@ -27,6 +28,7 @@ import {
   fieldNamed,
   type FieldType,
   isOwned,
+  isSparse,
   type Owner,
   ownerOf,
   type Resource,
@@ -57,6 +59,8 @@ export interface WorldMemory {
   readonly resources: readonly SharedArrayBuffer[];
   /** In the world's event order. */
   readonly events: readonly EventMemory[];
+  /** Each sparse component's buffers, in scene order of the sparse components. */
+  readonly sparse: readonly (readonly SharedArrayBuffer[])[];
 }
 
 /**
@@ -98,6 +102,10 @@ export class World {
   stageDepth = 0;
   /** What the system running on this thread may touch; see access.ts. */
   readonly accessGate: AccessGate = new AccessGate();
+  /** The store of each sparse component by scene index; undefined for table components. */
+  readonly sparseByIndex: readonly (SparseStore | undefined)[];
+  /** The sparse components' stores, in scene order. */
+  readonly sparseStores: readonly SparseStore[];
   private readonly componentIndex: Map<Owner, number> = new Map();
   /** Scene index of each component by its owner id, -1 for others. */
   private readonly componentIndexById: Int32Array;
@@ -120,6 +128,10 @@ export class World {
     this.fieldIdLimit = 1 + Math.max(0, ...this.fieldsById.keys());
     this.arena = new Arena(this.config.segmentBytes, this.config.maxMemoryBytes);
     const memory = spec.memory;
+    this.sparseStores = sparseStoresOf(this.components, this.config, memory?.sparse);
+    this.sparseByIndex = this.components.map((_, i) =>
+      this.sparseStores.find((store) => store.index === i)
+    );
     this.entities = new EntityTable(this.config.maxEntities, memory?.entities);
     this.root = this.createArchetype([]);
     const resources = [Time, ...(spec.resources ?? []).filter((r) => r !== Time)];
@@ -150,6 +162,7 @@ export class World {
       entities: this.entities.memory,
       resources: [...this.resourceStores.values()].map((store) => store.buffer),
       events: [...this.eventQueues.values()].map((queue) => queue.memory),
+      sparse: this.sparseStores.map((store) => store.buffers),
     };
   }
 
@@ -196,9 +209,14 @@ export class World {
     this.checkUnlocked("spawn");
     let archetype = this.root;
     for (let i = 0; i < components.length; i++) {
-      archetype = this.withComponent(archetype, this.indexOf(initComponent(components[i], i)));
+      const index = this.indexOf(initComponent(components[i], i));
+      if (this.sparseByIndex[index] === undefined) archetype = this.withComponent(archetype, index);
     }
     const entity = this.spawnIn(archetype);
+    const slot = this.entities.indexOf(entity);
+    for (const init of components) {
+      this.sparseByIndex[this.indexOf(Array.isArray(init) ? init[0] : init)]?.add(slot);
+    }
     for (const init of components) {
       if (Array.isArray(init) && init[1] !== undefined) this.writeValues(entity, init[0], init[1]);
     }
@@ -234,6 +252,13 @@ export class World {
     const index = this.entities.require(entity, "despawn");
     const archetype = this.archetypes[this.entities.archetype[index]];
     this.removeRow(archetype, this.entities.row[index]);
+    this.freeIndex(index);
+  }
+
+  /** Frees a removed entity's index, out of every sparse store first. */
+  freeIndex(index: number): void {
+    const stores = this.sparseStores;
+    for (let s = 0; s < stores.length; s++) stores[s].remove(index);
     this.entities.free(index);
   }
 
@@ -247,6 +272,8 @@ export class World {
   /** Adds a component by scene index without the lock check. */
   addNow(entity: number, componentIndex: number): void {
     const index = this.entities.require(entity, "add ", this.components[componentIndex].name);
+    const sparse = this.sparseByIndex[componentIndex];
+    if (sparse !== undefined) return sparse.add(index);
     const from = this.archetypes[this.entities.archetype[index]];
     if (from.hasIndex(componentIndex)) return;
     this.move(index, from, this.withComponent(from, componentIndex));
@@ -261,6 +288,8 @@ export class World {
   /** Removes a component by scene index without the lock check. */
   removeNow(entity: number, componentIndex: number): void {
     const index = this.entities.require(entity, "remove ", this.components[componentIndex].name);
+    const sparse = this.sparseByIndex[componentIndex];
+    if (sparse !== undefined) return sparse.remove(index);
     const from = this.archetypes[this.entities.archetype[index]];
     if (!from.hasIndex(componentIndex)) return;
     this.move(index, from, this.withoutComponent(from, componentIndex));
@@ -269,7 +298,10 @@ export class World {
   /** True if the live entity has the component. */
   has(entity: number, component: Component): boolean {
     const index = this.entities.require(entity, "has ", ownerOf(component).name);
-    return this.archetypes[this.entities.archetype[index]].hasIndex(this.indexOf(component));
+    const componentIndex = this.indexOf(component);
+    const sparse = this.sparseByIndex[componentIndex];
+    if (sparse !== undefined) return sparse.has(index);
+    return this.archetypes[this.entities.archetype[index]].hasIndex(componentIndex);
   }
 
   /** Sets the given fields of a component the entity has. Allowed inside systems. */
@@ -282,6 +314,7 @@ export class World {
   get<T extends FieldType>(entity: number, field: Field<T>): number {
     this.accessGate.checkRead(field, "world.get");
     const index = this.entities.require(entity, "get ", field);
+    if (isSparse(field.owner)) return this.sparseColumn(index, field)[index];
     return this.columnAt(index, field)[this.entities.row[index] & (this.config.chunkRows - 1)];
   }
 
@@ -289,6 +322,10 @@ export class World {
   setField<T extends FieldType>(entity: number, field: Field<T>, value: number | boolean): void {
     this.accessGate.checkWrite(field, "world.setField");
     const index = this.entities.require(entity, "set ", field);
+    if (isSparse(field.owner)) {
+      this.sparseColumn(index, field)[index] = toFieldNumber(value);
+      return;
+    }
     const row = this.entities.row[index] & (this.config.chunkRows - 1);
     this.columnAt(index, field)[row] = toFieldNumber(value);
   }
@@ -301,7 +338,7 @@ export class World {
     const owner = ownerOf(component);
     const index = this.entities.require(entity, "getComponent ", owner.name);
     const archetype = this.archetypes[this.entities.archetype[index]];
-    if (!archetype.hasIndex(this.indexOf(component))) {
+    if (!this.has(entity, component)) {
       throw new UsageError(
         `getComponent: entity ${formatEntity(entity)} has no ${owner.name} (its components ` +
           `are ${archetype}); check world.has(entity, ${owner.name}) first`,
@@ -411,6 +448,7 @@ export class World {
   /** Forgets every entity and archetype (before a restore). Queries and resources stay. */
   clearEntities(): void {
     this.entities.clear();
+    for (const store of this.sparseStores) store.clear();
     this.arena.reset();
     this.archetypes.length = 0;
     this.archetypeByKey.clear();
@@ -470,6 +508,18 @@ export class World {
     if (moved !== 0) this.entities.row[this.entities.indexOf(moved)] = row;
   }
 
+  /** The per-entity column of a sparse field, or a UsageError if the entity lacks it. */
+  private sparseColumn(index: number, field: Field) {
+    const store = this.sparseByIndex[this.indexOf(field.owner)]!;
+    if (!store.has(index)) {
+      throw new UsageError(
+        `entity #${this.entities.handle(index, this.entities.generation[index])} has no ` +
+          `${field.owner.name}; add the component first`,
+      );
+    }
+    return store.columns[field.index];
+  }
+
   private columnAt(index: number, field: Field) {
     const archetype = this.archetypes[this.entities.archetype[index]];
     const column = archetype.chunkOf(this.entities.row[index]).byField[field.id];
@@ -511,6 +561,27 @@ function describeValue(value: unknown): string {
   if (isOwned(value, "component")) return ownerOf(value as Component).name;
   if (value !== null && typeof value === "object") return "an object that is not a component";
   return String(value);
+}
+
+/** The sparse components' stores, new or over another thread's `buffers`; their memory bound. */
+function sparseStoresOf(
+  components: readonly Owner[],
+  config: WorldConfig,
+  buffers: readonly (readonly SharedArrayBuffer[])[] | undefined,
+): SparseStore[] {
+  const slots = config.maxEntities + 1;
+  const sparse = components.flatMap((owner, index) => isSparse(owner) ? [{ owner, index }] : []);
+  const bytes = sparse.reduce((sum, { owner }) => sum + sparseBytes(owner, slots), 0);
+  if (bytes > config.maxMemoryBytes) {
+    throw new BoundError(
+      "maxMemoryBytes",
+      config.maxMemoryBytes,
+      `sparse components take ${bytes} bytes for maxEntities ${config.maxEntities}, more than ` +
+        `maxMemoryBytes ${config.maxMemoryBytes}; raise config.maxMemoryBytes, lower ` +
+        `config.maxEntities, or store fewer components sparse`,
+    );
+  }
+  return sparse.map(({ owner, index }, s) => new SparseStore(owner, index, slots, buffers?.[s]));
 }
 
 function registerOwners(
