@@ -388,12 +388,10 @@ function printReport(
     "",
   ];
   if (rows.some((r) => (CASES as readonly string[]).includes(r.case))) {
-    out.push(
-      opsTable(rows, names),
-      "",
-      ratioTable(ratios, names.filter((n) => n !== staticEcs.name)),
-      "",
-    );
+    out.push(opsTable(rows, names), "");
+  }
+  if (Object.keys(ratios.bestPeers).length > 0) {
+    out.push(ratioTable(ratios, names.filter((n) => n !== staticEcs.name)), "");
   }
   if (rows.some((r) => r.unit === "bytes/op")) {
     out.push(
