@@ -1,24 +1,28 @@
 /**
- * StaticECS against the JavaScript ECS peers (bitECS, Miniplex, Koota, Becsy,
- * Woven-ECS) on the five cases of the standard JavaScript ECS benchmark
- * (noctjs/ecs-benchmark; see peers/_subject.ts), plus a scale case (1M
- * entities moving, against a hand-written typed-array loop: the ceiling) and
- * the heap growth per frame of the structural cases.
+ * StaticECS against the JavaScript ECS peers (piecs, bitECS 0.3 and 0.4,
+ * goodluck, Miniplex, Koota, Becsy, Woven-ECS) on the five cases of the
+ * standard JavaScript ECS benchmark (noctjs/ecs-benchmark; see
+ * peers/_subject.ts), plus a scale case (1M entities moving, against a
+ * hand-written typed-array loop: the ceiling) and the heap growth per frame
+ * of the structural cases.
  *
  * Every subject runs in this process and runtime; each case is warmed up and
  * measured in interleaved rounds, and the median ops/s (one op = one frame)
- * is reported, with StaticECS's ratio to the best peer and to bitECS.
+ * is reported, with StaticECS's ratio to each peer and to the best peer of
+ * the case (named in `bestPeers` with `--json`).
  *
  * Usage:
  *   npx bun scripts/bench/ecs.ts [--json] [--quick] [--rounds N] [--cases a,b] [--subjects a,b]
  *   npx deno run -A scripts/bench/ecs.ts [same options]
  *
  * `--cases` takes packed_5, simple_iter, frag_iter, entity_cycle, add_remove,
- * scale; `--subjects` takes staticecs (always run), bitecs, miniplex, koota,
- * becsy, woven; `--quick` is a CI smoke run (fewer, shorter rounds; a
- * 100k-entity scale case). A peer that fails to load, set up, or give the
- * right result after its first frame is listed as not run, with the reason.
- * A peer that hangs synchronously (Becsy does, in World.create, when two
+ * scale; `--subjects` takes staticecs (always run), piecs, bitecs-0.3, bitecs
+ * (0.4), goodluck, miniplex, koota, becsy, woven; `--quick` is a CI smoke run
+ * (fewer, shorter rounds; a 100k-entity scale case). With `--json`, `ratios`
+ * holds `<case>_vs_<peer>` and `<case>_vs_best_peer` (StaticECS's ops/s over
+ * the peer's) and `scale_vs_loop`. A peer that fails to load, set up, or
+ * give the right result after its first frame is listed as not run, with the
+ * reason. A peer that hangs synchronously (Becsy does, in World.create, when two
  * systems writing one component are left unordered) hangs the run.
  *
  * @module
@@ -53,7 +57,10 @@ import { SCALE_CONFIG, scaleWorld, subject as staticEcs } from "./peers/staticec
 
 /** Peer adapters, loaded at start so a library that fails to load is reported, not fatal. */
 const PEER_LOADERS: readonly (readonly [string, () => Promise<{ subject: EcsSubject }>])[] = [
+  ["piecs", () => import("./peers/piecs.ts")],
+  ["bitecs-0.3", () => import("./peers/bitecs_0_3.ts")],
   ["bitecs", () => import("./peers/bitecs.ts")],
+  ["goodluck", () => import("./peers/goodluck.ts")],
   ["miniplex", () => import("./peers/miniplex.ts")],
   ["koota", () => import("./peers/koota.ts")],
   ["becsy", () => import("./peers/becsy.ts")],
@@ -242,9 +249,18 @@ function valueOf(rows: readonly Row[], name: string, subject: string, unit = "op
   return rows.find((r) => r.case === name && r.subject === subject && r.unit === unit)?.value;
 }
 
-/** StaticECS's ratio to the best peer and to bitECS on each case, and to the loop at scale. */
-function ratiosOf(rows: readonly Row[], cases: readonly BenchCase[]): Record<string, number> {
+/** StaticECS's ratios in a run, and the best peer of each case. */
+interface Ratios {
+  /** `<case>_vs_<peer>` for each peer that ran, `<case>_vs_best_peer`, and `scale_vs_loop`. */
+  readonly ratios: Record<string, number>;
+  /** The peer with the most ops/s on each case. */
+  readonly bestPeers: Record<string, string>;
+}
+
+/** StaticECS's ops/s over each peer's and the best peer's on each case, and over the loop's at scale. */
+function ratiosOf(rows: readonly Row[], cases: readonly BenchCase[]): Ratios {
   const ratios: Record<string, number> = {};
+  const bestPeers: Record<string, string> = {};
   for (const name of cases) {
     const ours = valueOf(rows, name, staticEcs.name);
     if (ours === undefined) continue;
@@ -256,13 +272,13 @@ function ratiosOf(rows: readonly Row[], cases: readonly BenchCase[]): Record<str
     const peers = rows.filter((r) =>
       r.case === name && r.unit === "ops/s" && r.subject !== staticEcs.name
     );
-    if (peers.length > 0) {
-      ratios[`${name}_vs_best_peer`] = ours / Math.max(...peers.map((r) => r.value));
-    }
-    const bitecs = valueOf(rows, name, "bitecs");
-    if (bitecs !== undefined) ratios[`${name}_vs_bitecs`] = ours / bitecs;
+    for (const peer of peers) ratios[`${name}_vs_${peer.subject}`] = ours / peer.value;
+    if (peers.length === 0) continue;
+    const best = peers.reduce((a, b) => b.value > a.value ? b : a);
+    ratios[`${name}_vs_best_peer`] = ours / best.value;
+    bestPeers[name] = best.subject;
   }
-  return ratios;
+  return { ratios, bestPeers };
 }
 
 function runtimeVersion(): string {
@@ -274,7 +290,7 @@ function ratioCell(value: number | undefined): string {
   return value === undefined ? "-" : `${value.toFixed(2)}x`;
 }
 
-function opsTable(rows: readonly Row[], ratios: Record<string, number>, subjects: string[]) {
+function opsTable(rows: readonly Row[], subjects: string[]): string {
   const cases = CASES.filter((c) => rows.some((r) => r.case === c));
   const body = cases.map((c) => [
     c,
@@ -282,10 +298,19 @@ function opsTable(rows: readonly Row[], ratios: Record<string, number>, subjects
       const v = valueOf(rows, c, s);
       return v === undefined ? "n/a" : formatNumber(v);
     }),
-    ratioCell(ratios[`${c}_vs_best_peer`]),
-    ratioCell(ratios[`${c}_vs_bitecs`]),
   ]);
-  return formatTable(["ops/s", ...subjects, "vs best peer", "vs bitecs"], body);
+  return formatTable(["ops/s", ...subjects], body);
+}
+
+/** StaticECS's ratio to each peer on each case, and to the best peer, named. */
+function ratioTable({ ratios, bestPeers }: Ratios, peers: string[]): string {
+  const cases = CASES.filter((c) => bestPeers[c] !== undefined);
+  const body = cases.map((c) => [
+    c,
+    ...peers.map((p) => ratioCell(ratios[`${c}_vs_${p}`])),
+    `${ratioCell(ratios[`${c}_vs_best_peer`])} (${bestPeers[c]})`,
+  ]);
+  return formatTable(["staticecs / peer", ...peers, "best peer"], body);
 }
 
 function heapTable(rows: readonly Row[], subjects: string[]): string {
@@ -321,13 +346,14 @@ function scaleLines(rows: readonly Row[], options: Options, ratios: Record<strin
   ];
 }
 
-/** Targets of issue 4, checked against this run. */
+/** Targets of issues 4 and 14, checked against this run. */
 function targetLines(ratios: Record<string, number>, rows: readonly Row[]): string[] {
   const checks: [string, number | undefined, number][] = [];
   for (const c of CASES) checks.push([`${c} vs best peer`, ratios[`${c}_vs_best_peer`], 1.0]);
   for (const c of ["packed_5", "simple_iter", "frag_iter"]) {
     checks.push([`${c} vs bitecs`, ratios[`${c}_vs_bitecs`], 1.5]);
   }
+  checks.push(["add_remove vs goodluck", ratios.add_remove_vs_goodluck, 0.5]);
   checks.push(["scale vs loop", ratios.scale_vs_loop, 0.7]);
   const lines = checks.filter(([, v]) => v !== undefined).map(([label, v, target]) =>
     `  ${v! >= target ? "met " : "MISS"}  ${label.padEnd(26)} ${ratioCell(v).padStart(7)}` +
@@ -348,7 +374,7 @@ function targetLines(ratios: Record<string, number>, rows: readonly Row[]): stri
 
 function printReport(
   rows: readonly Row[],
-  ratios: Record<string, number>,
+  ratios: Ratios,
   subjects: readonly EcsSubject[],
   skips: readonly Skip[],
   options: Options,
@@ -362,7 +388,10 @@ function printReport(
     "",
   ];
   if (rows.some((r) => (CASES as readonly string[]).includes(r.case))) {
-    out.push(opsTable(rows, ratios, names), "");
+    out.push(opsTable(rows, names), "");
+  }
+  if (Object.keys(ratios.bestPeers).length > 0) {
+    out.push(ratioTable(ratios, names.filter((n) => n !== staticEcs.name)), "");
   }
   if (rows.some((r) => r.unit === "bytes/op")) {
     out.push(
@@ -371,8 +400,10 @@ function printReport(
       "",
     );
   }
-  if (rows.some((r) => r.case === "scale")) out.push(...scaleLines(rows, options, ratios), "");
-  const targets = targetLines(ratios, rows);
+  if (rows.some((r) => r.case === "scale")) {
+    out.push(...scaleLines(rows, options, ratios.ratios), "");
+  }
+  const targets = targetLines(ratios.ratios, rows);
   if (targets.length > 0) out.push("targets:", ...targets, "");
   for (const skip of skips) out.push(`not run: ${skip.subject} on ${skip.case}: ${skip.reason}`);
   console.log(out.join("\n").trimEnd());
@@ -402,7 +433,8 @@ async function main(): Promise<void> {
       bench: "ecs",
       runtime: runtimeName(),
       rows,
-      ratios,
+      ratios: ratios.ratios,
+      bestPeers: ratios.bestPeers,
       skipped: skips,
       setup: {
         runtimeVersion: runtimeVersion(),

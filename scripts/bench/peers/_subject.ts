@@ -44,6 +44,13 @@ export const CASE_COUNTS: Readonly<Record<CaseName, number>> = {
   add_remove: 1_000,
 };
 
+/**
+ * Entity ids stay below this in every case, in the libraries that recycle
+ * ids; a library that keeps values in arrays indexed by id (bitECS 0.4,
+ * piecs) sizes them with it.
+ */
+export const ENTITY_IDS_MAX = 10_000;
+
 /** The 26 component names of frag_iter. */
 export const FRAG_NAMES = "ABCDEFGHIJKLMNOPQRSTUVWXYZ".split("");
 

@@ -25,16 +25,14 @@ import {
   type CaseInstance,
   type CaseName,
   type EcsSubject,
+  ENTITY_IDS_MAX,
   FRAG_NAMES,
 } from "./_subject.ts";
-
-/** Entity ids stay below this in every case (ids are recycled). */
-const MAX_ENTITIES = 10_000;
 
 type Value = { value: Int32Array };
 
 function component(): Value {
-  return { value: new Int32Array(MAX_ENTITIES) };
+  return { value: new Int32Array(ENTITY_IDS_MAX) };
 }
 
 function spawn(world: World, components: readonly Value[], value: number): number {
