@@ -166,10 +166,17 @@ function applySpawn(world: World, buffer: CommandBuffer, record: number): number
   while (
     next < buffer.count && words[next * WORDS] === ADD && words[next * WORDS + 1] === handle
   ) {
-    archetype = world.withComponent(archetype, words[next * WORDS + 2]);
+    const component = words[next * WORDS + 2];
+    if (world.sparseByIndex[component] === undefined) {
+      archetype = world.withComponent(archetype, component);
+    }
     next++;
   }
-  buffer.resolved[ordinal] = world.spawnIn(archetype);
+  const entity = world.spawnIn(archetype);
+  buffer.resolved[ordinal] = entity;
+  for (let r = record + 1; r < next; r++) {
+    world.sparseByIndex[words[r * WORDS + 2]]?.add(world.entities.indexOf(entity));
+  }
   return next - 1;
 }
 
@@ -233,6 +240,8 @@ function spawnGroupEnd(
   while (next < buffer.count && words[next * WORDS] === ADD && words[next * WORDS + 1] === handle) {
     const component = words[next * WORDS + 2];
     const k = next - record - 1;
+    // A spawn with a sparse component takes the one-at-a-time path, which sets its bit.
+    if (world.sparseByIndex[component] !== undefined) return -1;
     if (likeAdd < 0) archetype = world.withComponent(archetype, component);
     else if (k >= likeAdds || words[(likeAdd + k) * WORDS + 2] !== component) return -1;
     next++;
@@ -300,6 +309,9 @@ function applyRun(world: World, buffer: CommandBuffer, record: number): number {
   const kind = words[at], component = words[at + 2];
   const table = world.entities;
   const entity = words[at + 1];
+  if (kind !== DESPAWN && world.sparseByIndex[component] !== undefined) {
+    return applySparseRun(world, buffer, record);
+  }
   if (!table.isAlive(entity)) {
     applyEntityRecord(world, kind, entity, component, 0, buffer.resolved);
     return record;
@@ -324,8 +336,31 @@ function applyRun(world: World, buffer: CommandBuffer, record: number): number {
     if (table.row[otherIndex] !== first + (next - record)) break;
     last = next;
   }
-  moveRun(table, from, first, last - record + 1, to);
+  moveRun(world, from, first, last - record + 1, to);
   return last;
+}
+
+/**
+ * Applies the ADD or REMOVE of a sparse component at `record` and the same
+ * change to the same component by the records right after it: a bit each,
+ * no row moved. A stale entity ends the run (its record then applies alone,
+ * and fails). Returns the last record consumed.
+ */
+function applySparseRun(world: World, buffer: CommandBuffer, record: number): number {
+  const words = buffer.words, table = world.entities;
+  const kind = words[record * WORDS], component = words[record * WORDS + 2];
+  const store = world.sparseByIndex[component]!;
+  let next = record;
+  for (; next < buffer.count; next++) {
+    const at = next * WORDS;
+    const entity = words[at + 1];
+    if (words[at] !== kind || words[at + 2] !== component || !table.isAlive(entity)) break;
+    if (kind === ADD) store.add(table.indexOf(entity));
+    else store.remove(table.indexOf(entity));
+  }
+  if (next > record) return next - 1;
+  applyEntityRecord(world, kind, words[record * WORDS + 1], component, 0, buffer.resolved);
+  return record;
 }
 
 function applyEntityRecord(

@@ -18,28 +18,29 @@
 
 import type { Archetype } from "./archetype.ts";
 import type { EntityTable } from "./entities.ts";
+import type { World } from "./world.ts";
 
 /**
  * Moves rows `[first, first + count)` of `from` to the end of `to`, in
  * order, with their values for `to`'s fields (fields `from` lacks are
- * zeroed); with `to` null, the rows' entities are freed. The entity table
- * follows every row that moves.
+ * zeroed); with `to` null, the rows' entities are freed (and leave every
+ * sparse store). The entity table follows every row that moves.
  *
  * @example
  * ```ts ignore
- * moveRun(world.entities, world.archetypes[1], 0, 1000, world.archetypes[2]);
+ * moveRun(world, world.archetypes[1], 0, 1000, world.archetypes[2]);
  * ```
  */
 export function moveRun(
-  entities: EntityTable,
+  world: World,
   from: Archetype,
   first: number,
   count: number,
   to: Archetype | null,
 ): void {
-  if (to === null) freeRun(entities, from, first, count);
-  else appendRun(entities, from, first, count, to);
-  fillHoles(entities, from, first, count);
+  if (to === null) freeRun(world, from, first, count);
+  else appendRun(world.entities, from, first, count, to);
+  fillHoles(world.entities, from, first, count);
 }
 
 /** Copies the run to the end of `to` (which grows first, so a full arena changes nothing). */
@@ -77,11 +78,11 @@ function appendRun(
   }
 }
 
-function freeRun(entities: EntityTable, from: Archetype, first: number, count: number): void {
-  const mask = from.chunkRows - 1;
+function freeRun(world: World, from: Archetype, first: number, count: number): void {
+  const mask = from.chunkRows - 1, entities = world.entities;
   for (let i = 0; i < count; i++) {
     const row = first + i;
-    entities.free(entities.indexOf(from.chunks[row >>> from.chunkShift].entities[row & mask]));
+    world.freeIndex(entities.indexOf(from.chunks[row >>> from.chunkShift].entities[row & mask]));
   }
 }
 

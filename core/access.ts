@@ -22,6 +22,7 @@
 
 import { UsageError } from "./errors.ts";
 import type { Field } from "./schema.ts";
+import type { SparseFilter } from "./sparse.ts";
 import type { AccessSet } from "./system.ts";
 
 /** Access table value: the system may not touch the field. */
@@ -39,6 +40,8 @@ export const ACCESS_WRITE = 2;
 export class AccessGate {
   table: Uint8Array | null = null;
   system = "";
+  /** The running system's query's sparse terms (see sparse.ts), for `chunk.matches`. */
+  filter: SparseFilter | null = null;
 
   /** Throws if a system runs and may not read `field`; `call` names the API for the message. */
   checkRead(field: Field, call: string): void {

@@ -86,6 +86,12 @@ export interface SystemChunk<R extends string = string, W extends string = strin
   ): ColumnOf<T> | undefined;
   /** True if this chunk's archetype has the component. */
   has(component: Component): boolean;
+  /**
+   * True if row `i` passes the query's sparse components (in `all`: has
+   * them; in `none`: lacks them). Always true for a query without any: test
+   * it in the loop only when the query names a sparse component.
+   */
+  matches(i: number): boolean;
 }
 
 /** A fixed-size block of rows of one archetype: what a system body iterates. */
@@ -167,6 +173,12 @@ export class Chunk implements SystemChunk {
     return this.archetype.hasComponent(component);
   }
 
+  /** True if row `i` passes the running system's query's sparse terms. */
+  matches(i: number): boolean {
+    const filter = this.gate.filter;
+    return filter === null || filter.matches(this.entities[i]);
+  }
+
   private present<T extends FieldType>(field: Field<T>): ColumnOf<T> {
     const column = this.byField[field.id];
     if (column === undefined) throw missingColumn(this.archetype, field);
@@ -175,6 +187,12 @@ export class Chunk implements SystemChunk {
 }
 
 function missingColumn(archetype: Archetype, field: Field): Error {
+  if (field.owner.storage === "sparse") {
+    return new UsageError(
+      `${field.owner.name} is stored sparse: its fields are per entity, not chunk columns; ` +
+        `read one with ctx.get(entity, ${field.owner.name}.${field.name})`,
+    );
+  }
   return new UsageError(
     `chunk of archetype ${archetype} has no column ${field.owner.name}.${field.name}; ` +
       `put ${field.owner.name} in the query's all list, or use chunk.readOptional() or ` +

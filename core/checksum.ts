@@ -68,6 +68,37 @@ export function worldChecksum(world: World): string {
       for (const field of archetype.fields) digest.column(chunk.byField[field.id]!, chunk.count);
     }
   }
+  if (world.sparseStores.length > 0) digestSparse(world, digest);
   for (const store of world.resourceStores.values()) digest.bytes(store.bytes());
   return digest.hex();
+}
+
+/** Each live entity's sparse components, in archetype then row order: a bit, then values. */
+function digestSparse(world: World, digest: Digest): void {
+  const table = world.entities;
+  for (const archetype of world.archetypes) {
+    for (const chunk of archetype.chunks) {
+      for (let i = 0; i < chunk.count; i++) {
+        const index = table.indexOf(chunk.entities[i]);
+        for (const store of world.sparseStores) {
+          const has = store.has(index);
+          digest.word(has ? 1 : 0);
+          if (!has) continue;
+          for (const column of store.columns) digest.word(bitsOf(column, index));
+        }
+      }
+    }
+  }
+}
+
+const PUN = new Float64Array(1);
+const PUN_WORDS = new Uint32Array(PUN.buffer);
+
+/** A value's bits as one word (floats folded, so -0 and 0 differ). */
+function bitsOf(column: Column, index: number): number {
+  if (column instanceof Float32Array || column instanceof Float64Array) {
+    PUN[0] = column[index];
+    return PUN_WORDS[0] ^ PUN_WORDS[1];
+  }
+  return column[index] >>> 0;
 }

@@ -36,6 +36,7 @@ import {
   type Values,
 } from "./schema.ts";
 import type { ScheduledSystem } from "./schedule.ts";
+import type { SparseFilter } from "./sparse.ts";
 import type { AccessSet } from "./system.ts";
 import type { World } from "./world.ts";
 
@@ -45,6 +46,8 @@ export interface ContextOptions {
   readonly io?: IoRecorder;
   /** Hash what the system may not write around each chunk and `run` (see access.ts). */
   readonly checkAccess?: boolean;
+  /** The sparse terms of the system's query, for `chunk.matches`. */
+  readonly filter?: SparseFilter;
 }
 
 /**
@@ -86,6 +89,7 @@ export class SystemContext<R extends string = string, W extends string = string>
   /** What the system may touch, by field id; null if it declares nothing. */
   private readonly table: Uint8Array | null;
   private readonly gate: AccessGate;
+  private readonly filter: SparseFilter | null;
   private readonly readOnlyResources: Map<Owner, object> = new Map();
   private readonly time: ResourceValues<{ dt: "f64"; elapsed: "f64"; tick: "u32" }>;
   private readonly views: Map<Owner, EventView> = new Map();
@@ -105,6 +109,7 @@ export class SystemContext<R extends string = string, W extends string = string>
     this.access = entry.access;
     this.table = accessTable(entry.access, world.fieldOrdinals.length);
     this.gate = world.accessGate;
+    this.filter = options.filter ?? null;
     this.commands = commands;
     this.seed = seed;
     this.random = new Random(seed);
@@ -140,6 +145,7 @@ export class SystemContext<R extends string = string, W extends string = string>
   beginChunk(archetypeId: number, chunkIndex: number): void {
     this.gate.table = this.table;
     this.gate.system = this.system;
+    this.gate.filter = this.filter;
     this.random.reseed(this.seed, this.time.tick, this.systemIndex, archetypeId, chunkIndex);
   }
 
@@ -147,6 +153,7 @@ export class SystemContext<R extends string = string, W extends string = string>
   beginRun(): void {
     this.gate.table = this.table;
     this.gate.system = this.system;
+    this.gate.filter = null;
     this.random.reseed(this.seed, this.time.tick, this.systemIndex, 0xffffffff, 0);
   }
 

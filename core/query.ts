@@ -9,6 +9,7 @@
 
 import type { Archetype, Chunk } from "./archetype.ts";
 import type { Component } from "./schema.ts";
+import type { SparseFilter } from "./sparse.ts";
 
 /** What a query asks for. */
 export interface QuerySpec {
@@ -24,9 +25,21 @@ export class Query {
   readonly noneMask: Uint32Array;
   /** Matching archetypes in creation order. */
   readonly archetypes: Archetype[] = [];
+  /**
+   * The query's sparse components, a filter on rows, or undefined if it has
+   * none: rows of the matching archetypes match only where it says so.
+   */
+  readonly filter: SparseFilter | undefined;
 
-  constructor(spec: QuerySpec, allIndices: number[], noneIndices: number[], maskWords: number) {
+  constructor(
+    spec: QuerySpec,
+    allIndices: number[],
+    noneIndices: number[],
+    maskWords: number,
+    filter?: SparseFilter,
+  ) {
     this.spec = spec;
+    this.filter = filter;
     this.allMask = new Uint32Array(maskWords);
     this.noneMask = new Uint32Array(maskWords);
     for (const i of allIndices) this.allMask[i >>> 5] |= 1 << (i & 31);
@@ -43,10 +56,19 @@ export class Query {
     return true;
   }
 
-  /** Entities matched now. */
+  /** Entities matched now (with sparse terms, a bit test per row). */
   count(): number {
     let total = 0;
-    for (const archetype of this.archetypes) total += archetype.count;
+    const filter = this.filter;
+    for (const archetype of this.archetypes) {
+      if (filter === undefined) {
+        total += archetype.count;
+        continue;
+      }
+      for (const chunk of archetype.chunks) {
+        for (let i = 0; i < chunk.count; i++) if (filter.matches(chunk.entities[i])) total++;
+      }
+    }
     return total;
   }
 

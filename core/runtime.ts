@@ -190,17 +190,18 @@ export class Runtime {
     this.ioRecorder = usesIo ? new IoRecorder(maxIoPerPhase) : undefined;
     this.ioHandles = usesIo ? new IoHandleTable(maxOpenFiles, maxIoPerPhase) : undefined;
     this.ioOption = options.io;
+    const queries = this.schedule.systems.map((entry) =>
+      entry.system.query === undefined ? undefined : this.world.query(entry.system.query)
+    );
     const contexts = this.schedule.systems.map((entry) =>
       new SystemContext(this.world, entry, commands, this.seed, {
         io: entry.system.io === true ? this.ioRecorder : undefined,
         checkAccess: options.checkAccess === true,
+        filter: queries[entry.index]?.filter,
       })
     );
     this.phaseEnds = this.schedule.stages.map((stage, i, stages) =>
       i === stages.length - 1 || stages[i + 1].phase !== stage.phase
-    );
-    const queries = this.schedule.systems.map((entry) =>
-      entry.system.query === undefined ? undefined : this.world.query(entry.system.query)
     );
     this.state = {
       world: this.world,

@@ -17,7 +17,8 @@ import type { Column, Owner } from "./schema.ts";
 import type { World } from "./world.ts";
 
 const MAGIC = 0x53434553;
-const VERSION = 1;
+/** 2: sparse components after the archetypes. */
+const VERSION = 2;
 
 /** Serializes a world and the runtime's tick count. */
 export function snapshotWorld(world: World, ticks: number): Uint8Array {
@@ -40,6 +41,10 @@ export function snapshotWorld(world: World, ticks: number): Uint8Array {
       out.column(chunk.entities, chunk.count);
       for (const field of archetype.fields) out.column(chunk.byField[field.id]!, chunk.count);
     }
+  }
+  for (const store of world.sparseStores) {
+    out.column(store.bits, (table.nextFresh + 31) >>> 5);
+    for (const column of store.columns) out.column(column, table.nextFresh);
   }
   for (const store of world.resourceStores.values()) out.bytes(store.bytes());
   for (const queue of world.eventQueues.values()) {
@@ -74,6 +79,10 @@ export function restoreWorld(world: World, bytes: Uint8Array): number {
   world.clearEntities();
   restoreEntityTable(world, input);
   restoreArchetypes(world, input);
+  for (const store of world.sparseStores) {
+    input.columnInto(store.bits, (world.entities.nextFresh + 31) >>> 5);
+    for (const column of store.columns) input.columnInto(column, world.entities.nextFresh);
+  }
   const rows = world.archetypes.reduce((sum, archetype) => sum + archetype.count, 0);
   if (rows !== world.entities.alive) {
     throw snapshotError(`it counts ${world.entities.alive} live entities but stores ${rows}`);
@@ -152,7 +161,9 @@ function fingerprint(world: World): number {
     ...world.eventQueues.keys(),
   ];
   for (const owner of owners) {
-    const text = `${owner.kind}:${owner.name}{${owner.fields.map((f) => `${f.name}:${f.type}`)}}`;
+    const fields = owner.fields.map((f) => `${f.name}:${f.type}`);
+    const sparse = owner.storage === "sparse" ? ":sparse" : "";
+    const text = `${owner.kind}:${owner.name}${sparse}{${fields}}`;
     for (let i = 0; i < text.length; i++) digest.word(text.charCodeAt(i));
   }
   return parseInt(digest.hex().slice(8), 16) >>> 0;

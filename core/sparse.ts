@@ -84,14 +84,18 @@ export function sparseBytes(owner: Owner, slots: number): number {
 export class SparseFilter {
   readonly all: readonly SparseStore[];
   readonly none: readonly SparseStore[];
+  /** The entity table's index mask: a handle's index is `handle & indexMask`. */
+  private readonly indexMask: number;
 
-  constructor(all: readonly SparseStore[], none: readonly SparseStore[]) {
+  constructor(all: readonly SparseStore[], none: readonly SparseStore[], indexMask: number) {
     this.all = all;
     this.none = none;
+    this.indexMask = indexMask;
   }
 
-  /** True if the entity at `index` passes every term. */
-  matches(index: number): boolean {
+  /** True if the entity `handle` passes every term. */
+  matches(handle: number): boolean {
+    const index = handle & this.indexMask;
     const all = this.all, none = this.none;
     for (let s = 0; s < all.length; s++) if (!all[s].has(index)) return false;
     for (let s = 0; s < none.length; s++) if (none[s].has(index)) return false;

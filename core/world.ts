@@ -16,7 +16,7 @@ import { type EntityMemory, EntityTable } from "./entities.ts";
 import { BoundError, formatEntity, SceneError, UsageError } from "./errors.ts";
 import { type EventMemory, EventQueue } from "./events.ts";
 import { AccessGate } from "./access.ts";
-import { sparseBytes, SparseStore } from "./sparse.ts";
+import { sparseBytes, SparseFilter, SparseStore } from "./sparse.ts";
 import { Arena } from "./memory.ts";
 import { Query, type QuerySpec } from "./query.ts";
 import { ResourceStore, type ResourceValues, Time } from "./resources.ts";
@@ -397,7 +397,13 @@ export class World {
     const key = `${all}|${none}`;
     query = this.queries.get(key);
     if (query === undefined) {
-      query = new Query(spec, all, none, this.maskWords);
+      // Archetypes are matched on table components; sparse ones filter rows.
+      const table = (list: number[]) => list.filter((i) => this.sparseByIndex[i] === undefined);
+      const stores = (list: number[]) => list.flatMap((i) => this.sparseByIndex[i] ?? []);
+      const filter = stores(all).length + stores(none).length === 0
+        ? undefined
+        : new SparseFilter(stores(all), stores(none), this.entities.indexMask);
+      query = new Query(spec, table(all), table(none), this.maskWords, filter);
       for (const archetype of this.archetypes) {
         if (query.matches(archetype)) query.archetypes.push(archetype);
       }
@@ -546,9 +552,16 @@ function initComponent(init: ComponentInit, position: number): Component {
   const component = Array.isArray(init) ? init[0] : init;
   const values = Array.isArray(init) ? init[1] : undefined;
   const valid = isOwned(component, "component") &&
-    (values === undefined || (typeof values === "object" && values !== null)) &&
+    (values === undefined ||
+      (typeof values === "object" && values !== null && !isOwned(values, "component"))) &&
     (!Array.isArray(init) || init.length <= 2);
   if (valid) return component as Component;
+  if (Array.isArray(init) && init.every((item) => isOwned(item, "component"))) {
+    throw new UsageError(
+      `world.spawn: argument ${position + 1} is ${describeValue(init)}, a list of components; ` +
+        `pass them as separate arguments: world.spawn(${init.map(describeValue).join(", ")})`,
+    );
+  }
   throw new UsageError(
     `world.spawn: argument ${position + 1} is ${describeValue(init)}; pass a component ` +
       `(Frozen), [component] or [component, { field: value }]`,

@@ -106,11 +106,14 @@ async function start(init: WorkerInit): Promise<void> {
   (scene.events ?? []).forEach((event, i) => world.eventIndex.set(eventOwnerOf(event), i));
   const schedule = buildSchedule(scene.systems, scene.phases);
   const commands = new CommandBuffer(world, init.commands);
-  const contexts = schedule.systems.map((entry) =>
-    new SystemContext(world, entry, commands, init.seed, { checkAccess: init.checkAccess })
-  );
   const queries = schedule.systems.map((entry) =>
     entry.system.query === undefined ? undefined : world.query(entry.system.query)
+  );
+  const contexts = schedule.systems.map((entry) =>
+    new SystemContext(world, entry, commands, init.seed, {
+      checkAccess: init.checkAccess,
+      filter: queries[entry.index]?.filter,
+    })
   );
   const runner = new TaskRunner({
     pool,
