@@ -16,6 +16,7 @@ import {
   defineComponent,
   defineScene,
   defineSystem,
+  defineTag,
   type QuerySpec,
   Runtime,
   type Scene,
@@ -173,9 +174,14 @@ function entityCycle(): Promise<CaseInstance> {
   return start(scene, (runtime) => countAB(runtime, withA, withB));
 }
 
-function addRemove(): Promise<CaseInstance> {
+/**
+ * add_remove: B with a value in archetype storage (the case as written), or,
+ * with `sparse`, B as a sparse tag, which adding and removing flips a bit
+ * for and moves no row; the systems then test rows with `chunk.matches`.
+ */
+function addRemove(sparse = false): Promise<CaseInstance> {
   const A = valueComponent("A");
-  const B = valueComponent("B");
+  const B = sparse ? defineTag("B", { storage: "sparse" }) : valueComponent("B");
   const withA = { all: [A] };
   const withB = { all: [B] };
   const addB = defineSystem({
@@ -183,8 +189,8 @@ function addRemove(): Promise<CaseInstance> {
     query: { all: [A], none: [B] },
     writes: [B],
     runChunk(chunk, ctx) {
-      const entities = chunk.entities;
-      for (let i = 0; i < chunk.count; i++) ctx.commands.add(entities[i], B);
+      const entities = chunk.entities, commands = ctx.commands;
+      for (let i = 0; i < chunk.count; i++) if (chunk.matches(i)) commands.add(entities[i], B);
     },
   });
   const removeB = defineSystem({
@@ -192,8 +198,8 @@ function addRemove(): Promise<CaseInstance> {
     query: withB,
     writes: [B],
     runChunk(chunk, ctx) {
-      const entities = chunk.entities;
-      for (let i = 0; i < chunk.count; i++) ctx.commands.remove(entities[i], B);
+      const entities = chunk.entities, commands = ctx.commands;
+      for (let i = 0; i < chunk.count; i++) if (chunk.matches(i)) commands.remove(entities[i], B);
     },
   });
   const scene = defineScene({
@@ -212,6 +218,19 @@ const SETUPS: Record<CaseName, () => Promise<CaseInstance>> = {
   frag_iter: fragIter,
   entity_cycle: entityCycle,
   add_remove: addRemove,
+};
+
+/**
+ * StaticECS with B stored sparse, on add_remove only: the figure set
+ * against goodluck, which keeps components as bits per entity.
+ */
+export const sparseSubject: EcsSubject = {
+  name: "staticecs-sparse",
+  version: pkg.version,
+  setup: (name) =>
+    name === "add_remove"
+      ? addRemove(true)
+      : Promise.reject(new Error("runs add_remove only (B as a sparse tag)")),
 };
 
 /** StaticECS, the subject of the benchmark. */
