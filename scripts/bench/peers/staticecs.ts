@@ -68,8 +68,14 @@ function swapper(a: Value, b: Value, name: string): System {
   });
 }
 
+/**
+ * The runtime as a program after throughput runs it: no clock reads per
+ * frame or system (the peers time nothing either; the CLI keeps both on).
+ */
+const THROUGHPUT = { frameTiming: false, systemTimingEvery: 0 } as const;
+
 async function start(scene: Scene, probe: (runtime: Runtime) => number): Promise<CaseInstance> {
-  const runtime = await Runtime.create(scene);
+  const runtime = await Runtime.create(scene, THROUGHPUT);
   return {
     op: () => runtime.tick(),
     probe: () => probe(runtime),
@@ -293,6 +299,6 @@ export async function scaleWorld(count: number, init: (i: number) => number): Pr
       }
     },
   });
-  const runtime = await Runtime.create(scene);
+  const runtime = await Runtime.create(scene, THROUGHPUT);
   return { runtime, firstX: () => runtime.world.get(first, Position.x) };
 }
