@@ -187,7 +187,7 @@ function entityCycle(): Promise<CaseInstance> {
  */
 function addRemove(sparse = false): Promise<CaseInstance> {
   const A = valueComponent("A");
-  const B = sparse ? defineTag("B", { storage: "sparse" }) : valueComponent("B");
+  const B: Component = sparse ? defineTag("B", { storage: "sparse" }) : valueComponent("B");
   const withA = { all: [A] };
   const withB = { all: [B] };
   const addB = defineSystem({
