@@ -11,13 +11,19 @@ import { NULL_ENTITY } from "./entities.ts";
 import type { EventQueue } from "./events.ts";
 import type { World } from "./world.ts";
 import type { Archetype } from "./archetype.ts";
+import type { EntityTable } from "./entities.ts";
+import type { SparseStore } from "./sparse.ts";
+import { StaleEntityError } from "./errors.ts";
 import { type CommandBuffer, eventOverflow } from "./commands.ts";
 import {
   ADD,
+  ADD_EACH,
   DESPAWN,
+  DESPAWN_EACH,
   EMIT,
   EVENT_FIELD,
   REMOVE,
+  REMOVE_EACH,
   SEGMENT,
   SET,
   SPAWN,
@@ -99,6 +105,11 @@ export function applyCommands(
         system = systemNames[a];
       } else if (a >= 0 && (kind === ADD || kind === REMOVE || kind === DESPAWN)) {
         r = applyRun(world, buffer, r);
+      } else if (kind === ADD_EACH || kind === REMOVE_EACH || kind === DESPAWN_EACH) {
+        const first = r;
+        r += Math.ceil(b / (WORDS - 1));
+        const stale = applyEach(world, buffer, first);
+        if (stale > 0) throw staleInEach(world, kind, a, b, stale);
       } else if (kind === SPAWN) {
         r = applySpawnRun(world, buffer, r);
       } else if (kind === EMIT) {
@@ -361,6 +372,117 @@ function applySparseRun(world: World, buffer: CommandBuffer, record: number): nu
   if (next > record) return next - 1;
   applyEntityRecord(world, kind, words[record * WORDS + 1], component, 0, buffer.resolved);
   return record;
+}
+
+/**
+ * Applies the `_EACH` record at `record` to the entities listed after it:
+ * where they are consecutive rows of one archetype in order (a chunk's rows,
+ * as recorded), as one block move; otherwise one at a time. Returns how many
+ * were no longer alive (despawned earlier in the stage), which are skipped.
+ */
+function applyEach(world: World, buffer: CommandBuffer, record: number): number {
+  const words = buffer.words, table = world.entities;
+  const kind = words[record * WORDS], component = words[record * WORDS + 1];
+  const rows = words[record * WORDS + 2];
+  const sparse = kind === DESPAWN_EACH ? undefined : world.sparseByIndex[component];
+  if (sparse === undefined && eachIsOneRun(world, buffer, record, rows)) {
+    const index = table.indexOf(words[handleWord(record, 0)]);
+    const from = world.archetypes[table.archetype[index]];
+    const to = kind === DESPAWN_EACH
+      ? null
+      : kind === ADD_EACH
+      ? world.withComponent(from, component)
+      : world.withoutComponent(from, component);
+    if (to !== from) moveRun(world, from, table.row[index], rows, to);
+    return 0;
+  }
+  if (sparse !== undefined) return flipEach(words, record, rows, table, sparse, kind === ADD_EACH);
+  let stale = 0;
+  for (let k = 0, at = (record + 1) * WORDS + 1; k < rows; k++, at++) {
+    if ((at & (WORDS - 1)) === 0) at++; // past the next list record's kind
+    const entity = words[at];
+    if (!table.isAlive(entity)) {
+      stale++;
+      continue;
+    }
+    if (kind === DESPAWN_EACH) world.despawnNow(entity);
+    else if (kind === ADD_EACH) world.addNow(entity, component);
+    else world.removeNow(entity, component);
+  }
+  return stale;
+}
+
+/**
+ * Adds (or removes) a sparse component for each listed entity: a bit each,
+ * no row moved. Returns how many were no longer alive.
+ */
+function flipEach(
+  words: Float64Array,
+  record: number,
+  rows: number,
+  table: EntityTable,
+  store: SparseStore,
+  add: boolean,
+): number {
+  const mask = table.indexMask, generation = table.generation, archetype = table.archetype;
+  let stale = 0;
+  for (let k = 0, at = (record + 1) * WORDS + 1; k < rows; k++, at++) {
+    if ((at & (WORDS - 1)) === 0) at++; // past the next list record's kind
+    const entity = words[at] >>> 0;
+    const index = entity & mask;
+    // Alive: its index is in a table, and its generation is the handle's.
+    if (archetype[index] < 0 || table.handle(index, generation[index]) !== entity) {
+      stale++;
+      continue;
+    }
+    if (add) store.add(index);
+    else store.remove(index);
+  }
+  return stale;
+}
+
+/** True if the listed entities are all alive, in one archetype, at consecutive rows in order. */
+function eachIsOneRun(
+  world: World,
+  buffer: CommandBuffer,
+  record: number,
+  rows: number,
+): boolean {
+  const words = buffer.words, table = world.entities;
+  const first = words[handleWord(record, 0)];
+  if (!table.isAlive(first)) return false;
+  const firstIndex = table.indexOf(first);
+  const archetype = table.archetype[firstIndex], row = table.row[firstIndex];
+  for (let k = 1, at = (record + 1) * WORDS + 2; k < rows; k++, at++) {
+    if ((at & (WORDS - 1)) === 0) at++; // past the next list record's kind
+    const entity = words[at];
+    if (!table.isAlive(entity)) return false;
+    const index = table.indexOf(entity);
+    if (table.archetype[index] !== archetype || table.row[index] !== row + k) return false;
+  }
+  return true;
+}
+
+/** The word of the `k`-th handle listed after the `_EACH` record `record`. */
+function handleWord(record: number, k: number): number {
+  const list = (k / (WORDS - 1)) | 0;
+  return (record + 1 + list) * WORDS + 1 + k - list * (WORDS - 1);
+}
+
+function staleInEach(
+  world: World,
+  kind: number,
+  component: number,
+  rows: number,
+  stale: number,
+): StaleEntityError {
+  const op = kind === DESPAWN_EACH
+    ? "despawnEach"
+    : `${kind === ADD_EACH ? "addEach" : "removeEach"} ${world.components[component].name}`;
+  const error = new StaleEntityError(0, op);
+  error.message = `${op}: ${stale} of ${rows} entities were no longer alive (despawned earlier ` +
+    `in this stage) and were skipped`;
+  return error;
 }
 
 function applyEntityRecord(

@@ -13,6 +13,9 @@
  * | SET | entity | field ordinal | value |
  * | EMIT | event type | | |
  * | EVENT_FIELD | field index | value | |
+ * | ADD_EACH, REMOVE_EACH | component index | entities | |
+ * | DESPAWN_EACH | | entities | |
+ * | ENTITIES | four entity handles (the list after an `_EACH` record) | | |
  *
  * @module
  */
@@ -33,5 +36,13 @@ export const SET = 6;
 export const EMIT = 7;
 /** One field of the event before it. */
 export const EVENT_FIELD = 8;
-/** Words per record. */
+/** Adds a component to each of the entities listed in the ENTITIES records after it. */
+export const ADD_EACH = 9;
+/** Removes a component from each of the entities listed after it. */
+export const REMOVE_EACH = 10;
+/** Despawns each of the entities listed after it. */
+export const DESPAWN_EACH = 11;
+/** Four entity handles of the list of the `_EACH` record before it. */
+export const ENTITIES = 12;
+/** Words per record: a power of two, so a word's place in its record is `word & (WORDS - 1)`. */
 export const WORDS = 4;

@@ -28,18 +28,25 @@ import {
 import { describeOp } from "./entities.ts";
 import type { EventQueue } from "./events.ts";
 import type { World } from "./world.ts";
+import type { SystemChunk } from "./archetype.ts";
 import {
   ADD,
+  ADD_EACH,
   DESPAWN,
+  DESPAWN_EACH,
   EMIT,
+  ENTITIES,
   EVENT_FIELD,
   REMOVE,
+  REMOVE_EACH,
   SEGMENT,
   SET,
   SPAWN,
   WORDS,
 } from "./_command_records.ts";
 
+/** Entity handles in one ENTITIES record (its words after the kind). */
+const HANDLES_PER_RECORD = WORDS - 1;
 /** Records a buffer takes from the frame's shared count at a time. */
 const BUDGET_BLOCK = 256;
 
@@ -152,6 +159,30 @@ export class CommandBuffer {
     const checked = this.checkEntity(entity, "despawn", "");
     this.reserve(1);
     this.push(DESPAWN, checked, 0, 0);
+  }
+
+  /**
+   * Records adding `component` to every row of `chunk` that passes its
+   * query's sparse terms (`chunk.matches`): one record and the rows'
+   * handles, however many rows. Applied like an `add` per row, in row order.
+   *
+   * @example
+   * ```ts ignore
+   * runChunk(chunk, ctx) { ctx.commands.addEach(chunk, Burning); }
+   * ```
+   */
+  addEach(chunk: SystemChunk, component: Component): void {
+    this.recordEach(ADD_EACH, chunk, this.world.indexOf(component));
+  }
+
+  /** Records removing `component` from every row of `chunk` that passes its query's sparse terms. */
+  removeEach(chunk: SystemChunk, component: Component): void {
+    this.recordEach(REMOVE_EACH, chunk, this.world.indexOf(component));
+  }
+
+  /** Records despawning every row of `chunk` that passes its query's sparse terms. */
+  despawnEach(chunk: SystemChunk): void {
+    this.recordEach(DESPAWN_EACH, chunk, 0);
   }
 
   /** Records adding a component, with optional values. */
@@ -270,6 +301,41 @@ export class CommandBuffer {
           `the changes over several frames`,
       );
     }
+  }
+
+  /**
+   * An `_EACH` record, then the handles of `chunk`'s matching rows, three to
+   * a record: room for every row is reserved, the rows are written in one
+   * pass, and the room left over goes back to the budget.
+   */
+  private recordEach(kind: number, chunk: SystemChunk, componentIndex: number): void {
+    if (chunk.count === 0) return;
+    const room = Math.ceil(chunk.count / HANDLES_PER_RECORD);
+    this.reserve(1 + room);
+    this.push(kind, componentIndex, 0, 0);
+    const header = (this.count - 1) * WORDS;
+    const words = this.words, entities = chunk.entities, base = this.count * WORDS;
+    let rows = 0, at = base; // `at`: the word of the next handle
+    for (let i = 0; i < chunk.count; i++) {
+      if (!chunk.matches(i)) continue;
+      if ((at & (WORDS - 1)) === 0) {
+        // A new list record: its kind, then three empty slots.
+        words[at] = ENTITIES;
+        words[at + 1] = words[at + 2] = words[at + 3] = 0;
+        at++;
+      }
+      words[at++] = entities[i];
+      rows++;
+    }
+    const lists = Math.ceil(rows / HANDLES_PER_RECORD);
+    this.budget += room - lists;
+    if (rows === 0) {
+      this.count--; // nothing matched: no record (the segment record, if new, stays)
+      this.budget++;
+      return;
+    }
+    words[header + 2] = rows;
+    this.count += lists;
   }
 
   /** Writes a record; its place in the frame's budget was reserved. */

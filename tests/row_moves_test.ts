@@ -10,6 +10,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  type Chunk,
   type Component,
   defineComponent,
   defineTag,
@@ -24,14 +25,32 @@ const A = defineComponent("A", { a: "f32", n: "u8" });
 const B = defineComponent("B", { b: "i32" });
 const C = defineComponent("C", { c: "entity" });
 const T = defineTag("T");
-const COMPONENTS: readonly Component[] = [A, B, C, T];
+const Mark = defineTag("Mark", { storage: "sparse" });
+const COMPONENTS: readonly Component[] = [A, B, C, T, Mark];
 const CONFIG = { chunkRows: 16, maxEntities: 4_000, maxCommandsPerFrame: 1 << 16 };
 
 /** One command, as a test writes it; `entity` is a live handle or a pending one (negative). */
 type Op =
-  | { kind: "add" | "remove"; entity: number; component: Component }
+  | { kind: "add"; entity: number; component: Component }
+  | { kind: "remove"; entity: number; component: Component }
   | { kind: "despawn"; entity: number }
-  | { kind: "spawn"; components: Component[]; b: number; link: number };
+  | { kind: "spawn"; components: Component[]; b: number; link: number }
+  | { kind: "addEach"; chunk: Chunk; component: Component; entities: number[] }
+  | { kind: "removeEach"; chunk: Chunk; component: Component; entities: number[] }
+  | { kind: "despawnEach"; chunk: Chunk; entities: number[] };
+
+/** The chunk an entity's row is in. */
+function chunkOf(world: World, entity: number): Chunk {
+  const index = world.entities.indexOf(entity);
+  const archetype = world.archetypes[world.entities.archetype[index]];
+  return archetype.chunkOf(world.entities.row[index]);
+}
+
+function nameOf(component: Component): string {
+  return [["A", A], ["B", B], ["C", C], ["T", T], ["Mark", Mark]].find(([, c]) =>
+    c === component
+  )![0] as string;
+}
 
 /** A world with `count` entities over a few archetypes, the same for the same seed. */
 function populated(seed: number, count: number): World {
@@ -41,7 +60,7 @@ function populated(seed: number, count: number): World {
     const shape = random.int(4);
     if (shape === 0) world.spawn([A, { a: i, n: i & 7 }]);
     else if (shape === 1) world.spawn([A, { a: -i }], [B, { b: i * 3 }]);
-    else if (shape === 2) world.spawn([A, { a: i / 2 }], T);
+    else if (shape === 2) world.spawn([A, { a: i / 2 }], T, Mark);
     else world.spawn([B, { b: i }], [C, { c: 0 }]);
   }
   return world;
@@ -65,7 +84,17 @@ function randomOps(world: World, random: Random): Op[] {
   for (let runs = 0; runs < 12; runs++) {
     const start = random.int(handles.length);
     const length = 1 + random.int(40);
-    const pick = random.int(5);
+    const pick = random.int(6);
+    if (pick === 5) {
+      const chunk = chunkOf(world, handles[start]);
+      const entities = [...chunk.entities.subarray(0, chunk.count)];
+      const component = [A, B, C, T, Mark][random.int(5)];
+      const each = random.int(3);
+      if (each === 2) ops.push({ kind: "despawnEach", chunk, entities });
+      else if (each === 0) ops.push({ kind: "addEach", chunk, component, entities });
+      else ops.push({ kind: "removeEach", chunk, component, entities });
+      continue;
+    }
     if (pick === 4) {
       const components = random.int(2) === 0 ? [A, B] : [B, C];
       for (let i = 0; i < length; i++) {
@@ -73,10 +102,11 @@ function randomOps(world: World, random: Random): Op[] {
       }
       continue;
     }
-    const component = [A, B, C, T][random.int(4)];
+    const component = [A, B, C, T, Mark][random.int(5)];
     for (let i = start; i < Math.min(handles.length, start + length); i++) {
       if (pick === 3) ops.push({ kind: "despawn", entity: handles[i] });
-      else ops.push({ kind: pick === 0 ? "remove" : "add", entity: handles[i], component });
+      else if (pick === 0) ops.push({ kind: "remove", entity: handles[i], component });
+      else ops.push({ kind: "add", entity: handles[i], component });
     }
   }
   return ops;
@@ -90,6 +120,9 @@ function applyAsCommands(world: World, ops: readonly Op[]): string[] {
   let pending = 0;
   for (const op of ops) {
     if (op.kind === "despawn") buffer.despawn(op.entity);
+    else if (op.kind === "despawnEach") buffer.despawnEach(op.chunk);
+    else if (op.kind === "addEach") buffer.addEach(op.chunk, op.component);
+    else if (op.kind === "removeEach") buffer.removeEach(op.chunk, op.component);
     else if (op.kind !== "spawn") {
       if (op.kind === "add") buffer.add(op.entity, op.component);
       else buffer.remove(op.entity, op.component);
@@ -113,6 +146,26 @@ function applyOneByOne(world: World, ops: readonly Op[]): string[] {
   const errors: string[] = [];
   const spawned: number[] = [];
   for (const op of ops) {
+    if (op.kind === "addEach" || op.kind === "removeEach" || op.kind === "despawnEach") {
+      // One error for the list, as the bulk record gives, after doing what it can.
+      let stale = 0;
+      for (const entity of op.entities) {
+        if (!world.isAlive(entity)) stale++;
+        else if (op.kind === "despawnEach") world.despawnNow(entity);
+        else if (op.kind === "addEach") world.addNow(entity, world.indexOf(op.component));
+        else world.removeNow(entity, world.indexOf(op.component));
+      }
+      if (stale > 0) {
+        const name = op.kind === "despawnEach"
+          ? "despawnEach"
+          : `${op.kind} ${nameOf(op.component)}`;
+        errors.push(
+          `${name}: ${stale} of ${op.entities.length} entities were no longer alive (despawned ` +
+            `earlier in this stage) and were skipped`,
+        );
+      }
+      continue;
+    }
     try {
       if (op.kind === "despawn") world.despawnNow(op.entity);
       else if (op.kind !== "spawn") {

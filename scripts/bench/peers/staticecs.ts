@@ -166,8 +166,7 @@ function entityCycle(): Promise<CaseInstance> {
     query: withB,
     writes: [B],
     runChunk(chunk, ctx) {
-      const entities = chunk.entities;
-      for (let i = 0; i < chunk.count; i++) ctx.commands.despawn(entities[i]);
+      ctx.commands.despawnEach(chunk);
     },
   });
   const scene = defineScene({
@@ -195,8 +194,7 @@ function addRemove(sparse = false): Promise<CaseInstance> {
     query: { all: [A], none: [B] },
     writes: [B],
     runChunk(chunk, ctx) {
-      const entities = chunk.entities, commands = ctx.commands;
-      for (let i = 0; i < chunk.count; i++) if (chunk.matches(i)) commands.add(entities[i], B);
+      ctx.commands.addEach(chunk, B);
     },
   });
   const removeB = defineSystem({
@@ -204,8 +202,7 @@ function addRemove(sparse = false): Promise<CaseInstance> {
     query: withB,
     writes: [B],
     runChunk(chunk, ctx) {
-      const entities = chunk.entities, commands = ctx.commands;
-      for (let i = 0; i < chunk.count; i++) if (chunk.matches(i)) commands.remove(entities[i], B);
+      ctx.commands.removeEach(chunk, B);
     },
   });
   const scene = defineScene({
