@@ -12,8 +12,9 @@ import type { EventQueue } from "./events.ts";
 import type { World } from "./world.ts";
 import type { Archetype } from "./archetype.ts";
 import type { EntityTable } from "./entities.ts";
+import type { Column } from "./schema.ts";
 import type { SparseStore } from "./sparse.ts";
-import { StaleEntityError } from "./errors.ts";
+import { BoundError, StaleEntityError } from "./errors.ts";
 import { type CommandBuffer, eventOverflow } from "./commands.ts";
 import {
   ADD,
@@ -22,11 +23,13 @@ import {
   DESPAWN_EACH,
   EMIT,
   EVENT_FIELD,
+  PER_RECORD,
   REMOVE,
   REMOVE_EACH,
   SEGMENT,
   SET,
   SPAWN,
+  SPAWN_EACH,
   WORDS,
 } from "./_command_records.ts";
 import { moveRun } from "./_row_moves.ts";
@@ -112,6 +115,11 @@ export function applyCommands(
         if (stale > 0) throw staleInEach(world, kind, a, b, stale);
       } else if (kind === SPAWN) {
         r = applySpawnRun(world, buffer, r);
+      } else if (kind === SPAWN_EACH) {
+        const first = r;
+        r = spawnEachEnd(world, buffer, r);
+        const placed = applySpawnEach(world, buffer, first);
+        if (placed < a) throw spawnEachShort(world, a, placed);
       } else if (kind === EMIT) {
         emitQueue = queues[a];
         emitRow = emitQueue.current.count < emitQueue.capacity ? emitQueue.push() : -1;
@@ -128,6 +136,11 @@ export function applyCommands(
       const failure = { system, error, skippedCommands: 0 };
       errors.push(failure);
       if (kind === SPAWN) (failedSpawns ??= new Map()).set(a, failure);
+      if (kind === SPAWN_EACH) {
+        // The batch's spawns past those placed failed: commands on them are skipped too.
+        failedSpawns ??= new Map();
+        for (let o = b + spawnEachPlaced; o < b + a; o++) failedSpawns.set(o, failure);
+      }
     }
   }
   buffer.clear();
@@ -372,6 +385,143 @@ function applySparseRun(world: World, buffer: CommandBuffer, record: number): nu
   if (next > record) return next - 1;
   applyEntityRecord(world, kind, words[record * WORDS + 1], component, 0, buffer.resolved);
   return record;
+}
+
+/** The last record of the SPAWN_EACH at `record`: its COMPONENTS, then its VALUES. */
+function spawnEachEnd(world: World, buffer: CommandBuffer, record: number): number {
+  const words = buffer.words, at = record * WORDS;
+  const count = words[at + 1], components = words[at + 3];
+  let fields = 0;
+  for (let c = 0; c < components; c++) {
+    fields += world.components[componentOfList(words, record, c)].fields.length;
+  }
+  return record + Math.ceil(components / PER_RECORD) + fields * Math.ceil(count / PER_RECORD);
+}
+
+/** The `c`-th component index listed after the SPAWN_EACH at `record`. */
+function componentOfList(words: Float64Array, record: number, c: number): number {
+  const list = (c / PER_RECORD) | 0;
+  return words[(record + 1 + list) * WORDS + 1 + c - list * PER_RECORD];
+}
+
+/** Spawns the SPAWN_EACH placed, for the failure message (a field: nothing allocated). */
+let spawnEachPlaced = 0;
+
+/**
+ * Spawns the SPAWN_EACH at `record` as one block: rows in its archetype,
+ * handles in order (as one spawn at a time would take them), zeroed fields,
+ * then the values recorded, sparse components' bits and values too. Spawns
+ * as many as maxEntities allows; returns how many.
+ */
+function applySpawnEach(world: World, buffer: CommandBuffer, record: number): number {
+  const words = buffer.words, at = record * WORDS, table = world.entities;
+  const count = words[at + 1], firstOrdinal = words[at + 2], components = words[at + 3];
+  let archetype = world.root;
+  for (let c = 0; c < components; c++) {
+    const index = componentOfList(words, record, c);
+    if (world.sparseByIndex[index] === undefined) archetype = world.withComponent(archetype, index);
+  }
+  buffer.resolved.fill(NULL_ENTITY, firstOrdinal, firstOrdinal + count);
+  spawnEachPlaced = 0;
+  const placed = Math.min(count, table.available);
+  if (placed === 0) return 0;
+  const base = archetype.growBy(placed);
+  const mask = archetype.chunkRows - 1, ids = archetype.fieldIds;
+  for (let i = 0; i < placed; i++) {
+    const row = base + i;
+    const chunk = archetype.chunks[row >>> archetype.chunkShift], local = row & mask;
+    for (let f = 0; f < ids.length; f++) chunk.byField[ids[f]]![local] = 0;
+    const entity = table.allocate();
+    chunk.entities[local] = entity;
+    const index = table.indexOf(entity);
+    table.archetype[index] = archetype.id;
+    table.row[index] = row;
+    buffer.resolved[firstOrdinal + i] = entity;
+  }
+  spawnEachPlaced = placed;
+  writeSpawnEachValues(world, buffer, record, archetype, base, placed);
+  return placed;
+}
+
+/** Copies a SPAWN_EACH's values into its rows (table fields) or its entities' sparse slots. */
+function writeSpawnEachValues(
+  world: World,
+  buffer: CommandBuffer,
+  record: number,
+  archetype: Archetype,
+  base: number,
+  placed: number,
+): void {
+  const words = buffer.words, table = world.entities;
+  const count = words[record * WORDS + 1], components = words[record * WORDS + 3];
+  const perField = Math.ceil(count / PER_RECORD), mask = archetype.chunkRows - 1;
+  let valueRecord = record + 1 + Math.ceil(components / PER_RECORD);
+  for (let c = 0; c < components; c++) {
+    const index = componentOfList(words, record, c);
+    const store = world.sparseByIndex[index];
+    if (store !== undefined) {
+      for (let i = 0; i < placed; i++) {
+        store.add(table.indexOf(buffer.resolved[words[record * WORDS + 2] + i]));
+      }
+    }
+    for (const field of world.components[index].fields) {
+      const firstWord = valueRecord * WORDS + 1;
+      if (store !== undefined || field.type === "entity") {
+        for (let i = 0, at = firstWord; i < placed; i++, at++) {
+          if ((at & (WORDS - 1)) === 0) at++; // past the next VALUES record's kind
+          const recorded = words[at];
+          const value = field.type === "entity" && recorded < 0
+            ? buffer.resolved[-recorded - 1]
+            : recorded;
+          if (store === undefined) {
+            const row = base + i;
+            archetype.chunks[row >>> archetype.chunkShift].byField[field.id]![row & mask] = value;
+          } else {
+            const ordinal = words[record * WORDS + 2] + i;
+            store.columns[field.index][table.indexOf(buffer.resolved[ordinal])] = value;
+          }
+        }
+      } else {
+        // A chunk at a time, so that each column is one typed array in one loop.
+        for (let i = 0; i < placed;) {
+          const row = base + i, local = row & mask;
+          const n = Math.min(placed - i, archetype.chunkRows - local);
+          const column = archetype.chunks[row >>> archetype.chunkShift].byField[field.id]!;
+          copyValues(words, firstWord, i, column, local, n);
+          i += n;
+        }
+      }
+      valueRecord += perField;
+    }
+  }
+}
+
+/** Copies values `from`..`from + n` of a VALUES run starting at word `first` into `column`. */
+function copyValues(
+  words: Float64Array,
+  first: number,
+  from: number,
+  column: Column,
+  local: number,
+  n: number,
+): void {
+  const list = (from / PER_RECORD) | 0;
+  let at = first + list * WORDS + from - list * PER_RECORD;
+  for (let k = 0; k < n; k++, at++) {
+    if ((at & (WORDS - 1)) === 0) at++; // past the next VALUES record's kind
+    column[local + k] = words[at];
+  }
+}
+
+function spawnEachShort(world: World, count: number, placed: number): BoundError {
+  const limit = world.config.maxEntities;
+  return new BoundError(
+    "maxEntities",
+    limit,
+    `spawnEach: ${count - placed} of ${count} spawns failed: entity limit reached ` +
+      `(${world.entities.alive} alive of maxEntities ${limit}); raise config.maxEntities or ` +
+      `despawn entities first`,
+  );
 }
 
 /**

@@ -15,7 +15,10 @@
  * | EVENT_FIELD | field index | value | |
  * | ADD_EACH, REMOVE_EACH | component index | entities | |
  * | DESPAWN_EACH | | entities | |
- * | ENTITIES | four entity handles (the list after an `_EACH` record) | | |
+ * | ENTITIES | three entity handles (the list after an `_EACH` record) | | |
+ * | SPAWN_EACH | entities | first pending ordinal | components |
+ * | COMPONENTS | three component indices (after SPAWN_EACH) | | |
+ * | VALUES | three values of one field (after the COMPONENTS records) | | |
  *
  * @module
  */
@@ -44,5 +47,17 @@ export const REMOVE_EACH = 10;
 export const DESPAWN_EACH = 11;
 /** Four entity handles of the list of the `_EACH` record before it. */
 export const ENTITIES = 12;
+/**
+ * Spawns a block of entities with the components listed in the COMPONENTS
+ * records after it, then one run of VALUES records per field of those
+ * components (in list order), three values to a record.
+ */
+export const SPAWN_EACH = 13;
+/** Three component indices of the SPAWN_EACH record before it. */
+export const COMPONENTS = 14;
+/** Three values of one field of a SPAWN_EACH. */
+export const VALUES = 15;
+/** Values (or handles, or indices) in one list record: its words after the kind. */
+export const PER_RECORD = 3;
 /** Words per record: a power of two, so a word's place in its record is `word & (WORDS - 1)`. */
 export const WORDS = 4;

@@ -32,21 +32,23 @@ import type { SystemChunk } from "./archetype.ts";
 import {
   ADD,
   ADD_EACH,
+  COMPONENTS,
   DESPAWN,
   DESPAWN_EACH,
   EMIT,
   ENTITIES,
   EVENT_FIELD,
+  PER_RECORD,
   REMOVE,
   REMOVE_EACH,
   SEGMENT,
   SET,
   SPAWN,
+  SPAWN_EACH,
+  VALUES,
   WORDS,
 } from "./_command_records.ts";
 
-/** Entity handles in one ENTITIES record (its words after the kind). */
-const HANDLES_PER_RECORD = WORDS - 1;
 /** Records a buffer takes from the frame's shared count at a time. */
 const BUDGET_BLOCK = 256;
 
@@ -87,6 +89,8 @@ export class CommandBuffer {
   /** Records reserved from the frame's shared count and not used yet. */
   private budget = 0;
   private segmentChunk = 0;
+  /** The view `spawnEach` returns, one per buffer. */
+  private readonly batch: SpawnBatch;
 
   /**
    * A buffer for `world`. With `memory` it attaches to shared memory: give
@@ -107,6 +111,7 @@ export class CommandBuffer {
     for (const owner of world.eventQueues.keys()) this.eventIndex.set(owner, this.eventIndex.size);
     this.queues = [...world.eventQueues.values()];
     this.resolved = new Uint32Array(this.maxRecords);
+    this.batch = new SpawnBatch(world);
   }
 
   /**
@@ -152,6 +157,58 @@ export class CommandBuffer {
     this.reserve(1);
     this.push(SPAWN, this.pendingSpawns, 0, 0);
     return -++this.pendingSpawns;
+  }
+
+  /**
+   * Records spawning `count` entities with `components` as one block: their
+   * rows and handles are taken at once when the commands apply. Returns this
+   * buffer's batch view (the same object for every call, valid until the
+   * next `spawnEach`): `batch.set(i, field, value)` gives entity `i` a value
+   * (fields start at zero), `batch.entity(i)` is its pending handle.
+   *
+   * @example
+   * ```ts ignore
+   * runChunk(chunk, ctx) {
+   *   const a = chunk.read(A.value);
+   *   const batch = ctx.commands.spawnEach(chunk.count, B); // or [B, C]: keep the array constant
+   *
+   *   for (let i = 0; i < chunk.count; i++) batch.set(i, B.value, a[i]);
+   * }
+   * ```
+   */
+  spawnEach(count: number, components: Component | readonly Component[]): SpawnBatch {
+    const batch = this.batch;
+    if (!Number.isInteger(count) || count < 1) {
+      throw new UsageError(`spawnEach: count must be a positive integer; got ${count}`);
+    }
+    if (this.pendingSpawns + count > this.maxRecords) {
+      throw new BoundError(
+        "maxCommandsPerFrame",
+        this.maxRecords,
+        `spawnEach: ${this.pendingSpawns + count} spawns pending in one system's chunk, more ` +
+          `than maxCommandsPerFrame ${this.maxRecords}; raise it or spawn fewer at once`,
+      );
+    }
+    batch.open(components, count);
+    const componentRecords = Math.ceil(batch.indices.length / PER_RECORD);
+    const valueRecords = Math.ceil(count / PER_RECORD);
+    this.reserve(1 + componentRecords + batch.fieldCount * valueRecords);
+    this.push(SPAWN_EACH, count, this.pendingSpawns, batch.indices.length);
+    const words = this.words;
+    let at = this.count * WORDS;
+    for (let r = 0; r < componentRecords; r++, at += WORDS) {
+      words[at] = COMPONENTS;
+      for (let k = 1; k < WORDS; k++) words[at + k] = batch.indices[r * PER_RECORD + k - 1] ?? 0;
+    }
+    const valuesAt = at;
+    for (let r = 0; r < batch.fieldCount * valueRecords; r++, at += WORDS) {
+      words[at] = VALUES;
+      words[at + 1] = words[at + 2] = words[at + 3] = 0;
+    }
+    this.count = at / WORDS;
+    batch.place(words, valuesAt, valueRecords, this.pendingSpawns);
+    this.pendingSpawns += count;
+    return batch;
   }
 
   /** Records a despawn. */
@@ -310,7 +367,7 @@ export class CommandBuffer {
    */
   private recordEach(kind: number, chunk: SystemChunk, componentIndex: number): void {
     if (chunk.count === 0) return;
-    const room = Math.ceil(chunk.count / HANDLES_PER_RECORD);
+    const room = Math.ceil(chunk.count / PER_RECORD);
     this.reserve(1 + room);
     this.push(kind, componentIndex, 0, 0);
     const header = (this.count - 1) * WORDS;
@@ -327,7 +384,7 @@ export class CommandBuffer {
       words[at++] = entities[i];
       rows++;
     }
-    const lists = Math.ceil(rows / HANDLES_PER_RECORD);
+    const lists = Math.ceil(rows / PER_RECORD);
     this.budget += room - lists;
     if (rows === 0) {
       this.count--; // nothing matched: no record (the segment record, if new, stays)
@@ -401,4 +458,89 @@ export function eventOverflow(queue: EventQueue): Error {
     `event queue ${queue.owner.name} full: ${queue.capacity} events this frame; raise its ` +
       `capacity in defineEvent(..., { capacity }) or emit fewer`,
   );
+}
+
+/**
+ * The entities of one `spawnEach`, to give values to: where each field's
+ * values go in the command records, and their pending handles. One per
+ * command buffer, reused by every `spawnEach`.
+ */
+export class SpawnBatch {
+  /** Entities in the batch. */
+  count = 0;
+  /** The components' scene indices, in the order given. */
+  indices: readonly number[] = [];
+  /** Fields of the components, in order. */
+  fieldCount = 0;
+  private fields: readonly Field[] = [];
+  private words: Float64Array | undefined;
+  /** Word where each field's values start, by field slot. */
+  private readonly starts: number[] = [];
+  /** Field slot by process-wide field id, -1 for fields not in the batch. */
+  private readonly slots: Int32Array;
+  private firstOrdinal = 0;
+  private readonly world: World;
+  /** Indices and fields by the component (or array of them) given, worked out once each. */
+  private readonly known: Map<object, { indices: number[]; fields: Field[] }> = new Map();
+
+  constructor(world: World) {
+    this.world = world;
+    this.slots = new Int32Array(world.fieldOrdinals.length).fill(-1);
+  }
+
+  /** Sets `field` of entity `i` (from 0) of the batch; the field must be one of its components'. */
+  set<T extends FieldType>(i: number, field: Field<T>, value: number | boolean): void {
+    const slot = this.slots[field.id];
+    if (!(slot >= 0) || !(i >= 0 && i < this.count)) throw this.misuse(i, field);
+    const list = (i / PER_RECORD) | 0;
+    this.words![this.starts[slot] + list * WORDS + 1 + i - list * PER_RECORD] = toFieldNumber(
+      value,
+    );
+  }
+
+  /** The pending handle of entity `i` of the batch, for later commands of this system. */
+  entity(i: number): number {
+    if (!(i >= 0 && i < this.count)) {
+      throw new UsageError(`spawnEach batch: entity ${i} is outside 0 to ${this.count - 1}`);
+    }
+    return -(this.firstOrdinal + i + 1);
+  }
+
+  /** Starts a batch of `count` entities with `components`. */
+  open(components: Component | readonly Component[], count: number): void {
+    let known = this.known.get(components);
+    if (known === undefined) {
+      const list = Array.isArray(components) ? components : [components as Component];
+      const indices = list.map((c) => this.world.indexOf(c));
+      const fields = indices.flatMap((index) => this.world.components[index].fields as Field[]);
+      known = { indices, fields };
+      this.known.set(components, known);
+    }
+    for (let f = 0; f < this.fields.length; f++) this.slots[this.fields[f].id] = -1;
+    this.indices = known.indices;
+    this.fields = known.fields;
+    this.count = count;
+    this.fieldCount = known.fields.length;
+    for (let f = 0; f < this.fields.length; f++) this.slots[this.fields[f].id] = f;
+  }
+
+  /** Points the batch at its value records, from word `at`, `perField` records per field. */
+  place(words: Float64Array, at: number, perField: number, firstOrdinal: number): void {
+    this.words = words;
+    this.firstOrdinal = firstOrdinal;
+    this.starts.length = this.fieldCount;
+    for (let slot = 0; slot < this.fieldCount; slot++) {
+      this.starts[slot] = at + slot * perField * WORDS;
+    }
+  }
+
+  private misuse(i: number, field: Field): UsageError {
+    if (!(i >= 0 && i < this.count)) {
+      return new UsageError(`spawnEach batch: entity ${i} is outside 0 to ${this.count - 1}`);
+    }
+    return new UsageError(
+      `spawnEach batch: ${field.owner.name}.${field.name} is not a field of the batch's ` +
+        `components; list ${field.owner.name} in spawnEach(count, components)`,
+    );
+  }
 }

@@ -37,7 +37,8 @@ type Op =
   | { kind: "spawn"; components: Component[]; b: number; link: number }
   | { kind: "addEach"; chunk: Chunk; component: Component; entities: number[] }
   | { kind: "removeEach"; chunk: Chunk; component: Component; entities: number[] }
-  | { kind: "despawnEach"; chunk: Chunk; entities: number[] };
+  | { kind: "despawnEach"; chunk: Chunk; entities: number[] }
+  | { kind: "spawnEach"; components: Component[]; values: number[]; mark: number };
 
 /** The chunk an entity's row is in. */
 function chunkOf(world: World, entity: number): Chunk {
@@ -95,6 +96,12 @@ function randomOps(world: World, random: Random): Op[] {
       else ops.push({ kind: "removeEach", chunk, component, entities });
       continue;
     }
+    if (pick === 4 && random.int(2) === 0) {
+      const components = [[A, B], [B, C], [A, Mark], [B, C, Mark]][random.int(4)];
+      const values = Array.from({ length }, () => random.int(1000) - 500);
+      ops.push({ kind: "spawnEach", components, values, mark: random.int(length) });
+      continue;
+    }
     if (pick === 4) {
       const components = random.int(2) === 0 ? [A, B] : [B, C];
       for (let i = 0; i < length; i++) {
@@ -119,6 +126,18 @@ function applyAsCommands(world: World, ops: readonly Op[]): string[] {
   buffer.beginSegment(0);
   let pending = 0;
   for (const op of ops) {
+    if (op.kind === "spawnEach") {
+      const batch = buffer.spawnEach(op.values.length, op.components);
+      op.values.forEach((v, i) => {
+        if (op.components.includes(B)) batch.set(i, B.b, v);
+        // Entity field values: the batch's own handles, pending.
+        if (op.components.includes(C)) batch.set(i, C.c, batch.entity(op.values.length - 1 - i));
+        if (op.components.includes(A)) batch.set(i, A.a, v / 4);
+      });
+      buffer.add(batch.entity(op.mark), T);
+      pending += op.values.length;
+      continue;
+    }
     if (op.kind === "despawn") buffer.despawn(op.entity);
     else if (op.kind === "despawnEach") buffer.despawnEach(op.chunk);
     else if (op.kind === "addEach") buffer.addEach(op.chunk, op.component);
@@ -146,6 +165,27 @@ function applyOneByOne(world: World, ops: readonly Op[]): string[] {
   const errors: string[] = [];
   const spawned: number[] = [];
   for (const op of ops) {
+    if (op.kind === "spawnEach") {
+      const batch: number[] = [];
+      let archetype = world.root;
+      for (const c of op.components) {
+        if (c !== Mark) archetype = world.withComponent(archetype, world.indexOf(c));
+      }
+      for (const _ of op.values) batch.push(world.spawnIn(archetype));
+      for (const entity of batch) {
+        if (op.components.includes(Mark)) world.addNow(entity, world.indexOf(Mark));
+      }
+      spawned.push(...batch);
+      op.values.forEach((v, i) => {
+        if (op.components.includes(B)) world.setField(batch[i], B.b, v);
+        if (op.components.includes(C)) {
+          world.setField(batch[i], C.c, batch[op.values.length - 1 - i]);
+        }
+        if (op.components.includes(A)) world.setField(batch[i], A.a, v / 4);
+      });
+      world.addNow(batch[op.mark], world.indexOf(T));
+      continue;
+    }
     if (op.kind === "addEach" || op.kind === "removeEach" || op.kind === "despawnEach") {
       // One error for the list, as the bulk record gives, after doing what it can.
       let stale = 0;
@@ -207,5 +247,38 @@ describe("commands applied by the block", () => {
         );
       }
     }
+  });
+});
+
+describe("spawnEach", () => {
+  test("past maxEntities: spawns what fits, one bound error, commands on the rest skipped", () => {
+    const w = new World({ components: COMPONENTS, config: { ...CONFIG, maxEntities: 10 } });
+    for (let i = 0; i < 7; i++) w.spawn(A);
+    const buffer = new CommandBuffer(w);
+    buffer.beginFrame();
+    buffer.beginSegment(0);
+    const batch = buffer.spawnEach(5, [A, B]);
+    for (let i = 0; i < 5; i++) batch.set(i, B.b, 100 + i);
+    for (let i = 0; i < 5; i++) buffer.add(batch.entity(i), T);
+    buffer.publish();
+    const errors: CommandError[] = [];
+    applyCommands(w, buffer, ["grow"], errors);
+    assert.equal(w.entityCount, 10);
+    assert.equal(errors.length, 1);
+    assert.match(String((errors[0].error as Error).message), /spawnEach: 2 of 5 spawns failed/);
+    assert.equal(errors[0].skippedCommands, 2, "the adds on the two that failed");
+    assert.equal(w.query({ all: [A, B, T] }).count(), 3);
+  });
+
+  test("a field outside the batch's components, or an entity outside it, is a UsageError", () => {
+    const w = new World({ components: COMPONENTS, config: CONFIG });
+    const buffer = new CommandBuffer(w);
+    buffer.beginFrame();
+    buffer.beginSegment(0);
+    const batch = buffer.spawnEach(3, B);
+    assert.throws(() => batch.set(0, A.a, 1), /A\.a is not a field of the batch's components/);
+    assert.throws(() => batch.set(3, B.b, 1), /entity 3 is outside 0 to 2/);
+    assert.throws(() => batch.entity(-1), /entity -1 is outside 0 to 2/);
+    assert.throws(() => buffer.spawnEach(0, B), /count must be a positive integer; got 0/);
   });
 });

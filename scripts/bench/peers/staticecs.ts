@@ -153,12 +153,8 @@ function entityCycle(): Promise<CaseInstance> {
     writes: [B],
     runChunk(chunk, ctx) {
       const a = chunk.read(A.value);
-      const commands = ctx.commands;
-      for (let i = 0; i < chunk.count; i++) {
-        const entity = commands.spawn();
-        commands.add(entity, B);
-        commands.setField(entity, B.value, a[i]);
-      }
+      const spawned = ctx.commands.spawnEach(chunk.count, B);
+      for (let i = 0; i < chunk.count; i++) spawned.set(i, B.value, a[i]);
     },
   });
   const killB = defineSystem({
