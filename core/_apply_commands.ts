@@ -298,20 +298,12 @@ function placeSpawns(
   base: number,
 ): void {
   const words = buffer.words, table = world.entities, mask = archetype.chunkRows - 1;
-  const ids = archetype.fieldIds;
   let row = base - 1;
   for (let r = start; r < end; r++) {
     const at = r * WORDS, kind = words[at];
     if (kind === SPAWN) {
       row++;
-      const chunk = archetype.chunks[row >>> archetype.chunkShift], local = row & mask;
-      for (let f = 0; f < ids.length; f++) chunk.byField[ids[f]]![local] = 0;
-      const entity = table.allocate();
-      chunk.entities[local] = entity;
-      const index = table.indexOf(entity);
-      table.archetype[index] = archetype.id;
-      table.row[index] = row;
-      buffer.resolved[words[at + 1]] = entity;
+      buffer.resolved[words[at + 1]] = placeSpawn(table, archetype, row);
     } else if (kind === SET) {
       const field = world.fieldsByOrdinal[words[at + 2]];
       const value = words[at + 3];
@@ -387,6 +379,22 @@ function applySparseRun(world: World, buffer: CommandBuffer, record: number): nu
   return record;
 }
 
+/**
+ * Fills `row` (just grown) of `archetype` with a new entity: zeroed fields, a
+ * handle taken as a one-at-a-time spawn would take it. Returns the handle.
+ */
+function placeSpawn(table: EntityTable, archetype: Archetype, row: number): number {
+  const chunk = archetype.chunks[row >>> archetype.chunkShift];
+  const local = row & (archetype.chunkRows - 1), ids = archetype.fieldIds;
+  for (let f = 0; f < ids.length; f++) chunk.byField[ids[f]]![local] = 0;
+  const entity = table.allocate();
+  chunk.entities[local] = entity;
+  const index = table.indexOf(entity);
+  table.archetype[index] = archetype.id;
+  table.row[index] = row;
+  return entity;
+}
+
 /** The last record of the SPAWN_EACH at `record`: its COMPONENTS, then its VALUES. */
 function spawnEachEnd(world: World, buffer: CommandBuffer, record: number): number {
   const words = buffer.words, at = record * WORDS;
@@ -426,17 +434,8 @@ function applySpawnEach(world: World, buffer: CommandBuffer, record: number): nu
   const placed = Math.min(count, table.available);
   if (placed === 0) return 0;
   const base = archetype.growBy(placed);
-  const mask = archetype.chunkRows - 1, ids = archetype.fieldIds;
   for (let i = 0; i < placed; i++) {
-    const row = base + i;
-    const chunk = archetype.chunks[row >>> archetype.chunkShift], local = row & mask;
-    for (let f = 0; f < ids.length; f++) chunk.byField[ids[f]]![local] = 0;
-    const entity = table.allocate();
-    chunk.entities[local] = entity;
-    const index = table.indexOf(entity);
-    table.archetype[index] = archetype.id;
-    table.row[index] = row;
-    buffer.resolved[firstOrdinal + i] = entity;
+    buffer.resolved[firstOrdinal + i] = placeSpawn(table, archetype, base + i);
   }
   spawnEachPlaced = placed;
   writeSpawnEachValues(world, buffer, record, archetype, base, placed);
