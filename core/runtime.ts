@@ -170,6 +170,8 @@ export class Runtime {
   private readonly frame = new Frame();
   private readonly eventQueues: readonly EventQueue[];
   private readonly timeColumns: readonly Column[];
+  /** Where applying a stage's commands puts its errors; emptied after each stage. */
+  private readonly commandErrors: CommandError[] = [];
   private readonly systemNames: readonly string[];
   private readonly maxCatchUpTicks: number;
   private accumulatorSeconds = 0;
@@ -439,12 +441,14 @@ export class Runtime {
   }
 
   private applyStageCommands(report: FrameReport): void {
-    const commandErrors: CommandError[] = [];
+    const commandErrors = this.commandErrors;
     applyCommands(this.world, this.state.commands, this.systemNames, commandErrors);
+    if (commandErrors.length === 0) return;
     for (const failure of commandErrors) {
       const entry = this.schedule.systems.find((s) => s.system.name === failure.system)!;
       report.fail(entry, failure.error, skippedOnSpawn(failure.skippedCommands));
     }
+    commandErrors.length = 0;
   }
 
   /** Writes Time's columns directly: its setters would box each double (V8 allocates then). */
