@@ -80,9 +80,9 @@ export class EntityTable {
     this.freeRing = new Uint32Array(fresh ? slots : 0);
   }
 
-  /** Packs an index and generation. */
+  /** Packs an index and generation (bit operations: the generation fits above the index). */
   handle(index: number, generation: number): number {
-    return (generation * (this.indexMask + 1) + index) >>> 0;
+    return ((generation << this.indexBits) | index) >>> 0;
   }
 
   /** The index of a handle. */
