@@ -42,6 +42,7 @@ export {
   type Column,
   type ColumnOf,
   type Component,
+  type ComponentOptions,
   defineComponent,
   defineEvent,
   defineResource,
@@ -49,12 +50,14 @@ export {
   type EventType,
   type Field,
   type FieldType,
+  type ReadonlyColumn,
   type Resource,
   type ResourceSchema,
   type Schema,
+  type Storage,
   type Values,
 } from "./core/schema.ts";
-export { type ResourceValues, Time } from "./core/resources.ts";
+export { type ReadonlyResourceValues, type ResourceValues, Time } from "./core/resources.ts";
 export { DEFAULT_CONFIG, type WorldConfig } from "./core/config.ts";
 export {
   BoundError,
@@ -65,10 +68,10 @@ export {
   UsageError,
 } from "./core/errors.ts";
 export { NULL_ENTITY } from "./core/entities.ts";
-export { Chunk } from "./core/archetype.ts";
+export { type ArchetypeInfo, Chunk, type SystemChunk } from "./core/archetype.ts";
 export { Query, type QuerySpec } from "./core/query.ts";
 export { type ComponentInit, World, type WorldSpec } from "./core/world.ts";
-export { CommandBuffer } from "./core/commands.ts";
+export { CommandBuffer, SpawnBatch } from "./core/commands.ts";
 export { EventView } from "./core/events.ts";
 export { SystemContext } from "./core/context.ts";
 export { type Access, defineSystem, type System, type SystemSpec } from "./core/system.ts";
