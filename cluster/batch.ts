@@ -7,7 +7,10 @@
  * bytes: plain data that msgpackr encodes without a per-entity object, and
  * that `PartitionMap.insert` copies straight into chunk memory. Entity
  * handles never cross: an entity is named by its ClusterId, and fields of
- * type "entity" arrive as the null entity.
+ * type "entity" arrive as the null entity. Sparse components (which live
+ * beside the tables) travel in every group of a world that has any: for each,
+ * a presence column (one byte a row, 1 where the entity has it), then its
+ * fields' columns.
  *
  * Every copy here is a typed-array copy, column by column: moving a million
  * entities a second leaves no room for an object or a closure per entity.
@@ -19,7 +22,14 @@ import type { Archetype } from "../core/archetype.ts";
 import { ClusterId } from "../core/cluster_id.ts";
 import { BoundError, EcsError, SceneError, UsageError } from "../core/errors.ts";
 import type { Scene } from "../core/scene.ts";
-import { type Column, type Field, FIELD_TYPES, type Owner } from "../core/schema.ts";
+import {
+  type Column,
+  type ColumnConstructor,
+  type Field,
+  FIELD_TYPES,
+  type Owner,
+} from "../core/schema.ts";
+import type { SparseStore } from "../core/sparse.ts";
 import type { World } from "../core/world.ts";
 
 // Batches are raw column bytes, read and written as little-endian; a big-endian
@@ -44,15 +54,19 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
  * ```
  */
 export interface EntityGroup {
-  /** Component names of the archetype, in the world's component order (ClusterId included). */
+  /**
+   * Component names of the archetype, then every sparse component of the
+   * world, in the world's component order (ClusterId included).
+   */
   readonly components: readonly string[];
   readonly count: number;
   /** ClusterId per row: the bytes of a little-endian Float64Array of `count`. */
   readonly ids: Uint8Array;
   /**
    * One per field of those components (component order, then field order,
-   * ClusterId's own field excluded): the raw little-endian bytes of `count`
-   * values of the field's type.
+   * ClusterId's own field excluded), a sparse component's presence column
+   * before its fields: the raw little-endian bytes of `count` values of the
+   * field's type (a presence value is one byte).
    */
   readonly columns: readonly Uint8Array[];
 }
@@ -401,18 +415,46 @@ export function partitionOf(key: number, partitions: number): number {
   return ((key % partitions) + partitions) % partitions;
 }
 
-/** How an archetype's rows go into a group: its names and its columns' fields. */
+/**
+ * What one column of a group holds: a table field, or a sparse component's
+ * presence (one byte a row), or one of its fields (indexed by entity).
+ */
+type ColumnOf =
+  | { readonly kind: "table"; readonly field: Field }
+  | { readonly kind: "present"; readonly store: SparseStore }
+  | { readonly kind: "sparse"; readonly store: SparseStore; readonly field: Field };
+
+/** How an archetype's rows go into a group: its names and what each column holds. */
 interface GroupLayout {
   readonly names: readonly string[];
-  /** Fields with a column, ClusterId's excluded. */
-  readonly fields: readonly Field[];
+  /** One per column: ClusterId's field has none. */
+  readonly columns: readonly ColumnOf[];
 }
 
-/** A batch group ready to write: where it goes and which field each column fills. */
+/** A batch group ready to write: where it goes and what each column fills. */
 interface InsertPlan {
   readonly group: EntityGroup;
   readonly archetype: Archetype;
-  readonly fields: readonly Field[];
+  readonly columns: readonly ColumnOf[];
+}
+
+/** Bytes of one value of a column. */
+function valueBytesOf(column: ColumnOf): number {
+  return column.kind === "present" ? 1 : FIELD_TYPES[column.field.type].BYTES_PER_ELEMENT;
+}
+
+/** The columns of a group of `owners` (world order): tables' fields, then sparse ones'. */
+function columnsOf(world: World, owners: readonly Owner[], idField: Field): ColumnOf[] {
+  return owners.flatMap((owner): ColumnOf[] => {
+    const store = world.sparseByIndex[world.indexOf(owner)];
+    if (store === undefined) {
+      return owner.fields.filter((f) => f !== idField).map((field) => ({ kind: "table", field }));
+    }
+    return [
+      { kind: "present", store },
+      ...owner.fields.map((field) => ({ kind: "sparse" as const, store, field })),
+    ];
+  });
 }
 
 /**
@@ -631,10 +673,12 @@ export class PartitionMap {
     const layout = this.layoutOf(archetype);
     const ids = new ArrayBuffer(selected * 8);
     if (archetype.hasIndex(this.idIndex)) this.gather(archetype, this.idField, ids, selected);
-    const columns = layout.fields.map((field) => {
-      const column = new ArrayBuffer(selected * FIELD_TYPES[field.type].BYTES_PER_ELEMENT);
+    const columns = layout.columns.map((of) => {
+      const column = new ArrayBuffer(selected * valueBytesOf(of));
       // Handles mean nothing in another process: entity fields travel as the null entity.
-      if (field.type !== "entity") this.gather(archetype, field, column, selected);
+      if (of.kind === "table" && of.field.type !== "entity") {
+        this.gather(archetype, of.field, column, selected);
+      } else if (of.kind !== "table") this.gatherSparse(archetype, of, column, selected);
       return column;
     });
     for (const [p, groups] of out) {
@@ -645,7 +689,7 @@ export class PartitionMap {
         count,
         ids: new Uint8Array(ids, starts[p] * 8, count * 8),
         columns: columns.map((column, c) => {
-          const valueBytes = FIELD_TYPES[layout.fields[c].type].BYTES_PER_ELEMENT;
+          const valueBytes = valueBytesOf(layout.columns[c]);
           return new Uint8Array(column, starts[p] * valueBytes, count * valueBytes);
         }),
       });
@@ -689,6 +733,31 @@ export class PartitionMap {
     }
   }
 
+  /** Copies a sparse column (presence, or a field's values) of the listed rows to their targets. */
+  private gatherSparse(
+    archetype: Archetype,
+    of: Exclude<ColumnOf, { kind: "table" }>,
+    out: ArrayBuffer,
+    selected: number,
+  ): void {
+    const rows = this.selectedRows, targets = this.selectedTargets, table = this.world.entities;
+    const shift = archetype.chunkShift, mask = archetype.chunkRows - 1;
+    const present = of.kind === "present" ? new Uint8Array(out) : undefined;
+    const source = of.kind === "sparse" && of.field.type !== "entity"
+      ? of.store.columns[of.field.index]
+      : undefined;
+    const values = source === undefined
+      ? undefined
+      : new (source.constructor as ColumnConstructor)(out, 0, selected);
+    for (let i = 0; i < selected; i++) {
+      const row = rows[i];
+      const index = table.indexOf(archetype.chunks[row >>> shift].entities[row & mask]);
+      if (!of.store.has(index)) continue;
+      if (present !== undefined) present[targets[i]] = 1;
+      else if (values !== undefined) values[targets[i]] = source![index];
+    }
+  }
+
   /**
    * Despawns the listed rows of `archetype`. From the last row down: when
    * row r goes, every listed row above it has gone already, so the row that
@@ -705,7 +774,7 @@ export class PartitionMap {
     const shift = archetype.chunkShift, mask = archetype.chunkRows - 1;
     const chunks = archetype.chunks;
     for (let i = 0; i < selected; i++) {
-      table.free(table.indexOf(chunks[rows[i] >>> shift].entities[rows[i] & mask]));
+      this.world.freeIndex(table.indexOf(chunks[rows[i] >>> shift].entities[rows[i] & mask]));
     }
     if (selected === archetype.count) {
       archetype.setCount(0);
@@ -741,10 +810,13 @@ export class PartitionMap {
     const indices = archetype.hasIndex(this.idIndex)
       ? archetype.componentIndices
       : [...archetype.componentIndices, this.idIndex].sort((a, b) => a - b);
-    const owners = indices.map((i) => this.world.components[i]);
+    const sparse = this.world.sparseStores.map((store) => store.index);
+    const owners = [...indices, ...sparse].sort((a, b) => a - b).map((i) =>
+      this.world.components[i]
+    );
     layout = {
       names: Object.freeze(owners.map((owner) => owner.name)),
-      fields: owners.flatMap((owner) => owner.fields).filter((f) => f !== this.idField),
+      columns: columnsOf(this.world, owners, this.idField),
     };
     this.layouts.set(archetype, layout);
     return layout;
@@ -760,16 +832,16 @@ export class PartitionMap {
   insert(batch: EntityBatch): number {
     this.world.checkUnlocked("insert");
     const checked = checkBatch(batch);
-    const fieldsByGroup = checked.groups.map((group, g) => this.fieldsFor(group, g));
+    const columnsByGroup = checked.groups.map((group, g) => this.columnsFor(group, g));
     // Archetypes only for groups with rows: an empty group must not leave an empty table behind.
     const plans: InsertPlan[] = [];
     checked.groups.forEach((group, g) => {
       if (group.count === 0) return;
       const indices = group.components.map((name) =>
         this.world.indexOf(this.ownersByName.get(name)!)
-      );
+      ).filter((i) => this.world.sparseByIndex[i] === undefined);
       const archetype = this.world.archetypeFor([...indices, this.idIndex]);
-      plans.push({ group, archetype, fields: fieldsByGroup[g] });
+      plans.push({ group, archetype, columns: columnsByGroup[g] });
     });
     this.reserve(plans);
     let inserted = 0;
@@ -780,8 +852,8 @@ export class PartitionMap {
     return inserted;
   }
 
-  /** The fields a group's columns fill, or a BatchError naming the mismatch with this world. */
-  private fieldsFor(group: EntityGroup, g: number): readonly Field[] {
+  /** What a group's columns fill, or a BatchError naming the mismatch with this world. */
+  private columnsFor(group: EntityGroup, g: number): readonly ColumnOf[] {
     const owners = group.components.map((name) => {
       const owner = this.ownersByName.get(name);
       if (owner === undefined) {
@@ -792,23 +864,27 @@ export class PartitionMap {
       }
       return owner;
     });
-    const fields = owners.flatMap((owner) => owner.fields).filter((f) => f !== this.idField);
-    if (group.columns.length !== fields.length) {
+    const columns = columnsOf(this.world, owners, this.idField);
+    if (group.columns.length !== columns.length) {
       throw new BatchError(
         `batch: groups[${g}] [${group.components}] has ${group.columns.length} columns; this ` +
-          `world's fields of those components are ${fields.length}; members must run the same scene`,
+          `world's columns of those components are ${columns.length}; members must run the ` +
+          `same scene`,
       );
     }
-    fields.forEach((field, c) => {
-      const bytes = group.count * FIELD_TYPES[field.type].BYTES_PER_ELEMENT;
+    columns.forEach((of, c) => {
+      const bytes = group.count * valueBytesOf(of);
       if (group.columns[c].byteLength !== bytes) {
+        const what = of.kind === "present"
+          ? `${of.store.owner.name} presence, u8`
+          : `${of.field.owner.name}.${of.field.name}, ${of.field.type}`;
         throw new BatchError(
-          `batch: groups[${g}] column ${c} (${field.owner.name}.${field.name}, ${field.type}) ` +
-            `has ${group.columns[c].byteLength} bytes; ${group.count} values need ${bytes}`,
+          `batch: groups[${g}] column ${c} (${what}) has ${group.columns[c].byteLength} bytes; ` +
+            `${group.count} values need ${bytes}`,
         );
       }
     });
-    return fields;
+    return columns;
   }
 
   /**
@@ -861,7 +937,7 @@ function replayMoves(
 }
 
 function writeGroup(world: World, plan: InsertPlan, idField: Field): void {
-  const { archetype, group, fields } = plan;
+  const { archetype, group, columns } = plan;
   const table = world.entities, start = archetype.count, count = group.count;
   const shift = archetype.chunkShift, mask = archetype.chunkRows - 1;
   for (let i = 0; i < count; i++) {
@@ -873,11 +949,36 @@ function writeGroup(world: World, plan: InsertPlan, idField: Field): void {
     archetype.chunks[row >>> shift].entities[row & mask] = entity;
   }
   copyColumnIn(archetype, idField, start, count, group.ids);
-  for (let c = 0; c < fields.length; c++) {
-    const bytes = fields[c].type === "entity" ? undefined : group.columns[c];
-    copyColumnIn(archetype, fields[c], start, count, bytes);
+  for (let c = 0; c < columns.length; c++) {
+    const of = columns[c];
+    if (of.kind !== "table") continue;
+    const bytes = of.field.type === "entity" ? undefined : group.columns[c];
+    copyColumnIn(archetype, of.field, start, count, bytes);
   }
   archetype.setCount(start + count);
+  writeSparse(world, plan, start);
+}
+
+/** Gives the group's entities their sparse components: presence first, then values. */
+function writeSparse(world: World, plan: InsertPlan, start: number): void {
+  const { archetype, group, columns } = plan;
+  const table = world.entities, shift = archetype.chunkShift, mask = archetype.chunkRows - 1;
+  let present: Uint8Array | undefined;
+  for (let c = 0; c < columns.length; c++) {
+    const of = columns[c];
+    if (of.kind === "table") continue;
+    if (of.kind === "present") present = group.columns[c];
+    const source = of.kind === "sparse" && of.field.type !== "entity"
+      ? new FIELD_TYPES[of.field.type](aligned(group.columns[c]).slice().buffer, 0, group.count)
+      : undefined;
+    for (let i = 0; i < group.count; i++) {
+      if (present![i] === 0) continue;
+      const row = start + i;
+      const index = table.indexOf(archetype.chunks[row >>> shift].entities[row & mask]);
+      if (of.kind === "present") of.store.add(index);
+      else if (source !== undefined) of.store.columns[of.field.index][index] = source[i];
+    }
+  }
 }
 
 /**

@@ -481,3 +481,72 @@ describe("Runtime skipSetup", () => {
     await normal.close();
   });
 });
+
+describe("sparse components in batches", () => {
+  const Hot = defineTag("Hot", { storage: "sparse" });
+  const Stun = defineComponent("Stun", { untilTick: "u32", by: "entity" }, { storage: "sparse" });
+  const sparseScene = defineScene({
+    name: "cluster_batch_sparse",
+    components: [Pos, Cell, Hot, Stun],
+    systems: [],
+    cluster: { key: Cell.key },
+    config: { chunkRows: 16 },
+  });
+
+  /** ClusterId -> [hot, stun until or -1] for every entity of `world`. */
+  function sparseById(world: World): Map<number, [boolean, number]> {
+    const out = new Map<number, [boolean, number]>();
+    world.query({ all: [ClusterId] }).forEachChunk((chunk) => {
+      for (let i = 0; i < chunk.count; i++) {
+        const e = chunk.entities[i];
+        const stun = world.has(e, Stun) ? world.get(e, Stun.untilTick) : -1;
+        out.set(world.get(e, ClusterId.id), [world.has(e, Hot), stun]);
+      }
+    });
+    return out;
+  }
+
+  test("travel with their entities, through msgpackr, and leave the sender", () => {
+    const from = new World(sparseScene);
+    for (let i = 0; i < 60; i++) {
+      const e = from.spawn([Cell, { key: i % 3 }], [Pos, { x: i }]);
+      if (i % 2 === 0) from.add(e, Hot);
+      if (i % 5 === 0) from.add(e, Stun, { untilTick: 100 + i, by: e });
+    }
+    const map = new PartitionMap(from, sparseScene, 3);
+    let next = 1;
+    map.assignIds(() => next++);
+    const before = sparseById(from);
+    const batch = map.collect((p) => p === 1, true).get(1)!;
+    assert.equal(from.query({ all: [Hot] }).count(), 20, "the moved ones left Hot");
+    const to = new World(sparseScene);
+    const inserted = new PartitionMap(to, sparseScene, 3).insert(unpack(pack(batch)));
+    assert.equal(inserted, 20);
+    for (const [id, value] of sparseById(to)) assert.deepEqual(value, before.get(id), `id ${id}`);
+    to.query({ all: [Stun] }).forEachChunk((chunk) => {
+      for (let i = 0; i < chunk.count; i++) {
+        if (to.has(chunk.entities[i], Stun)) assert.equal(to.get(chunk.entities[i], Stun.by), 0);
+      }
+    });
+  });
+
+  test("a presence column of the wrong size is refused before anything is spawned", () => {
+    const from = new World(sparseScene);
+    from.spawn([Cell, { key: 1 }], Hot);
+    const map = new PartitionMap(from, sparseScene, 3);
+    map.assignIds(() => 7);
+    const batch = map.collect(() => true, false).get(1)!;
+    const group = batch.groups[0];
+    const hot = group.components.indexOf("Hot");
+    assert.ok(hot >= 0, "Hot is listed");
+    const columns = [...group.columns];
+    const presence = columns.findIndex((c) => c.byteLength === 1);
+    columns[presence] = new Uint8Array(2); // a size a column may have, not a presence
+    const to = new World(sparseScene);
+    assert.throws(
+      () => new PartitionMap(to, sparseScene, 3).insert({ groups: [{ ...group, columns }] }),
+      (e: unknown) => e instanceof BatchError && /presence, u8\) has 2 bytes/.test(e.message),
+    );
+    assert.equal(to.entityCount, 0);
+  });
+});
