@@ -1,13 +1,20 @@
 /**
- * Mutual authentication with a shared secret, before any other frame is processed.
+ * Mutual authentication with a shared secret, before any other frame is processed, and the
+ * session keys that authenticate every frame after it.
  *
  * HMAC-SHA256 challenge-response: the server sends `{ t: "hello", v, nonce }` (32 random
  * bytes); the client answers `{ t: "auth", v, nonce, proof }` with its own 32 bytes and
- * `HMAC(secret, "staticecs-cluster/1/client" + serverNonce + clientNonce)`; the server checks
+ * `HMAC(secret, "staticecs-cluster/2/client" + serverNonce + clientNonce)`; the server checks
  * the version and the proof (in constant time) and answers `{ t: "auth_ok", proof }` with
- * `HMAC(secret, "staticecs-cluster/1/server" + serverNonce + clientNonce)`, which the client
+ * `HMAC(secret, "staticecs-cluster/2/server" + serverNonce + clientNonce)`, which the client
  * checks. Fresh nonces on both sides mean a recorded exchange cannot be replayed to either.
  * The secret itself never crosses the wire.
+ *
+ * Right after auth_ok both sides start the connection's session (`Connection.startSession`):
+ * from `HMAC(secret, "staticecs-cluster/2/session" + serverNonce + clientNonce)` each derives
+ * one key per direction, and every later frame carries an HMAC of its sequence number and
+ * payload under its direction's key (_session.ts). Someone on the network path who does not
+ * know the secret can then neither inject, replay, reorder nor alter a frame unnoticed.
  *
  * A side that refuses sends `{ t: "auth_error", reason }` (so the other side can say why),
  * then closes. The server never throws or rejects on what a peer sends: it logs the refusal
@@ -19,16 +26,18 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import process from "node:process";
 import { ClusterError } from "./errors.ts";
+import { DEFAULT_CLUSTER_LIMITS } from "./limits.ts";
+import type { SessionKeys } from "./_session.ts";
 import type { Connection } from "./transport.ts";
 
 /** The wire protocol version both sides must speak; part of the authenticated exchange. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
-/** How long a side waits for the other's next authentication frame, by default. */
-export const AUTH_TIMEOUT_MS = 5_000;
+/** The fewest bytes of a secret that are not whitespace. */
+export const SECRET_BYTES_MIN = 16;
 
-/** The shortest secret resolveSecret accepts. */
-export const SECRET_CHARS_MIN = 8;
+/** Bytes of randomness in a secret from generateSecret (printed as twice as many hex digits). */
+const GENERATED_SECRET_BYTES = 32;
 
 /** Bytes of each side's nonce, and of an HMAC-SHA256 proof. */
 const NONCE_BYTES = 32;
@@ -36,6 +45,9 @@ const PROOF_BYTES = 32;
 
 /** How long a refusing side waits for its auth_error to be written before it closes. */
 const REFUSAL_FLUSH_MS = 1_000;
+
+/** The longest refusal reason sent: an auth_error must fit the peer's handshake frame bound. */
+const REFUSAL_REASON_CHARS_MAX = 512;
 
 const WRONG_SECRET = "wrong secret (the peer's proof does not match; give both sides the same " +
   "--secret or STATICECS_SECRET)";
@@ -45,7 +57,7 @@ type Message = { readonly t: string; readonly [key: string]: unknown };
 /** What the server side of authentication needs. */
 export interface AcceptOptions {
   readonly secret: string;
-  /** How long the client has to answer hello; default AUTH_TIMEOUT_MS. */
+  /** How long the client has to answer hello; default limits.ts's handshakeTimeoutMs. */
   readonly timeoutMs?: number;
   /** Receives one line per refused connection, naming the peer and the reason. */
   readonly log?: (line: string) => void;
@@ -54,7 +66,7 @@ export interface AcceptOptions {
 /** What the client side of authentication needs. */
 export interface AuthenticateOptions {
   readonly secret: string;
-  /** How long to wait for each of hello and auth_ok; default AUTH_TIMEOUT_MS. */
+  /** How long to wait for each of hello and auth_ok; default limits.ts's handshakeTimeoutMs. */
   readonly timeoutMs?: number;
 }
 
@@ -78,7 +90,7 @@ export function acceptAuthenticated(
   connection: Connection,
   options: AcceptOptions,
 ): Promise<Connection | undefined> {
-  const timeoutMs = options.timeoutMs ?? AUTH_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CLUSTER_LIMITS.handshakeTimeoutMs;
   const serverNonce = new Uint8Array(randomBytes(NONCE_BYTES));
   let settled = false;
   return new Promise((resolve) => {
@@ -103,7 +115,12 @@ export function acceptAuthenticated(
       if (refusal !== undefined) return finish(refusal);
       const clientNonce = message.nonce as Uint8Array;
       const proof = hmac(options.secret, "server", serverNonce, clientNonce);
-      finish(trySend(connection, { t: "auth_ok", proof }));
+      const failure = trySend(connection, { t: "auth_ok", proof });
+      if (failure === undefined) {
+        const keys = sessionKeys(options.secret, serverNonce, clientNonce);
+        connection.startSession({ send: keys.serverToClient, receive: keys.clientToServer });
+      }
+      finish(failure);
     };
     const sendFailure = trySend(connection, {
       t: "hello",
@@ -153,7 +170,7 @@ export function authenticate(
   connection: Connection,
   options: AuthenticateOptions,
 ): Promise<Connection> {
-  const timeoutMs = options.timeoutMs ?? AUTH_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CLUSTER_LIMITS.handshakeTimeoutMs;
   const clientNonce = new Uint8Array(randomBytes(NONCE_BYTES));
   let serverNonce: Uint8Array | undefined;
   let settled = false;
@@ -198,7 +215,12 @@ export function authenticate(
         if (sendFailure !== undefined) finish(sendFailure);
         return;
       }
-      finish(checkAuthOk(message, options.secret, serverNonce, clientNonce));
+      const failure = checkAuthOk(message, options.secret, serverNonce, clientNonce);
+      if (failure === undefined) {
+        const keys = sessionKeys(options.secret, serverNonce, clientNonce);
+        connection.startSession({ send: keys.clientToServer, receive: keys.serverToClient });
+      }
+      finish(failure);
     };
     wait("hello");
   });
@@ -251,9 +273,21 @@ function checkVersion(version: unknown): string | undefined {
   }, this side speaks ${PROTOCOL_VERSION}; run the same StaticECS version on every node`;
 }
 
+/** Both directions' frame keys of the session the two nonces name. */
+function sessionKeys(
+  secret: string,
+  serverNonce: Uint8Array,
+  clientNonce: Uint8Array,
+): { clientToServer: SessionKeys["send"]; serverToClient: SessionKeys["send"] } {
+  const session = hmac(secret, "session", serverNonce, clientNonce);
+  const derive = (direction: string) =>
+    new Uint8Array(createHmac("sha256", session).update(direction).digest());
+  return { clientToServer: derive("client to server"), serverToClient: derive("server to client") };
+}
+
 function hmac(
   secret: string,
-  side: "client" | "server",
+  side: "client" | "server" | "session",
   serverNonce: Uint8Array,
   clientNonce: Uint8Array,
 ): Uint8Array {
@@ -281,7 +315,8 @@ function trySend(connection: Connection, message: Message): string | undefined {
 /** Closes, first telling the peer why if asked (best effort, bounded by REFUSAL_FLUSH_MS). */
 function refuse(connection: Connection, reason: string, tellPeer: boolean): void {
   if (connection.closed) return;
-  if (!tellPeer || trySend(connection, { t: "auth_error", reason }) !== undefined) {
+  const told = reason.slice(0, REFUSAL_REASON_CHARS_MAX);
+  if (!tellPeer || trySend(connection, { t: "auth_error", reason: told }) !== undefined) {
     return connection.close(reason);
   }
   // Drop whatever else the peer sends while the refusal is written out.
@@ -295,12 +330,12 @@ function refuse(connection: Connection, reason: string, tellPeer: boolean): void
 
 /**
  * The cluster secret: the `--secret` flag if given, else STATICECS_SECRET. Throws ClusterError
- * when neither is set, or when the secret is shorter than SECRET_CHARS_MIN characters.
+ * naming where it came from when neither is set, or when it is too weak (checkSecret).
  *
  * @example
  * ```ts
  * import { resolveSecret } from "./auth.ts";
- * resolveSecret(undefined, { STATICECS_SECRET: "correct horse battery" }); // "correct horse battery"
+ * resolveSecret(undefined, { STATICECS_SECRET: "correct horse battery staple" }); // the same
  * ```
  */
 export function resolveSecret(
@@ -309,14 +344,46 @@ export function resolveSecret(
 ): string {
   const secret = flag ?? (env.STATICECS_SECRET === "" ? undefined : env.STATICECS_SECRET);
   if (secret === undefined) {
-    throw new ClusterError("no cluster secret: pass --secret or set STATICECS_SECRET");
-  }
-  if (secret.length < SECRET_CHARS_MIN) {
-    const source = flag !== undefined ? "--secret" : "STATICECS_SECRET";
     throw new ClusterError(
-      `cluster secret too short: ${source} has ${secret.length} characters, at least ` +
-        `${SECRET_CHARS_MIN} are needed; use a long random string (e.g. openssl rand -hex 16)`,
+      "no cluster secret: pass --secret or set STATICECS_SECRET (generate one with " +
+        "`staticecs cluster secret`)",
+    );
+  }
+  return checkSecret(secret, flag !== undefined ? "--secret" : "STATICECS_SECRET");
+}
+
+/**
+ * Checks that a secret has at least SECRET_BYTES_MIN bytes (UTF-8) that are not whitespace, and
+ * returns it; throws ClusterError naming `source` (an option key or a flag) otherwise.
+ *
+ * @example
+ * ```ts
+ * import { checkSecret } from "./auth.ts";
+ * checkSecret("0123456789abcdef", "secret"); // "0123456789abcdef"
+ * ```
+ */
+export function checkSecret(secret: string, source: string): string {
+  const bytes = typeof secret === "string"
+    ? new TextEncoder().encode(secret.replace(/\s/gu, "")).length
+    : 0;
+  if (bytes < SECRET_BYTES_MIN) {
+    throw new ClusterError(
+      `cluster secret too weak: ${source} has ${bytes} bytes that are not whitespace, at ` +
+        `least ${SECRET_BYTES_MIN} are needed; generate one with \`staticecs cluster secret\``,
     );
   }
   return secret;
+}
+
+/**
+ * A new random secret: GENERATED_SECRET_BYTES random bytes as lowercase hex.
+ *
+ * @example
+ * ```ts
+ * import { generateSecret } from "./auth.ts";
+ * generateSecret().length; // 64
+ * ```
+ */
+export function generateSecret(): string {
+  return randomBytes(GENERATED_SECRET_BYTES).toString("hex");
 }

@@ -21,6 +21,7 @@ import { BoundError, EcsError, SceneError, UsageError } from "../core/errors.ts"
 import type { Scene } from "../core/scene.ts";
 import { type Column, type Field, FIELD_TYPES, type Owner } from "../core/schema.ts";
 import type { World } from "../core/world.ts";
+import { PARTITIONS_MAX } from "./limits.ts";
 
 // Batches are raw column bytes, read and written as little-endian; a big-endian
 // member would silently scramble every value it received.
@@ -95,8 +96,6 @@ export class BatchError extends EcsError {
 export const BATCH_GROUPS_MAX = 1 << 16;
 /** Most entities one group may hold: a world has at most 16,777,215 entities. */
 export const GROUP_COUNT_MAX = (1 << 24) - 1;
-/** Most partitions a PartitionMap splits a world into. */
-export const PARTITIONS_MAX = 1 << 16;
 
 /**
  * Entities in a batch.

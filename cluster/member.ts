@@ -17,7 +17,7 @@
 
 import type { Runtime, Scene } from "../mod.ts";
 import { FIELD_TYPES, ownerOf } from "../core/schema.ts";
-import { authenticate } from "./auth.ts";
+import { authenticate, checkSecret } from "./auth.ts";
 import { batchCount, emptyBatch, type EntityBatch, PartitionMap } from "./batch.ts";
 import { ClusterError } from "./errors.ts";
 import {
@@ -27,13 +27,14 @@ import {
   type MemberMessage,
   type RawMessage,
 } from "./protocol.ts";
-import type { Connection, Transport } from "./transport.ts";
+import type { Connection, Transport, TransportLimits } from "./transport.ts";
 
 /** How to join. */
 export interface MemberOptions {
   readonly transport: Transport;
   readonly host: string;
   readonly port: number;
+  /** The shared secret: at least 16 bytes that are not whitespace. */
   readonly secret: string;
   readonly scene: Scene;
   /** Creates the runtime once the welcome says the seed and whether setup runs here. */
@@ -43,6 +44,8 @@ export interface MemberOptions {
   readonly log?: (line: string) => void;
   /** Longest wait for the welcome (10,000 ms). */
   readonly joinTimeoutMs?: number;
+  /** The connection's bounds (limits.ts's defaults if omitted). */
+  readonly limits?: Partial<TransportLimits>;
 }
 
 /** What a member has done, for its summary. */
@@ -125,7 +128,12 @@ export class ClusterMember {
 
   /** Connects, authenticates, joins and starts ticking. */
   static async join(options: MemberOptions): Promise<ClusterMember> {
-    const connection = await options.transport.connect(options.host, options.port);
+    checkSecret(options.secret, "secret");
+    const connection = await options.transport.connect(
+      options.host,
+      options.port,
+      options.limits,
+    );
     try {
       await authenticate(connection, { secret: options.secret });
       const early: RawMessage[] = [];

@@ -25,6 +25,7 @@ import {
   parseHostPort,
   type Transport,
   type TransportLimits,
+  UNAUTHENTICATED_LIMITS,
 } from "../cluster/transport.ts";
 
 const SECRET = "correct horse battery staple";
@@ -183,12 +184,12 @@ describe("frame codec", () => {
     assertMessages(batch.slice(-values.length), values);
   });
 
-  test("a payload over maxFrameBytes is refused on encode, naming both sizes", () => {
+  test("a payload over frameBytesMax is refused on encode, naming both sizes", () => {
     assert.throws(
       () => encodeFrame({ t: "big", data: new Uint8Array(2000) }, 1000),
       (error: Error) =>
         error instanceof ClusterError &&
-        /\d+ bytes, over maxFrameBytes \(1000\)/.test(error.message),
+        /\d+ bytes, over frameBytesMax \(1000\)/.test(error.message),
     );
   });
 
@@ -197,7 +198,7 @@ describe("frame codec", () => {
     assert.deepEqual(decoder.push(new Uint8Array([0xff, 0xff])), []);
     assert.throws(
       () => decoder.push(new Uint8Array([0xff, 0xff])),
-      /frame too large: the peer declared a 4294967295-byte frame, over maxFrameBytes \(1024\)/,
+      /frame too large: the peer declared a 4294967295-byte frame, over frameBytesMax \(1024\)/,
     );
     assert.equal(decoder.bufferedBytes, 0, "nothing of the forged body was buffered");
   });
@@ -206,7 +207,7 @@ describe("frame codec", () => {
     const frame = (payload: number[]) => new Uint8Array([0, 0, 0, payload.length, ...payload]);
     const cases: [number[], RegExp][] = [
       [[0x92, 1], /malformed frame: the 2-byte payload is not valid MessagePack/],
-      [[0xc1], /malformed frame: the payload decodes to a C1Type/],
+      [[0xc1], /malformed frame: .*not valid MessagePack \(byte 0xc1 at 0 is never used\)/],
       [[0x93, 1, 2, 3], /malformed frame: the payload decodes to an array/],
       [[0x2a], /malformed frame: the payload decodes to a number/],
       [[0x81, 0xa1, 0x78, 1], /malformed frame: .*string "t" field/],
@@ -231,13 +232,21 @@ describe("parseHostPort and resolveSecret", () => {
   });
 
   test("--secret wins over STATICECS_SECRET; none or a short one is refused", () => {
-    assert.equal(resolveSecret("flag-secret", { STATICECS_SECRET: "env-secret" }), "flag-secret");
-    assert.equal(resolveSecret(undefined, { STATICECS_SECRET: "env-secret" }), "env-secret");
+    const flag = "flag-secret-0123456789", env = "env-secret-0123456789";
+    assert.equal(resolveSecret(flag, { STATICECS_SECRET: env }), flag);
+    assert.equal(resolveSecret(undefined, { STATICECS_SECRET: env }), env);
     assert.throws(
       () => resolveSecret(undefined, {}),
       /no cluster secret: pass --secret or set STATICECS_SECRET/,
     );
-    assert.throws(() => resolveSecret("short", {}), /too short: --secret has 5 characters/);
+    assert.throws(
+      () => resolveSecret("short", {}),
+      /too weak: --secret has 5 bytes that are not whitespace, at least 16 .*staticecs cluster secret/,
+    );
+    assert.throws(
+      () => resolveSecret(undefined, { STATICECS_SECRET: " ".repeat(40) }),
+      /too weak: STATICECS_SECRET has 0 bytes that are not whitespace/,
+    );
   });
 });
 
@@ -262,8 +271,8 @@ describe("memory transport", () => {
     let serverClosed: Promise<string> | undefined;
     const listener = await listen(transport, (server) => {
       serverClosed = collect(server).closed;
-    }, { maxFrameBytes: 1024 });
-    const client = await connect(transport, listener, { maxFrameBytes: MIB });
+    }, { ...UNAUTHENTICATED_LIMITS, frameBytesMax: 1024 });
+    const client = await connect(transport, listener, { frameBytesMax: MIB });
     const { closed } = collect(client);
     client.send({ t: "big", data: new Uint8Array(4096) });
     assert.match(await within(serverClosed!, "server close"), /frame too large/);
@@ -306,12 +315,12 @@ describe(`TCP transport (${"Bun" in globalThis ? "Bun" : "Deno"})`, () => {
     assert.ok(Buffer.from(echoed).equals(Buffer.from(data)), "bytes differ");
   });
 
-  test("send past maxQueuedBytes throws, and everything accepted arrives", async () => {
+  test("send past queuedBytesMax throws, and everything accepted arrives", async () => {
     const received: number[] = [];
     const listener = await listen(transport, (server) => {
       server.onMessage = (message) => received.push(message.n as number);
-    });
-    const client = await connect(transport, listener, { maxQueuedBytes: 2 * MIB });
+    }, UNAUTHENTICATED_LIMITS);
+    const client = await connect(transport, listener, { queuedBytesMax: 2 * MIB });
     const chunk = new Uint8Array(256 * 1024);
     let accepted = 0;
     let refused: Error | undefined;
@@ -327,7 +336,7 @@ describe(`TCP transport (${"Bun" in globalThis ? "Bun" : "Deno"})`, () => {
       }
     }
     assert.ok(refused instanceof ClusterError, `no refusal after ${accepted} sends`);
-    assert.match(refused.message, /would pass maxQueuedBytes \(2097152\); await drained\(\)/);
+    assert.match(refused.message, /would pass queuedBytesMax \(2097152\); await drained\(\)/);
     await within(client.drained(), "drained");
     assert.equal(client.queuedBytes, 0);
     await until(() => received.length === accepted, `${accepted} messages received`);
@@ -363,8 +372,8 @@ describe(`TCP transport (${"Bun" in globalThis ? "Bun" : "Deno"})`, () => {
       if (member === undefined) return;
       member.onMessage = (message) => member.send({ ...message, t: "echo" });
       member.onClose = (reason) => serverReasons.push(reason);
-    }, { maxFrameBytes: 64 * 1024 });
-    const limits = { maxFrameBytes: 4 * MIB };
+    }, { frameBytesMax: 64 * 1024 });
+    const limits = { frameBytesMax: 4 * MIB };
     const big = await within(
       authenticate(await connect(transport, listener, limits), { secret: SECRET }),
       "auth",
