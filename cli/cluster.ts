@@ -11,7 +11,12 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { ClusterError } from "../cluster/errors.ts";
-import { authenticate, generateSecret, resolveSecret, SECRET_BYTES_MIN } from "../cluster/auth.ts";
+import {
+  connectAuthenticated,
+  generateSecret,
+  resolveSecret,
+  SECRET_BYTES_MIN,
+} from "../cluster/auth.ts";
 import { Coordinator } from "../cluster/coordinator.ts";
 import {
   ClusterLimitError,
@@ -362,9 +367,8 @@ export async function fetchStatus(
   secret: string,
   timeoutMs = 5_000,
 ): Promise<ClusterStatus> {
-  const connection = await (await tcpTransport()).connect(host, port);
+  const connection = await connectAuthenticated(tcpTransport(), host, port, { secret, timeoutMs });
   try {
-    await authenticate(connection, { secret, timeoutMs });
     return await new Promise<ClusterStatus>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new ClusterError(`no status within ${timeoutMs} ms`)),

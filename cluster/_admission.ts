@@ -19,7 +19,7 @@ type Message = { readonly t: string; readonly [key: string]: unknown };
 export interface AdmissionOptions {
   readonly secret: string;
   readonly limits: Pick<ClusterLimits, "handshakeTimeoutMs" | "unauthenticatedConnectionsMax">;
-  /** Where lines about refused connections go, a few a second at most. */
+  /** Where lines go; those about strangers, a few a second of each kind at most. */
   readonly log: (line: string) => void;
   /** Gets each connection's first message after authentication; it owns the connection then. */
   readonly onFirstMessage: (connection: Connection, message: Message) => void;
@@ -37,13 +37,13 @@ export interface AdmissionOptions {
 export class Admission {
   readonly #options: AdmissionOptions;
   readonly #refusals: LogLimiter;
-  /** Connections still authenticating, oldest first (a Set keeps insertion order). */
-  readonly #authenticating = new Set<Connection>();
+  /** Connections still authenticating, oldest first (a Map keeps insertion order). */
+  readonly #authenticating = new Map<Connection, AbortController>();
   #closed = false;
 
   constructor(options: AdmissionOptions) {
     this.#options = options;
-    this.#refusals = new LogLimiter(options.log, "refused connections");
+    this.#refusals = new LogLimiter(options.log);
   }
 
   /** Connections still authenticating now. */
@@ -56,18 +56,20 @@ export class Admission {
     if (this.#closed) return connection.close("the coordinator is shutting down");
     const { unauthenticatedConnectionsMax, handshakeTimeoutMs } = this.#options.limits;
     if (this.#authenticating.size >= unauthenticatedConnectionsMax) {
-      const oldest = this.#authenticating.values().next().value!;
+      const [oldest, eviction] = this.#authenticating.entries().next().value!;
       this.#authenticating.delete(oldest);
-      oldest.close(
+      eviction.abort(
         `evicted: ${unauthenticatedConnectionsMax} connections were authenticating at once ` +
           `(unauthenticatedConnectionsMax), and this was the oldest`,
       );
     }
-    this.#authenticating.add(connection);
+    const eviction = new AbortController();
+    this.#authenticating.set(connection, eviction);
     void acceptAuthenticated(connection, {
       secret: this.#options.secret,
       timeoutMs: handshakeTimeoutMs,
       log: (line) => this.#refusals.line(line),
+      signal: eviction.signal,
     }).then((authenticated) => {
       this.#authenticating.delete(connection);
       if (authenticated === undefined) return;
@@ -79,7 +81,7 @@ export class Admission {
   /** Refuses every new connection and closes those still authenticating. */
   close(): void {
     this.#closed = true;
-    for (const connection of this.#authenticating) {
+    for (const connection of this.#authenticating.keys()) {
       connection.close("the coordinator is shutting down");
     }
     this.#authenticating.clear();
@@ -90,10 +92,15 @@ export class Admission {
     const timer = setTimeout(() => {
       const why = `no first message within ${timeoutMs} ms of authenticating ` +
         `(handshakeTimeoutMs)`;
-      this.#refusals.line(`cluster: closed connection from ${connection.remote}: ${why}`);
       connection.close(why);
     }, timeoutMs);
-    connection.onClose = () => clearTimeout(timer);
+    connection.onClose = (reason) => {
+      clearTimeout(timer);
+      // Not limited: this peer knows the secret, so it is a bug or a man in the middle.
+      this.#options.log(
+        `cluster: connection from ${connection.remote} closed before its first message: ${reason}`,
+      );
+    };
     connection.onMessage = (message) => {
       clearTimeout(timer);
       // Handed over: what follows waits for the owner's handler.

@@ -1,8 +1,9 @@
 /**
  * The part of a Connection every transport shares: the bounded send queue, the bounded inbox
- * that holds frames until a handler is attached, the handshake's bounds, the session's MACs,
- * frame decoding, and the once-only close. A transport subclass moves bytes: it writes what `nextWriteChunk` gives and reports it with
- * `wrote`, feeds what it reads to `received`, and reports a dead socket with `socketClosed`.
+ * that holds frames until a handler is attached, the handshake's bounds, the session's MACs and
+ * flow control, frame decoding, and the once-only close. A transport subclass moves bytes: it
+ * writes what `nextWriteChunk` gives and reports it with `wrote`, feeds what it reads to
+ * `received`, and reports a dead socket with `socketClosed`.
  *
  * @module
  */
@@ -10,6 +11,7 @@
 import { ClusterError } from "./errors.ts";
 import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, type FrameMessage } from "./_frame.ts";
 import { FrameSession, MAC_BYTES, type SessionKeys } from "./_session.ts";
+import { ACK_MESSAGE, AckCounter, SendWindow } from "./_flow.ts";
 import type { Connection, TransportLimits } from "./transport.ts";
 
 /** Small frames queued behind each other are copied into one write up to this size. */
@@ -47,6 +49,9 @@ export abstract class FramedConnection implements Connection {
   #inboxBytes = 0;
   #delivering = false;
   #session: FrameSession | undefined = undefined;
+  /** In a session, the client's window, or the server's acknowledgements (see _flow.ts). */
+  #window: SendWindow | undefined = undefined;
+  #acks: AckCounter | undefined = undefined;
   /** Bytes received before the session started. */
   #handshakeBytes = 0;
   #closed = false;
@@ -81,10 +86,12 @@ export abstract class FramedConnection implements Connection {
     return this.#session !== undefined;
   }
 
-  startSession(keys: SessionKeys): void {
+  startSession(keys: SessionKeys, side: "client" | "server"): void {
     assert(this.#session === undefined, "startSession called twice");
     this.#session = new FrameSession(keys);
     this.#decoder.frameBytesMax = this.limits.frameBytesMax;
+    if (side === "client") this.#window = new SendWindow();
+    else this.#acks = new AckCounter();
   }
 
   get onMessage(): Connection["onMessage"] {
@@ -148,18 +155,26 @@ export abstract class FramedConnection implements Connection {
    */
   protected nextWriteChunk(): Uint8Array | undefined {
     if (this.#queueHead === this.#queue.length) return undefined;
-    const head = this.#queue[this.#queueHead].subarray(this.#headOffsetBytes);
+    const allowed = this.#window?.openBytes() ?? Infinity;
+    if (allowed <= 0) {
+      this.#window!.limited();
+      return undefined; // an acknowledgement starts writing again
+    }
+    const whole = this.#queue[this.#queueHead].subarray(this.#headOffsetBytes);
+    const head = whole.subarray(0, Math.min(whole.length, allowed));
+    if (head.length < whole.length) this.#window!.limited();
     const last = this.#queueHead + 1 === this.#queue.length;
-    if (last || head.length >= WRITE_COALESCE_BYTES / 2) return head;
+    if (last || head.length >= WRITE_COALESCE_BYTES / 2 || head.length < whole.length) return head;
     const scratch = this.#scratch ??= new Uint8Array(WRITE_COALESCE_BYTES);
+    const room = Math.min(scratch.length, allowed);
     let filled = 0;
-    for (let i = this.#queueHead; i < this.#queue.length; i++) {
+    for (let i = this.#queueHead; i < this.#queue.length && filled < room; i++) {
       const frame = i === this.#queueHead ? head : this.#queue[i];
-      const copied = Math.min(frame.length, scratch.length - filled);
+      const copied = Math.min(frame.length, room - filled);
       scratch.set(frame.subarray(0, copied), filled);
       filled += copied;
-      if (filled === scratch.length) break;
     }
+    if (filled === allowed) this.#window!.limited();
     return scratch.subarray(0, filled);
   }
 
@@ -168,6 +183,7 @@ export abstract class FramedConnection implements Connection {
     if (this.#closed) return;
     assert(bytes >= 0 && bytes <= this.#queuedBytes, "wrote more than was queued");
     this.#queuedBytes -= bytes;
+    this.#window?.wrote(bytes);
     let left = bytes;
     while (left > 0) {
       const frame = this.#queue[this.#queueHead];
@@ -194,8 +210,15 @@ export abstract class FramedConnection implements Connection {
   protected received(bytes: Uint8Array): void {
     if (this.#closed) return;
     try {
+      // Before the session only the handshake's budget is split: its frames' headers are
+      // checked first (a stranger's oversized frame is named as such), and no more is looked at.
+      const budget = this.#session === undefined
+        ? this.limits.handshakeBytesMax - this.#handshakeBytes
+        : bytes.length;
+      this.#decoder.split(bytes.subarray(0, budget), (body) => this.#enqueue(body));
       if (this.#session === undefined) this.#countHandshakeBytes(bytes.length);
-      this.#decoder.split(bytes, (body) => this.#enqueue(body));
+      const acknowledged = this.#acks?.read(bytes.length);
+      if (acknowledged !== undefined) this.send({ t: ACK_MESSAGE, bytes: acknowledged });
     } catch (error) {
       const reason = error instanceof ClusterError ? error.message : String(error);
       this.terminate(`${reason} (from ${this.remote})`, true);
@@ -251,6 +274,14 @@ export abstract class FramedConnection implements Connection {
     this.#inboxBytes += frameBytes;
   }
 
+  /** Takes the server's acknowledgement and writes on; false if this side sends none. */
+  #takeAck(message: FrameMessage): boolean {
+    if (this.#window === undefined) return false;
+    this.#window.acknowledged(message.bytes, this.remote);
+    this.startWriting();
+    return true;
+  }
+
   /** A frame body as a message: its MAC checked (in a session), then decoded. */
   #open(body: Uint8Array): FrameMessage {
     const payload = this.#session === undefined ? body : this.#session.open(body, this.remote);
@@ -285,6 +316,7 @@ export abstract class FramedConnection implements Connection {
       let message: FrameMessage;
       try {
         message = this.#open(body);
+        if (message.t === ACK_MESSAGE && this.#takeAck(message)) continue;
       } catch (error) {
         const reason = error instanceof ClusterError ? error.message : String(error);
         this.terminate(`${reason} (from ${this.remote})`, false);

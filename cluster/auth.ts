@@ -25,10 +25,9 @@
 
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import process from "node:process";
-import { ClusterError } from "./errors.ts";
+import { ClusterBusyError, ClusterError } from "./errors.ts";
 import { DEFAULT_CLUSTER_LIMITS } from "./limits.ts";
-import type { SessionKeys } from "./_session.ts";
-import type { Connection } from "./transport.ts";
+import type { Connection, Transport, TransportLimits } from "./transport.ts";
 
 /** The wire protocol version both sides must speak; part of the authenticated exchange. */
 export const PROTOCOL_VERSION = 2;
@@ -61,6 +60,11 @@ export interface AcceptOptions {
   readonly timeoutMs?: number;
   /** Receives one line per refused connection, naming the peer and the reason. */
   readonly log?: (line: string) => void;
+  /**
+   * Aborting it refuses the connection with the abort's reason, telling the peer that the
+   * server is busy and that it may try again (an eviction under a flood).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** What the client side of authentication needs. */
@@ -94,17 +98,20 @@ export function acceptAuthenticated(
   const serverNonce = new Uint8Array(randomBytes(NONCE_BYTES));
   let settled = false;
   return new Promise((resolve) => {
-    const finish = (refusal: string | undefined) => {
+    const finish = (refusal: string | undefined, busy = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
       connection.onMessage = undefined;
       connection.onClose = undefined;
       if (refusal === undefined) return resolve(connection);
       options.log?.(`cluster: refused connection from ${connection.remote}: ${refusal}`);
-      refuse(connection, refusal, true);
+      refuse(connection, refusal, true, busy);
       resolve(undefined);
     };
+    const onAbort = () => finish(String(options.signal!.reason), true);
+    options.signal?.addEventListener("abort", onAbort);
     const timer = setTimeout(
       () => finish(`authentication timed out: no auth frame within ${timeoutMs} ms`),
       timeoutMs,
@@ -114,11 +121,14 @@ export function acceptAuthenticated(
       const refusal = checkAuth(message, options.secret, serverNonce);
       if (refusal !== undefined) return finish(refusal);
       const clientNonce = message.nonce as Uint8Array;
-      const proof = hmac(options.secret, "server", serverNonce, clientNonce);
+      const proof = handshakeMac(options.secret, "server", serverNonce, clientNonce);
       const failure = trySend(connection, { t: "auth_ok", proof });
       if (failure === undefined) {
-        const keys = sessionKeys(options.secret, serverNonce, clientNonce);
-        connection.startSession({ send: keys.serverToClient, receive: keys.clientToServer });
+        const keys = sessionKeysOf(options.secret, serverNonce, clientNonce);
+        connection.startSession(
+          { send: keys.serverToClient, receive: keys.clientToServer },
+          "server",
+        );
       }
       finish(failure);
     };
@@ -147,7 +157,7 @@ function checkAuth(message: Message, secret: string, serverNonce: Uint8Array): s
     return `authentication failed: malformed auth frame (nonce and proof must be ` +
       `${NONCE_BYTES}-byte binaries)`;
   }
-  const expected = hmac(secret, "client", serverNonce, message.nonce);
+  const expected = handshakeMac(secret, "client", serverNonce, message.nonce);
   if (!timingSafeEqual(expected, message.proof)) return `authentication failed: ${WRONG_SECRET}`;
   return undefined;
 }
@@ -176,7 +186,7 @@ export function authenticate(
   let settled = false;
   return new Promise((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const finish = (failure: string | undefined) => {
+    const finish = (failure: string | undefined, busy = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -184,8 +194,9 @@ export function authenticate(
       connection.onClose = undefined;
       if (failure === undefined) return resolve(connection);
       // Before auth is sent the server still waits and can log why; after, it has moved on.
-      refuse(connection, failure, serverNonce === undefined);
-      reject(new ClusterError(`${failure} (server ${connection.remote})`));
+      refuse(connection, failure, serverNonce === undefined && !busy);
+      const message = `${failure} (server ${connection.remote})`;
+      reject(busy ? new ClusterBusyError(message) : new ClusterError(message));
     };
     const wait = (what: string) => {
       clearTimeout(timer);
@@ -200,11 +211,15 @@ export function authenticate(
     };
     connection.onClose = (reason) => finish(`authentication failed: connection closed: ${reason}`);
     connection.onMessage = (message) => {
+      if (message.t === "auth_error" && message.busy === true) {
+        const reason = String(message.reason).slice(0, REFUSAL_REASON_CHARS_MAX);
+        return finish(`authentication failed: the server is busy: ${reason}; try again`, true);
+      }
       if (serverNonce === undefined) {
         const failure = checkHello(message);
         if (failure !== undefined) return finish(failure);
         serverNonce = message.nonce as Uint8Array;
-        const proof = hmac(options.secret, "client", serverNonce, clientNonce);
+        const proof = handshakeMac(options.secret, "client", serverNonce, clientNonce);
         wait("auth_ok");
         const sendFailure = trySend(connection, {
           t: "auth",
@@ -217,8 +232,11 @@ export function authenticate(
       }
       const failure = checkAuthOk(message, options.secret, serverNonce, clientNonce);
       if (failure === undefined) {
-        const keys = sessionKeys(options.secret, serverNonce, clientNonce);
-        connection.startSession({ send: keys.clientToServer, receive: keys.serverToClient });
+        const keys = sessionKeysOf(options.secret, serverNonce, clientNonce);
+        connection.startSession(
+          { send: keys.clientToServer, receive: keys.serverToClient },
+          "client",
+        );
       }
       finish(failure);
     };
@@ -260,7 +278,7 @@ function checkAuthOk(
   if (!isBytes(message.proof, PROOF_BYTES)) {
     return `authentication failed: malformed auth_ok (the proof must be a ${PROOF_BYTES}-byte binary)`;
   }
-  const expected = hmac(secret, "server", serverNonce, clientNonce);
+  const expected = handshakeMac(secret, "server", serverNonce, clientNonce);
   // The server knowing the secret matters as much: a member must not join an impostor.
   if (!timingSafeEqual(expected, message.proof)) return `authentication failed: ${WRONG_SECRET}`;
   return undefined;
@@ -273,26 +291,81 @@ function checkVersion(version: unknown): string | undefined {
   }, this side speaks ${PROTOCOL_VERSION}; run the same StaticECS version on every node`;
 }
 
-/** Both directions' frame keys of the session the two nonces name. */
-function sessionKeys(
+/** Attempts connectAuthenticated makes while the server says it is busy. */
+const BUSY_ATTEMPTS_MAX = 5;
+/** Wait before the first new attempt; it doubles each time. */
+const BUSY_RETRY_MS = 50;
+
+/**
+ * Connects to host:port and authenticates, trying again (up to BUSY_ATTEMPTS_MAX times, after
+ * 50, 100, 200 ... ms) while the server turns the connection away as busy: under a flood of
+ * connections it evicts the oldest ones still authenticating, and a new attempt is the newest.
+ * Rejects with the last error otherwise; the connection is closed then.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectAuthenticated } from "./auth.ts";
+ * const connection = await connectAuthenticated(tcpTransport(), "127.0.0.1", 7000, { secret });
+ * ```
+ */
+export async function connectAuthenticated(
+  transport: Transport,
+  host: string,
+  port: number,
+  options: AuthenticateOptions & { readonly limits?: Partial<TransportLimits> },
+): Promise<Connection> {
+  for (let attempt = 1;; attempt++) {
+    const connection = await transport.connect(host, port, options.limits);
+    try {
+      return await authenticate(connection, options);
+    } catch (error) {
+      connection.close(`authentication failed: ${(error as Error).message}`);
+      if (!(error instanceof ClusterBusyError) || attempt === BUSY_ATTEMPTS_MAX) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_MS * 2 ** (attempt - 1)));
+  }
+}
+
+/**
+ * Both directions' frame keys of the session the two nonces name. Exported for clients that
+ * speak the protocol byte by byte (the hostile-peer tests).
+ *
+ * @example
+ * ```ts
+ * import { sessionKeysOf } from "./auth.ts";
+ * const nonce = new Uint8Array(32);
+ * sessionKeysOf("0123456789abcdef", nonce, nonce).clientToServer.length; // 32
+ * ```
+ */
+export function sessionKeysOf(
   secret: string,
   serverNonce: Uint8Array,
   clientNonce: Uint8Array,
-): { clientToServer: SessionKeys["send"]; serverToClient: SessionKeys["send"] } {
-  const session = hmac(secret, "session", serverNonce, clientNonce);
+): { clientToServer: Uint8Array; serverToClient: Uint8Array } {
+  const session = handshakeMac(secret, "session", serverNonce, clientNonce);
   const derive = (direction: string) =>
     new Uint8Array(createHmac("sha256", session).update(direction).digest());
   return { clientToServer: derive("client to server"), serverToClient: derive("server to client") };
 }
 
-function hmac(
+/**
+ * The handshake's HMAC for one purpose: the client's proof, the server's, or the session's
+ * root key. Exported for clients that speak the protocol byte by byte (the hostile-peer tests).
+ *
+ * @example
+ * ```ts
+ * import { handshakeMac } from "./auth.ts";
+ * handshakeMac("0123456789abcdef", "client", new Uint8Array(32), new Uint8Array(32)).length; // 32
+ * ```
+ */
+export function handshakeMac(
   secret: string,
-  side: "client" | "server" | "session",
+  purpose: "client" | "server" | "session",
   serverNonce: Uint8Array,
   clientNonce: Uint8Array,
 ): Uint8Array {
   const mac = createHmac("sha256", secret);
-  mac.update(`staticecs-cluster/${PROTOCOL_VERSION}/${side}`);
+  mac.update(`staticecs-cluster/${PROTOCOL_VERSION}/${purpose}`);
   mac.update(serverNonce);
   mac.update(clientNonce);
   return new Uint8Array(mac.digest());
@@ -313,10 +386,10 @@ function trySend(connection: Connection, message: Message): string | undefined {
 }
 
 /** Closes, first telling the peer why if asked (best effort, bounded by REFUSAL_FLUSH_MS). */
-function refuse(connection: Connection, reason: string, tellPeer: boolean): void {
+function refuse(connection: Connection, reason: string, tellPeer: boolean, busy = false): void {
   if (connection.closed) return;
-  const told = reason.slice(0, REFUSAL_REASON_CHARS_MAX);
-  if (!tellPeer || trySend(connection, { t: "auth_error", reason: told }) !== undefined) {
+  const refusal = { t: "auth_error", reason: reason.slice(0, REFUSAL_REASON_CHARS_MAX), busy };
+  if (!tellPeer || trySend(connection, refusal) !== undefined) {
     return connection.close(reason);
   }
   // Drop whatever else the peer sends while the refusal is written out.

@@ -17,7 +17,7 @@
 
 import type { Runtime, Scene } from "../mod.ts";
 import { FIELD_TYPES, ownerOf } from "../core/schema.ts";
-import { authenticate, checkSecret } from "./auth.ts";
+import { checkSecret, connectAuthenticated } from "./auth.ts";
 import { batchCount, emptyBatch, type EntityBatch, PartitionMap } from "./batch.ts";
 import { ClusterError } from "./errors.ts";
 import {
@@ -129,23 +129,14 @@ export class ClusterMember {
   /** Connects, authenticates, joins and starts ticking. */
   static async join(options: MemberOptions): Promise<ClusterMember> {
     checkSecret(options.secret, "secret");
-    const connection = await options.transport.connect(
-      options.host,
-      options.port,
-      options.limits,
-    );
+    const connection = await connectAuthenticated(options.transport, options.host, options.port, {
+      secret: options.secret,
+      limits: options.limits,
+    });
     try {
-      await authenticate(connection, { secret: options.secret });
       const early: RawMessage[] = [];
       const welcomed = awaitWelcome(connection, early, options.joinTimeoutMs ?? 10_000);
-      connection.send({
-        t: "join",
-        scene: options.scene.name ?? "scene",
-        components: options.scene.components.map((c) => ownerOf(c).name),
-        fieldBytes: options.scene.components.map((c) =>
-          ownerOf(c).fields.map((f) => FIELD_TYPES[f.type].BYTES_PER_ELEMENT)
-        ),
-      });
+      connection.send(joinMessage(options.scene));
       const welcome = await welcomed;
       const runtime = await options.createRuntime({
         seed: (welcome.settings.seed + welcome.memberId) >>> 0,
@@ -333,6 +324,30 @@ export class ClusterMember {
     void this.connection.drained().then(() => this.connection.close(reason));
     this.resolveDone(reason);
   }
+}
+
+/**
+ * The join a member sends for `scene`: its name, and its components with their field sizes
+ * (the layout the coordinator holds every member's batches to).
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, defineScene } from "../mod.ts";
+ * import { joinMessage } from "./member.ts";
+ * const Cell = defineComponent("Cell", { key: "u32" });
+ * const scene = defineScene({ name: "cells", components: [Cell], systems: [], cluster: { key: Cell.key } });
+ * joinMessage(scene).fieldBytes; // [[4], [8]]: Cell, then ClusterId
+ * ```
+ */
+export function joinMessage(scene: Scene): Extract<MemberMessage, { t: "join" }> {
+  return {
+    t: "join",
+    scene: scene.name ?? "scene",
+    components: scene.components.map((c) => ownerOf(c).name),
+    fieldBytes: scene.components.map((c) =>
+      ownerOf(c).fields.map((f) => FIELD_TYPES[f.type].BYTES_PER_ELEMENT)
+    ),
+  };
 }
 
 /** Waits for the welcome, keeping what follows it (assigns) for after the runtime exists. */

@@ -102,10 +102,11 @@ export interface Connection {
   /**
    * Ends the handshake: from the next frame on, every frame sent carries a MAC under
    * `keys.send` and every frame received must carry one under `keys.receive` (or the connection
-   * closes), and received frames may be up to `frameBytesMax`. auth.ts calls it on both sides
-   * right after `auth_ok`; once only.
+   * closes), and received frames may be up to `frameBytesMax`. The client side then keeps at most
+   * a window (32 KB, more in bulk transfers) written and unacknowledged, and the server side
+   * acknowledges what it reads (_flow.ts says why). auth.ts calls it on both sides right after `auth_ok`; once only.
    */
-  startSession(keys: SessionKeys): void;
+  startSession(keys: SessionKeys, side: "client" | "server"): void;
   /** True once `startSession` has been called. */
   readonly authenticated: boolean;
   /**

@@ -53,7 +53,7 @@ export function heartbeatFrameBytes(
   for (let k = 0; k < owned; k++) counts.push([3 * k, entitiesPerPartition]);
   // A mean of real tick times: a double, never a small integer.
   const message = { t: "heartbeat", tick, counts, tickMsMean: 0.3712 };
-  return encodeFrame(message, DEFAULT_LIMITS.maxFrameBytes).length;
+  return encodeFrame(message, DEFAULT_LIMITS.frameBytesMax).length;
 }
 
 /** How to measure coordinator CPU. */
