@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { defineComponent, defineScene, Runtime } from "../mod.ts";
 import { Coordinator } from "../cluster/coordinator.ts";
-import { ClusterMember } from "../cluster/member.ts";
+import { ClusterMember, joinMessage } from "../cluster/member.ts";
 import { MemoryTransport } from "../cluster/memory_transport.ts";
 import { planMoves } from "../cluster/_placement.ts";
 import { runClusterChurn } from "./fixtures/cluster_churn.ts";
@@ -300,6 +300,140 @@ describe("coordinator and members in one process", () => {
       assert.match(c.lines.join("\n"), /authentication failed|refused/);
       const first = await join(c);
       await settled(c, [first]);
+    },
+  );
+});
+
+describe("what the coordinator judges, and how", () => {
+  /** A coordinator on a clock the test moves, and one raw member that joined it. */
+  async function manualCluster() {
+    const transport = new MemoryTransport();
+    const lines: string[] = [];
+    const clock = { nowMs: 0 };
+    const coordinator = new Coordinator({
+      partitions: 2,
+      secret: SECRET,
+      heartbeatIntervalMs: 100,
+      log: (line) => lines.push(line),
+      clock: () => clock.nowMs,
+    });
+    const listener = await coordinator.listen(transport, "memory", 0);
+    const connection = await authenticate(await transport.connect("memory", listener.port), {
+      secret: SECRET,
+    });
+    const received: string[] = [];
+    connection.onMessage = (message) => received.push(message.t);
+    connection.send(joinMessage(scene));
+    await until("the welcome", () => received.includes("welcome") || undefined, 5_000, 5);
+    let tick = 0;
+    const heartbeat = () =>
+      connection.send({ t: "heartbeat", tick: ++tick, counts: [], tickMsMean: 1 });
+    const state = () => coordinator.status().members[0].state;
+    const delivered = () => new Promise((resolve) => setTimeout(resolve, 5));
+    return { coordinator, clock, lines, heartbeat, state, delivered, connection };
+  }
+
+  it("a stall of the coordinator is not silence of its members; real silence still is", async () => {
+    const c = await manualCluster();
+    try {
+      for (; c.clock.nowMs <= 300; c.clock.nowMs += 25) {
+        if (c.clock.nowMs % 100 === 0) c.heartbeat();
+        await c.delivered();
+        c.coordinator.tick();
+      }
+      assert.equal(c.state(), "active");
+      // Stopped for 5 s: the heartbeats sent meanwhile are still on their way.
+      c.clock.nowMs += 5_000;
+      c.coordinator.tick();
+      assert.equal(c.state(), "active");
+      assert.match(c.lines.join("\n"), /the coordinator stalled for 4925 ms/);
+      c.heartbeat();
+      await c.delivered();
+      for (let k = 0; k < 8; k++) {
+        c.clock.nowMs += 25;
+        if (k % 4 === 0) c.heartbeat();
+        await c.delivered();
+        c.coordinator.tick();
+      }
+      assert.equal(c.state(), "active");
+      // Now the member goes quiet, with the coordinator ticking on time: failed after 400 ms.
+      for (let k = 0; k < 20 && c.state() !== "failed"; k++) {
+        c.clock.nowMs += 25;
+        c.coordinator.tick();
+      }
+      assert.equal(c.state(), "failed");
+      assert.match(c.lines.join("\n"), /member 1 failed \(no heartbeat for 4\d\d ms\)/);
+    } finally {
+      await c.coordinator.close();
+    }
+  });
+
+  it("an authenticated connection that never speaks is closed at the handshake timeout", async () => {
+    const transport = new MemoryTransport();
+    const lines: string[] = [];
+    const coordinator = new Coordinator({
+      partitions: 2,
+      secret: SECRET,
+      handshakeTimeoutMs: 50,
+      log: (line) => lines.push(line),
+    });
+    const listener = await coordinator.listen(transport, "memory", 0);
+    try {
+      const idle = await authenticate(await transport.connect("memory", listener.port), {
+        secret: SECRET,
+      });
+      const closed = new Promise<string>((resolve) => idle.onClose = resolve);
+      idle.onMessage = () => {};
+      assert.equal(await closed, "the peer closed the connection");
+      assert.match(
+        lines.join("\n"),
+        /closed before its first message: no first message within 50 ms/,
+      );
+    } finally {
+      await coordinator.close();
+    }
+  });
+
+  it(
+    "a member whose setup failed does not fix the scene: the next one, of another scene, starts the cluster",
+    {
+      timeout: 30_000,
+    },
+    async () => {
+      const c = await cluster();
+      const Broken = defineComponent("BrokenThing", { key: "u32" });
+      const broken = defineScene({
+        name: "broken",
+        components: [Broken],
+        systems: [],
+        cluster: { key: Broken.key },
+        setup() {
+          throw new Error("no map file");
+        },
+      });
+      await assert.rejects(
+        ClusterMember.join({
+          transport: c.transport,
+          host: "memory",
+          port: c.port,
+          secret: SECRET,
+          scene: broken,
+          createRuntime: (options) => Runtime.create(broken, options),
+        }),
+        /no map file/,
+      );
+      await until(
+        "the coordinator to forget the scene",
+        () =>
+          /the next member to join, with any scene, runs setup/.test(c.lines.join("\n")) ||
+          undefined,
+        10_000,
+        10,
+      );
+      const first = await join(c);
+      await settled(c, [first]);
+      assert.equal(first.runtime.world.entityCount, SHIPS);
+      assert.equal(await leaveAllAndCount(c, [first]), SHIPS);
     },
   );
 });
