@@ -10,7 +10,7 @@
 import { after, afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import { defineComponent, defineScene, Runtime } from "../mod.ts";
+import { defineComponent, defineScene, Runtime, type Scene } from "../mod.ts";
 import { Coordinator } from "../cluster/coordinator.ts";
 import { ClusterMember, joinMessage } from "../cluster/member.ts";
 import { MemoryTransport } from "../cluster/memory_transport.ts";
@@ -83,6 +83,18 @@ async function join(c: Cluster, secret = SECRET): Promise<ClusterMember> {
   });
   open.members.push(member);
   return member;
+}
+
+/** A member running `other` instead of the cluster's scene; not tracked (it is refused). */
+function joinScene(c: Cluster, other: Scene): Promise<ClusterMember> {
+  return ClusterMember.join({
+    transport: c.transport,
+    host: "memory",
+    port: c.port,
+    secret: SECRET,
+    scene: other,
+    createRuntime: (options) => Runtime.create(other, options),
+  });
 }
 
 function settled(c: Cluster, live: readonly ClusterMember[]): Promise<ClusterStatus> {
@@ -214,14 +226,7 @@ describe("coordinator and members in one process", () => {
       cluster: { key: Other.key },
     });
     await assert.rejects(
-      ClusterMember.join({
-        transport: c.transport,
-        host: "memory",
-        port: c.port,
-        secret: SECRET,
-        scene: other,
-        createRuntime: (options) => Runtime.create(other, options),
-      }),
+      joinScene(c, other),
       /the joining scene "other" has components \[OtherThing, ClusterId\].*every member must run the same scene/,
     );
     assert.equal(await leaveAllAndCount(c, [first]), SHIPS);
@@ -412,14 +417,7 @@ describe("what the coordinator judges, and how", () => {
         },
       });
       await assert.rejects(
-        ClusterMember.join({
-          transport: c.transport,
-          host: "memory",
-          port: c.port,
-          secret: SECRET,
-          scene: broken,
-          createRuntime: (options) => Runtime.create(broken, options),
-        }),
+        joinScene(c, broken),
         /no map file/,
       );
       await until(
