@@ -3,19 +3,25 @@
  * coordinator`, default settings, 16 partitions) and three members running
  * examples/cluster_sim.ts (20,000 ships), child processes of this runtime on loopback. Each case
  * runs one attack from tests/fixtures/hostile_peers.ts in a child process of its own for a
- * window, while this process asks for `status` every POLL_MS over a fresh authenticated
+ * window (6 s, 3 s with --quick, however soon the coordinator cut the attack off), while this
+ * process asks for `status` every POLL_MS over a fresh authenticated
  * connection (as `staticecs cluster status` does) and samples the coordinator's resident memory
  * (VmRSS in /proc) every POLL_MS.
  *
- * Per case: the worst and the median `status` latency, failed status requests, the peak RSS of
+ * Per case: the worst, 95th percentile and median `status` latency (connect, handshake and
+ * answer), failed status requests, the RSS at the start and at the peak of
  * the coordinator, and how many of the three members were failed (must be 0). The figure that
  * matters is the ratio to the idle case measured in the same run. The stall case stops the
  * coordinator (SIGSTOP) for STALL_MS and continues it; its latency counts only the requests
  * made after it continued. After the last case every member leaves, and the coordinator must
  * hold exactly the ships setup spawned.
  *
+ * Each case runs once per round (3 rounds, 1 with --quick), the cases of a round one after
+ * another; a latency figure is the median over the rounds of that round's figure, the RSS peak
+ * the highest of the rounds.
+ *
  * Usage:
- *   npx bun scripts/bench/cluster_hostile.ts [--json] [--quick] [--only LIST]
+ *   npx bun scripts/bench/cluster_hostile.ts [--json] [--quick] [--rounds N] [--only LIST]
  *   npx deno run -A scripts/bench/cluster_hostile.ts [same options]
  * `--only idle,stall,...` runs some cases (idle always runs). The attack children run this
  * script with `--attack NAME --port P --ms M`.
@@ -58,6 +64,7 @@ import {
   formatTable,
   median,
   parseNames,
+  parseRounds,
   printJson,
   type Row,
   runtimeName,
@@ -245,7 +252,13 @@ function failedMembers(cluster: Cluster): number {
   return cluster.memberIds.filter((id) => new RegExp(`member ${id} failed`).test(log)).length;
 }
 
-function print(json: boolean, results: CaseResult[], shipsCounted: number, quick: boolean): void {
+function print(
+  json: boolean,
+  results: CaseResult[],
+  shipsCounted: number,
+  quick: boolean,
+  rounds: number,
+): void {
   const idle = results[0];
   const rows: Row[] = results.flatMap((r) => [
     { case: r.name, subject: "status worst", value: r.statusMsWorst, unit: "ms" },
@@ -273,6 +286,7 @@ function print(json: boolean, results: CaseResult[], shipsCounted: number, quick
   if (json) {
     printJson({
       bench: "cluster_hostile",
+      rounds,
       runtime: runtimeName(),
       quick,
       rows,
@@ -285,7 +299,8 @@ function print(json: boolean, results: CaseResult[], shipsCounted: number, quick
   console.log(
     `cluster under hostile peers on ${runtimeName()}: coordinator with default settings, ` +
       `${PARTITIONS} partitions, ${MEMBERS} members, ${formatNumber(SHIPS)} ships; status every ` +
-      `${POLL_MS} ms`,
+      `${POLL_MS} ms; latencies are medians over ${rounds} rounds of each round's figure, RSS ` +
+      `the highest`,
   );
   console.log(formatTable(
     ["case", "status worst", "p95", "median", "failed", "RSS start", "RSS peak", "members failed"],
@@ -325,6 +340,7 @@ async function main(): Promise<number> {
       attack: { type: "string" },
       port: { type: "string" },
       ms: { type: "string" },
+      rounds: { type: "string" },
     },
     strict: true,
   });
@@ -334,21 +350,42 @@ async function main(): Promise<number> {
   }
   const only = parseNames("--only", values.only, CASES, "case");
   const cases = CASES.filter((c) => c === "idle" || only === undefined || only.includes(c));
-  const ms = values.quick ? 3_000 : 6_000;
+  const quick = values.quick === true;
+  const rounds = parseRounds(values.rounds, quick, { quick: 1, full: 3 });
+  const ms = quick ? 3_000 : 6_000;
   const cluster = await startCluster(generateSecret());
-  const results: CaseResult[] = [];
+  const byCase = new Map<string, CaseResult[]>(cases.map((name) => [name, []]));
   let shipsCounted = 0;
   try {
-    for (const name of cases) {
-      results.push(await runCase(cluster, name, ms));
-      if (!values.json) console.error(`  ${name}: done`);
+    for (let round = 1; round <= rounds; round++) {
+      for (const name of cases) {
+        byCase.get(name)!.push(await runCase(cluster, name, ms));
+        if (!values.json) console.error(`  round ${round}/${rounds}, ${name}: done`);
+      }
     }
     shipsCounted = await leaveAllAndCount(cluster.status, cluster.members);
   } finally {
     await killAll();
   }
-  print(values.json === true, results, shipsCounted, values.quick === true);
+  print(values.json === true, [...byCase.values()].map(combine), shipsCounted, quick, rounds);
   return 0;
+}
+
+/** One case over the rounds: the median of each latency figure, the highest RSS, the sums. */
+function combine(runs: readonly CaseResult[]): CaseResult {
+  const mid = (pick: (r: CaseResult) => number) => median(runs.map(pick));
+  return {
+    name: runs[0].name,
+    statusMsWorst: mid((r) => r.statusMsWorst),
+    statusMsP95: mid((r) => r.statusMsP95),
+    statusMsMedian: mid((r) => r.statusMsMedian),
+    statusRequests: runs.reduce((n, r) => n + r.statusRequests, 0),
+    statusFailures: runs.reduce((n, r) => n + r.statusFailures, 0),
+    rssMbPeak: Math.max(...runs.map((r) => r.rssMbPeak)),
+    rssMbStart: runs[0].rssMbStart,
+    membersFailed: runs.reduce((n, r) => n + r.membersFailed, 0),
+    attack: runs.map((r) => r.attack),
+  };
 }
 
 // Exit explicitly: a socket or timer left by an attack must not keep the benchmark alive.
