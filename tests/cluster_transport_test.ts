@@ -9,6 +9,8 @@
 import { afterEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
+import { createHmac } from "node:crypto";
+import { Buffer } from "node:buffer";
 import { encodeFrame, FRAME_DEPTH_MAX, FrameDecoder } from "../cluster/_frame.ts";
 import {
   ACK_EVERY_BYTES,
@@ -16,6 +18,7 @@ import {
   SEND_WINDOW_BYTES_MIN,
   SendWindow,
 } from "../cluster/_flow.ts";
+import { FrameSession, MAC_BYTES } from "../cluster/_session.ts";
 import { ClusterError } from "../cluster/errors.ts";
 import { MemoryTransport } from "../cluster/memory_transport.ts";
 import { tcpTransport } from "../cluster/tcp.ts";
@@ -336,6 +339,22 @@ describe("handshake bounds and authenticated frames", () => {
     await within(client.drained(), "16 MiB through the window", 20_000);
     await until(() => received.length === 64, "every chunk");
     assert.deepEqual(received, Array.from({ length: 64 }, (_, n) => n));
+  });
+});
+
+describe("frame MAC", () => {
+  test("the tag is HMAC-SHA256 of the 8-byte sequence number and the payload", () => {
+    const key = new Uint8Array(32).map((_, i) => i * 7);
+    const session = new FrameSession({ send: key, receive: key });
+    for (let sequence = 0; sequence < 3; sequence++) {
+      const frame = encodeFrame({ t: "tagged", sequence }, 1024, MAC_BYTES);
+      session.seal(frame);
+      const payload = frame.subarray(4, frame.length - MAC_BYTES);
+      const number = new Uint8Array(8);
+      new DataView(number.buffer).setBigUint64(0, BigInt(sequence), false);
+      const expected = createHmac("sha256", key).update(number).update(payload).digest();
+      assert.ok(Buffer.from(frame.subarray(frame.length - MAC_BYTES)).equals(expected));
+    }
   });
 });
 
