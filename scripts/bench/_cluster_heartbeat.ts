@@ -250,7 +250,7 @@ class IdleMember {
   start(heartbeatMs: number): void {
     this.#connection.onMessage = (message) => this.#onMessage(message);
     this.#connection.onClose = () => clearInterval(this.#timer);
-    this.#connection.send({ t: "join", scene: "bench_idle", components: [] });
+    this.#connection.send({ t: "join", scene: "bench_idle", components: [], fieldBytes: [] });
     this.#timer = setInterval(() => this.#heartbeat(), heartbeatMs);
   }
 
