@@ -375,6 +375,20 @@ function isBytes(value: unknown, length: number): value is Uint8Array {
   return value instanceof Uint8Array && value.length === length;
 }
 
+/**
+ * Turns a new connection away before the handshake, telling the peer that the server is busy
+ * and that it may try again (connectAuthenticated does).
+ *
+ * @example
+ * ```ts ignore
+ * import { refuseBusy } from "./auth.ts";
+ * refuseBusy(connection, "busy: 64 connections are authenticating");
+ * ```
+ */
+export function refuseBusy(connection: Connection, reason: string): void {
+  refuse(connection, reason, true, true);
+}
+
 /** Sends, or returns why it could not (the connection closed meanwhile). */
 function trySend(connection: Connection, message: Message): string | undefined {
   try {

@@ -17,9 +17,11 @@ import { MemoryTransport } from "../cluster/memory_transport.ts";
 import { planMoves } from "../cluster/_placement.ts";
 import { runClusterChurn } from "./fixtures/cluster_churn.ts";
 import { until } from "./fixtures/until.ts";
-import { authenticate } from "../cluster/auth.ts";
+import { authenticate, connectAuthenticated } from "../cluster/auth.ts";
+import { ClusterBusyError } from "../cluster/errors.ts";
 import { FIELD_TYPES, ownerOf } from "../core/schema.ts";
 import type { ClusterStatus } from "../cluster/protocol.ts";
+import type { Connection } from "../cluster/transport.ts";
 
 // Setup reads the ship count when it runs; restored after this file, for the other test files.
 const shipsBefore = process.env.STATICECS_SHIPS;
@@ -370,6 +372,49 @@ describe("what the coordinator judges, and how", () => {
       assert.match(c.lines.join("\n"), /member 1 failed \(no heartbeat for 4\d\d ms\)/);
     } finally {
       await c.coordinator.close();
+    }
+  });
+
+  it("past unauthenticatedConnectionsMax, a newcomer is turned away as busy, later it evicts the oldest", async () => {
+    const transport = new MemoryTransport();
+    const lines: string[] = [];
+    const coordinator = new Coordinator({
+      partitions: 2,
+      secret: SECRET,
+      unauthenticatedConnectionsMax: 2,
+      log: (line) => lines.push(line),
+    });
+    const listener = await coordinator.listen(transport, "memory", 0);
+    try {
+      const silent: Connection[] = [];
+      for (let i = 0; i < 2; i++) {
+        const connection = await transport.connect("memory", listener.port);
+        connection.onMessage = () => {};
+        silent.push(connection);
+      }
+      await assert.rejects(
+        authenticate(await transport.connect("memory", listener.port), { secret: SECRET }),
+        (error: Error) =>
+          error instanceof ClusterBusyError &&
+          /the server is busy: busy: 2 connections were authenticating at once/.test(error.message),
+      );
+      // Once the oldest has had its chance, a newcomer takes its slot and gets through.
+      const status = await until(
+        "a newcomer to get through",
+        async () => {
+          const connection = await connectAuthenticated(transport, "memory", listener.port, {
+            secret: SECRET,
+          });
+          return connection;
+        },
+        5_000,
+        50,
+      );
+      assert.ok(status.authenticated);
+      await until("the oldest to be closed", () => silent[0].closed || undefined, 5_000, 10);
+      assert.match(lines.join("\n"), /evicted: 2 connections were authenticating at once/);
+    } finally {
+      await coordinator.close();
     }
   });
 
