@@ -87,8 +87,11 @@ interface Member {
   lastHeartbeatMs: number;
   tick: number;
   tickMsMean: number;
-  /** Its ticks per millisecond, from its heartbeats (0 until two have come). */
+  /** Its ticks per millisecond, from its heartbeats at least an interval apart (0 before). */
   ticksPerMs: number;
+  /** The wall-clock time and tick the next rate measurement starts from. */
+  rateFromMs: number;
+  rateFromTick: number;
   checkpointTick: number;
   readonly counts: Map<number, number>;
   /** Since the last checkpoint; entry k sits at position logStart + k. */
@@ -299,7 +302,7 @@ export class Coordinator {
     for (const member of members) {
       trySend(member.connection, { t: "shutdown", reason });
     }
-    // Members close first, once they have read the shutdown (see closeAfterPeer).
+    // Members close first, once they have read the shutdown (see Member.closed).
     await Promise.all(members.map((m) => withDeadline(m.closed, CLOSE_GRACE_MS)));
     for (const member of members) member.connection.close(reason);
     await this.listener?.close();
@@ -357,6 +360,8 @@ export class Coordinator {
       tick: 0,
       tickMsMean: 0,
       ticksPerMs: 0,
+      rateFromMs: this.clock(),
+      rateFromTick: 0,
       checkpointTick: 0,
       counts: new Map(),
       log: [],
@@ -426,16 +431,8 @@ export class Coordinator {
   }
 
   private onHeartbeat(member: Member, message: Extract<MemberMessage, { t: "heartbeat" }>): void {
-    const nowMs = this.progress.now(this.clock());
-    const sinceMs = nowMs - member.lastHeartbeatMs;
-    if (sinceMs > 0 && message.tick >= member.tick) {
-      const ticksPerMs = (message.tick - member.tick) / sinceMs;
-      // Smoothed: one heartbeat held up behind a transfer must not halve or double the rate.
-      member.ticksPerMs = member.ticksPerMs === 0
-        ? ticksPerMs
-        : member.ticksPerMs + RATE_SMOOTHING * (ticksPerMs - member.ticksPerMs);
-    }
-    member.lastHeartbeatMs = nowMs;
+    this.measureRate(member, message.tick);
+    member.lastHeartbeatMs = this.progress.now(this.clock());
     if (member.state === "suspect") {
       member.state = "active";
       this.log(`member ${member.id} is back (heartbeat)`);
@@ -633,6 +630,24 @@ export class Coordinator {
   }
 
   /**
+   * Updates a member's tick rate over spans of at least one heartbeat interval of wall time: the
+   * member keeps ticking while the coordinator stalls, so a burst of heartbeats read after a stall
+   * must not look like a fast member.
+   */
+  private measureRate(member: Member, tick: number): void {
+    const wallMs = this.clock();
+    const spanMs = wallMs - member.rateFromMs;
+    if (spanMs < this.settings.heartbeatIntervalMs || tick < member.rateFromTick) return;
+    const ticksPerMs = (tick - member.rateFromTick) / spanMs;
+    // Smoothed: one heartbeat held up behind a transfer must not halve or double the rate.
+    member.ticksPerMs = member.ticksPerMs === 0
+      ? ticksPerMs
+      : member.ticksPerMs + RATE_SMOOTHING * (ticksPerMs - member.ticksPerMs);
+    member.rateFromMs = wallMs;
+    member.rateFromTick = tick;
+  }
+
+  /**
    * What a failover loses, in the member's ticks: from its checkpoint to the tick it last
    * reported, plus what it may have run since that heartbeat at its measured rate (at most one
    * heartbeat interval's worth: running longer, it would have sent another).
@@ -640,7 +655,7 @@ export class Coordinator {
   private lossText(member: Member): string {
     const reportedTicks = Math.max(0, member.tick - member.checkpointTick);
     const sinceMs = this.progress.now(this.clock()) - member.lastHeartbeatMs;
-    const unreportedTicks = Math.ceil(
+    const unreportedTicks = Math.round(
       member.ticksPerMs * Math.min(sinceMs, this.settings.heartbeatIntervalMs),
     );
     const range = unreportedTicks === 0

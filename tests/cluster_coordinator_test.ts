@@ -333,12 +333,45 @@ describe("what the coordinator judges, and how", () => {
     connection.send(joinMessage(scene));
     await until("the welcome", () => received.includes("welcome") || undefined, 5_000, 5);
     let tick = 0;
-    const heartbeat = () =>
-      connection.send({ t: "heartbeat", tick: ++tick, counts: [], tickMsMean: 1 });
+    /** A heartbeat `ticks` ticks after the last one. */
+    const heartbeat = (ticks = 1) =>
+      connection.send({ t: "heartbeat", tick: tick += ticks, counts: [], tickMsMean: 1 });
     const state = () => coordinator.status().members[0].state;
     const delivered = () => new Promise((resolve) => setTimeout(resolve, 5));
-    return { coordinator, clock, lines, heartbeat, state, delivered, connection };
+    return { coordinator, clock, lines, heartbeat, state, delivered, connection, received };
   }
+
+  it("a failover says how many ticks it loses: from the checkpoint, and since the last heartbeat", async () => {
+    const c = await manualCluster();
+    try {
+      // The member ran setup: it owns both partitions and checkpoints them at tick 30.
+      await until(
+        "both assigns",
+        () => c.received.filter((t) => t === "assign").length === 2 || undefined,
+        5_000,
+        5,
+      );
+      for (; c.clock.nowMs <= 1_000; c.clock.nowMs += 25) {
+        if (c.clock.nowMs % 100 === 0) c.heartbeat(6); // 60 ticks a second
+        if (c.clock.nowMs === 500) {
+          const parts = [0, 1].map((partition) => ({ partition, state: { groups: [] } }));
+          c.connection.send({ t: "checkpoint", tick: 30, appliedSeq: 0, parts });
+        }
+        await c.delivered();
+        c.coordinator.tick();
+      }
+      c.clock.nowMs = 1_050;
+      c.connection.close("killed");
+      await until("the failover", () => c.state() === "failed" || undefined, 5_000, 5);
+      // Reported tick 66 (eleven heartbeats), 50 ms of 0.06 ticks/ms since: 3 ticks more.
+      assert.match(
+        c.lines.join("\n"),
+        /from the checkpoint at tick 30: 36 to 39 ticks of state lost \(it last reported tick 66, 50 ms before; entity count conserved\)/,
+      );
+    } finally {
+      await c.coordinator.close();
+    }
+  });
 
   it("a stall of the coordinator is not silence of its members; real silence still is", async () => {
     const c = await manualCluster();
