@@ -75,7 +75,7 @@ export const CLUSTER_USAGE = `Usage: staticecs cluster <coordinator|join|status|
       --handshake-ms N     time a connection has to authenticate, then to send its first
                            message (default ${defaults.handshakeTimeoutMs})
       --unauthenticated-max N  connections authenticating at once; one more evicts the oldest
-                           or is turned away, as busy (default ${defaults.unauthenticatedConnectionsMax})
+                           (default ${defaults.unauthenticatedConnectionsMax})
       --seed S             seed the members' runtimes derive theirs from (default ${DEFAULT_SEED})
 
   staticecs cluster join HOST:PORT <scene.ts> [options]

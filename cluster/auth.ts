@@ -292,13 +292,14 @@ function checkVersion(version: unknown): string | undefined {
 }
 
 /** Attempts connectAuthenticated makes while the server says it is busy. */
-const BUSY_ATTEMPTS_MAX = 5;
-/** Wait before the first new attempt; it doubles each time. */
+const BUSY_ATTEMPTS_MAX = 8;
+/** Wait before the first new attempt; it doubles each time, up to BUSY_RETRY_MS_MAX. */
 const BUSY_RETRY_MS = 50;
+const BUSY_RETRY_MS_MAX = 400;
 
 /**
  * Connects to host:port and authenticates, trying again (up to BUSY_ATTEMPTS_MAX times, after
- * 50, 100, 200 ... ms) while the server turns the connection away as busy: under a flood of
+ * 50, 100, 200, then 400 ms each) while the server turns the connection away as busy: under a flood of
  * connections it evicts the oldest ones still authenticating, and a new attempt is the newest.
  * Rejects with the last error otherwise; the connection is closed then.
  *
@@ -322,7 +323,8 @@ export async function connectAuthenticated(
       connection.close(`authentication failed: ${(error as Error).message}`);
       if (!(error instanceof ClusterBusyError) || attempt === BUSY_ATTEMPTS_MAX) throw error;
     }
-    await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_MS * 2 ** (attempt - 1)));
+    const waitMs = Math.min(BUSY_RETRY_MS_MAX, BUSY_RETRY_MS * 2 ** (attempt - 1));
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
   }
 }
 
@@ -373,20 +375,6 @@ export function handshakeMac(
 
 function isBytes(value: unknown, length: number): value is Uint8Array {
   return value instanceof Uint8Array && value.length === length;
-}
-
-/**
- * Turns a new connection away before the handshake, telling the peer that the server is busy
- * and that it may try again (connectAuthenticated does).
- *
- * @example
- * ```ts ignore
- * import { refuseBusy } from "./auth.ts";
- * refuseBusy(connection, "busy: 64 connections are authenticating");
- * ```
- */
-export function refuseBusy(connection: Connection, reason: string): void {
-  refuse(connection, reason, true, true);
 }
 
 /** Sends, or returns why it could not (the connection closed meanwhile). */

@@ -27,7 +27,7 @@ export interface ClusterLimits {
   readonly checkpointEveryTicks: number;
   /** How long a connection may take to authenticate, and then to send its first message. */
   readonly handshakeTimeoutMs: number;
-  /** Connections still authenticating at once; one more evicts the oldest or is turned away. */
+  /** Connections still authenticating at once; one more evicts the oldest. */
   readonly unauthenticatedConnectionsMax: number;
   /** Log entries (transfers) a member may accumulate between checkpoints before it is failed. */
   readonly memberLogEntriesMax: number;

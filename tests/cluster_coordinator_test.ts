@@ -18,7 +18,6 @@ import { planMoves } from "../cluster/_placement.ts";
 import { runClusterChurn } from "./fixtures/cluster_churn.ts";
 import { until } from "./fixtures/until.ts";
 import { authenticate, connectAuthenticated } from "../cluster/auth.ts";
-import { ClusterBusyError } from "../cluster/errors.ts";
 import { FIELD_TYPES, ownerOf } from "../core/schema.ts";
 import type { ClusterStatus } from "../cluster/protocol.ts";
 import type { Connection } from "../cluster/transport.ts";
@@ -408,7 +407,7 @@ describe("what the coordinator judges, and how", () => {
     }
   });
 
-  it("past unauthenticatedConnectionsMax, a newcomer is turned away as busy, later it evicts the oldest", async () => {
+  it("past unauthenticatedConnectionsMax, a newcomer evicts the oldest, telling it to retry", async () => {
     const transport = new MemoryTransport();
     const lines: string[] = [];
     const coordinator = new Coordinator({
@@ -419,32 +418,27 @@ describe("what the coordinator judges, and how", () => {
     });
     const listener = await coordinator.listen(transport, "memory", 0);
     try {
-      const silent: Connection[] = [];
+      const silent: { connection: Connection; messages: Record<string, unknown>[] }[] = [];
       for (let i = 0; i < 2; i++) {
         const connection = await transport.connect("memory", listener.port);
-        connection.onMessage = () => {};
-        silent.push(connection);
+        const messages: Record<string, unknown>[] = [];
+        connection.onMessage = (message) => messages.push(message);
+        silent.push({ connection, messages });
       }
-      await assert.rejects(
-        authenticate(await transport.connect("memory", listener.port), { secret: SECRET }),
-        (error: Error) =>
-          error instanceof ClusterBusyError &&
-          /the server is busy: busy: 2 connections were authenticating at once/.test(error.message),
-      );
-      // Once the oldest has had its chance, a newcomer takes its slot and gets through.
-      const status = await until(
-        "a newcomer to get through",
-        async () => {
-          const connection = await connectAuthenticated(transport, "memory", listener.port, {
-            secret: SECRET,
-          });
-          return connection;
-        },
+      const newcomer = await connectAuthenticated(transport, "memory", listener.port, {
+        secret: SECRET,
+      });
+      assert.ok(newcomer.authenticated);
+      await until(
+        "the oldest to be closed",
+        () => silent[0].connection.closed || undefined,
         5_000,
-        50,
+        10,
       );
-      assert.ok(status.authenticated);
-      await until("the oldest to be closed", () => silent[0].closed || undefined, 5_000, 10);
+      assert.equal(silent[1].connection.closed, false);
+      const refusal = silent[0].messages.find((m) => m.t === "auth_error");
+      assert.equal(refusal?.busy, true, "told that the coordinator is busy, so it may try again");
+      assert.match(String(refusal?.reason), /evicted: 2 connections were authenticating at once/);
       assert.match(lines.join("\n"), /evicted: 2 connections were authenticating at once/);
     } finally {
       await coordinator.close();
