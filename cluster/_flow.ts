@@ -54,6 +54,8 @@ export const ACK_MESSAGE = "ack~";
 export class SendWindow {
   #windowBytes = SEND_WINDOW_BYTES_MIN;
   #writtenBytes = 0;
+  /** Handed to the socket and not yet reported written (a write in progress). */
+  #writingBytes = 0;
   #ackedBytes = 0;
   /** Whether writing stopped at the window since the last acknowledgement, and when last. */
   #limited = false;
@@ -66,11 +68,18 @@ export class SendWindow {
         this.#windowBytes = SEND_WINDOW_BYTES_MIN;
       }
     }
-    return this.#windowBytes - (this.#writtenBytes - this.#ackedBytes);
+    return this.#windowBytes - (this.#writtenBytes + this.#writingBytes - this.#ackedBytes);
   }
 
+  /** Says that `bytes` were handed to the socket to write. */
+  writing(bytes: number): void {
+    this.#writingBytes = bytes;
+  }
+
+  /** Says that the socket took `bytes` (the rest of what was handed to it comes again). */
   wrote(bytes: number): void {
     this.#writtenBytes += bytes;
+    this.#writingBytes = 0;
   }
 
   /** Says that writing stopped at the window with more to write. */
@@ -81,13 +90,16 @@ export class SendWindow {
 
   /** Takes an acknowledgement of `bytes` read in all; throws ClusterError if it cannot be. */
   acknowledged(bytes: unknown, remote: string): void {
+    // A write still in progress counts: the server may read it, and say so, before the write
+    // is reported done (Deno resolves a write after the bytes are in the kernel).
+    const written = this.#writtenBytes + this.#writingBytes;
     if (
       typeof bytes !== "number" || !Number.isSafeInteger(bytes) || bytes < this.#ackedBytes ||
-      bytes > this.#writtenBytes
+      bytes > written
     ) {
       throw new ClusterError(
         `protocol error: ${remote} acknowledged ${String(bytes)} bytes; ${this.#ackedBytes} ` +
-          `were acknowledged before and ${this.#writtenBytes} written`,
+          `were acknowledged before and ${written} written`,
       );
     }
     this.#ackedBytes = bytes;

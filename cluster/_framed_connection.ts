@@ -164,7 +164,10 @@ export abstract class FramedConnection implements Connection {
     const head = whole.subarray(0, Math.min(whole.length, allowed));
     if (head.length < whole.length) this.#window!.limited();
     const last = this.#queueHead + 1 === this.#queue.length;
-    if (last || head.length >= WRITE_COALESCE_BYTES / 2 || head.length < whole.length) return head;
+    if (last || head.length >= WRITE_COALESCE_BYTES / 2 || head.length < whole.length) {
+      this.#window?.writing(head.length);
+      return head;
+    }
     const scratch = this.#scratch ??= new Uint8Array(WRITE_COALESCE_BYTES);
     const room = Math.min(scratch.length, allowed);
     let filled = 0;
@@ -175,6 +178,7 @@ export abstract class FramedConnection implements Connection {
       filled += copied;
     }
     if (filled === allowed) this.#window!.limited();
+    this.#window?.writing(filled);
     return scratch.subarray(0, filled);
   }
 

@@ -135,11 +135,18 @@ async function startCluster(secret: string): Promise<Cluster> {
   const port = await coordinator.port;
   const status = () => fetchStatus("127.0.0.1", port, secret, STATUS_TIMEOUT_MS);
   const members: Member[] = [];
-  for (let i = 0; i < MEMBERS; i++) {
-    members.push(startMember(port, env, `member ${i + 1}`));
-    await settled(status, i + 1);
-  }
-  const s = await settled(status, MEMBERS);
+  const logs = () =>
+    [coordinator.child, ...members.map((m) => m.child)]
+      .map((c) => `--- ${c.name}:\n${c.stderr().slice(-3000)}`).join("\n");
+  const s = await (async () => {
+    for (let i = 0; i < MEMBERS; i++) {
+      members.push(startMember(port, env, `member ${i + 1}`));
+      await settled(status, i + 1);
+    }
+    return await settled(status, MEMBERS);
+  })().catch((error) => {
+    throw new Error(`${(error as Error).message}\n${logs()}`, { cause: error });
+  });
   const memberIds = s.members.map((m) => m.id);
   return { coordinator: coordinator.child, members, memberIds, port, secret, status };
 }
@@ -230,7 +237,7 @@ async function runCase(cluster: Cluster, name: string, ms: number): Promise<Case
   const measured = await measureWhile(cluster, done, () => resumed.atMs);
   const attack = await done;
   // Past the attack: the three members back running every partition (or a clear failure).
-  await settled(cluster.status, MEMBERS);
+  await settledOrLogs(cluster);
   const sorted = [...measured.latencies].sort((a, b) => a - b);
   return {
     name,
@@ -328,6 +335,17 @@ async function attackChild(name: string, port: number, ms: number): Promise<void
   // The window is the same for every case, however soon the coordinator cut the attack off.
   await sleep(Math.max(0, startedMs + ms - performance.now())).promise;
   console.log(ATTACK_LINE + JSON.stringify(report as AttackReport));
+}
+
+/** Waits until the three members run every partition; on a timeout, says what the logs say. */
+async function settledOrLogs(cluster: Cluster): Promise<void> {
+  try {
+    await settled(cluster.status, MEMBERS);
+  } catch (error) {
+    const logs = [cluster.coordinator, ...cluster.members.map((m) => m.child)]
+      .map((c) => `--- ${c.name}:\n${c.stderr().slice(-3000)}`).join("\n");
+    throw new Error(`${(error as Error).message}\n${logs}`, { cause: error });
+  }
 }
 
 async function main(): Promise<number> {
