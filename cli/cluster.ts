@@ -1,8 +1,9 @@
 /**
- * `staticecs cluster coordinator|join|status`: runs a coordinator, joins one
- * as a member running a scene, or asks one for its members and partitions.
- * Every connection authenticates with the shared secret (`--secret`, or
- * the environment variable STATICECS_SECRET) before anything else.
+ * `staticecs cluster coordinator|join|status|secret`: runs a coordinator, joins one as a member
+ * running a scene, asks one for its members and partitions, or prints a new secret. Every
+ * connection authenticates with the shared secret (`--secret`, or the environment variable
+ * STATICECS_SECRET) before anything else. The coordinator's bounds come from
+ * cluster/limits.ts; an out-of-range value is reported with its flag.
  *
  * @module
  */
@@ -10,15 +11,28 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { ClusterError } from "../cluster/errors.ts";
-import { authenticate, resolveSecret } from "../cluster/auth.ts";
+import {
+  connectAuthenticated,
+  generateSecret,
+  resolveSecret,
+  SECRET_BYTES_MIN,
+} from "../cluster/auth.ts";
 import { Coordinator } from "../cluster/coordinator.ts";
+import {
+  ClusterLimitError,
+  type ClusterLimitKey,
+  type ClusterLimits,
+  DEFAULT_CLUSTER_LIMITS,
+  FAILURE_TIMEOUT_HEARTBEATS,
+} from "../cluster/limits.ts";
 import { ClusterMember } from "../cluster/member.ts";
-import { type ClusterStatus, PARTITIONS_MAX } from "../cluster/protocol.ts";
+import type { ClusterStatus } from "../cluster/protocol.ts";
 import { tcpTransport } from "../cluster/tcp.ts";
 import { parseHostPort } from "../cluster/transport.ts";
 import { DEFAULT_SEED } from "../mod.ts";
 import {
   parseBoundedInteger,
+  parsePositiveInteger,
   parsePositiveNumber,
   parseSeed,
   rephraseParseError,
@@ -37,14 +51,31 @@ import { startRuntime } from "./_start_runtime.ts";
 import { listenForStop } from "./_stop_signals.ts";
 import { HZ_MAX } from "./run.ts";
 
+/** The coordinator's flags for the cluster limits they set. */
+const LIMIT_FLAGS = {
+  partitions: "--partitions",
+  heartbeatIntervalMs: "--heartbeat-ms",
+  failureTimeoutMs: "--failure-ms",
+  checkpointEveryTicks: "--checkpoint-every",
+  handshakeTimeoutMs: "--handshake-ms",
+  unauthenticatedConnectionsMax: "--unauthenticated-max",
+} as const satisfies Partial<Record<ClusterLimitKey, string>>;
+
+const defaults = DEFAULT_CLUSTER_LIMITS;
+
 /** Usage of `staticecs cluster`. */
-export const CLUSTER_USAGE = `Usage: staticecs cluster <coordinator|join|status> [options]
+export const CLUSTER_USAGE = `Usage: staticecs cluster <coordinator|join|status|secret> [options]
 
   staticecs cluster coordinator --listen HOST:PORT --partitions P [options]
       run a coordinator until Ctrl-C (SIGINT) or SIGTERM, which stops every member
-      --heartbeat-ms N     members' heartbeat interval (default 500)
-      --failure-ms N       silence after which a member is failed (default 4 intervals)
-      --checkpoint-every K ticks between members' checkpoints (default 60)
+      --heartbeat-ms N     members' heartbeat interval (default ${defaults.heartbeatIntervalMs})
+      --failure-ms N       silence after which a member is failed (default ${FAILURE_TIMEOUT_HEARTBEATS} intervals);
+                           time the coordinator itself was stalled does not count
+      --checkpoint-every K ticks between members' checkpoints (default ${defaults.checkpointEveryTicks})
+      --handshake-ms N     time a connection has to authenticate, then to send its first
+                           message (default ${defaults.handshakeTimeoutMs})
+      --unauthenticated-max N  connections authenticating at once; one more evicts the oldest
+                           (default ${defaults.unauthenticatedConnectionsMax})
       --seed S             seed the members' runtimes derive theirs from (default ${DEFAULT_SEED})
 
   staticecs cluster join HOST:PORT <scene.ts> [options]
@@ -58,12 +89,18 @@ export const CLUSTER_USAGE = `Usage: staticecs cluster <coordinator|join|status>
   staticecs cluster status HOST:PORT [--json]
       print members and partitions (--json: one object with members and partitions)
 
+  staticecs cluster secret
+      print a new random secret (64 hex digits): export STATICECS_SECRET=$(staticecs cluster secret)
+
 Common options:
-  --secret S       the cluster's shared secret (or set STATICECS_SECRET); at least 8 characters
+  --secret S       the cluster's shared secret (or set STATICECS_SECRET); at least ${SECRET_BYTES_MIN} bytes
+                   that are not whitespace
   --verbose        stack traces on errors
   -h, --help       show this help
 
 The scene must declare a partition key: defineScene({ ..., cluster: { key: Cell.id } }).
+Run members so that signals reach them: the staticecs binary, or the runtime itself
+(exec bun cli/main.ts ...); through npx, a signal stops npm and leaves the member running.
 Exit codes: 0 done, 1 the member lost its coordinator, 2 bad arguments, scene or secret.
 `;
 
@@ -71,6 +108,7 @@ const SUBCOMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>>
   coordinator: coordinatorCommand,
   join: joinCommand,
   status: statusCommand,
+  secret: secretCommand,
 };
 
 /**
@@ -85,7 +123,7 @@ export async function clusterCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === undefined) {
     throw new BadInput(
-      "cluster needs a command: coordinator, join or status (see staticecs cluster --help)",
+      "cluster needs a command: coordinator, join, status or secret (see staticecs cluster --help)",
     );
   }
   if (sub === "--help" || sub === "-h" || wantsHelp([sub])) {
@@ -95,7 +133,7 @@ export async function clusterCommand(args: string[]): Promise<number> {
   const run = SUBCOMMANDS[sub];
   if (run === undefined) {
     throw new BadInput(
-      `unknown cluster command "${sub}"; use coordinator, join or status (see staticecs cluster --help)`,
+      `unknown cluster command "${sub}"; use coordinator, join, status or secret (see staticecs cluster --help)`,
     );
   }
   if (wantsHelp(rest)) {
@@ -142,13 +180,13 @@ function stamp(line: string): void {
 }
 
 async function coordinatorCommand(args: string[]): Promise<number> {
+  const flagOptions = Object.fromEntries(
+    Object.values(LIMIT_FLAGS).map((flag) => [flag.slice(2), { type: "string" as const }]),
+  );
   const { values, positionals } = parse("coordinator", args, {
     listen: { type: "string" },
-    partitions: { type: "string" },
-    "heartbeat-ms": { type: "string" },
-    "failure-ms": { type: "string" },
-    "checkpoint-every": { type: "string" },
     seed: { type: "string" },
+    ...flagOptions,
   });
   if (positionals.length > 0) {
     throw new BadInput(`cluster coordinator takes no file; got ${positionals[0]}`);
@@ -162,24 +200,15 @@ async function coordinatorCommand(args: string[]): Promise<number> {
     throw new BadInput("cluster coordinator needs --partitions P, e.g. --partitions 16");
   }
   const { host, port } = parseHostPort(String(values.listen));
-  const heartbeat = values["heartbeat-ms"];
-  const failure = values["failure-ms"];
-  const checkpoint = values["checkpoint-every"];
-  const coordinator = new Coordinator({
-    partitions: parseBoundedInteger("--partitions", String(values.partitions), PARTITIONS_MAX),
-    secret: resolveSecret(values.secret as string | undefined),
-    heartbeatIntervalMs: heartbeat === undefined
-      ? undefined
-      : parseBoundedInteger("--heartbeat-ms", String(heartbeat), 60_000),
-    failureTimeoutMs: failure === undefined
-      ? undefined
-      : parseBoundedInteger("--failure-ms", String(failure), 600_000),
-    checkpointEveryTicks: checkpoint === undefined
-      ? undefined
-      : parseBoundedInteger("--checkpoint-every", String(checkpoint), 1 << 20),
-    seed: values.seed === undefined ? DEFAULT_SEED : parseSeed(String(values.seed)),
-    log: (line) => stamp(`coordinator: ${line}`),
-  });
+  const coordinator = withFlags(() =>
+    new Coordinator({
+      ...limitsFromFlags(values),
+      partitions: parsePositiveInteger("--partitions", String(values.partitions)),
+      secret: resolveSecret(values.secret as string | undefined),
+      seed: values.seed === undefined ? DEFAULT_SEED : parseSeed(String(values.seed)),
+      log: (line) => stamp(`coordinator: ${line}`),
+    })
+  );
   const listener = await coordinator.listen(await tcpTransport(), host, port).catch((error) => {
     throw new BadInput(`cannot listen on ${host}:${port}: ${firstLine(error)}`, { cause: error });
   });
@@ -202,6 +231,35 @@ async function coordinatorCommand(args: string[]): Promise<number> {
   stamp(`coordinator: ${signal}: stopping every member`);
   await coordinator.close(`the coordinator stopped (${signal})`);
   return EXIT_OK;
+}
+
+/** The limits given as flags, each a whole number; their ranges are checked by limits.ts. */
+function limitsFromFlags(values: Parsed["values"]): Partial<ClusterLimits> {
+  const limits: Partial<Record<ClusterLimitKey, number>> = {};
+  for (const [key, flag] of Object.entries(LIMIT_FLAGS) as [ClusterLimitKey, string][]) {
+    const text = values[flag.slice(2)];
+    if (text !== undefined) limits[key] = parsePositiveInteger(flag, String(text));
+  }
+  return limits;
+}
+
+/** Runs `build`, turning a cluster limit out of range into bad input that names its flag. */
+function withFlags<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (!(error instanceof ClusterLimitError)) throw error;
+    const flags: Partial<Record<ClusterLimitKey, string>> = LIMIT_FLAGS;
+    throw new BadInput(error.render((key) => flags[key] ?? key), { cause: error });
+  }
+}
+
+function secretCommand(args: string[]): Promise<number> {
+  if (args.length > 0) {
+    throw new BadInput(`cluster secret takes no arguments; got ${args[0]}`);
+  }
+  process.stdout.write(generateSecret() + "\n");
+  return Promise.resolve(EXIT_OK);
 }
 
 async function joinCommand(args: string[]): Promise<number> {
@@ -312,9 +370,8 @@ export async function fetchStatus(
   secret: string,
   timeoutMs = 5_000,
 ): Promise<ClusterStatus> {
-  const connection = await (await tcpTransport()).connect(host, port);
+  const connection = await connectAuthenticated(tcpTransport(), host, port, { secret, timeoutMs });
   try {
-    await authenticate(connection, { secret, timeoutMs });
     return await new Promise<ClusterStatus>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new ClusterError(`no status within ${timeoutMs} ms`)),

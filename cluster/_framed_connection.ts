@@ -1,14 +1,17 @@
 /**
  * The part of a Connection every transport shares: the bounded send queue, the bounded inbox
- * that holds messages until a handler is attached, frame decoding, and the once-only close.
- * A transport subclass moves bytes: it writes what `nextWriteChunk` gives and reports it with
- * `wrote`, feeds what it reads to `received`, and reports a dead socket with `socketClosed`.
+ * that holds frames until a handler is attached, the handshake's bounds, the session's MACs and
+ * flow control, frame decoding, and the once-only close. A transport subclass moves bytes: it
+ * writes what `nextWriteChunk` gives and reports it with `wrote`, feeds what it reads to
+ * `received`, and reports a dead socket with `socketClosed`.
  *
  * @module
  */
 
 import { ClusterError } from "./errors.ts";
 import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, type FrameMessage } from "./_frame.ts";
+import { FrameSession, MAC_BYTES, type SessionKeys } from "./_session.ts";
+import { ACK_MESSAGE, AckCounter, SendWindow } from "./_flow.ts";
 import type { Connection, TransportLimits } from "./transport.ts";
 
 /** Small frames queued behind each other are copied into one write up to this size. */
@@ -40,12 +43,17 @@ export abstract class FramedConnection implements Connection {
   #headOffsetBytes = 0;
   #queuedBytes = 0;
   #drainWaiters: (() => void)[] = [];
-  // Inbox: decoded messages not yet handed to onMessage, with their payload sizes.
-  #inbox: FrameMessage[] = [];
-  #inboxSizes: number[] = [];
+  // Inbox: frame bodies not yet checked, decoded and handed to onMessage.
+  #inbox: Uint8Array[] = [];
   #inboxHead = 0;
   #inboxBytes = 0;
   #delivering = false;
+  #session: FrameSession | undefined = undefined;
+  /** In a session, the client's window, or the server's acknowledgements (see _flow.ts). */
+  #window: SendWindow | undefined = undefined;
+  #acks: AckCounter | undefined = undefined;
+  /** Bytes received before the session started. */
+  #handshakeBytes = 0;
   #closed = false;
   #closeReason = "";
   #closeDelivered = false;
@@ -55,7 +63,10 @@ export abstract class FramedConnection implements Connection {
   constructor(remote: string, limits: TransportLimits) {
     this.remote = remote;
     this.limits = limits;
-    this.#decoder = new FrameDecoder(limits.maxFrameBytes);
+    this.#decoder = new FrameDecoder(
+      Math.min(limits.handshakeFrameBytesMax, limits.frameBytesMax),
+      limits.frameElementsMax,
+    );
   }
 
   /** Writes (or starts writing) what is queued; called after send queues a frame. */
@@ -69,6 +80,18 @@ export abstract class FramedConnection implements Connection {
 
   get queuedBytes(): number {
     return this.#queuedBytes;
+  }
+
+  get authenticated(): boolean {
+    return this.#session !== undefined;
+  }
+
+  startSession(keys: SessionKeys, side: "client" | "server"): void {
+    assert(this.#session === undefined, "startSession called twice");
+    this.#session = new FrameSession(keys);
+    this.#decoder.frameBytesMax = this.limits.frameBytesMax;
+    if (side === "client") this.#window = new SendWindow();
+    else this.#acks = new AckCounter();
   }
 
   get onMessage(): Connection["onMessage"] {
@@ -96,14 +119,21 @@ export abstract class FramedConnection implements Connection {
         `send to ${this.remote}: the connection is closed (${this.#closeReason}); reconnect first`,
       );
     }
-    const frame = encodeFrame(message, this.limits.maxFrameBytes);
-    if (this.#queuedBytes + frame.length > this.limits.maxQueuedBytes) {
+    const session = this.#session;
+    const frame = encodeFrame(
+      message,
+      this.limits.frameBytesMax,
+      session === undefined ? 0 : MAC_BYTES,
+    );
+    if (this.#queuedBytes + frame.length > this.limits.queuedBytesMax) {
       throw new ClusterError(
         `send to ${this.remote}: ${this.#queuedBytes} bytes are queued and this ` +
-          `${frame.length}-byte frame would pass maxQueuedBytes (${this.limits.maxQueuedBytes}); ` +
-          `await drained() before sending more, or raise maxQueuedBytes`,
+          `${frame.length}-byte frame would pass queuedBytesMax (${this.limits.queuedBytesMax}); ` +
+          `await drained() before sending more, or raise queuedBytesMax`,
       );
     }
+    // Sealed once it is sure to be queued: the sequence number counts frames that go out.
+    session?.seal(frame);
     this.#queue.push(frame);
     this.#queuedBytes += frame.length;
     this.startWriting();
@@ -125,18 +155,30 @@ export abstract class FramedConnection implements Connection {
    */
   protected nextWriteChunk(): Uint8Array | undefined {
     if (this.#queueHead === this.#queue.length) return undefined;
-    const head = this.#queue[this.#queueHead].subarray(this.#headOffsetBytes);
+    const allowed = this.#window?.openBytes() ?? Infinity;
+    if (allowed <= 0) {
+      this.#window!.limited();
+      return undefined; // an acknowledgement starts writing again
+    }
+    const whole = this.#queue[this.#queueHead].subarray(this.#headOffsetBytes);
+    const head = whole.subarray(0, Math.min(whole.length, allowed));
+    if (head.length < whole.length) this.#window!.limited();
     const last = this.#queueHead + 1 === this.#queue.length;
-    if (last || head.length >= WRITE_COALESCE_BYTES / 2) return head;
+    if (last || head.length >= WRITE_COALESCE_BYTES / 2 || head.length < whole.length) {
+      this.#window?.writing(head.length);
+      return head;
+    }
     const scratch = this.#scratch ??= new Uint8Array(WRITE_COALESCE_BYTES);
+    const room = Math.min(scratch.length, allowed);
     let filled = 0;
-    for (let i = this.#queueHead; i < this.#queue.length; i++) {
+    for (let i = this.#queueHead; i < this.#queue.length && filled < room; i++) {
       const frame = i === this.#queueHead ? head : this.#queue[i];
-      const copied = Math.min(frame.length, scratch.length - filled);
+      const copied = Math.min(frame.length, room - filled);
       scratch.set(frame.subarray(0, copied), filled);
       filled += copied;
-      if (filled === scratch.length) break;
     }
+    if (filled === allowed) this.#window!.limited();
+    this.#window?.writing(filled);
     return scratch.subarray(0, filled);
   }
 
@@ -145,6 +187,7 @@ export abstract class FramedConnection implements Connection {
     if (this.#closed) return;
     assert(bytes >= 0 && bytes <= this.#queuedBytes, "wrote more than was queued");
     this.#queuedBytes -= bytes;
+    this.#window?.wrote(bytes);
     let left = bytes;
     while (left > 0) {
       const frame = this.#queue[this.#queueHead];
@@ -164,11 +207,22 @@ export abstract class FramedConnection implements Connection {
     if (this.#queuedBytes === 0) this.#resolveDrained();
   }
 
-  /** Decodes bytes read from the socket; a bad frame closes this connection with the error. */
+  /**
+   * Splits bytes read from the socket into frames for the inbox; a frame over the bound, or a
+   * peer past the handshake's byte budget, closes this connection with the reason.
+   */
   protected received(bytes: Uint8Array): void {
     if (this.#closed) return;
     try {
-      this.#decoder.decode(bytes, (message, payloadBytes) => this.#enqueue(message, payloadBytes));
+      // Before the session only the handshake's budget is split: its frames' headers are
+      // checked first (a stranger's oversized frame is named as such), and no more is looked at.
+      const budget = this.#session === undefined
+        ? this.limits.handshakeBytesMax - this.#handshakeBytes
+        : bytes.length;
+      this.#decoder.split(bytes.subarray(0, budget), (body) => this.#enqueue(body));
+      if (this.#session === undefined) this.#countHandshakeBytes(bytes.length);
+      const acknowledged = this.#acks?.read(bytes.length);
+      if (acknowledged !== undefined) this.send({ t: ACK_MESSAGE, bytes: acknowledged });
     } catch (error) {
       const reason = error instanceof ClusterError ? error.message : String(error);
       this.terminate(`${reason} (from ${this.remote})`, true);
@@ -200,18 +254,42 @@ export abstract class FramedConnection implements Connection {
     }
   }
 
-  #enqueue(message: FrameMessage, payloadBytes: number): void {
-    if (this.#closed) return;
-    const frameBytes = payloadBytes + FRAME_HEADER_BYTES;
-    if (this.#inboxBytes + frameBytes > this.limits.maxQueuedBytes) {
+  #countHandshakeBytes(bytes: number): void {
+    this.#handshakeBytes += bytes;
+    if (this.#handshakeBytes > this.limits.handshakeBytesMax) {
       throw new ClusterError(
-        `inbox full: ${this.#inboxBytes} bytes of received messages wait for an onMessage ` +
-          `handler, and maxQueuedBytes is ${this.limits.maxQueuedBytes}; set onMessage sooner`,
+        `handshake too long: the peer sent ${this.#handshakeBytes} bytes without ` +
+          `authenticating, over handshakeBytesMax (${this.limits.handshakeBytesMax}); it is ` +
+          `not a StaticECS peer, or does not know the secret`,
       );
     }
-    this.#inbox.push(message);
-    this.#inboxSizes.push(frameBytes);
+  }
+
+  #enqueue(body: Uint8Array): void {
+    if (this.#closed) return;
+    const frameBytes = body.length + FRAME_HEADER_BYTES;
+    if (this.#inboxBytes + frameBytes > this.limits.queuedBytesMax) {
+      throw new ClusterError(
+        `inbox full: ${this.#inboxBytes} bytes of received frames wait for an onMessage ` +
+          `handler, and queuedBytesMax is ${this.limits.queuedBytesMax}; set onMessage sooner`,
+      );
+    }
+    this.#inbox.push(body);
     this.#inboxBytes += frameBytes;
+  }
+
+  /** Takes the server's acknowledgement and writes on; false if this side sends none. */
+  #takeAck(message: FrameMessage): boolean {
+    if (this.#window === undefined) return false;
+    this.#window.acknowledged(message.bytes, this.remote);
+    this.startWriting();
+    return true;
+  }
+
+  /** A frame body as a message: its MAC checked (in a session), then decoded. */
+  #open(body: Uint8Array): FrameMessage {
+    const payload = this.#session === undefined ? body : this.#session.open(body, this.remote);
+    return this.#decoder.open(payload);
   }
 
   #deliver(): void {
@@ -236,9 +314,18 @@ export abstract class FramedConnection implements Connection {
     while (this.#inboxHead < this.#inbox.length) {
       const handler = this.#onMessage;
       if (handler === undefined) return;
-      const message = this.#inbox[this.#inboxHead];
-      this.#inboxBytes -= this.#inboxSizes[this.#inboxHead];
+      const body = this.#inbox[this.#inboxHead];
+      this.#inboxBytes -= body.length + FRAME_HEADER_BYTES;
       this.#inboxHead++;
+      let message: FrameMessage;
+      try {
+        message = this.#open(body);
+        if (message.t === ACK_MESSAGE && this.#takeAck(message)) continue;
+      } catch (error) {
+        const reason = error instanceof ClusterError ? error.message : String(error);
+        this.terminate(`${reason} (from ${this.remote})`, false);
+        return;
+      }
       try {
         handler(message);
       } catch (error) {
@@ -251,7 +338,6 @@ export abstract class FramedConnection implements Connection {
 
   #clearInbox(): void {
     this.#inbox = [];
-    this.#inboxSizes = [];
     this.#inboxHead = 0;
     this.#inboxBytes = 0;
   }

@@ -1,13 +1,20 @@
 /**
- * Mutual authentication with a shared secret, before any other frame is processed.
+ * Mutual authentication with a shared secret, before any other frame is processed, and the
+ * session keys that authenticate every frame after it.
  *
  * HMAC-SHA256 challenge-response: the server sends `{ t: "hello", v, nonce }` (32 random
  * bytes); the client answers `{ t: "auth", v, nonce, proof }` with its own 32 bytes and
- * `HMAC(secret, "staticecs-cluster/1/client" + serverNonce + clientNonce)`; the server checks
+ * `HMAC(secret, "staticecs-cluster/2/client" + serverNonce + clientNonce)`; the server checks
  * the version and the proof (in constant time) and answers `{ t: "auth_ok", proof }` with
- * `HMAC(secret, "staticecs-cluster/1/server" + serverNonce + clientNonce)`, which the client
+ * `HMAC(secret, "staticecs-cluster/2/server" + serverNonce + clientNonce)`, which the client
  * checks. Fresh nonces on both sides mean a recorded exchange cannot be replayed to either.
  * The secret itself never crosses the wire.
+ *
+ * Right after auth_ok both sides start the connection's session (`Connection.startSession`):
+ * from `HMAC(secret, "staticecs-cluster/2/session" + serverNonce + clientNonce)` each derives
+ * one key per direction, and every later frame carries an HMAC of its sequence number and
+ * payload under its direction's key (_session.ts). Someone on the network path who does not
+ * know the secret can then neither inject, replay, reorder nor alter a frame unnoticed.
  *
  * A side that refuses sends `{ t: "auth_error", reason }` (so the other side can say why),
  * then closes. The server never throws or rejects on what a peer sends: it logs the refusal
@@ -18,17 +25,18 @@
 
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import process from "node:process";
-import { ClusterError } from "./errors.ts";
-import type { Connection } from "./transport.ts";
+import { ClusterBusyError, ClusterError } from "./errors.ts";
+import { DEFAULT_CLUSTER_LIMITS } from "./limits.ts";
+import type { Connection, Transport, TransportLimits } from "./transport.ts";
 
 /** The wire protocol version both sides must speak; part of the authenticated exchange. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
-/** How long a side waits for the other's next authentication frame, by default. */
-export const AUTH_TIMEOUT_MS = 5_000;
+/** The fewest bytes of a secret that are not whitespace. */
+export const SECRET_BYTES_MIN = 16;
 
-/** The shortest secret resolveSecret accepts. */
-export const SECRET_CHARS_MIN = 8;
+/** Bytes of randomness in a secret from generateSecret (printed as twice as many hex digits). */
+const GENERATED_SECRET_BYTES = 32;
 
 /** Bytes of each side's nonce, and of an HMAC-SHA256 proof. */
 const NONCE_BYTES = 32;
@@ -36,6 +44,9 @@ const PROOF_BYTES = 32;
 
 /** How long a refusing side waits for its auth_error to be written before it closes. */
 const REFUSAL_FLUSH_MS = 1_000;
+
+/** The longest refusal reason sent: an auth_error must fit the peer's handshake frame bound. */
+const REFUSAL_REASON_CHARS_MAX = 512;
 
 const WRONG_SECRET = "wrong secret (the peer's proof does not match; give both sides the same " +
   "--secret or STATICECS_SECRET)";
@@ -45,16 +56,21 @@ type Message = { readonly t: string; readonly [key: string]: unknown };
 /** What the server side of authentication needs. */
 export interface AcceptOptions {
   readonly secret: string;
-  /** How long the client has to answer hello; default AUTH_TIMEOUT_MS. */
+  /** How long the client has to answer hello; default limits.ts's handshakeTimeoutMs. */
   readonly timeoutMs?: number;
   /** Receives one line per refused connection, naming the peer and the reason. */
   readonly log?: (line: string) => void;
+  /**
+   * Aborting it refuses the connection with the abort's reason, telling the peer that the
+   * server is busy and that it may try again (an eviction under a flood).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** What the client side of authentication needs. */
 export interface AuthenticateOptions {
   readonly secret: string;
-  /** How long to wait for each of hello and auth_ok; default AUTH_TIMEOUT_MS. */
+  /** How long to wait for each of hello and auth_ok; default limits.ts's handshakeTimeoutMs. */
   readonly timeoutMs?: number;
 }
 
@@ -78,21 +94,24 @@ export function acceptAuthenticated(
   connection: Connection,
   options: AcceptOptions,
 ): Promise<Connection | undefined> {
-  const timeoutMs = options.timeoutMs ?? AUTH_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CLUSTER_LIMITS.handshakeTimeoutMs;
   const serverNonce = new Uint8Array(randomBytes(NONCE_BYTES));
   let settled = false;
   return new Promise((resolve) => {
-    const finish = (refusal: string | undefined) => {
+    const finish = (refusal: string | undefined, busy = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
       connection.onMessage = undefined;
       connection.onClose = undefined;
       if (refusal === undefined) return resolve(connection);
       options.log?.(`cluster: refused connection from ${connection.remote}: ${refusal}`);
-      refuse(connection, refusal, true);
+      refuse(connection, refusal, true, busy);
       resolve(undefined);
     };
+    const onAbort = () => finish(String(options.signal!.reason), true);
+    options.signal?.addEventListener("abort", onAbort);
     const timer = setTimeout(
       () => finish(`authentication timed out: no auth frame within ${timeoutMs} ms`),
       timeoutMs,
@@ -102,8 +121,16 @@ export function acceptAuthenticated(
       const refusal = checkAuth(message, options.secret, serverNonce);
       if (refusal !== undefined) return finish(refusal);
       const clientNonce = message.nonce as Uint8Array;
-      const proof = hmac(options.secret, "server", serverNonce, clientNonce);
-      finish(trySend(connection, { t: "auth_ok", proof }));
+      const proof = handshakeMac(options.secret, "server", serverNonce, clientNonce);
+      const failure = trySend(connection, { t: "auth_ok", proof });
+      if (failure === undefined) {
+        const keys = sessionKeysOf(options.secret, serverNonce, clientNonce);
+        connection.startSession(
+          { send: keys.serverToClient, receive: keys.clientToServer },
+          "server",
+        );
+      }
+      finish(failure);
     };
     const sendFailure = trySend(connection, {
       t: "hello",
@@ -130,7 +157,7 @@ function checkAuth(message: Message, secret: string, serverNonce: Uint8Array): s
     return `authentication failed: malformed auth frame (nonce and proof must be ` +
       `${NONCE_BYTES}-byte binaries)`;
   }
-  const expected = hmac(secret, "client", serverNonce, message.nonce);
+  const expected = handshakeMac(secret, "client", serverNonce, message.nonce);
   if (!timingSafeEqual(expected, message.proof)) return `authentication failed: ${WRONG_SECRET}`;
   return undefined;
 }
@@ -153,13 +180,13 @@ export function authenticate(
   connection: Connection,
   options: AuthenticateOptions,
 ): Promise<Connection> {
-  const timeoutMs = options.timeoutMs ?? AUTH_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CLUSTER_LIMITS.handshakeTimeoutMs;
   const clientNonce = new Uint8Array(randomBytes(NONCE_BYTES));
   let serverNonce: Uint8Array | undefined;
   let settled = false;
   return new Promise((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const finish = (failure: string | undefined) => {
+    const finish = (failure: string | undefined, busy = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -167,8 +194,9 @@ export function authenticate(
       connection.onClose = undefined;
       if (failure === undefined) return resolve(connection);
       // Before auth is sent the server still waits and can log why; after, it has moved on.
-      refuse(connection, failure, serverNonce === undefined);
-      reject(new ClusterError(`${failure} (server ${connection.remote})`));
+      refuse(connection, failure, serverNonce === undefined && !busy);
+      const message = `${failure} (server ${connection.remote})`;
+      reject(busy ? new ClusterBusyError(message) : new ClusterError(message));
     };
     const wait = (what: string) => {
       clearTimeout(timer);
@@ -183,11 +211,15 @@ export function authenticate(
     };
     connection.onClose = (reason) => finish(`authentication failed: connection closed: ${reason}`);
     connection.onMessage = (message) => {
+      if (message.t === "auth_error" && message.busy === true) {
+        const reason = String(message.reason).slice(0, REFUSAL_REASON_CHARS_MAX);
+        return finish(`authentication failed: the server is busy: ${reason}; try again`, true);
+      }
       if (serverNonce === undefined) {
         const failure = checkHello(message);
         if (failure !== undefined) return finish(failure);
         serverNonce = message.nonce as Uint8Array;
-        const proof = hmac(options.secret, "client", serverNonce, clientNonce);
+        const proof = handshakeMac(options.secret, "client", serverNonce, clientNonce);
         wait("auth_ok");
         const sendFailure = trySend(connection, {
           t: "auth",
@@ -198,7 +230,15 @@ export function authenticate(
         if (sendFailure !== undefined) finish(sendFailure);
         return;
       }
-      finish(checkAuthOk(message, options.secret, serverNonce, clientNonce));
+      const failure = checkAuthOk(message, options.secret, serverNonce, clientNonce);
+      if (failure === undefined) {
+        const keys = sessionKeysOf(options.secret, serverNonce, clientNonce);
+        connection.startSession(
+          { send: keys.clientToServer, receive: keys.serverToClient },
+          "client",
+        );
+      }
+      finish(failure);
     };
     wait("hello");
   });
@@ -238,7 +278,7 @@ function checkAuthOk(
   if (!isBytes(message.proof, PROOF_BYTES)) {
     return `authentication failed: malformed auth_ok (the proof must be a ${PROOF_BYTES}-byte binary)`;
   }
-  const expected = hmac(secret, "server", serverNonce, clientNonce);
+  const expected = handshakeMac(secret, "server", serverNonce, clientNonce);
   // The server knowing the secret matters as much: a member must not join an impostor.
   if (!timingSafeEqual(expected, message.proof)) return `authentication failed: ${WRONG_SECRET}`;
   return undefined;
@@ -251,14 +291,83 @@ function checkVersion(version: unknown): string | undefined {
   }, this side speaks ${PROTOCOL_VERSION}; run the same StaticECS version on every node`;
 }
 
-function hmac(
+/** Attempts connectAuthenticated makes while the server says it is busy. */
+const BUSY_ATTEMPTS_MAX = 8;
+/** Wait before the first new attempt; it doubles each time, up to BUSY_RETRY_MS_MAX. */
+const BUSY_RETRY_MS = 50;
+const BUSY_RETRY_MS_MAX = 400;
+
+/**
+ * Connects to host:port and authenticates, trying again (up to BUSY_ATTEMPTS_MAX times, after
+ * 50, 100, 200, then 400 ms each) while the server turns the connection away as busy: under a flood of
+ * connections it evicts the oldest ones still authenticating, and a new attempt is the newest.
+ * Rejects with the last error otherwise; the connection is closed then.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectAuthenticated } from "./auth.ts";
+ * const connection = await connectAuthenticated(tcpTransport(), "127.0.0.1", 7000, { secret });
+ * ```
+ */
+export async function connectAuthenticated(
+  transport: Transport,
+  host: string,
+  port: number,
+  options: AuthenticateOptions & { readonly limits?: Partial<TransportLimits> },
+): Promise<Connection> {
+  for (let attempt = 1;; attempt++) {
+    const connection = await transport.connect(host, port, options.limits);
+    try {
+      return await authenticate(connection, options);
+    } catch (error) {
+      connection.close(`authentication failed: ${(error as Error).message}`);
+      if (!(error instanceof ClusterBusyError) || attempt === BUSY_ATTEMPTS_MAX) throw error;
+    }
+    const waitMs = Math.min(BUSY_RETRY_MS_MAX, BUSY_RETRY_MS * 2 ** (attempt - 1));
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+  }
+}
+
+/**
+ * Both directions' frame keys of the session the two nonces name. Exported for clients that
+ * speak the protocol byte by byte (the hostile-peer tests).
+ *
+ * @example
+ * ```ts
+ * import { sessionKeysOf } from "./auth.ts";
+ * const nonce = new Uint8Array(32);
+ * sessionKeysOf("0123456789abcdef", nonce, nonce).clientToServer.length; // 32
+ * ```
+ */
+export function sessionKeysOf(
   secret: string,
-  side: "client" | "server",
+  serverNonce: Uint8Array,
+  clientNonce: Uint8Array,
+): { clientToServer: Uint8Array; serverToClient: Uint8Array } {
+  const session = handshakeMac(secret, "session", serverNonce, clientNonce);
+  const derive = (direction: string) =>
+    new Uint8Array(createHmac("sha256", session).update(direction).digest());
+  return { clientToServer: derive("client to server"), serverToClient: derive("server to client") };
+}
+
+/**
+ * The handshake's HMAC for one purpose: the client's proof, the server's, or the session's
+ * root key. Exported for clients that speak the protocol byte by byte (the hostile-peer tests).
+ *
+ * @example
+ * ```ts
+ * import { handshakeMac } from "./auth.ts";
+ * handshakeMac("0123456789abcdef", "client", new Uint8Array(32), new Uint8Array(32)).length; // 32
+ * ```
+ */
+export function handshakeMac(
+  secret: string,
+  purpose: "client" | "server" | "session",
   serverNonce: Uint8Array,
   clientNonce: Uint8Array,
 ): Uint8Array {
   const mac = createHmac("sha256", secret);
-  mac.update(`staticecs-cluster/${PROTOCOL_VERSION}/${side}`);
+  mac.update(`staticecs-cluster/${PROTOCOL_VERSION}/${purpose}`);
   mac.update(serverNonce);
   mac.update(clientNonce);
   return new Uint8Array(mac.digest());
@@ -279,9 +388,10 @@ function trySend(connection: Connection, message: Message): string | undefined {
 }
 
 /** Closes, first telling the peer why if asked (best effort, bounded by REFUSAL_FLUSH_MS). */
-function refuse(connection: Connection, reason: string, tellPeer: boolean): void {
+function refuse(connection: Connection, reason: string, tellPeer: boolean, busy = false): void {
   if (connection.closed) return;
-  if (!tellPeer || trySend(connection, { t: "auth_error", reason }) !== undefined) {
+  const refusal = { t: "auth_error", reason: reason.slice(0, REFUSAL_REASON_CHARS_MAX), busy };
+  if (!tellPeer || trySend(connection, refusal) !== undefined) {
     return connection.close(reason);
   }
   // Drop whatever else the peer sends while the refusal is written out.
@@ -295,12 +405,12 @@ function refuse(connection: Connection, reason: string, tellPeer: boolean): void
 
 /**
  * The cluster secret: the `--secret` flag if given, else STATICECS_SECRET. Throws ClusterError
- * when neither is set, or when the secret is shorter than SECRET_CHARS_MIN characters.
+ * naming where it came from when neither is set, or when it is too weak (checkSecret).
  *
  * @example
  * ```ts
  * import { resolveSecret } from "./auth.ts";
- * resolveSecret(undefined, { STATICECS_SECRET: "correct horse battery" }); // "correct horse battery"
+ * resolveSecret(undefined, { STATICECS_SECRET: "correct horse battery staple" }); // the same
  * ```
  */
 export function resolveSecret(
@@ -309,14 +419,46 @@ export function resolveSecret(
 ): string {
   const secret = flag ?? (env.STATICECS_SECRET === "" ? undefined : env.STATICECS_SECRET);
   if (secret === undefined) {
-    throw new ClusterError("no cluster secret: pass --secret or set STATICECS_SECRET");
-  }
-  if (secret.length < SECRET_CHARS_MIN) {
-    const source = flag !== undefined ? "--secret" : "STATICECS_SECRET";
     throw new ClusterError(
-      `cluster secret too short: ${source} has ${secret.length} characters, at least ` +
-        `${SECRET_CHARS_MIN} are needed; use a long random string (e.g. openssl rand -hex 16)`,
+      "no cluster secret: pass --secret or set STATICECS_SECRET (generate one with " +
+        "`staticecs cluster secret`)",
+    );
+  }
+  return checkSecret(secret, flag !== undefined ? "--secret" : "STATICECS_SECRET");
+}
+
+/**
+ * Checks that a secret has at least SECRET_BYTES_MIN bytes (UTF-8) that are not whitespace, and
+ * returns it; throws ClusterError naming `source` (an option key or a flag) otherwise.
+ *
+ * @example
+ * ```ts
+ * import { checkSecret } from "./auth.ts";
+ * checkSecret("0123456789abcdef", "secret"); // "0123456789abcdef"
+ * ```
+ */
+export function checkSecret(secret: string, source: string): string {
+  const bytes = typeof secret === "string"
+    ? new TextEncoder().encode(secret.replace(/\s/gu, "")).length
+    : 0;
+  if (bytes < SECRET_BYTES_MIN) {
+    throw new ClusterError(
+      `cluster secret too weak: ${source} has ${bytes} bytes that are not whitespace, at ` +
+        `least ${SECRET_BYTES_MIN} are needed; generate one with \`staticecs cluster secret\``,
     );
   }
   return secret;
+}
+
+/**
+ * A new random secret: GENERATED_SECRET_BYTES random bytes as lowercase hex.
+ *
+ * @example
+ * ```ts
+ * import { generateSecret } from "./auth.ts";
+ * generateSecret().length; // 64
+ * ```
+ */
+export function generateSecret(): string {
+  return randomBytes(GENERATED_SECRET_BYTES).toString("hex");
 }

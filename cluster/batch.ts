@@ -31,6 +31,7 @@ import {
 } from "../core/schema.ts";
 import type { SparseStore } from "../core/sparse.ts";
 import type { World } from "../core/world.ts";
+import { PARTITIONS_MAX } from "./limits.ts";
 
 // Batches are raw column bytes, read and written as little-endian; a big-endian
 // member would silently scramble every value it received.
@@ -109,8 +110,6 @@ export class BatchError extends EcsError {
 export const BATCH_GROUPS_MAX = 1 << 16;
 /** Most entities one group may hold: a world has at most 16,777,215 entities. */
 export const GROUP_COUNT_MAX = (1 << 24) - 1;
-/** Most partitions a PartitionMap splits a world into. */
-export const PARTITIONS_MAX = 1 << 16;
 
 /**
  * Entities in a batch.

@@ -24,7 +24,8 @@
  * @module
  */
 
-import { acceptAuthenticated } from "./auth.ts";
+import { Admission } from "./_admission.ts";
+import { checkSecret, PROTOCOL_VERSION } from "./auth.ts";
 import {
   batchCount,
   batchIds,
@@ -34,8 +35,9 @@ import {
   mergeBatches,
 } from "./batch.ts";
 import { ClusterError } from "./errors.ts";
+import { type ClusterLimits, resolveClusterLimits } from "./limits.ts";
 import { leastLoaded, planMoves } from "./_placement.ts";
-import { PROTOCOL_VERSION } from "./auth.ts";
+import { ProgressClock } from "./_progress_clock.ts";
 import {
   checkMemberMessage,
   type ClusterSettings,
@@ -44,32 +46,25 @@ import {
   type MemberMessage,
   type MemberState,
   type MemberStatus,
-  PARTITIONS_MAX,
   type RawMessage,
   SceneLayout,
 } from "./protocol.ts";
-import type { Connection, Listener, Transport } from "./transport.ts";
+import { type Connection, type Listener, type Transport, transportLimitsOf } from "./transport.ts";
 
-/** How to run a coordinator. */
-export interface CoordinatorOptions {
+/**
+ * How to run a coordinator: the cluster limits (limits.ts; `partitions` is required, every
+ * other bound has its default there) and the rest.
+ */
+export interface CoordinatorOptions extends Partial<ClusterLimits> {
   readonly partitions: number;
+  /** The shared secret: at least 16 bytes that are not whitespace. */
   readonly secret: string;
-  /** How often members send heartbeats (500 ms if omitted). */
-  readonly heartbeatIntervalMs?: number;
-  /** Silence after which a member is failed (4 heartbeat intervals if omitted). */
-  readonly failureTimeoutMs?: number;
-  /** Ticks between a member's checkpoints (60 if omitted). */
-  readonly checkpointEveryTicks?: number;
   /** Seed the members' runtimes derive theirs from (0 if omitted). */
   readonly seed?: number;
   /** Where log lines go (stderr in the CLI). */
   readonly log?: (line: string) => void;
   /** Milliseconds now; `performance.now` if omitted. */
   readonly clock?: () => number;
-  /** Log entries a member may accumulate between checkpoints before it is failed (65,536). */
-  readonly memberLogEntriesMax?: number;
-  /** Authentication timeout per connection (5,000 ms). */
-  readonly authTimeoutMs?: number;
 }
 
 type LogEntry =
@@ -88,9 +83,15 @@ interface Member {
   readonly joinedMs: number;
   state: MemberState;
   readonly partitions: Set<number>;
+  /** When its last heartbeat came, on the progress clock (the coordinator's stalls left out). */
   lastHeartbeatMs: number;
   tick: number;
   tickMsMean: number;
+  /** Its ticks per millisecond, from its heartbeats at least an interval apart (0 before). */
+  ticksPerMs: number;
+  /** The wall-clock time and tick the next rate measurement starts from. */
+  rateFromMs: number;
+  rateFromTick: number;
   checkpointTick: number;
   readonly counts: Map<number, number>;
   /** Since the last checkpoint; entry k sits at position logStart + k. */
@@ -98,6 +99,12 @@ interface Member {
   logStart: number;
   /** Last sequence number forwarded to this member. */
   seq: number;
+  /**
+   * Resolves when its connection has closed. After a shutdown the member closes first: a side
+   * that closes with unread bytes resets the connection, and the peer may lose what it had not
+   * read yet (the shutdown itself).
+   */
+  readonly closed: Promise<void>;
 }
 
 interface Partition {
@@ -115,6 +122,12 @@ interface Partition {
 }
 
 const HISTORY_MAX = 64;
+
+/** How long a member told to shut down has to close its end before the coordinator does. */
+const CLOSE_GRACE_MS = 2_000;
+
+/** How far one heartbeat moves a member's measured tick rate toward its own. */
+const RATE_SMOOTHING = 0.25;
 
 /** What the coordinator sends: to members, and to status clients. */
 type Outgoing =
@@ -136,18 +149,21 @@ type Outgoing =
  */
 export class Coordinator {
   readonly settings: ClusterSettings;
-  readonly failureTimeoutMs: number;
-  private readonly secret: string;
+  readonly limits: ClusterLimits;
   private readonly log: (line: string) => void;
   private readonly clock: () => number;
-  private readonly memberLogEntriesMax: number;
-  private readonly authTimeoutMs: number;
+  /** Time that counts against members' silence: the coordinator's own stalls left out. */
+  private readonly progress: ProgressClock;
+  private readonly admission: Admission;
   private readonly members = new Map<number, Member>();
   private readonly history: Member[] = [];
   private readonly parts: Partition[];
   private readonly startedMs: number;
   private nextMemberId = 1;
-  /** The cluster scene's components and field sizes, from the first join: all must match. */
+  /**
+   * The cluster scene's components and field sizes: the first member's, settled once setup has
+   * checkpointed. Until then a cluster left with no member forgets it.
+   */
   private layout: SceneLayout | undefined;
   /** Whether setup's entities exist in the cluster (the seeding member has checkpointed). */
   private seeded = false;
@@ -159,52 +175,26 @@ export class Coordinator {
   private closing = false;
 
   constructor(options: CoordinatorOptions) {
-    const partitions = options.partitions;
-    if (!Number.isInteger(partitions) || partitions < 1 || partitions > PARTITIONS_MAX) {
-      throw new ClusterError(
-        `--partitions must be an integer from 1 to ${PARTITIONS_MAX}; got ${partitions}`,
-      );
-    }
-    const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 500;
-    if (
-      !Number.isInteger(heartbeatIntervalMs) || heartbeatIntervalMs < 10 ||
-      heartbeatIntervalMs > 60_000
-    ) {
-      throw new ClusterError(
-        `--heartbeat-ms must be an integer from 10 to 60000; got ${heartbeatIntervalMs}`,
-      );
-    }
-    this.failureTimeoutMs = options.failureTimeoutMs ?? 4 * heartbeatIntervalMs;
-    if (!(this.failureTimeoutMs >= 2 * heartbeatIntervalMs)) {
-      throw new ClusterError(
-        `the failure timeout (${this.failureTimeoutMs} ms) must be at least two heartbeat ` +
-          `intervals (${2 * heartbeatIntervalMs} ms), or live members would be failed`,
-      );
-    }
-    const checkpointEveryTicks = options.checkpointEveryTicks ?? 60;
-    if (
-      !Number.isInteger(checkpointEveryTicks) || checkpointEveryTicks < 1 ||
-      checkpointEveryTicks > 1 << 20
-    ) {
-      throw new ClusterError(
-        `--checkpoint-every must be an integer from 1 to ${
-          1 << 20
-        } ticks; got ${checkpointEveryTicks}`,
-      );
-    }
+    this.limits = resolveClusterLimits(options);
+    checkSecret(options.secret, "secret");
     this.settings = {
-      partitions,
-      heartbeatIntervalMs,
-      checkpointEveryTicks,
+      partitions: this.limits.partitions,
+      heartbeatIntervalMs: this.limits.heartbeatIntervalMs,
+      checkpointEveryTicks: this.limits.checkpointEveryTicks,
       seed: options.seed ?? 0,
     };
-    this.secret = options.secret;
     this.log = options.log ?? (() => {});
     this.clock = options.clock ?? (() => performance.now());
-    this.memberLogEntriesMax = options.memberLogEntriesMax ?? 65_536;
-    this.authTimeoutMs = options.authTimeoutMs ?? 5_000;
     this.startedMs = this.clock();
-    this.parts = Array.from({ length: partitions }, (_, id) => ({
+    // A tick comes every heartbeat / 4 or so: one a whole interval late means a stall.
+    this.progress = new ProgressClock(this.startedMs, this.limits.heartbeatIntervalMs);
+    this.admission = new Admission({
+      secret: options.secret,
+      limits: this.limits,
+      log: this.log,
+      onFirstMessage: (connection, raw) => this.firstMessage(connection, raw),
+    });
+    this.parts = Array.from({ length: this.limits.partitions }, (_, id) => ({
       id,
       owner: undefined,
       moving: false,
@@ -216,36 +206,52 @@ export class Coordinator {
     }));
   }
 
-  /** Listens on host:port; every connection must authenticate first. */
+  /** Silence after which a member is failed (limits.failureTimeoutMs). */
+  get failureTimeoutMs(): number {
+    return this.limits.failureTimeoutMs;
+  }
+
+  /**
+   * Listens on host:port with the limits' transport bounds; every connection must authenticate
+   * and then speak first, each within handshakeTimeoutMs.
+   */
   async listen(transport: Transport, host: string, port: number): Promise<Listener> {
-    this.listener = await transport.listen(host, port, (connection) => this.accept(connection));
+    this.listener = await transport.listen(
+      host,
+      port,
+      (connection) => this.accept(connection),
+      transportLimitsOf(this.limits),
+    );
     return this.listener;
   }
 
   /** Takes a new connection: authentication, then a join or a status request. */
   accept(connection: Connection): void {
-    void acceptAuthenticated(connection, {
-      secret: this.secret,
-      timeoutMs: this.authTimeoutMs,
-      log: this.log,
-    }).then((authenticated) => {
-      if (authenticated === undefined || this.closing) {
-        authenticated?.close("the coordinator is shutting down");
-        return;
-      }
-      authenticated.onMessage = (raw) => this.firstMessage(authenticated, raw);
-    }).catch((error) => {
-      this.log(`connection from ${connection.remote} refused: ${(error as Error).message}`);
-      connection.close("refused");
-    });
+    this.admission.admit(connection);
   }
 
-  /** Detects failed members; call it often (every heartbeat interval / 4 or so). */
+  /**
+   * Detects failed members; call it often (every heartbeat interval / 4 or so). Silence is
+   * measured on the progress clock, so a stall of the coordinator itself (a tick a whole
+   * interval late) is not held against anyone, and the tick that notices a stall judges no one:
+   * what members sent meanwhile is read first.
+   */
   tick(nowMs: number = this.clock()): void {
+    const stalledMs = this.progress.tick(nowMs);
+    if (stalledMs > 0) {
+      if (stalledMs >= this.limits.heartbeatIntervalMs) {
+        this.log(
+          `the coordinator stalled for ${Math.round(stalledMs)} ms (its tick came late); that ` +
+            `time is not counted as members' silence`,
+        );
+      }
+      return;
+    }
     const interval = this.settings.heartbeatIntervalMs;
+    const progressMs = this.progress.now(nowMs);
     for (const member of [...this.members.values()]) {
       if (member.state === "joining") continue;
-      const silentMs = nowMs - member.lastHeartbeatMs;
+      const silentMs = progressMs - member.lastHeartbeatMs;
       if (silentMs > this.failureTimeoutMs) {
         this.fail(member, `no heartbeat for ${Math.round(silentMs)} ms`);
       } else if (silentMs > 2 * interval && member.state === "active") {
@@ -258,6 +264,7 @@ export class Coordinator {
   /** Members, partitions and counters, as `staticecs cluster status` prints them. */
   status(): ClusterStatus {
     const now = this.clock();
+    const progressMs = this.progress.now(now);
     const describe = (m: Member): MemberStatus => ({
       id: m.id,
       address: m.address,
@@ -265,7 +272,7 @@ export class Coordinator {
       partitions: [...m.partitions].sort((a, b) => a - b),
       tick: m.tick,
       entities: [...m.counts.values()].reduce((a, b) => a + b, 0),
-      lastHeartbeatAgoMs: Math.round(now - m.lastHeartbeatMs),
+      lastHeartbeatAgoMs: Math.round(progressMs - m.lastHeartbeatMs),
     });
     return {
       protocol: PROTOCOL_VERSION,
@@ -290,11 +297,13 @@ export class Coordinator {
   /** Tells every member to stop, closes connections and the listener. */
   async close(reason = "the coordinator stopped"): Promise<void> {
     this.closing = true;
+    this.admission.close();
     const members = [...this.members.values()];
     for (const member of members) {
       trySend(member.connection, { t: "shutdown", reason });
     }
-    await Promise.all(members.map((m) => withDeadline(m.connection.drained(), 2_000)));
+    // Members close first, once they have read the shutdown (see Member.closed).
+    await Promise.all(members.map((m) => withDeadline(m.closed, CLOSE_GRACE_MS)));
     for (const member of members) member.connection.close(reason);
     await this.listener?.close();
   }
@@ -323,7 +332,10 @@ export class Coordinator {
       );
       return;
     }
-    this.layout = layout;
+    if (this.layout === undefined) {
+      this.layout = layout;
+      if (!this.seeded) this.log(`the cluster's scene is ${message.scene} (${layout.key}) for now`);
+    }
     this.join(connection, message.scene);
   }
 
@@ -336,6 +348,7 @@ export class Coordinator {
 
   private join(connection: Connection, scene: string): void {
     const id = this.nextMemberId++;
+    let closedNow!: () => void;
     const member: Member = {
       id,
       address: connection.remote,
@@ -343,18 +356,23 @@ export class Coordinator {
       joinedMs: this.clock(),
       state: "active",
       partitions: new Set(),
-      lastHeartbeatMs: this.clock(),
+      lastHeartbeatMs: this.progress.now(this.clock()),
       tick: 0,
       tickMsMean: 0,
+      ticksPerMs: 0,
+      rateFromMs: this.clock(),
+      rateFromTick: 0,
       checkpointTick: 0,
       counts: new Map(),
       log: [],
       logStart: 0,
       seq: 0,
+      closed: new Promise((resolve) => closedNow = resolve),
     };
     this.members.set(id, member);
     connection.onMessage = (raw) => this.onMemberMessage(member, raw);
     connection.onClose = (reason) => {
+      closedNow();
       if (this.closing || member.state === "left" || member.state === "failed") return;
       this.fail(member, `connection closed: ${reason}`);
     };
@@ -413,7 +431,8 @@ export class Coordinator {
   }
 
   private onHeartbeat(member: Member, message: Extract<MemberMessage, { t: "heartbeat" }>): void {
-    member.lastHeartbeatMs = this.clock();
+    this.measureRate(member, message.tick);
+    member.lastHeartbeatMs = this.progress.now(this.clock());
     if (member.state === "suspect") {
       member.state = "active";
       this.log(`member ${member.id} is back (heartbeat)`);
@@ -521,9 +540,7 @@ export class Coordinator {
     this.retire(member);
     this.log(`member ${member.id} left; nothing lost`);
     trySend(member.connection, { t: "shutdown", reason: "left the cluster" });
-    void withDeadline(member.connection.drained(), 2_000).then(() =>
-      member.connection.close("left")
-    );
+    void withDeadline(member.closed, CLOSE_GRACE_MS).then(() => member.connection.close("left"));
     if (this.seeder === member) this.seeder = undefined;
   }
 
@@ -607,11 +624,46 @@ export class Coordinator {
     }
     const lost = wasSeeder && !this.seeded
       ? "setup had not checkpointed: its entities are lost; the next member to join runs setup"
-      : `from the checkpoint at tick ${member.checkpointTick} (the member last reported tick ` +
-        `${member.tick}: up to ${Math.max(0, member.tick - member.checkpointTick)} ticks of ` +
-        `state lost; entity count conserved)`;
+      : this.lossText(member);
     this.log(`member ${member.id} failed (${reason}); partitions ${resumed.join(", ")} ${lost}`);
     this.rebalance();
+  }
+
+  /**
+   * Updates a member's tick rate over spans of at least one heartbeat interval of wall time: the
+   * member keeps ticking while the coordinator stalls, so a burst of heartbeats read after a stall
+   * must not look like a fast member.
+   */
+  private measureRate(member: Member, tick: number): void {
+    const wallMs = this.clock();
+    const spanMs = wallMs - member.rateFromMs;
+    if (spanMs < this.settings.heartbeatIntervalMs || tick < member.rateFromTick) return;
+    const ticksPerMs = (tick - member.rateFromTick) / spanMs;
+    // Smoothed: one heartbeat held up behind a transfer must not halve or double the rate.
+    member.ticksPerMs = member.ticksPerMs === 0
+      ? ticksPerMs
+      : member.ticksPerMs + RATE_SMOOTHING * (ticksPerMs - member.ticksPerMs);
+    member.rateFromMs = wallMs;
+    member.rateFromTick = tick;
+  }
+
+  /**
+   * What a failover loses, in the member's ticks: from its checkpoint to the tick it last
+   * reported, plus what it may have run since that heartbeat at its measured rate (at most one
+   * heartbeat interval's worth: running longer, it would have sent another).
+   */
+  private lossText(member: Member): string {
+    const reportedTicks = Math.max(0, member.tick - member.checkpointTick);
+    const sinceMs = this.progress.now(this.clock()) - member.lastHeartbeatMs;
+    const unreportedTicks = Math.round(
+      member.ticksPerMs * Math.min(sinceMs, this.settings.heartbeatIntervalMs),
+    );
+    const range = unreportedTicks === 0
+      ? `${reportedTicks}`
+      : `${reportedTicks} to ${reportedTicks + unreportedTicks}`;
+    return `from the checkpoint at tick ${member.checkpointTick}: ${range} ticks of state lost ` +
+      `(it last reported tick ${member.tick}, ${Math.round(sinceMs)} ms before; entity count ` +
+      `conserved)`;
   }
 
   /** A failed member's partition: its base with the log since replayed over it. */
@@ -629,11 +681,12 @@ export class Coordinator {
   }
 
   private record(member: Member, entry: LogEntry): void {
-    if (member.log.length >= this.memberLogEntriesMax) {
+    if (member.log.length >= this.limits.memberLogEntriesMax) {
       this.fail(
         member,
-        `${member.log.length} transfers since its last checkpoint (the bound is ` +
-          `${this.memberLogEntriesMax}); lower --checkpoint-every`,
+        `${member.log.length} transfers since its last checkpoint (memberLogEntriesMax is ` +
+          `${this.limits.memberLogEntriesMax}); checkpoint more often (checkpointEveryTicks, ` +
+          `--checkpoint-every)`,
       );
       return;
     }
@@ -644,6 +697,14 @@ export class Coordinator {
     this.members.delete(member.id);
     this.history.unshift(member);
     if (this.history.length > HISTORY_MAX) this.history.pop();
+    // Setup never finished and no member holds the scene: it was never the cluster's.
+    if (!this.seeded && this.members.size === 0 && this.layout !== undefined) {
+      this.layout = undefined;
+      this.log(
+        "no member left and setup has not finished: the next member to join, with any scene, " +
+          "runs setup",
+      );
+    }
   }
 
   private isLive(member: Member): boolean {

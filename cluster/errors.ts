@@ -22,3 +22,20 @@ export class ClusterError extends Error {
     this.name = "ClusterError";
   }
 }
+
+/**
+ * A coordinator turned this connection away before authenticating it because too many were
+ * authenticating at once (a flood); trying again shortly is the answer.
+ *
+ * @example
+ * ```ts
+ * import { ClusterBusyError, ClusterError } from "./errors.ts";
+ * new ClusterBusyError("evicted") instanceof ClusterError; // true
+ * ```
+ */
+export class ClusterBusyError extends ClusterError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ClusterBusyError";
+  }
+}

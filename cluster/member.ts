@@ -17,7 +17,7 @@
 
 import type { Runtime, Scene } from "../mod.ts";
 import { FIELD_TYPES, ownerOf } from "../core/schema.ts";
-import { authenticate } from "./auth.ts";
+import { checkSecret, connectAuthenticated } from "./auth.ts";
 import { batchCount, emptyBatch, type EntityBatch, PartitionMap } from "./batch.ts";
 import { ClusterError } from "./errors.ts";
 import {
@@ -27,13 +27,14 @@ import {
   type MemberMessage,
   type RawMessage,
 } from "./protocol.ts";
-import type { Connection, Transport } from "./transport.ts";
+import type { Connection, Transport, TransportLimits } from "./transport.ts";
 
 /** How to join. */
 export interface MemberOptions {
   readonly transport: Transport;
   readonly host: string;
   readonly port: number;
+  /** The shared secret: at least 16 bytes that are not whitespace. */
   readonly secret: string;
   readonly scene: Scene;
   /** Creates the runtime once the welcome says the seed and whether setup runs here. */
@@ -43,6 +44,8 @@ export interface MemberOptions {
   readonly log?: (line: string) => void;
   /** Longest wait for the welcome (10,000 ms). */
   readonly joinTimeoutMs?: number;
+  /** The connection's bounds (limits.ts's defaults if omitted). */
+  readonly limits?: Partial<TransportLimits>;
 }
 
 /** What a member has done, for its summary. */
@@ -125,19 +128,15 @@ export class ClusterMember {
 
   /** Connects, authenticates, joins and starts ticking. */
   static async join(options: MemberOptions): Promise<ClusterMember> {
-    const connection = await options.transport.connect(options.host, options.port);
+    checkSecret(options.secret, "secret");
+    const connection = await connectAuthenticated(options.transport, options.host, options.port, {
+      secret: options.secret,
+      limits: options.limits,
+    });
     try {
-      await authenticate(connection, { secret: options.secret });
       const early: RawMessage[] = [];
       const welcomed = awaitWelcome(connection, early, options.joinTimeoutMs ?? 10_000);
-      connection.send({
-        t: "join",
-        scene: options.scene.name ?? "scene",
-        components: options.scene.components.map((c) => ownerOf(c).name),
-        fieldBytes: options.scene.components.map((c) =>
-          ownerOf(c).fields.map((f) => FIELD_TYPES[f.type].BYTES_PER_ELEMENT)
-        ),
-      });
+      connection.send(joinMessage(options.scene));
       const welcome = await welcomed;
       const runtime = await options.createRuntime({
         seed: (welcome.settings.seed + welcome.memberId) >>> 0,
@@ -325,6 +324,30 @@ export class ClusterMember {
     void this.connection.drained().then(() => this.connection.close(reason));
     this.resolveDone(reason);
   }
+}
+
+/**
+ * The join a member sends for `scene`: its name, and its components with their field sizes
+ * (the layout the coordinator holds every member's batches to).
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, defineScene } from "../mod.ts";
+ * import { joinMessage } from "./member.ts";
+ * const Cell = defineComponent("Cell", { key: "u32" });
+ * const scene = defineScene({ name: "cells", components: [Cell], systems: [], cluster: { key: Cell.key } });
+ * joinMessage(scene).fieldBytes; // [[4], [8]]: Cell, then ClusterId
+ * ```
+ */
+export function joinMessage(scene: Scene): Extract<MemberMessage, { t: "join" }> {
+  return {
+    t: "join",
+    scene: scene.name ?? "scene",
+    components: scene.components.map((c) => ownerOf(c).name),
+    fieldBytes: scene.components.map((c) =>
+      ownerOf(c).fields.map((f) => FIELD_TYPES[f.type].BYTES_PER_ELEMENT)
+    ),
+  };
 }
 
 /** Waits for the welcome, keeping what follows it (assigns) for after the runtime exists. */

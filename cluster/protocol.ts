@@ -27,9 +27,7 @@
 
 import { checkBatch, type EntityBatch } from "./batch.ts";
 import { ClusterError } from "./errors.ts";
-
-/** The partitions a cluster can have. */
-export const PARTITIONS_MAX = 4096;
+import { checkClusterLimit, type ClusterLimitKey } from "./limits.ts";
 
 /** Settings the coordinator gives every member in `welcome`. */
 export interface ClusterSettings {
@@ -50,6 +48,7 @@ export interface MemberStatus {
   readonly partitions: readonly number[];
   readonly tick: number;
   readonly entities: number;
+  /** Silence since its last heartbeat, the coordinator's own stalls left out. */
   readonly lastHeartbeatAgoMs: number;
 }
 
@@ -199,14 +198,14 @@ export function checkCoordinatorMessage(raw: RawMessage, partitions: number): Co
       if (settings === null || typeof settings !== "object") {
         throw new ClusterError(`welcome: settings must be an object`);
       }
-      const withT = { t: "settings", ...settings };
+      const withT = { t: "welcome", ...settings };
       return {
         t: "welcome",
         memberId: count(raw, "memberId"),
         settings: {
-          partitions: bounded(withT, "partitions", 1, PARTITIONS_MAX),
-          heartbeatIntervalMs: bounded(withT, "heartbeatIntervalMs", 1, 60_000),
-          checkpointEveryTicks: bounded(withT, "checkpointEveryTicks", 1, 1 << 20),
+          partitions: setting(settings, "partitions"),
+          heartbeatIntervalMs: setting(settings, "heartbeatIntervalMs"),
+          checkpointEveryTicks: setting(settings, "checkpointEveryTicks"),
           seed: bounded(withT, "seed", 0, 2 ** 32 - 1),
         },
         runSetup: raw.runSetup === true,
@@ -234,6 +233,15 @@ export function checkCoordinatorMessage(raw: RawMessage, partitions: number): Co
       throw new ClusterError(
         `unknown message "${String(raw.t).slice(0, 40)}" from the coordinator`,
       );
+  }
+}
+
+/** A setting of the welcome, checked against its range in limits.ts. */
+function setting(settings: Record<string, unknown>, key: ClusterLimitKey): number {
+  try {
+    return checkClusterLimit(key, settings[key]);
+  } catch (error) {
+    throw new ClusterError(`welcome: field settings.${(error as Error).message}`);
   }
 }
 

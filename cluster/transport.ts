@@ -1,40 +1,72 @@
 /**
  * What every cluster transport provides: listening, connecting, and connections that carry
- * messages (objects with a string `t`) as length-prefixed msgpackr frames, with a bound on the
- * frame size and on the bytes queued for sending.
+ * messages (objects with a string `t`) as length-prefixed msgpackr frames, with bounds on frame
+ * size, decoding work and the bytes queued for sending.
  *
- * Delivery: a connection buffers decoded messages while `onMessage` is unset and delivers them,
+ * A connection starts in its handshake: until `startSession` is called (by auth.ts, once both
+ * sides have proved the shared secret), a received frame may be at most `handshakeFrameBytesMax`
+ * bytes and all received bytes at most `handshakeBytesMax`, so a stranger costs a few kilobytes.
+ * After it, every frame carries a MAC with a sequence number (_session.ts) and may be up to
+ * `frameBytesMax`. A peer past a bound is disconnected.
+ *
+ * Delivery: a connection buffers received frames while `onMessage` is unset and delivers them,
  * in order, on a microtask after a handler is set. So a handler attached right after `connect`
  * or `listen`'s callback (or after another owner, such as authentication, hands the connection
- * over by unsetting its handler) loses nothing. The buffer is bounded by `maxQueuedBytes` of
- * frame bytes; a peer that overflows it is disconnected.
+ * over by unsetting its handler) loses nothing. Frames are checked and decoded as they are
+ * delivered, so a session started by one message's handler covers every frame after it. The
+ * buffer is bounded by `queuedBytesMax` of frame bytes; a peer that overflows it is disconnected.
  *
  * @module
  */
 
 import { ClusterError } from "./errors.ts";
-import { assertFrameBytes } from "./_frame.ts";
+import { type ClusterLimits, DEFAULT_CLUSTER_LIMITS, resolveClusterLimits } from "./limits.ts";
+import type { SessionKeys } from "./_session.ts";
 
-/** Bounds on one connection's frames and queues, in bytes. */
-export interface TransportLimits {
-  /** The largest payload of one frame, sent or received. */
-  readonly maxFrameBytes: number;
-  /** The most bytes queued for sending, and the most received bytes buffered undelivered. */
-  readonly maxQueuedBytes: number;
-}
+/** The bounds of one connection: the transport's part of the cluster limits (limits.ts). */
+export type TransportLimits = Pick<
+  ClusterLimits,
+  | "frameBytesMax"
+  | "queuedBytesMax"
+  | "handshakeFrameBytesMax"
+  | "handshakeBytesMax"
+  | "frameElementsMax"
+>;
+
+/** The keys of TransportLimits. */
+const TRANSPORT_LIMIT_KEYS = [
+  "frameBytesMax",
+  "queuedBytesMax",
+  "handshakeFrameBytesMax",
+  "handshakeBytesMax",
+  "frameElementsMax",
+] as const satisfies readonly (keyof TransportLimits)[];
 
 /**
- * The limits a transport uses where none are given: 64 MiB frames, 256 MiB queued.
+ * The limits a transport uses where none are given (limits.ts's defaults): 64 MiB frames,
+ * 256 MiB queued, 1 KiB frames and 4 KiB in all before authentication, 2^20 values a frame.
  *
  * @example
  * ```ts
  * import { DEFAULT_LIMITS } from "./transport.ts";
- * DEFAULT_LIMITS.maxFrameBytes; // 67108864
+ * DEFAULT_LIMITS.frameBytesMax; // 67108864
  * ```
  */
-export const DEFAULT_LIMITS: TransportLimits = {
-  maxFrameBytes: 64 * 1024 * 1024,
-  maxQueuedBytes: 256 * 1024 * 1024,
+export const DEFAULT_LIMITS: TransportLimits = transportLimitsOf(DEFAULT_CLUSTER_LIMITS);
+
+/**
+ * Limits for a connection that will never authenticate (tests and benchmarks of the bare
+ * transport): the handshake bounds are as wide as the session's.
+ *
+ * @example
+ * ```ts
+ * import { UNAUTHENTICATED_LIMITS } from "./transport.ts";
+ * UNAUTHENTICATED_LIMITS.handshakeFrameBytesMax; // 67108864
+ * ```
+ */
+export const UNAUTHENTICATED_LIMITS: Partial<TransportLimits> = {
+  handshakeFrameBytesMax: DEFAULT_LIMITS.frameBytesMax,
+  handshakeBytesMax: Number.MAX_SAFE_INTEGER,
 };
 
 /**
@@ -53,7 +85,7 @@ export interface Connection {
   readonly remote: string;
   /**
    * Encodes and sends one message (an object with a string `t`). Queues what the socket does
-   * not take at once; throws ClusterError if the queue would pass maxQueuedBytes (nothing is
+   * not take at once; throws ClusterError if the queue would pass queuedBytesMax (nothing is
    * sent then) or if the connection is closed.
    */
   send(message: { readonly t: string; readonly [key: string]: unknown }): void;
@@ -67,6 +99,16 @@ export interface Connection {
    */
   close(reason?: string): void;
   readonly closed: boolean;
+  /**
+   * Ends the handshake: from the next frame on, every frame sent carries a MAC under
+   * `keys.send` and every frame received must carry one under `keys.receive` (or the connection
+   * closes), and received frames may be up to `frameBytesMax`. The client side then keeps at most
+   * a window (32 KB, more in bulk transfers) written and unacknowledged, and the server side
+   * acknowledges what it reads (_flow.ts says why). auth.ts calls it on both sides right after `auth_ok`; once only.
+   */
+  startSession(keys: SessionKeys, side: "client" | "server"): void;
+  /** True once `startSession` has been called. */
+  readonly authenticated: boolean;
   /**
    * Each decoded message, in order. A frame error closes this connection only, with the error
    * as the reason. Messages that arrive while this is unset are kept and delivered, on a
@@ -121,27 +163,24 @@ export interface Transport {
 }
 
 /**
- * Fills in DEFAULT_LIMITS and checks the result: frames from 1 byte to 2^32 - 1, and a queue
- * that holds at least one whole frame.
+ * Fills in DEFAULT_LIMITS and checks each value against its range in limits.ts; throws
+ * ClusterLimitError naming the key.
  *
  * @example
  * ```ts
  * import { resolveLimits } from "./transport.ts";
- * resolveLimits({ maxFrameBytes: 1024 }).maxQueuedBytes; // 268435456
+ * resolveLimits({ frameBytesMax: 1024 }).queuedBytesMax; // 268435456
  * ```
  */
 export function resolveLimits(limits: Partial<TransportLimits> = {}): TransportLimits {
-  const resolved = {
-    maxFrameBytes: limits.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes,
-    maxQueuedBytes: limits.maxQueuedBytes ?? DEFAULT_LIMITS.maxQueuedBytes,
-  };
-  assertFrameBytes(resolved.maxFrameBytes, "maxFrameBytes");
-  if (!Number.isSafeInteger(resolved.maxQueuedBytes) || resolved.maxQueuedBytes < 1) {
-    throw new ClusterError(
-      `maxQueuedBytes must be a positive whole number of bytes; got ${resolved.maxQueuedBytes}`,
-    );
-  }
-  return resolved;
+  return transportLimitsOf(resolveClusterLimits(limits, false));
+}
+
+/** The transport's part of a set of cluster limits. */
+export function transportLimitsOf(limits: TransportLimits): TransportLimits {
+  const out: Partial<Record<keyof TransportLimits, number>> = {};
+  for (const key of TRANSPORT_LIMIT_KEYS) out[key] = limits[key];
+  return Object.freeze(out as TransportLimits);
 }
 
 /**

@@ -302,7 +302,7 @@ describe("compiled binary", { skip: SKIP }, () => {
         cwd: folder,
         encoding: "utf8",
         timeout: 10_000,
-        env: { ...env, STATICECS_SECRET: "not-the-secret" },
+        env: { ...env, STATICECS_SECRET: "not-the-secret-at-all" },
       });
       assertBadInput(
         { status: wrong.status, stdout: wrong.stdout, stderr: wrong.stderr },

@@ -10,16 +10,17 @@
 import { after, afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import { defineComponent, defineScene, Runtime } from "../mod.ts";
+import { defineComponent, defineScene, Runtime, type Scene } from "../mod.ts";
 import { Coordinator } from "../cluster/coordinator.ts";
-import { ClusterMember } from "../cluster/member.ts";
+import { ClusterMember, joinMessage } from "../cluster/member.ts";
 import { MemoryTransport } from "../cluster/memory_transport.ts";
 import { planMoves } from "../cluster/_placement.ts";
 import { runClusterChurn } from "./fixtures/cluster_churn.ts";
 import { until } from "./fixtures/until.ts";
-import { authenticate } from "../cluster/auth.ts";
+import { authenticate, connectAuthenticated } from "../cluster/auth.ts";
 import { FIELD_TYPES, ownerOf } from "../core/schema.ts";
 import type { ClusterStatus } from "../cluster/protocol.ts";
+import type { Connection } from "../cluster/transport.ts";
 
 // Setup reads the ship count when it runs; restored after this file, for the other test files.
 const shipsBefore = process.env.STATICECS_SHIPS;
@@ -83,6 +84,18 @@ async function join(c: Cluster, secret = SECRET): Promise<ClusterMember> {
   });
   open.members.push(member);
   return member;
+}
+
+/** A member running `other` instead of the cluster's scene; not tracked (it is refused). */
+function joinScene(c: Cluster, other: Scene): Promise<ClusterMember> {
+  return ClusterMember.join({
+    transport: c.transport,
+    host: "memory",
+    port: c.port,
+    secret: SECRET,
+    scene: other,
+    createRuntime: (options) => Runtime.create(other, options),
+  });
 }
 
 function settled(c: Cluster, live: readonly ClusterMember[]): Promise<ClusterStatus> {
@@ -180,7 +193,7 @@ describe("coordinator and members in one process", () => {
     assert.ok(s.partitions.every((p) => p.owner !== victim.memberId));
     assert.match(
       c.lines.join("\n"),
-      /member 2 failed .* ticks of state lost; entity count conserved/,
+      /member 2 failed .* \d+( to \d+)? ticks of state lost \(.*; entity count conserved\)/,
     );
     await sleep(400);
     assert.equal(await leaveAllAndCount(c, survivors), SHIPS);
@@ -214,14 +227,7 @@ describe("coordinator and members in one process", () => {
       cluster: { key: Other.key },
     });
     await assert.rejects(
-      ClusterMember.join({
-        transport: c.transport,
-        host: "memory",
-        port: c.port,
-        secret: SECRET,
-        scene: other,
-        createRuntime: (options) => Runtime.create(other, options),
-      }),
+      joinScene(c, other),
       /the joining scene "other" has components \[OtherThing, ClusterId\].*every member must run the same scene/,
     );
     assert.equal(await leaveAllAndCount(c, [first]), SHIPS);
@@ -300,6 +306,204 @@ describe("coordinator and members in one process", () => {
       assert.match(c.lines.join("\n"), /authentication failed|refused/);
       const first = await join(c);
       await settled(c, [first]);
+    },
+  );
+});
+
+describe("what the coordinator judges, and how", () => {
+  /** A coordinator on a clock the test moves, and one raw member that joined it. */
+  async function manualCluster() {
+    const transport = new MemoryTransport();
+    const lines: string[] = [];
+    const clock = { nowMs: 0 };
+    const coordinator = new Coordinator({
+      partitions: 2,
+      secret: SECRET,
+      heartbeatIntervalMs: 100,
+      log: (line) => lines.push(line),
+      clock: () => clock.nowMs,
+    });
+    const listener = await coordinator.listen(transport, "memory", 0);
+    const connection = await authenticate(await transport.connect("memory", listener.port), {
+      secret: SECRET,
+    });
+    const received: string[] = [];
+    connection.onMessage = (message) => received.push(message.t);
+    connection.send(joinMessage(scene));
+    await until("the welcome", () => received.includes("welcome") || undefined, 5_000, 5);
+    let tick = 0;
+    /** A heartbeat `ticks` ticks after the last one. */
+    const heartbeat = (ticks = 1) =>
+      connection.send({ t: "heartbeat", tick: tick += ticks, counts: [], tickMsMean: 1 });
+    const state = () => coordinator.status().members[0].state;
+    const delivered = () => new Promise((resolve) => setTimeout(resolve, 5));
+    return { coordinator, clock, lines, heartbeat, state, delivered, connection, received };
+  }
+
+  it("a failover says how many ticks it loses: from the checkpoint, and since the last heartbeat", async () => {
+    const c = await manualCluster();
+    try {
+      // The member ran setup: it owns both partitions and checkpoints them at tick 30.
+      await until(
+        "both assigns",
+        () => c.received.filter((t) => t === "assign").length === 2 || undefined,
+        5_000,
+        5,
+      );
+      for (; c.clock.nowMs <= 1_000; c.clock.nowMs += 25) {
+        if (c.clock.nowMs % 100 === 0) c.heartbeat(6); // 60 ticks a second
+        if (c.clock.nowMs === 500) {
+          const parts = [0, 1].map((partition) => ({ partition, state: { groups: [] } }));
+          c.connection.send({ t: "checkpoint", tick: 30, appliedSeq: 0, parts });
+        }
+        await c.delivered();
+        c.coordinator.tick();
+      }
+      c.clock.nowMs = 1_050;
+      c.connection.close("killed");
+      await until("the failover", () => c.state() === "failed" || undefined, 5_000, 5);
+      // Reported tick 66 (eleven heartbeats), 50 ms of 0.06 ticks/ms since: 3 ticks more.
+      assert.match(
+        c.lines.join("\n"),
+        /from the checkpoint at tick 30: 36 to 39 ticks of state lost \(it last reported tick 66, 50 ms before; entity count conserved\)/,
+      );
+    } finally {
+      await c.coordinator.close();
+    }
+  });
+
+  it("a stall of the coordinator is not silence of its members; real silence still is", async () => {
+    const c = await manualCluster();
+    try {
+      for (; c.clock.nowMs <= 300; c.clock.nowMs += 25) {
+        if (c.clock.nowMs % 100 === 0) c.heartbeat();
+        await c.delivered();
+        c.coordinator.tick();
+      }
+      assert.equal(c.state(), "active");
+      // Stopped for 5 s: the heartbeats sent meanwhile are still on their way.
+      c.clock.nowMs += 5_000;
+      c.coordinator.tick();
+      assert.equal(c.state(), "active");
+      assert.match(c.lines.join("\n"), /the coordinator stalled for 4925 ms/);
+      c.heartbeat();
+      await c.delivered();
+      for (let k = 0; k < 8; k++) {
+        c.clock.nowMs += 25;
+        if (k % 4 === 0) c.heartbeat();
+        await c.delivered();
+        c.coordinator.tick();
+      }
+      assert.equal(c.state(), "active");
+      // Now the member goes quiet, with the coordinator ticking on time: failed after 400 ms.
+      for (let k = 0; k < 20 && c.state() !== "failed"; k++) {
+        c.clock.nowMs += 25;
+        c.coordinator.tick();
+      }
+      assert.equal(c.state(), "failed");
+      assert.match(c.lines.join("\n"), /member 1 failed \(no heartbeat for 4\d\d ms\)/);
+    } finally {
+      await c.coordinator.close();
+    }
+  });
+
+  it("past unauthenticatedConnectionsMax, a newcomer evicts the oldest, telling it to retry", async () => {
+    const transport = new MemoryTransport();
+    const lines: string[] = [];
+    const coordinator = new Coordinator({
+      partitions: 2,
+      secret: SECRET,
+      unauthenticatedConnectionsMax: 2,
+      log: (line) => lines.push(line),
+    });
+    const listener = await coordinator.listen(transport, "memory", 0);
+    try {
+      const silent: { connection: Connection; messages: Record<string, unknown>[] }[] = [];
+      for (let i = 0; i < 2; i++) {
+        const connection = await transport.connect("memory", listener.port);
+        const messages: Record<string, unknown>[] = [];
+        connection.onMessage = (message) => messages.push(message);
+        silent.push({ connection, messages });
+      }
+      const newcomer = await connectAuthenticated(transport, "memory", listener.port, {
+        secret: SECRET,
+      });
+      assert.ok(newcomer.authenticated);
+      await until(
+        "the oldest to be closed",
+        () => silent[0].connection.closed || undefined,
+        5_000,
+        10,
+      );
+      assert.equal(silent[1].connection.closed, false);
+      const refusal = silent[0].messages.find((m) => m.t === "auth_error");
+      assert.equal(refusal?.busy, true, "told that the coordinator is busy, so it may try again");
+      assert.match(String(refusal?.reason), /evicted: 2 connections were authenticating at once/);
+      assert.match(lines.join("\n"), /evicted: 2 connections were authenticating at once/);
+    } finally {
+      await coordinator.close();
+    }
+  });
+
+  it("an authenticated connection that never speaks is closed at the handshake timeout", async () => {
+    const transport = new MemoryTransport();
+    const lines: string[] = [];
+    const coordinator = new Coordinator({
+      partitions: 2,
+      secret: SECRET,
+      handshakeTimeoutMs: 50,
+      log: (line) => lines.push(line),
+    });
+    const listener = await coordinator.listen(transport, "memory", 0);
+    try {
+      const idle = await authenticate(await transport.connect("memory", listener.port), {
+        secret: SECRET,
+      });
+      const closed = new Promise<string>((resolve) => idle.onClose = resolve);
+      idle.onMessage = () => {};
+      assert.equal(await closed, "the peer closed the connection");
+      assert.match(
+        lines.join("\n"),
+        /closed before its first message: no first message within 50 ms/,
+      );
+    } finally {
+      await coordinator.close();
+    }
+  });
+
+  it(
+    "a member whose setup failed does not fix the scene: the next one, of another scene, starts the cluster",
+    {
+      timeout: 30_000,
+    },
+    async () => {
+      const c = await cluster();
+      const Broken = defineComponent("BrokenThing", { key: "u32" });
+      const broken = defineScene({
+        name: "broken",
+        components: [Broken],
+        systems: [],
+        cluster: { key: Broken.key },
+        setup() {
+          throw new Error("no map file");
+        },
+      });
+      await assert.rejects(
+        joinScene(c, broken),
+        /no map file/,
+      );
+      await until(
+        "the coordinator to forget the scene",
+        () =>
+          /the next member to join, with any scene, runs setup/.test(c.lines.join("\n")) ||
+          undefined,
+        10_000,
+        10,
+      );
+      const first = await join(c);
+      await settled(c, [first]);
+      assert.equal(first.runtime.world.entityCount, SHIPS);
+      assert.equal(await leaveAllAndCount(c, [first]), SHIPS);
     },
   );
 });

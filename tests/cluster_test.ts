@@ -7,169 +7,40 @@
  * has a deadline; every process is killed at the end of its test.
  */
 
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import net from "node:net";
-import path from "node:path";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { fetchStatus } from "../cli/cluster.ts";
+import {
+  cleanExit,
+  CLI,
+  COORDINATOR_STOPPED,
+  exitOf,
+  MEMBER_STOPPED,
+  ProcessCluster,
+  ROOT,
+  RUNTIME,
+} from "./fixtures/cluster_processes.ts";
 import { until } from "./fixtures/until.ts";
-import type { ClusterStatus } from "../cluster/protocol.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CLI = path.join(ROOT, "cli", "main.ts");
-const RUNTIME = process.versions.deno !== undefined ? "deno" : "bun";
 const SECRET = "cluster-test-secret";
 const SHIPS = 3_000;
 const PARTITIONS = 8;
-/** Longest wait for any one condition. */
-const WAIT_MS = 20_000;
 /** Longest one test may take. */
 const TEST_MS = 60_000;
+/** How long the coordinator is stopped: longer than its 3 s failure timeout. */
+const STALL_MS = 5_000;
 
-interface Proc {
-  readonly child: ChildProcess;
-  /** stderr so far. */
-  readonly log: () => string;
-  readonly exited: Promise<number | null>;
-}
+const cluster = new ProcessCluster({ secret: SECRET, ships: SHIPS, partitions: PARTITIONS });
+const start = cluster.start.bind(cluster);
+const coordinator = cluster.coordinator.bind(cluster);
+const join = cluster.join.bind(cluster);
+const status = cluster.status.bind(cluster);
+const settled = cluster.settled.bind(cluster);
+const leaveAllAndCount = cluster.leaveAllAndCount.bind(cluster);
 
-const running: Proc[] = [];
-
-afterEach(() => {
-  for (const proc of running.splice(0)) {
-    if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill("SIGKILL");
-  }
-});
-
-function start(args: readonly string[], env: Record<string, string> = {}): Proc {
-  const runtimeArgs = RUNTIME === "deno" ? ["run", "-A", CLI] : [CLI];
-  const child = spawn(process.execPath, [...runtimeArgs, ...args], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NO_COLOR: "1",
-      STATICECS_SECRET: SECRET,
-      STATICECS_SHIPS: String(SHIPS),
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr!.on("data", (chunk) => stderr += String(chunk));
-  child.stdout!.on("data", () => {});
-  // "close", not "exit": it comes after stderr has been read to its end.
-  const exited = new Promise<number | null>((resolve) =>
-    child.on("close", (code) => resolve(code))
-  );
-  const proc = { child, log: () => stderr, exited };
-  running.push(proc);
-  return proc;
-}
-
-/**
- * Waits for `proc` to exit and checks that it exited 0. Deno's
- * node:child_process (2.9.6) reports a child we sent SIGTERM as killed by
- * it even when the child handled the signal and exited 0, so under Deno a
- * SIGTERM exit counts as clean when the child logged its orderly stop.
- */
-async function cleanExit(proc: Proc, stoppedLine: RegExp): Promise<void> {
-  const code = await exitOf(proc);
-  if (RUNTIME === "deno" && code === null && proc.child.signalCode === "SIGTERM") {
-    assert.match(proc.log(), stoppedLine);
-    return;
-  }
-  assert.equal(code, 0, proc.log());
-}
-
-async function exitOf(proc: Proc, ms = WAIT_MS): Promise<number | null> {
-  const result = await until("the process to exit", async () => {
-    const code = await Promise.race([
-      proc.exited,
-      new Promise((r) => setTimeout(() => r("wait"), 200)),
-    ]);
-    return code === "wait" ? undefined : { code: code as number | null };
-  }, ms);
-  return result.code;
-}
-
-const MEMBER_STOPPED = /member \d+: stopped \(/;
-const COORDINATOR_STOPPED = /coordinator: SIGTERM: stopping every member/;
-
-/** Starts a coordinator on a free port; resolves with it and its port. */
-async function coordinator(extra: readonly string[] = []): Promise<{ proc: Proc; port: number }> {
-  const proc = start([
-    "cluster",
-    "coordinator",
-    "--listen",
-    "127.0.0.1:0",
-    "--partitions",
-    String(PARTITIONS),
-    // Heartbeats every 100 ms; failure after 3 s of silence, since this shared 2-core machine
-    // runs four runtimes at once here and a busy one can miss a few heartbeats.
-    "--heartbeat-ms",
-    "100",
-    "--failure-ms",
-    "3000",
-    "--checkpoint-every",
-    "10",
-    ...extra,
-  ]);
-  const port = await until("the coordinator to listen", () => {
-    const match = /listening on 127\.0\.0\.1:(\d+)/.exec(proc.log());
-    return match === null ? undefined : Number(match[1]);
-  });
-  return { proc, port };
-}
-
-function join(port: number): Proc {
-  return start(["cluster", "join", `127.0.0.1:${port}`, "examples/cluster_sim.ts", "--hz", "60"]);
-}
-
-function status(port: number): Promise<ClusterStatus> {
-  return fetchStatus("127.0.0.1", port, SECRET);
-}
-
-function total(s: ClusterStatus): number {
-  return s.partitions.reduce((n, p) => n + p.entities, 0);
-}
-
-/** Waits until every partition runs on one of `members` live members, each running some. */
-async function settled(port: number, members: number): Promise<ClusterStatus> {
-  return await until(`${members} members running all partitions`, async () => {
-    const s = await status(port);
-    const live = s.members.filter((m) => m.state === "active" || m.state === "suspect");
-    const ids = new Set(live.map((m) => m.id));
-    const ok = live.length === members &&
-      s.partitions.every((p) => p.state === "running" && ids.has(p.owner!)) &&
-      live.every((m) => m.partitions.length > 0);
-    return ok ? s : undefined;
-  }).catch(async (error) => {
-    const s = await status(port).catch(() => undefined);
-    const logs = running.map((p) => p.log()).join("\n---\n");
-    throw new Error(`${error.message}\nstatus: ${JSON.stringify(s)}\nlogs:\n${logs}`);
-  });
-}
-
-/**
- * Lets the members go one by one (SIGTERM: a graceful leave each), then
- * counts what the coordinator holds: with no member left every partition is
- * parked there, so the count is exact, not a sum of heartbeats taken at
- * different moments while ships cross between members.
- */
-async function leaveAllAndCount(port: number, members: readonly Proc[]): Promise<ClusterStatus> {
-  for (const member of members) {
-    if (member.child.exitCode !== null || member.child.signalCode !== null) continue;
-    member.child.kill("SIGTERM");
-    await cleanExit(member, MEMBER_STOPPED);
-  }
-  return await until("every partition parked", async () => {
-    const s = await status(port);
-    return s.partitions.every((p) => p.state === "parked") ? s : undefined;
-  });
-}
+afterEach(() => cluster.killAll());
 
 describe("cluster with real processes", () => {
   it("a coordinator and one member run the whole world, and status reports it", {
@@ -241,15 +112,56 @@ describe("cluster with real processes", () => {
     assert.ok(after.partitions.every((p) => p.owner !== victim.id));
     // Ships keep crossing between the two survivors for a while, then both leave.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    assert.equal(total(await leaveAllAndCount(port, members)), SHIPS, proc.log());
+    assert.equal(await leaveAllAndCount(port, members), SHIPS, proc.log());
     assert.match(
       proc.log(),
       new RegExp(
         `member ${victimId} failed \\(.*\\); partitions .* from the checkpoint at tick \\d+`,
       ),
     );
-    assert.match(proc.log(), /ticks of state lost; entity count conserved/);
+    assert.match(
+      proc.log(),
+      /\d+( to \d+)? ticks of state lost \(it last reported tick \d+, \d+ ms before; entity count conserved\)/,
+    );
   });
+
+  it(
+    "a coordinator stopped for 5 s (SIGSTOP) and continued fails no member, and keeps every entity",
+    {
+      timeout: TEST_MS,
+    },
+    async () => {
+      const { proc, port } = await coordinator();
+      const members = [join(port)];
+      await settled(port, 1);
+      members.push(join(port), join(port));
+      const before = await settled(port, 3);
+      process.kill(proc.child.pid!, "SIGSTOP");
+      // The stall itself, longer than the 3 s failure timeout; what is checked is what follows.
+      await new Promise((resolve) => setTimeout(resolve, STALL_MS));
+      process.kill(proc.child.pid!, "SIGCONT");
+      const resumed = await status(port);
+      // Past a whole failure timeout of the coordinator running again, any wrong judgement is made.
+      const judged = await until(
+        "the coordinator to run a failure timeout past the stall",
+        async () => {
+          const s = await status(port);
+          return s.uptimeMs > resumed.uptimeMs + s.failureTimeoutMs ? s : undefined;
+        },
+      );
+      const live = judged.members.filter((m) => m.state === "active" || m.state === "suspect");
+      assert.deepEqual(
+        live.map((m) => m.id).sort(),
+        before.members.map((m) => m.id).sort(),
+        proc.log(),
+      );
+      assert.doesNotMatch(proc.log(), /member \d+ failed/);
+      assert.match(proc.log(), /the coordinator stalled for \d+ ms \(its tick came late\)/);
+      assert.equal(judged.failovers, 0);
+      // Every member leaves and exits 0 (a failed one exits 1), and every ship is still there.
+      assert.equal(await leaveAllAndCount(port, members), SHIPS, proc.log());
+    },
+  );
 
   it("a graceful leave hands every entity over", { timeout: TEST_MS }, async () => {
     const { proc, port } = await coordinator();
@@ -268,11 +180,11 @@ describe("cluster with real processes", () => {
     assert.match(proc.log(), /member 2 left; nothing lost/);
     assert.equal(s.members.find((m) => m.id === 2)?.state, "left");
     // The last member leaves too: the coordinator holds every ship.
-    assert.equal(total(await leaveAllAndCount(port, [first])), SHIPS);
+    assert.equal(await leaveAllAndCount(port, [first]), SHIPS);
     // A new member picks the parked world up where it was left.
     const third = join(port);
     await settled(port, 1);
-    assert.equal(total(await leaveAllAndCount(port, [third])), SHIPS);
+    assert.equal(await leaveAllAndCount(port, [third]), SHIPS);
   });
 
   it("a wrong secret is refused for status and join, and the coordinator stays up", {
@@ -280,7 +192,7 @@ describe("cluster with real processes", () => {
   }, async () => {
     const { proc, port } = await coordinator();
     const runtimeArgs = RUNTIME === "deno" ? ["run", "-A", CLI] : [CLI];
-    const env = { ...process.env, STATICECS_SECRET: "not-the-secret" };
+    const env = { ...process.env, STATICECS_SECRET: "not-the-secret-at-all" };
     const out = spawnSync(process.execPath, [
       ...runtimeArgs,
       "cluster",
@@ -295,7 +207,7 @@ describe("cluster with real processes", () => {
     assert.equal(out.status, 2);
     assert.match(out.stderr, /authentication failed/);
     const member = start(["cluster", "join", `127.0.0.1:${port}`, "examples/cluster_sim.ts"], {
-      STATICECS_SECRET: "not-the-secret",
+      STATICECS_SECRET: "not-the-secret-at-all",
     });
     assert.equal(await exitOf(member), 2);
     assert.match(member.log(), /authentication failed/);

@@ -9,7 +9,16 @@
 import { afterEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { encodeFrame, FrameDecoder } from "../cluster/_frame.ts";
+import { createHmac } from "node:crypto";
+import { Buffer } from "node:buffer";
+import { encodeFrame, FRAME_DEPTH_MAX, FrameDecoder } from "../cluster/_frame.ts";
+import {
+  ACK_EVERY_BYTES,
+  AckCounter,
+  SEND_WINDOW_BYTES_MIN,
+  SendWindow,
+} from "../cluster/_flow.ts";
+import { FrameSession, MAC_BYTES } from "../cluster/_session.ts";
 import { ClusterError } from "../cluster/errors.ts";
 import { MemoryTransport } from "../cluster/memory_transport.ts";
 import { tcpTransport } from "../cluster/tcp.ts";
@@ -25,6 +34,7 @@ import {
   parseHostPort,
   type Transport,
   type TransportLimits,
+  UNAUTHENTICATED_LIMITS,
 } from "../cluster/transport.ts";
 
 const SECRET = "correct horse battery staple";
@@ -183,12 +193,12 @@ describe("frame codec", () => {
     assertMessages(batch.slice(-values.length), values);
   });
 
-  test("a payload over maxFrameBytes is refused on encode, naming both sizes", () => {
+  test("a payload over frameBytesMax is refused on encode, naming both sizes", () => {
     assert.throws(
       () => encodeFrame({ t: "big", data: new Uint8Array(2000) }, 1000),
       (error: Error) =>
         error instanceof ClusterError &&
-        /\d+ bytes, over maxFrameBytes \(1000\)/.test(error.message),
+        /\d+ bytes, over frameBytesMax \(1000\)/.test(error.message),
     );
   });
 
@@ -197,7 +207,7 @@ describe("frame codec", () => {
     assert.deepEqual(decoder.push(new Uint8Array([0xff, 0xff])), []);
     assert.throws(
       () => decoder.push(new Uint8Array([0xff, 0xff])),
-      /frame too large: the peer declared a 4294967295-byte frame, over maxFrameBytes \(1024\)/,
+      /frame too large: the peer declared a 4294967295-byte frame, over frameBytesMax \(1024\)/,
     );
     assert.equal(decoder.bufferedBytes, 0, "nothing of the forged body was buffered");
   });
@@ -206,7 +216,7 @@ describe("frame codec", () => {
     const frame = (payload: number[]) => new Uint8Array([0, 0, 0, payload.length, ...payload]);
     const cases: [number[], RegExp][] = [
       [[0x92, 1], /malformed frame: the 2-byte payload is not valid MessagePack/],
-      [[0xc1], /malformed frame: the payload decodes to a C1Type/],
+      [[0xc1], /malformed frame: .*not valid MessagePack \(byte 0xc1 at 0 is never used\)/],
       [[0x93, 1, 2, 3], /malformed frame: the payload decodes to an array/],
       [[0x2a], /malformed frame: the payload decodes to a number/],
       [[0x81, 0xa1, 0x78, 1], /malformed frame: .*string "t" field/],
@@ -217,6 +227,150 @@ describe("frame codec", () => {
     for (const [payload, expected] of cases) {
       assert.throws(() => new FrameDecoder(1024).push(frame(payload)), expected, `${payload}`);
     }
+  });
+});
+
+describe("bounded decoding", () => {
+  const frame = (payload: Uint8Array) => {
+    const out = new Uint8Array(4 + payload.length);
+    new DataView(out.buffer).setUint32(0, payload.length, false);
+    out.set(payload, 4);
+    return out;
+  };
+
+  test("a payload holding more values than frameElementsMax is refused before decoding", () => {
+    // An array of 2,000 empty maps: 2,001 values in 2,004 bytes.
+    const payload = new Uint8Array(2004).fill(0x80);
+    payload[0] = 0xdc;
+    new DataView(payload.buffer).setUint16(1, 2001, false);
+    payload[3] = 0x80;
+    assert.throws(
+      () => new FrameDecoder(MIB, 1000).push(frame(payload.subarray(0, 2004))),
+      /frame too complex: the 2004-byte payload holds more than 1000 values \(frameElementsMax\)/,
+    );
+  });
+
+  test("nesting past FRAME_DEPTH_MAX, extension types and lengths past the end are refused", () => {
+    const deep = new Uint8Array(FRAME_DEPTH_MAX + 2).fill(0x91); // [[[[...]]]]
+    deep[deep.length - 1] = 0xc0;
+    const cases: [number[] | Uint8Array, RegExp][] = [
+      [deep, new RegExp(`nest deeper than ${FRAME_DEPTH_MAX}`)],
+      [[0xc7, 1, 5, 0], /extension type 0xc7 at 0; this protocol uses none/],
+      [[0xd6, 0xff, 0, 0, 0, 0], /extension type 0xd6/],
+      [[0xdf, 0xff, 0xff, 0xff, 0xff], /ends inside a value/], // a map32 of 4 billion pairs
+      [[0xc6, 0, 0x10, 0, 0, 1], /a length runs past its end/], // bin32 of 1 MiB, 1 byte
+      [[0xdb, 0xff, 0xff, 0xff, 0xff], /a length runs past its end/],
+    ];
+    for (const [payload, expected] of cases) {
+      assert.throws(
+        () => new FrameDecoder(MIB).push(frame(new Uint8Array(payload))),
+        expected,
+        String(payload),
+      );
+    }
+    // msgpackr's undefined (fixext 1 of type 0) is the one extension it sends itself.
+    const withUndefined = encodeFrame({ t: "x", u: undefined }, 1024);
+    assert.equal(new FrameDecoder(1024).push(withUndefined)[0].t, "x");
+  });
+
+  test("a frame declared large but sent slowly holds only what has come", () => {
+    const decoder = new FrameDecoder(64 * MIB);
+    const head = new Uint8Array([0x03, 0xff, 0xff, 0xff, 0xdd, 0, 0, 0, 1]); // ~64 MiB declared
+    assert.deepEqual(decoder.push(head), []);
+    assert.equal(decoder.bufferedBytes, 5);
+  });
+});
+
+describe("handshake bounds and authenticated frames", () => {
+  test("before authenticating, a frame over 1 KiB and more than 4 KiB in all are refused", async () => {
+    const transport = new MemoryTransport();
+    const reasons: string[] = [];
+    const listener = await listen(transport, (server) => {
+      server.onClose = (reason) => reasons.push(reason);
+      server.onMessage = () => {};
+    });
+    const big = await connect(transport, listener);
+    big.send({ t: "big", data: new Uint8Array(2000) });
+    const chatty = await connect(transport, listener);
+    for (let n = 0; n < 50; n++) chatty.send({ t: "chat", data: new Uint8Array(100) });
+    await until(() => reasons.length === 2, "both refused");
+    assert.ok(reasons.some((r) => /frame too large: .* over frameBytesMax \(1024\)/.test(r)));
+    assert.ok(reasons.some((r) => /handshake too long: .* handshakeBytesMax \(4096\)/.test(r)));
+  });
+
+  test("after the handshake every frame carries a MAC: a changed byte closes the connection", async () => {
+    // A transport whose "network" changes one byte of the tenth frame the client writes.
+    const transport = new MemoryTransport();
+    const server = { reasons: [] as string[], messages: [] as Message[] };
+    const listener = await listen(transport, async (connection) => {
+      const peer = await acceptAuthenticated(connection, { secret: SECRET });
+      if (peer === undefined) return;
+      peer.onClose = (reason) => server.reasons.push(reason);
+      peer.onMessage = (message) => server.messages.push(message);
+    });
+    const client = await within(
+      authenticate(await connect(transport, listener), { secret: SECRET }),
+      "auth",
+    );
+    assert.ok(client.authenticated);
+    client.send({ t: "one", n: 1 });
+    await until(() => server.messages.length === 1, "the first frame");
+    tamperNextFrame(client);
+    client.send({ t: "two", n: 2 });
+    await until(() => server.reasons.length === 1, "the tampered frame refused");
+    assert.match(server.reasons[0], /frame authentication failed: frame \d+ of the session/);
+    assert.deepEqual(server.messages.map((m) => m.t), ["one"]);
+  });
+
+  test("a bulk transfer from a client flows through its window, every byte in order", async () => {
+    const transport = tcpTransport();
+    const received: number[] = [];
+    const listener = await listen(transport, async (connection) => {
+      const peer = await acceptAuthenticated(connection, { secret: SECRET });
+      if (peer !== undefined) peer.onMessage = (message) => received.push(message.n as number);
+    });
+    const client = await within(
+      authenticate(await connect(transport, listener), { secret: SECRET }),
+      "auth",
+    );
+    collect(client); // a handler, so the server's acknowledgements are read
+    const data = new Uint8Array(256 * 1024);
+    for (let n = 0; n < 64; n++) client.send({ t: "chunk", n, data });
+    await within(client.drained(), "16 MiB through the window", 20_000);
+    await until(() => received.length === 64, "every chunk");
+    assert.deepEqual(received, Array.from({ length: 64 }, (_, n) => n));
+  });
+});
+
+describe("frame MAC", () => {
+  test("the tag is HMAC-SHA256 of the 8-byte sequence number and the payload", () => {
+    const key = new Uint8Array(32).map((_, i) => i * 7);
+    const session = new FrameSession({ send: key, receive: key });
+    for (let sequence = 0; sequence < 3; sequence++) {
+      const frame = encodeFrame({ t: "tagged", sequence }, 1024, MAC_BYTES);
+      session.seal(frame);
+      const payload = frame.subarray(4, frame.length - MAC_BYTES);
+      const number = new Uint8Array(8);
+      new DataView(number.buffer).setBigUint64(0, BigInt(sequence), false);
+      const expected = createHmac("sha256", key).update(number).update(payload).digest();
+      assert.ok(Buffer.from(frame.subarray(frame.length - MAC_BYTES)).equals(expected));
+    }
+  });
+});
+
+describe("flow control", () => {
+  test("the window opens with acknowledgements, grows while filled, and refuses a bad one", () => {
+    const window = new SendWindow();
+    window.wrote(SEND_WINDOW_BYTES_MIN);
+    assert.equal(window.openBytes(), 0);
+    window.limited();
+    window.acknowledged(SEND_WINDOW_BYTES_MIN, "peer");
+    assert.equal(window.openBytes(), 2 * SEND_WINDOW_BYTES_MIN);
+    assert.throws(() => window.acknowledged(1, "peer"), /acknowledged 1 bytes; 32768 were/);
+    assert.throws(() => window.acknowledged(10 ** 9, "peer"), /acknowledged 1000000000 bytes/);
+    const acks = new AckCounter();
+    assert.equal(acks.read(ACK_EVERY_BYTES - 1), undefined);
+    assert.equal(acks.read(1), ACK_EVERY_BYTES);
   });
 });
 
@@ -231,13 +385,21 @@ describe("parseHostPort and resolveSecret", () => {
   });
 
   test("--secret wins over STATICECS_SECRET; none or a short one is refused", () => {
-    assert.equal(resolveSecret("flag-secret", { STATICECS_SECRET: "env-secret" }), "flag-secret");
-    assert.equal(resolveSecret(undefined, { STATICECS_SECRET: "env-secret" }), "env-secret");
+    const flag = "flag-secret-0123456789", env = "env-secret-0123456789";
+    assert.equal(resolveSecret(flag, { STATICECS_SECRET: env }), flag);
+    assert.equal(resolveSecret(undefined, { STATICECS_SECRET: env }), env);
     assert.throws(
       () => resolveSecret(undefined, {}),
       /no cluster secret: pass --secret or set STATICECS_SECRET/,
     );
-    assert.throws(() => resolveSecret("short", {}), /too short: --secret has 5 characters/);
+    assert.throws(
+      () => resolveSecret("short", {}),
+      /too weak: --secret has 5 bytes that are not whitespace, at least 16 .*staticecs cluster secret/,
+    );
+    assert.throws(
+      () => resolveSecret(undefined, { STATICECS_SECRET: " ".repeat(40) }),
+      /too weak: STATICECS_SECRET has 0 bytes that are not whitespace/,
+    );
   });
 });
 
@@ -262,8 +424,8 @@ describe("memory transport", () => {
     let serverClosed: Promise<string> | undefined;
     const listener = await listen(transport, (server) => {
       serverClosed = collect(server).closed;
-    }, { maxFrameBytes: 1024 });
-    const client = await connect(transport, listener, { maxFrameBytes: MIB });
+    }, { ...UNAUTHENTICATED_LIMITS, frameBytesMax: 1024 });
+    const client = await connect(transport, listener, { frameBytesMax: MIB });
     const { closed } = collect(client);
     client.send({ t: "big", data: new Uint8Array(4096) });
     assert.match(await within(serverClosed!, "server close"), /frame too large/);
@@ -306,12 +468,12 @@ describe(`TCP transport (${"Bun" in globalThis ? "Bun" : "Deno"})`, () => {
     assert.ok(Buffer.from(echoed).equals(Buffer.from(data)), "bytes differ");
   });
 
-  test("send past maxQueuedBytes throws, and everything accepted arrives", async () => {
+  test("send past queuedBytesMax throws, and everything accepted arrives", async () => {
     const received: number[] = [];
     const listener = await listen(transport, (server) => {
       server.onMessage = (message) => received.push(message.n as number);
-    });
-    const client = await connect(transport, listener, { maxQueuedBytes: 2 * MIB });
+    }, UNAUTHENTICATED_LIMITS);
+    const client = await connect(transport, listener, { queuedBytesMax: 2 * MIB });
     const chunk = new Uint8Array(256 * 1024);
     let accepted = 0;
     let refused: Error | undefined;
@@ -327,7 +489,7 @@ describe(`TCP transport (${"Bun" in globalThis ? "Bun" : "Deno"})`, () => {
       }
     }
     assert.ok(refused instanceof ClusterError, `no refusal after ${accepted} sends`);
-    assert.match(refused.message, /would pass maxQueuedBytes \(2097152\); await drained\(\)/);
+    assert.match(refused.message, /would pass queuedBytesMax \(2097152\); await drained\(\)/);
     await within(client.drained(), "drained");
     assert.equal(client.queuedBytes, 0);
     await until(() => received.length === accepted, `${accepted} messages received`);
@@ -363,8 +525,8 @@ describe(`TCP transport (${"Bun" in globalThis ? "Bun" : "Deno"})`, () => {
       if (member === undefined) return;
       member.onMessage = (message) => member.send({ ...message, t: "echo" });
       member.onClose = (reason) => serverReasons.push(reason);
-    }, { maxFrameBytes: 64 * 1024 });
-    const limits = { maxFrameBytes: 4 * MIB };
+    }, { frameBytesMax: 64 * 1024 });
+    const limits = { frameBytesMax: 4 * MIB };
     const big = await within(
       authenticate(await connect(transport, listener, limits), { secret: SECRET }),
       "auth",
@@ -486,4 +648,20 @@ function assertMessages(actual: unknown[], expected: Message[]): void {
       } else assert.deepEqual(got[key], value);
     }
   }
+}
+
+/**
+ * Makes the next frame `connection` writes arrive with one byte changed: the memory transport's
+ * write path (a subclass method) is wrapped once, as a man in the middle would change a packet.
+ */
+function tamperNextFrame(connection: Connection): void {
+  const writer = connection as unknown as { peer: { deliver(bytes: Uint8Array): void } };
+  const peer = writer.peer;
+  const deliver = peer.deliver.bind(peer);
+  peer.deliver = (bytes: Uint8Array) => {
+    const changed = bytes.slice();
+    changed[changed.length - 40] ^= 1; // in the payload, before the 32-byte MAC
+    peer.deliver = deliver;
+    deliver(changed);
+  };
 }

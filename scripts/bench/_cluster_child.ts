@@ -7,9 +7,16 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
 import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { runtimeName } from "./_harness.ts";
+
+/** The project root. */
+export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
+/** cli/main.ts, the `staticecs` command from the sources. */
+export const CLI: string = path.join(ROOT, "cli", "main.ts");
 
 /** Bytes of a child's stderr kept (the last ones): a log that runs for minutes stays bounded. */
 const STDERR_CHARS_MAX = 4 * 1024 * 1024;

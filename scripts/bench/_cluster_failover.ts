@@ -25,14 +25,10 @@
  * @module
  */
 
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { fetchStatus } from "../../cli/cluster.ts";
 import type { ClusterStatus } from "../../cluster/protocol.ts";
-import { type Child, signalChild, sleep, spawnScript, until } from "./_cluster_child.ts";
+import { type Child, CLI, ROOT, signalChild, sleep, spawnScript, until } from "./_cluster_child.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const CLI = path.join(ROOT, "cli", "main.ts");
 /** Time between two status polls after a signal. */
 const POLL_MS = 10;
 /** Longest a failover may take before the round is abandoned as a failure. */
@@ -86,7 +82,8 @@ export interface FailoverResult {
   readonly conservedLines: number;
 }
 
-interface Member {
+/** A member child process. */
+export interface Member {
   readonly child: Child;
   /** Its id, once its "joined" line is out. */
   id(): number | undefined;
@@ -104,43 +101,20 @@ interface Member {
  */
 export async function measureFailover(options: FailoverOptions): Promise<FailoverResult> {
   const env = { STATICECS_SECRET: options.secret, STATICECS_SHIPS: String(options.ships) };
-  const coordinator = spawnScript("coordinator", CLI, [
-    "cluster",
-    "coordinator",
-    "--listen",
-    "127.0.0.1:0",
+  const coordinator = startCoordinator([
     "--partitions",
     String(options.partitions),
     "--heartbeat-ms",
     String(options.heartbeatMs),
     "--checkpoint-every",
     String(options.checkpointEveryTicks),
-  ], { cwd: ROOT, env });
+  ], env);
   const members: Member[] = [];
   try {
-    const port = await until(
-      "the coordinator to listen",
-      () => {
-        const match = /listening on 127\.0\.0\.1:(\d+)/.exec(coordinator.stderr());
-        return match === null ? undefined : Number(match[1]);
-      },
-      SETTLE_MS_MAX,
-      20,
-    );
+    const port = await coordinator.port;
     const status = () => fetchStatus("127.0.0.1", port, options.secret, STATUS_TIMEOUT_MS);
     const join = () => {
-      const child = spawnScript(`member ${members.length + 1}`, CLI, [
-        "cluster",
-        "join",
-        `127.0.0.1:${port}`,
-        "examples/cluster_sim.ts",
-        "--hz",
-        "60",
-      ], { cwd: ROOT, env });
-      const member: Member = {
-        child,
-        id: () => Number(/member (\d+): joined/.exec(child.stderr())?.[1] ?? NaN) || undefined,
-      };
+      const member = startMember(port, env, `member ${members.length + 1}`);
       members.push(member);
       return member;
     };
@@ -155,7 +129,7 @@ export async function measureFailover(options: FailoverOptions): Promise<Failove
     const victims = new Set<number>();
     for (let round = 0; round < 2 * options.rounds; round++) {
       const signal: KillSignal = round % 2 === 0 ? "SIGKILL" : "SIGSTOP";
-      const sample = await failOne(signal, members, coordinator, status, victims);
+      const sample = await failOne(signal, members, coordinator.child, status, victims);
       samples.push(sample);
       options.progress(
         `failover ${round + 1}/${2 * options.rounds} ${signal}: status ${
@@ -167,7 +141,7 @@ export async function measureFailover(options: FailoverOptions): Promise<Failove
       // Checkpoints of the new placement (checkpointEveryTicks at 60 Hz) before the next kill.
       await sleep(Math.max(300, (2 * options.checkpointEveryTicks * 1000) / 60)).promise;
     }
-    const log = coordinator.stderr();
+    const log = coordinator.child.stderr();
     const failed = [...log.matchAll(/coordinator: member (\d+) failed/g)].map((m) => Number(m[1]));
     const counted = await leaveAllAndCount(status, members);
     return {
@@ -178,10 +152,66 @@ export async function measureFailover(options: FailoverOptions): Promise<Failove
       conservedLines: [...log.matchAll(/entity count conserved/g)].length,
     };
   } catch (error) {
-    const logs = [coordinator, ...members.map((m) => m.child)]
+    const logs = [coordinator.child, ...members.map((m) => m.child)]
       .map((c) => `--- ${c.name}:\n${c.stderr().slice(-4000)}`).join("\n");
     throw new Error(`failover: ${(error as Error).message}\n${logs}`, { cause: error });
   }
+}
+
+/**
+ * Starts `staticecs cluster coordinator --listen 127.0.0.1:0` with `args`; `port` resolves once
+ * it listens.
+ *
+ * @example
+ * ```ts ignore
+ * const coordinator = startCoordinator(["--partitions", "16"], { STATICECS_SECRET: secret });
+ * const port = await coordinator.port;
+ * ```
+ */
+export function startCoordinator(
+  args: readonly string[],
+  env: Record<string, string>,
+): { child: Child; port: Promise<number> } {
+  const child = spawnScript("coordinator", CLI, [
+    "cluster",
+    "coordinator",
+    "--listen",
+    "127.0.0.1:0",
+    ...args,
+  ], { cwd: ROOT, env });
+  const port = until(
+    "the coordinator to listen",
+    () => {
+      const match = /listening on 127\.0\.0\.1:(\d+)/.exec(child.stderr());
+      return match === null ? undefined : Number(match[1]);
+    },
+    SETTLE_MS_MAX,
+    20,
+  );
+  return { child, port };
+}
+
+/**
+ * Starts `staticecs cluster join` on examples/cluster_sim.ts at 60 Hz.
+ *
+ * @example
+ * ```ts ignore
+ * const member = startMember(port, { STATICECS_SECRET: secret }, "member 1");
+ * ```
+ */
+export function startMember(port: number, env: Record<string, string>, name: string): Member {
+  const child = spawnScript(name, CLI, [
+    "cluster",
+    "join",
+    `127.0.0.1:${port}`,
+    "examples/cluster_sim.ts",
+    "--hz",
+    "60",
+  ], { cwd: ROOT, env });
+  return {
+    child,
+    id: () => Number(/member (\d+): joined/.exec(child.stderr())?.[1] ?? NaN) || undefined,
+  };
 }
 
 /** Signals one member owning partitions and times the failover. */
@@ -255,8 +285,18 @@ function movedOff(s: ClusterStatus, victimId: number): boolean {
   return s.partitions.every((p) => p.state === "running" && live.has(p.owner ?? -1));
 }
 
-/** Waits until `count` live members run every partition, each some. */
-function settled(status: () => Promise<ClusterStatus>, count: number): Promise<ClusterStatus> {
+/**
+ * Waits until `count` live members run every partition, each some.
+ *
+ * @example
+ * ```ts ignore
+ * const s = await settled(() => fetchStatus("127.0.0.1", port, secret), 3);
+ * ```
+ */
+export function settled(
+  status: () => Promise<ClusterStatus>,
+  count: number,
+): Promise<ClusterStatus> {
   return until(
     `${count} members running every partition`,
     async () => {
@@ -277,8 +317,13 @@ function settled(status: () => Promise<ClusterStatus>, count: number): Promise<C
  * Lets the live members go one by one (SIGTERM: a graceful leave each) and
  * returns the entities the coordinator then holds: with no member left,
  * every partition is parked there, so the count is exact.
+ *
+ * @example
+ * ```ts ignore
+ * const ships = await leaveAllAndCount(status, members);
+ * ```
  */
-async function leaveAllAndCount(
+export async function leaveAllAndCount(
   status: () => Promise<ClusterStatus>,
   members: readonly Member[],
 ): Promise<number> {

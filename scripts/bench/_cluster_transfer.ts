@@ -264,7 +264,7 @@ export class TransferSender {
           state,
           handoff: false,
         };
-        if (record) sizes.push(encodeFrame(message, DEFAULT_LIMITS.maxFrameBytes).length);
+        if (record) sizes.push(encodeFrame(message, DEFAULT_LIMITS.frameBytesMax).length);
         this.#connection.send(message);
         frames++;
       }

@@ -21,6 +21,9 @@
  *    detection), from process.cpuUsage() in windows with and without 32
  *    members. See _cluster_heartbeat.ts.
  *
+ * 4. The cost of authenticating every frame (issue 13): sealing and
+ *    opening a heartbeat frame, and bulk MB/s, in this process. See
+ *    measureMacCost in _cluster_heartbeat.ts.
  * Every figure is the median over rounds, and every run checks that the
  * work was real: world B ends with exactly the entities and field sums
  * world A had; after the failovers every member leaves and the coordinator
@@ -30,7 +33,7 @@
  * Usage:
  *   npx bun scripts/bench/cluster.ts [--json] [--quick] [--rounds N] [--only LIST]
  *   npx deno run -A scripts/bench/cluster.ts [same options]
- * `--only failover,transfer,heartbeat` runs some parts. Children run this
+ * `--only failover,transfer,heartbeat,mac` runs some parts. Children run this
  * script with `--receiver` (transfer) or `--coordinator` (heartbeat CPU).
  *
  * @module
@@ -46,6 +49,7 @@ import {
   heartbeatFrameBytes,
   type HeartbeatResult,
   measureHeartbeatCpu,
+  measureMacCost,
   serveCoordinator,
 } from "./_cluster_heartbeat.ts";
 import {
@@ -69,7 +73,7 @@ import {
 } from "./_harness.ts";
 
 const SCRIPT = fileURLToPath(import.meta.url);
-const PARTS = ["transfer", "heartbeat", "failover"] as const;
+const PARTS = ["transfer", "heartbeat", "failover", "mac"] as const;
 type Part = typeof PARTS[number];
 
 const FAILOVER_TARGET_MS = 1_000;
@@ -384,6 +388,29 @@ function reportFailover(signal: KillSignal, result: FailoverResult, report: Repo
   );
 }
 
+// --- mac --------------------------------------------------------------------------------------
+
+function macPart(options: Options, report: Report): void {
+  const cost = measureMacCost(options.rounds);
+  const transferMs = (TRANSFER_ENTITIES * ENTITY_WIRE_BYTES) / 1e6 / cost.bulkMbPerS * 1000;
+  report.rows.push(
+    { case: "frame MAC", subject: "heartbeat, seal + open", value: cost.heartbeatUs, unit: "µs" },
+    { case: "frame MAC", subject: "bulk, seal + open", value: cost.bulkMbPerS, unit: "MB/s" },
+    { case: "frame MAC", subject: "1,000,000-entity transfer", value: transferMs, unit: "ms" },
+  );
+  report.table.push(
+    ["frame MAC (HMAC-SHA256)", "heartbeat, seal + open", formatNumber(cost.heartbeatUs, 2), "µs"],
+    ["", "bulk, seal + open", formatNumber(cost.bulkMbPerS), "MB/s"],
+    [
+      "",
+      "1,000,000 entities",
+      formatNumber(transferMs),
+      `ms of MAC (${formatNumber((TRANSFER_ENTITIES * ENTITY_WIRE_BYTES) / 1e6)} MB)`,
+    ],
+  );
+  report.details.mac = cost;
+}
+
 // --- main -------------------------------------------------------------------------------------
 
 function progress(options: Options, line: string): void {
@@ -399,6 +426,7 @@ async function runParts(options: Options): Promise<Report> {
       transfer: () => transferPart(options, secret, report),
       heartbeat: () => heartbeatPart(options, secret, report),
       failover: () => failoverPart(options, secret, report),
+      mac: () => Promise.resolve(macPart(options, report)),
     };
     for (const part of PARTS) if (options.parts.includes(part)) await run[part]();
   } finally {
