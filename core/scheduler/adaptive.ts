@@ -24,6 +24,7 @@ import { Time } from "../resources.ts";
 import type { Stage } from "../schedule.ts";
 import type { Backend, BackendStats, RuntimeState, StageReport } from "./backend.ts";
 import { type EstimatorOptions, type Mode, ModeEstimator, type Switch } from "./_estimator.ts";
+import type { TaskTrace } from "./task_trace.ts";
 import {
   type StageEstimate,
   type StageMode,
@@ -399,6 +400,11 @@ export class AdaptiveBackend implements Backend {
     // The runtime submits a phase's I/O after its last stage: tell the executor whose it is.
     if (this.io !== undefined) this.io.phase = this.phaseIndex.get(stage.phase)!;
     this.pool.runStage(stage, report);
+  }
+
+  /** The pool's task records (see WorkStealingBackend.taskTrace). */
+  taskTrace(): TaskTrace | undefined {
+    return this.pool.taskTrace();
   }
 
   stats(): BackendStats {
