@@ -23,6 +23,7 @@ import {
   parseSeed,
   rephraseParseError,
   wantsHelp,
+  withOptionalAddress,
 } from "./_args.ts";
 import {
   backendFactory,
@@ -36,6 +37,11 @@ import { loadScene } from "./_load_scene.ts";
 import { startRuntime } from "./_start_runtime.ts";
 import { listenForStop } from "./_stop_signals.ts";
 import { HZ_MAX } from "./run.ts";
+import {
+  ClusterInspector,
+  ClusterLog,
+  DEFAULT_CLUSTER_INSPECT_ADDRESS,
+} from "../inspect/cluster_inspector.ts";
 
 /** Usage of `staticecs cluster`. */
 export const CLUSTER_USAGE = `Usage: staticecs cluster <coordinator|join|status> [options]
@@ -46,6 +52,8 @@ export const CLUSTER_USAGE = `Usage: staticecs cluster <coordinator|join|status>
       --failure-ms N       silence after which a member is failed (default 4 intervals)
       --checkpoint-every K ticks between members' checkpoints (default 60)
       --seed S             seed the members' runtimes derive theirs from (default ${DEFAULT_SEED})
+      --inspect [HOST:PORT] serve a live page of members, partitions and handoffs
+                           (default ${DEFAULT_CLUSTER_INSPECT_ADDRESS}; port 0 picks a free one)
 
   staticecs cluster join HOST:PORT <scene.ts> [options]
       run the scene for the partitions the coordinator assigns, until it says stop;
@@ -142,7 +150,9 @@ function stamp(line: string): void {
 }
 
 async function coordinatorCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse("coordinator", args, {
+  const inspectArgs = withOptionalAddress(args, "--inspect", DEFAULT_CLUSTER_INSPECT_ADDRESS);
+  const { values, positionals } = parse("coordinator", inspectArgs, {
+    inspect: { type: "string" },
     listen: { type: "string" },
     partitions: { type: "string" },
     "heartbeat-ms": { type: "string" },
@@ -162,6 +172,7 @@ async function coordinatorCommand(args: string[]): Promise<number> {
     throw new BadInput("cluster coordinator needs --partitions P, e.g. --partitions 16");
   }
   const { host, port } = parseHostPort(String(values.listen));
+  const clusterLog = values.inspect === undefined ? undefined : new ClusterLog();
   const heartbeat = values["heartbeat-ms"];
   const failure = values["failure-ms"];
   const checkpoint = values["checkpoint-every"];
@@ -179,6 +190,7 @@ async function coordinatorCommand(args: string[]): Promise<number> {
       : parseBoundedInteger("--checkpoint-every", String(checkpoint), 1 << 20),
     seed: values.seed === undefined ? DEFAULT_SEED : parseSeed(String(values.seed)),
     log: (line) => stamp(`coordinator: ${line}`),
+    onEvent: clusterLog?.onEvent,
   });
   const listener = await coordinator.listen(await tcpTransport(), host, port).catch((error) => {
     throw new BadInput(`cannot listen on ${host}:${port}: ${firstLine(error)}`, { cause: error });
@@ -188,6 +200,9 @@ async function coordinatorCommand(args: string[]): Promise<number> {
       `partitions, heartbeat ${coordinator.settings.heartbeatIntervalMs} ms, failure after ` +
       `${coordinator.failureTimeoutMs} ms`,
   );
+  const inspector = clusterLog === undefined
+    ? undefined
+    : await startInspector(String(values.inspect), coordinator, clusterLog, listener);
   const timer = setInterval(
     () => coordinator.tick(),
     Math.max(5, coordinator.settings.heartbeatIntervalMs / 4),
@@ -199,9 +214,31 @@ async function coordinatorCommand(args: string[]): Promise<number> {
     });
   });
   clearInterval(timer);
+  await inspector?.close();
   stamp(`coordinator: ${signal}: stopping every member`);
   await coordinator.close(`the coordinator stopped (${signal})`);
   return EXIT_OK;
+}
+
+/** Starts the coordinator's inspector on `address` (`--inspect`); closes `listener` if it fails. */
+async function startInspector(
+  address: string,
+  coordinator: Coordinator,
+  log: ClusterLog,
+  listener: { close(): Promise<void> },
+): Promise<ClusterInspector> {
+  try {
+    const { host, port } = parseHostPort(address);
+    const inspector = await ClusterInspector.start({ host, port, coordinator, log });
+    stamp(`coordinator: ${inspector.banner()}`);
+    return inspector;
+  } catch (error) {
+    await listener.close();
+    throw new BadInput(
+      `--inspect ${address}: ${firstLine(error)}; give another HOST:PORT (port 0 picks a free one)`,
+      { cause: error },
+    );
+  }
 }
 
 async function joinCommand(args: string[]): Promise<number> {

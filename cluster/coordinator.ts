@@ -70,7 +70,33 @@ export interface CoordinatorOptions {
   readonly memberLogEntriesMax?: number;
   /** Authentication timeout per connection (5,000 ms). */
   readonly authTimeoutMs?: number;
+  /** Hears handoffs, transfers and failovers as they happen (the inspector's log); optional. */
+  readonly onEvent?: (event: CoordinatorEvent) => void;
 }
+
+/**
+ * What `CoordinatorOptions.onEvent` hears: a revoke starts a handoff, a
+ * transfer is a handoff's entities (or entities crossing between
+ * partitions), a failover restarts a dead member's partitions elsewhere.
+ */
+export type CoordinatorEvent =
+  | { readonly kind: "revoke"; readonly partition: number; readonly member: number }
+  | {
+    readonly kind: "transfer";
+    readonly partition: number;
+    /** The sender. */
+    readonly member: number;
+    readonly entities: number;
+    readonly handoff: boolean;
+  }
+  | {
+    readonly kind: "failover";
+    readonly member: number;
+    readonly reason: string;
+    readonly partitions: readonly number[];
+    /** Ticks the member ran past its last checkpoint: state lost with it. */
+    readonly lostTicks: number;
+  };
 
 type LogEntry =
   | {
@@ -157,6 +183,7 @@ export class Coordinator {
   private failovers = 0;
   private listener: Listener | undefined;
   private closing = false;
+  private readonly onEvent: ((event: CoordinatorEvent) => void) | undefined;
 
   constructor(options: CoordinatorOptions) {
     const partitions = options.partitions;
@@ -203,6 +230,7 @@ export class Coordinator {
     this.clock = options.clock ?? (() => performance.now());
     this.memberLogEntriesMax = options.memberLogEntriesMax ?? 65_536;
     this.authTimeoutMs = options.authTimeoutMs ?? 5_000;
+    this.onEvent = options.onEvent;
     this.startedMs = this.clock();
     this.parts = Array.from({ length: partitions }, (_, id) => ({
       id,
@@ -264,6 +292,7 @@ export class Coordinator {
       state: m.state,
       partitions: [...m.partitions].sort((a, b) => a - b),
       tick: m.tick,
+      tickMsMean: m.tickMsMean,
       entities: [...m.counts.values()].reduce((a, b) => a + b, 0),
       lastHeartbeatAgoMs: Math.round(now - m.lastHeartbeatMs),
     });
@@ -442,8 +471,10 @@ export class Coordinator {
       );
     }
     this.record(member, { kind: "depart", ids: new Set(batchIds(state)) });
-    this.transferredEntities += batchCount(state);
+    const entities = batchCount(state);
+    this.transferredEntities += entities;
     this.transferFrames++;
+    this.onEvent?.({ kind: "transfer", partition, member: member.id, entities, handoff });
     if (handoff) return this.onHandoff(member, part, state);
     this.route(part, state);
   }
@@ -540,6 +571,7 @@ export class Coordinator {
   }
 
   private revoke(part: Partition): void {
+    this.onEvent?.({ kind: "revoke", partition: part.id, member: part.owner!.id });
     part.moving = true;
     trySend(part.owner!.connection, { t: "revoke", partition: part.id });
   }
@@ -611,6 +643,8 @@ export class Coordinator {
         `${member.tick}: up to ${Math.max(0, member.tick - member.checkpointTick)} ticks of ` +
         `state lost; entity count conserved)`;
     this.log(`member ${member.id} failed (${reason}); partitions ${resumed.join(", ")} ${lost}`);
+    const lostTicks = Math.max(0, member.tick - member.checkpointTick);
+    this.onEvent?.({ kind: "failover", member: member.id, reason, partitions, lostTicks });
     this.rebalance();
   }
 

@@ -49,6 +49,8 @@ export interface MemberStatus {
   readonly state: MemberState;
   readonly partitions: readonly number[];
   readonly tick: number;
+  /** Mean tick time its last heartbeat reported. */
+  readonly tickMsMean: number;
   readonly entities: number;
   readonly lastHeartbeatAgoMs: number;
 }

@@ -311,6 +311,17 @@ export class AdaptiveIoExecutor implements IoExecutor {
     return { ioOperations: operations, ioBatches: batches };
   }
 
+  /** Failed operations by errno, on both paths. */
+  errors(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const path of [this.pair.batched, this.pair.direct]) {
+      for (const [name, count] of Object.entries(path?.errors?.() ?? {})) {
+        out[name] = (out[name] ?? 0) + count;
+      }
+    }
+    return out;
+  }
+
   /** Per phase that ran I/O: mode, runs and ms per op in each mode, operations, latency. */
   rows(): Record<string, number | string>[] {
     const e = this.estimator;
