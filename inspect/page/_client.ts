@@ -107,12 +107,18 @@ const inspector = (() => {
     return node;
   }
 
+  // Formatters made once per digit count: toLocaleString builds a new one on every call.
+  const formats = new Map();
   function num(value, digits) {
     if (value === null || value === undefined || Number.isNaN(value)) return "-";
-    if (digits === undefined) return Number(value).toLocaleString("en-US");
-    return Number(value).toLocaleString("en-US", {
-      minimumFractionDigits: digits, maximumFractionDigits: digits,
-    });
+    const key = digits === undefined ? -1 : digits;
+    let format = formats.get(key);
+    if (format === undefined) {
+      format = new Intl.NumberFormat("en-US", digits === undefined ? {}
+        : { minimumFractionDigits: digits, maximumFractionDigits: digits });
+      formats.set(key, format);
+    }
+    return format.format(Number(value));
   }
 
   const PALETTE = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#0891b2", "#dc2626", "#ca8a04",

@@ -48,12 +48,16 @@ function drawFrames() {
   const flat = (value) => f.ticks.map(() => value);
   const data = [f.ticks, f.ms, flat(median), flat(p99)];
   document.getElementById("frame").dataset.frames = String(f.ticks.length);
+  // A few slow frames (the first ones, while the JIT warms up) would flatten the rest.
+  const max = sorted.length ? sorted[sorted.length - 1] : 1;
+  page.frameCeilMs = Math.min(max, Math.max(p99 * 3, median * 6, 0.01));
   fill("frame-note", "last " + num(f.ticks.length) + " ticks: median " + num(median, 3) +
-    " ms, p99 " + num(p99, 3) + " ms");
+    " ms, p99 " + num(p99, 3) + " ms" + (page.frameCeilMs < max ? "; slowest " + num(max, 1) +
+    " ms, above the axis" : ""));
   if (frameChart === null) {
     frameChart = new uPlot({
       width: chartWidth("frame-chart"), height: 220,
-      scales: { x: { time: false } },
+      scales: { x: { time: false }, y: { range: () => [0, page.frameCeilMs] } },
       axes: [{ label: "tick" }, { label: "ms", size: 60 }],
       series: [
         { label: "tick" },
@@ -131,8 +135,8 @@ function drawLanes() {
   const g = canvas.getContext("2d");
   g.setTransform(ratio, 0, 0, ratio, 0, 0);
   g.clearRect(0, 0, width, height);
-  const span = Math.max(0.001, lanes.toMs - lanes.fromMs);
-  const x = (ms) => LANE_LEFT + (ms - lanes.fromMs) / span * (width - LANE_LEFT - 8);
+  const frames = frameWindows(lanes);
+  const x = frameScale(frames, LANE_LEFT, width - 8);
   g.font = "11px system-ui, sans-serif";
   for (let t = 0; t < threads; t++) {
     const y = LANE_TOP + t * LANE_HEIGHT;
@@ -143,8 +147,12 @@ function drawLanes() {
   }
   for (const [thread, start, end] of lanes.parks) {
     const y = LANE_TOP + thread * LANE_HEIGHT;
-    g.fillStyle = "rgba(152,162,179,0.35)";
-    g.fillRect(x(start), y + 2, Math.max(1, x(end) - x(start)), LANE_HEIGHT - 4);
+    for (const f of frames) {
+      const from = Math.max(start, f.start), to = Math.min(end, f.end);
+      if (to <= from) continue;
+      g.fillStyle = "rgba(152,162,179,0.35)";
+      g.fillRect(x(from), y + 2, Math.max(1, x(to) - x(from)), LANE_HEIGHT - 4);
+    }
   }
   drawStages(g, lanes, x, height);
   page.boxes = [];
@@ -152,9 +160,10 @@ function drawLanes() {
   section.dataset.tasks = String(lanes.tasks.length);
   section.dataset.threads = String(new Set(lanes.tasks.map((t) => t[0])).size);
   const stolen = lanes.tasks.filter((t) => t[7] === 1).length;
-  fill("threads-note", "the last " + new Set(lanes.stages.map((s) => s[3])).size + " frames over " +
-    num(span, 3) + " ms: " + lanes.tasks.length + " tasks, " + stolen +
-    " stolen (red corner); shaded: parked; lines: stage boundaries");
+  fill("threads-note", "the last " + frames.length + " frames (" + frames.map((f) =>
+    "tick " + f.tick + ": " + num(f.end - f.start, 3) + " ms").join(", ") + "), side by side: " +
+    lanes.tasks.length + " tasks, " + stolen + " stolen (red corner); shaded: parked; " +
+    "lines: stage boundaries; blue tint: a stage run inline");
   fill("thread-stats", table([
     { title: "thread", value: (r) => r.thread === 0 ? "main (0)" : "worker " + r.thread },
     { title: "tasks run", num: true, value: (r) => num(r.tasksExecuted) },
@@ -162,6 +171,38 @@ function drawLanes() {
     { title: "busy ms", num: true, value: (r) => num(r.busyMs) },
     { title: "parked ms", num: true, value: (r) => num(r.parkedMs) },
   ], lanes.threads));
+}
+
+/** Each frame's time window, from its stages' records, oldest first. */
+function frameWindows(lanes) {
+  const byTick = new Map();
+  for (const [start, end, , tick] of lanes.stages) {
+    const f = byTick.get(tick) || { tick, start, end };
+    f.start = Math.min(f.start, start); f.end = Math.max(f.end, end);
+    byTick.set(tick, f);
+  }
+  return [...byTick.values()].sort((a, b) => a.tick - b.tick);
+}
+
+/**
+ * Milliseconds to x: frames side by side, each as wide as it is long, with a
+ * small gap between them (the time between frames, paused or idle, left out).
+ */
+function frameScale(frames, left, right) {
+  const GAP = 10;
+  const total = frames.reduce((sum, f) => sum + Math.max(0.001, f.end - f.start), 0);
+  const perMs = Math.max(0, right - left - GAP * (frames.length - 1)) / Math.max(0.001, total);
+  let at = left;
+  const offsets = frames.map((f) => {
+    const start = at;
+    at += Math.max(0.001, f.end - f.start) * perMs + GAP;
+    return start;
+  });
+  return (ms) => {
+    let i = frames.length - 1;
+    while (i > 0 && ms < frames[i].start) i--;
+    return offsets[i] + (Math.min(ms, frames[i].end) - frames[i].start) * perMs;
+  };
 }
 
 function drawStages(g, lanes, x, height) {
@@ -346,8 +387,6 @@ function drawBackend(message) {
   ], Object.keys(message.counters)));
   const parts = [];
   if (message.stages) {
-    page.decisions.push({ tMs: message.tMs, stages: message.stages, io: message.io || [] });
-    if (page.decisions.length > DECISION_WINDOW) page.decisions.shift();
     parts.push(el("h3", {}, "Adaptive: per stage"), table([
       { title: "stage", value: (r) => r.stage },
       { title: "systems", value: (r) => r.systems },
@@ -479,6 +518,7 @@ async function control(body) {
   try {
     const answer = await api("/api/control", body);
     showState(answer.state);
+    document.getElementById("top").dataset.answer = JSON.stringify(answer.state);
     fill("control-note", "");
   } catch (error) {
     fill("control-note", error.message);
@@ -518,25 +558,68 @@ function onHello(hello) {
   showState(hello.state);
 }
 
+/**
+ * Views are drawn at most RENDER_INTERVAL_MS apart, and only those on screen:
+ * the browser often shares the machine with the run it watches, and drawing
+ * on every message would take the run's time.
+ */
+const RENDER_INTERVAL_MS = 500;
+const dirty = new Set();
+const onScreen = new Set();
+const pending = { state: null, rate: null, world: null, backend: null };
+
+function render() {
+  if (document.hidden) return;
+  if (pending.state) { showState(pending.state); pending.state = null; }
+  if (pending.rate !== null) { fill("rate", num(pending.rate)); pending.rate = null; }
+  const draw = {
+    frame: drawFrames, systems: drawSystems, threads: drawLanes,
+    world: () => drawWorld(pending.world), backends: () => drawBackend(pending.backend),
+  };
+  for (const view of [...dirty]) {
+    if (!onScreen.has(view)) continue;
+    dirty.delete(view);
+    draw[view]();
+  }
+}
+
 function onMessage(message) {
   switch (message.type) {
     case "hello": return onHello(message);
     case "sample":
-      showState(message.state);
-      fill("rate", num(message.ticksPerSecond));
+      pending.state = message.state;
+      pending.rate = message.ticksPerSecond;
       addFrames(message.frames);
-      drawFrames();
       addSystems(message.tMs, message.systemMs);
-      return drawSystems();
-    case "threads": page.lanes = message; return drawLanes();
-    case "world": return drawWorld(message);
-    case "backend": return drawBackend(message);
+      dirty.add("frame"); dirty.add("systems");
+      return;
+    case "threads": page.lanes = message; dirty.add("threads"); return;
+    case "world": pending.world = message; dirty.add("world"); return;
+    case "backend":
+      pending.backend = message;
+      if (message.stages) {
+        page.decisions.push({ tMs: message.tMs, stages: message.stages, io: message.io || [] });
+        if (page.decisions.length > DECISION_WINDOW) page.decisions.shift();
+      }
+      dirty.add("backends");
+      return;
     case "switch":
       page.switches.push(message);
       if (page.switches.length > 200) page.switches.shift();
       return;
   }
 }
+
+const screenWatch = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    if (entry.isIntersecting) onScreen.add(entry.target.id);
+    else onScreen.delete(entry.target.id);
+  }
+});
+for (const id of ["frame", "systems", "threads", "world", "backends"]) {
+  screenWatch.observe(document.getElementById(id));
+}
+setInterval(render, RENDER_INTERVAL_MS);
 
 document.getElementById("pause").onclick = () => control({ action: "pause" });
 document.getElementById("resume").onclick = () => control({ action: "resume" });
