@@ -80,7 +80,13 @@ export interface CoordinatorOptions {
  * partitions), a failover restarts a dead member's partitions elsewhere.
  */
 export type CoordinatorEvent =
-  | { readonly kind: "revoke"; readonly partition: number; readonly member: number }
+  | {
+    readonly kind: "revoke";
+    readonly partition: number;
+    readonly member: number;
+    /** The member meant to take it, if one is chosen. */
+    readonly to: number | null;
+  }
   | {
     readonly kind: "transfer";
     readonly partition: number;
@@ -571,7 +577,8 @@ export class Coordinator {
   }
 
   private revoke(part: Partition): void {
-    this.onEvent?.({ kind: "revoke", partition: part.id, member: part.owner!.id });
+    const to = part.nextOwner?.id ?? null;
+    this.onEvent?.({ kind: "revoke", partition: part.id, member: part.owner!.id, to });
     part.moving = true;
     trySend(part.owner!.connection, { t: "revoke", partition: part.id });
   }

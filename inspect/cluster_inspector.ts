@@ -130,16 +130,17 @@ function hello(coordinator: Coordinator, log: ClusterLog, loopback: boolean): Cl
  * ```ts
  * import { ClusterLog } from "./cluster_inspector.ts";
  * const log = new ClusterLog();
- * log.onEvent({ kind: "revoke", partition: 3, member: 1 });
+ * log.onEvent({ kind: "revoke", partition: 3, member: 1, to: 2 });
  * log.onEvent({ kind: "transfer", partition: 3, member: 1, entities: 40, handoff: true });
- * log.entries[0].text; // "partition 3: handed over by member 1 (40 entities)"
+ * log.entries[0].text; // "partition 3: handed over by member 1 for member 2 (40 entities)"
  * ```
  */
 export class ClusterLog {
   readonly entries: LogEntry[] = [];
   /** Where new entries go once the inspector runs. */
   onEntries: (entries: readonly LogEntry[]) => void = () => {};
-  private readonly revokedAtMs = new Map<number, number>();
+  /** Per partition being handed over: when, and to whom. */
+  private readonly revoked = new Map<number, { atMs: number; to: number | null }>();
   private transferEntities = 0;
   private transferFrames = 0;
   private transferPartitions = new Set<number>();
@@ -149,15 +150,16 @@ export class ClusterLog {
   readonly onEvent = (event: CoordinatorEvent): void => {
     const nowMs = performance.now();
     if (event.kind === "revoke") {
-      this.revokedAtMs.set(event.partition, nowMs);
+      this.revoked.set(event.partition, { atMs: nowMs, to: event.to });
     } else if (event.kind === "transfer" && event.handoff) {
-      const startedMs = this.revokedAtMs.get(event.partition);
-      this.revokedAtMs.delete(event.partition);
+      const revoke = this.revoked.get(event.partition);
+      this.revoked.delete(event.partition);
+      const to = revoke?.to === null || revoke === undefined ? "" : ` for member ${revoke.to}`;
       this.add(
         "handoff",
-        `partition ${event.partition}: handed over by member ${event.member} ` +
+        `partition ${event.partition}: handed over by member ${event.member}${to} ` +
           `(${event.entities} entities)`,
-        startedMs === undefined ? null : nowMs - startedMs,
+        revoke === undefined ? null : nowMs - revoke.atMs,
       );
     } else if (event.kind === "transfer") {
       this.transferEntities += event.entities;

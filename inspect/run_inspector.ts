@@ -178,13 +178,13 @@ export class RunInspector {
   }
 
   private tick(): void {
-    const stream = this.stream;
-    stream.send(this.sampler.sample());
+    const messages: unknown[] = [this.sampler.sample()];
     const lanes = this.sampler.threadLanes();
-    if (lanes !== undefined) stream.send(lanes);
+    if (lanes !== undefined) messages.push(lanes);
     const slow = this.samples++ % SLOW_EVERY_SAMPLES;
-    if (slow === 0) stream.send(worldMessage(this.runtime.world, this.runtime.ticks));
-    if (slow === 2) stream.send(this.sampler.backend());
+    if (slow === 0) messages.push(worldMessage(this.runtime.world, this.runtime.ticks));
+    if (slow === 2) messages.push(this.sampler.backend());
+    this.stream.sendAll(messages);
   }
 }
 

@@ -53,6 +53,43 @@ function rawStatus(url: string, host: string, path: string): Promise<string> {
   });
 }
 
+const tickOf = (answer: Record<string, unknown>) => (answer.state as { tick: number }).tick;
+
+/** Control without the token, or with a wrong one, is refused and nothing moves. */
+async function refusedWithoutToken(url: string, token: string): Promise<void> {
+  for (const wrong of [undefined, "0".repeat(32), token.slice(1)]) {
+    const refused = await control(url, { action: "resume" }, wrong);
+    assert.equal(refused.status, 401);
+    assert.match(String(refused.answer.error), /token printed when it started/);
+  }
+}
+
+/** Five particles from the age system's query; the first looked up, alive. */
+async function liveParticles(url: string): Promise<number[]> {
+  const walk = await getJson(`${url}api/query?system=age&limit=5`);
+  assert.equal(walk.status, 200);
+  const particles = walk.body.entities as number[];
+  assert.equal(particles.length, 5);
+  const alive = await getJson(`${url}api/entity?handle=%23${particles[0]}`);
+  assert.equal(alive.body.alive, true);
+  const names = (alive.body.components as { name: string }[]).map((c) => c.name);
+  assert.ok(names.includes("Lifetime"), names.join());
+  return particles;
+}
+
+/** Bad requests, unknown routes and requests for another host name are refused. */
+async function badRequestsRefused(url: string, token: string): Promise<void> {
+  const bad = await control(url, { action: "pace", hz: -1 }, token);
+  assert.equal(bad.status, 400);
+  assert.match(String(bad.answer.error), /hz must be a number/);
+  assert.equal((await getJson(`${url}api/entity?handle=x1`)).status, 400);
+  assert.equal((await getJson(`${url}api/query?all=Nope`)).status, 400);
+  assert.equal((await getJson(`${url}nothing-here`)).status, 404);
+  assert.equal((await getJson(`${url}api/control`)).status, 405);
+  assert.match(await rawStatus(url, "evil.example:80", "/api/entity?handle=1"), / 403 /);
+  assert.match(await rawStatus(url, "localhost", "/api/entity?handle=1"), / 200 /);
+}
+
 describe("run inspector", () => {
   it("streams messages that match the schema; controls need the token", LONG, async () => {
     const { run, url, token } = await startInspected([
@@ -71,63 +108,29 @@ describe("run inspector", () => {
     ]);
     const stream = readStream(url);
     try {
-      const hello = await until("hello", () => stream.ofType("hello")[0]);
-      assert.deepEqual(hello.state, { tick: 0, paused: true, paceHz: null, entities: 2008 });
-
-      // Without the token (or with a wrong one) nothing moves.
-      for (const wrong of [undefined, "0".repeat(32), token.slice(1)]) {
-        const refused = await control(url, { action: "resume" }, wrong);
-        assert.equal(refused.status, 401);
-        assert.match(String(refused.answer.error), /token printed when it started/);
-      }
-      const sample = await until("a sample", () => stream.ofType("sample").at(-1));
-      assert.deepEqual(sample.state, { tick: 0, paused: true, paceHz: null, entities: 2008 });
-
-      // A step runs exactly one tick.
+      const start = { tick: 0, paused: true, paceHz: null, entities: 2008 };
+      assert.deepEqual((await until("hello", () => stream.ofType("hello")[0])).state, start);
+      await refusedWithoutToken(url, token);
+      assert.deepEqual(
+        (await until("a sample", () => stream.ofType("sample").at(-1))).state,
+        start,
+      );
       for (const expected of [1, 2, 3]) {
-        const stepped = await control(url, { action: "step" }, token);
-        assert.equal(stepped.status, 200);
-        assert.equal((stepped.answer.state as { tick: number }).tick, expected);
+        assert.equal(tickOf((await control(url, { action: "step" }, token)).answer), expected);
       }
-      const bad = await control(url, { action: "pace", hz: -1 }, token);
-      assert.equal(bad.status, 400);
-      assert.match(String(bad.answer.error), /hz must be a number/);
-
-      const walk = await getJson(`${url}api/query?system=age&limit=5`);
-      assert.equal(walk.status, 200);
-      const particles = walk.body.entities as number[];
-      assert.equal(particles.length, 5);
-      const alive = await getJson(`${url}api/entity?handle=%23${particles[0]}`);
-      assert.equal(alive.body.alive, true);
-      const names = (alive.body.components as { name: string }[]).map((c) => c.name);
-      assert.ok(names.includes("Lifetime"), names.join());
-
+      const particles = await liveParticles(url);
       const paced = await control(url, { action: "pace", hz: 2000 }, token);
       assert.equal((paced.answer.state as { paceHz: number }).paceHz, 2000);
       await control(url, { action: "resume" }, token);
       // Particles live at most 3 simulated seconds (180 ticks): by tick 200 the first are gone.
-      await until(
-        "tick 200",
-        () => stream.ofType("sample").find((s) => (s.state as { tick: number }).tick >= 200),
-      );
+      await until("tick 200", () => stream.ofType("sample").find((s) => tickOf(s) >= 200));
       await control(url, { action: "pause" }, token);
       const stale = await getJson(`${url}api/entity?handle=${particles[0]}`);
       assert.equal(stale.body.alive, false);
       assert.match(String(stale.body.why), /^stale: /);
-      const step = await control(url, { action: "step" }, token);
-      const pausedTick = (step.answer.state as { tick: number }).tick;
-      assert.equal(
-        ((await control(url, { action: "step" }, token)).answer.state as { tick: number }).tick,
-        pausedTick + 1,
-      );
-
-      assert.equal((await getJson(`${url}api/entity?handle=x1`)).status, 400);
-      assert.equal((await getJson(`${url}api/query?all=Nope`)).status, 400);
-      assert.equal((await getJson(`${url}nothing-here`)).status, 404);
-      assert.equal((await getJson(`${url}api/control`)).status, 405);
-      assert.match(await rawStatus(url, "evil.example:80", "/api/entity?handle=1"), / 403 /);
-      assert.match(await rawStatus(url, "localhost", "/api/entity?handle=1"), / 200 /);
-
+      const pausedTick = tickOf((await control(url, { action: "step" }, token)).answer);
+      assert.equal(tickOf((await control(url, { action: "step" }, token)).answer), pausedTick + 1);
+      await badRequestsRefused(url, token);
       await control(url, { action: "pace", hz: null }, token);
       await control(url, { action: "resume" }, token);
       const end = await run.ended;
@@ -139,7 +142,6 @@ describe("run inspector", () => {
         cli(["run", "examples/lifecycle.ts", "--ticks", String(TICKS), "--json"]).stdout,
       );
       assert.equal(summary.checksum, plain.checksum, "paused, stepped and paced: the same world");
-
       assert.deepEqual(schemaErrors(stream.messages), []);
       const types = new Set(stream.messages.map((m) => m.type));
       for (const type of ["hello", "sample", "threads", "world", "backend"]) {

@@ -129,12 +129,7 @@ function drawLanes() {
   const threads = hello.threads;
   const width = canvas.clientWidth || 800;
   const height = LANE_TOP + threads * LANE_HEIGHT + 4;
-  const ratio = window.devicePixelRatio || 1;
-  canvas.width = width * ratio; canvas.height = height * ratio;
-  canvas.style.height = height + "px";
-  const g = canvas.getContext("2d");
-  g.setTransform(ratio, 0, 0, ratio, 0, 0);
-  g.clearRect(0, 0, width, height);
+  const g = sizeCanvas(canvas, width, height);
   const frames = frameWindows(lanes);
   const x = frameScale(frames, LANE_LEFT, width - 8);
   g.font = "11px system-ui, sans-serif";
@@ -171,6 +166,22 @@ function drawLanes() {
     { title: "busy ms", num: true, value: (r) => num(r.busyMs) },
     { title: "parked ms", num: true, value: (r) => num(r.parkedMs) },
   ], lanes.threads));
+}
+
+/**
+ * The canvas's context, scaled for the screen and cleared; its backing store
+ * is reallocated only when its size changes.
+ */
+function sizeCanvas(canvas, width, height) {
+  const ratio = window.devicePixelRatio || 1;
+  if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+    canvas.width = Math.round(width * ratio); canvas.height = Math.round(height * ratio);
+    canvas.style.height = height + "px";
+  }
+  const g = canvas.getContext("2d");
+  g.setTransform(ratio, 0, 0, ratio, 0, 0);
+  g.clearRect(0, 0, width, height);
+  return g;
 }
 
 /** Each frame's time window, from its stages' records, oldest first. */
@@ -425,10 +436,7 @@ function drawDecisions() {
   if (!canvas || !rows) return;
   const labels = rows.stages.map((r) => r.stage).concat(rows.io.map((r) => r.phase + ":io"));
   const width = canvas.clientWidth || 600, height = labels.length * 18 + 4;
-  const ratio = window.devicePixelRatio || 1;
-  canvas.width = width * ratio; canvas.height = height * ratio; canvas.style.height = height + "px";
-  const g = canvas.getContext("2d");
-  g.setTransform(ratio, 0, 0, ratio, 0, 0);
+  const g = sizeCanvas(canvas, width, height);
   g.font = "11px system-ui, sans-serif";
   const n = page.decisions.length, left = 90, w = (width - left) / Math.max(1, n);
   labels.forEach((label, row) => {
@@ -563,7 +571,7 @@ function onHello(hello) {
  * the browser often shares the machine with the run it watches, and drawing
  * on every message would take the run's time.
  */
-const RENDER_INTERVAL_MS = 500;
+const RENDER_INTERVAL_MS = 1000;
 const dirty = new Set();
 const onScreen = new Set();
 const pending = { state: null, rate: null, world: null, backend: null };
