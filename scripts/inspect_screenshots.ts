@@ -9,11 +9,9 @@
  */
 
 import path from "node:path";
-import process from "node:process";
 import { launchChromium } from "./chromium.ts";
-import { startChild } from "../tests/fixtures/child.ts";
-import { cliCommand, ROOT } from "../tests/fixtures/cli.ts";
-import { startInspected } from "../tests/fixtures/inspect.ts";
+import { ROOT } from "../tests/fixtures/cli.ts";
+import { startInspected, startInspectedCluster } from "../tests/fixtures/inspect.ts";
 import { until } from "../tests/fixtures/until.ts";
 
 const DOCS = path.join(ROOT, "docs");
@@ -70,27 +68,8 @@ async function runPage(): Promise<void> {
 }
 
 async function clusterPage(): Promise<void> {
-  const env = { STATICECS_SECRET: "screenshot-secret-screenshot", STATICECS_SHIPS: "6000" };
-  const coordinator = await startInspected([
-    "cluster",
-    "coordinator",
-    "--listen",
-    "127.0.0.1:0",
-    "--partitions",
-    "16",
-    "--inspect",
-    "127.0.0.1:0",
-  ], env);
-  const port = /listening on 127\.0\.0\.1:(\d+)/.exec(coordinator.run.stderr())![1];
-  const members = [0, 1, 2].map(() => {
-    const [command, args] = cliCommand([
-      "cluster",
-      "join",
-      `127.0.0.1:${port}`,
-      "examples/cluster_sim.ts",
-    ]);
-    return startChild(command, args, ROOT, { ...process.env, NO_COLOR: "1", ...env });
-  });
+  const secret = "screenshot-secret-screenshot";
+  const { coordinator, members } = await startInspectedCluster(16, 3, 6000, secret);
   const browser = await launchChromium(1300, 900);
   try {
     const { page } = browser;

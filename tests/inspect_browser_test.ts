@@ -15,14 +15,13 @@ import { afterEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import process from "node:process";
 import type { Page } from "playwright-core";
 import { CLUSTER_MESSAGES } from "../inspect/messages.ts";
 import { validate } from "../inspect/schema.ts";
 import { type Browser, chromiumSkip, launchChromium } from "./fixtures/chromium.ts";
-import { type RunningChild, startChild } from "./fixtures/child.ts";
-import { cliCommand, ROOT, RUNTIME } from "./fixtures/cli.ts";
-import { readStream, startInspected } from "./fixtures/inspect.ts";
+import type { RunningChild } from "./fixtures/child.ts";
+import { ROOT, RUNTIME } from "./fixtures/cli.ts";
+import { readStream, startInspected, startInspectedCluster } from "./fixtures/inspect.ts";
 import { until } from "./fixtures/until.ts";
 
 /** Where screenshots go (git-ignored). */
@@ -154,30 +153,8 @@ describe("inspector in a browser", () => {
     skip: chromiumSkip(),
   }, async () => {
     browser = await launchChromium(1300, 900);
-    const env = { STATICECS_SECRET: SECRET, STATICECS_SHIPS: "3000" };
-    const coordinator = await startInspected([
-      "cluster",
-      "coordinator",
-      "--listen",
-      "127.0.0.1:0",
-      "--partitions",
-      "12",
-      "--inspect",
-      "127.0.0.1:0",
-    ], env);
-    children.push(coordinator.run);
-    const port = /listening on 127\.0\.0\.1:(\d+)/.exec(coordinator.run.stderr())![1];
-    const members = [0, 1, 2].map(() => {
-      const [command, args] = cliCommand([
-        "cluster",
-        "join",
-        `127.0.0.1:${port}`,
-        "examples/cluster_sim.ts",
-      ]);
-      const member = startChild(command, args, ROOT, { ...process.env, NO_COLOR: "1", ...env });
-      children.push(member);
-      return member;
-    });
+    const { coordinator, members } = await startInspectedCluster(12, 3, 3000, SECRET);
+    children.push(coordinator.run, ...members);
     const stream = readStream(coordinator.url);
     const { page } = browser;
     await page.goto(coordinator.url);
