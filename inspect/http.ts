@@ -12,8 +12,8 @@
 import { bunHttpServer } from "./http_bun.ts";
 import { denoHttpServer } from "./http_deno.ts";
 
-/** Answers one request; `remote` is the peer's IP address. */
-export type HttpHandler = (request: Request, remote: string) => Response | Promise<Response>;
+/** Answers one request. */
+export type HttpHandler = (request: Request) => Response | Promise<Response>;
 
 /** A listening server. */
 export interface HttpServer {

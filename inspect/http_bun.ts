@@ -13,7 +13,6 @@ import type { HttpHandler, HttpServer } from "./http.ts";
 interface BunServer {
   readonly hostname: string;
   readonly port: number;
-  requestIP(request: Request): { readonly address: string } | null;
   stop(closeActiveConnections?: boolean): Promise<void> | void;
 }
 
@@ -22,7 +21,7 @@ interface BunServeOptions {
   port: number;
   /** Seconds a connection may stay silent; 0 turns the limit off. */
   idleTimeout: number;
-  fetch(request: Request, server: BunServer): Response | Promise<Response>;
+  fetch(request: Request): Response | Promise<Response>;
   error(error: Error): Response;
 }
 
@@ -52,7 +51,7 @@ export function bunHttpServer(
       port,
       // The stream sends at least every sampling interval, but a paused page must not be cut.
       idleTimeout: 0,
-      fetch: (request, self) => handler(request, self.requestIP(request)?.address ?? ""),
+      fetch: handler,
       error: (error) => new Response(`inspector error: ${error.message}\n`, { status: 500 }),
     });
     resolve({

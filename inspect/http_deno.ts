@@ -32,7 +32,7 @@ export function denoHttpServer(
         onListen: () => {},
         onError: (error) =>
           new Response(`inspector error: ${(error as Error).message}\n`, { status: 500 }),
-      }, (request, info) => handler(request, (info.remoteAddr as Deno.NetAddr).hostname));
+      }, (request) => handler(request));
       const address = server.addr as Deno.NetAddr;
       resolve({
         host: address.hostname,

@@ -19,8 +19,8 @@ import type { Infer, Schema } from "./schema.ts";
 
 const STRINGS = { array: "string" } as const satisfies Schema;
 const NUMBERS = { array: "number" } as const satisfies Schema;
-/** A row of backend counters: numbers, or a label such as a stage's name. */
-const ROW = { record: { oneOf: ["number", "string"] } } as const satisfies Schema;
+/** A row of backend counters: numbers (null where not measured yet), or a label. */
+const ROW = { record: { oneOf: ["number", "string", "null"] } } as const satisfies Schema;
 
 /** Where a run is: its tick, whether it is paused, how it is paced. */
 export const RUN_STATE = {
