@@ -48,8 +48,14 @@ import { describeEntity, parseHandle, queryPage, ViewError, worldMessage } from 
 export const DEFAULT_RUN_INSPECT_ADDRESS = "127.0.0.1:7477";
 /** Milliseconds between samples while a page watches (about 10 a second). */
 export const SAMPLE_INTERVAL_MS = 100;
-/** Samples between two world and backend messages (about 2 a second). */
-export const SLOW_EVERY_SAMPLES = 5;
+/**
+ * Samples sent to the pages in one write (about 2 writes a second), with the
+ * thread lanes, world and backend messages of that moment: each write wakes a
+ * browser's network, IPC and script machinery once, and a browser on the
+ * run's own cores takes that time from the run. The page redraws once a
+ * second, so it loses nothing.
+ */
+export const SAMPLES_PER_WRITE = 5;
 /** Adaptive switches a page gets when it opens (the newest). */
 export const SWITCHES_KEPT_MAX = 200;
 
@@ -113,6 +119,8 @@ export class RunInspector {
   private readonly sampler: RunSampler;
   private timer: ReturnType<typeof setInterval> | undefined;
   private samples = 0;
+  /** Messages sampled since the last write. */
+  private unsent: unknown[] = [];
 
   private constructor(
     token: string,
@@ -169,6 +177,7 @@ export class RunInspector {
   private watchersChanged(count: number): void {
     if (count > 0 && this.timer === undefined) {
       this.sampler.startWatching();
+      this.unsent = [];
       this.timer = setInterval(() => this.tick(), SAMPLE_INTERVAL_MS);
     } else if (count === 0 && this.timer !== undefined) {
       clearInterval(this.timer);
@@ -178,13 +187,14 @@ export class RunInspector {
   }
 
   private tick(): void {
-    const messages: unknown[] = [this.sampler.sample()];
+    const messages = this.unsent;
+    messages.push(this.sampler.sample());
+    if (++this.samples % SAMPLES_PER_WRITE !== 0) return;
     const lanes = this.sampler.threadLanes();
     if (lanes !== undefined) messages.push(lanes);
-    const slow = this.samples++ % SLOW_EVERY_SAMPLES;
-    if (slow === 0) messages.push(worldMessage(this.runtime.world, this.runtime.ticks));
-    if (slow === 2) messages.push(this.sampler.backend());
+    messages.push(worldMessage(this.runtime.world, this.runtime.ticks), this.sampler.backend());
     this.stream.sendAll(messages);
+    this.unsent = [];
   }
 }
 

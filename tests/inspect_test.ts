@@ -22,7 +22,9 @@ import { cli } from "./fixtures/cli.ts";
 import { control, readStream, startInspected } from "./fixtures/inspect.ts";
 import { until } from "./fixtures/until.ts";
 
-const TICKS = 400;
+const TICKS = 1000;
+/** Ticks a particle lives at most (3 simulated seconds at 60 Hz), and then some. */
+const LIFETIME_TICKS_MAX = 200;
 const LONG = { timeout: 120_000 };
 
 /** Every message's schema errors, by type and position. */
@@ -119,14 +121,22 @@ describe("run inspector", () => {
         assert.equal(tickOf((await control(url, { action: "step" }, token)).answer), expected);
       }
       const particles = await liveParticles(url);
-      const paced = await control(url, { action: "pace", hz: 2000 }, token);
-      assert.equal((paced.answer.state as { paceHz: number }).paceHz, 2000);
+      const paced = await control(url, { action: "pace", hz: 100 }, token);
+      assert.equal((paced.answer.state as { paceHz: number }).paceHz, 100);
       await control(url, { action: "resume" }, token);
-      // Particles live at most 3 simulated seconds (180 ticks): by tick 200 the first are gone.
-      await until("tick 200", () => stream.ofType("sample").find((s) => tickOf(s) >= 200));
+      await until(
+        "a running sample",
+        () => stream.ofType("sample").find((s) => !(s.state as { paused: boolean }).paused),
+      );
       await control(url, { action: "pause" }, token);
-      const stale = await getJson(`${url}api/entity?handle=${particles[0]}`);
-      assert.equal(stale.body.alive, false);
+      // Step until the first particle has died: its handle is then stale.
+      let stale: { status: number; body: Record<string, unknown> } | undefined;
+      for (let step = 0; step < LIFETIME_TICKS_MAX && stale === undefined; step++) {
+        await control(url, { action: "step" }, token);
+        const looked = await getJson(`${url}api/entity?handle=${particles[0]}`);
+        if (looked.body.alive === false) stale = looked;
+      }
+      assert.ok(stale !== undefined, `particle ${particles[0]} still alive`);
       assert.match(String(stale.body.why), /^stale: /);
       const pausedTick = tickOf((await control(url, { action: "step" }, token)).answer);
       assert.equal(tickOf((await control(url, { action: "step" }, token)).answer), pausedTick + 1);
