@@ -7,9 +7,9 @@
  * page compares them with each other, never with its own clock; `atMs` is
  * wall-clock time (ms since 1970).
  *
- * Run stream: `hello` first, then `sample` (about 10 a second, written five
+ * Run stream: `hello` first, then `sample` (about 10 a second, written ten
  * at a time), `threads` (parallel backends), `world` and `backend` (with each
- * write, about 2 a second) and `switch` (as the adaptive backend switches).
+ * write, about one a second) and `switch` (as the adaptive backend switches).
  * Cluster stream: `hello`, then `cluster` (a few a second) and `log`.
  *
  * @module

@@ -49,13 +49,14 @@ export const DEFAULT_RUN_INSPECT_ADDRESS = "127.0.0.1:7477";
 /** Milliseconds between samples while a page watches (about 10 a second). */
 export const SAMPLE_INTERVAL_MS = 100;
 /**
- * Samples sent to the pages in one write (about 2 writes a second), with the
+ * Samples sent to the pages in one write (about one write a second), with the
  * thread lanes, world and backend messages of that moment: each write wakes a
  * browser's network, IPC and script machinery once, and a browser on the
- * run's own cores takes that time from the run. The page redraws once a
- * second, so it loses nothing.
+ * run's own cores takes those moments from the run (on work-stealing a
+ * preempted worker holds up the whole stage). The page redraws once a
+ * second, on the write, so it loses nothing.
  */
-export const SAMPLES_PER_WRITE = 5;
+export const SAMPLES_PER_WRITE = 10;
 /** Adaptive switches a page gets when it opens (the newest). */
 export const SWITCHES_KEPT_MAX = 200;
 

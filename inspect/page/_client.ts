@@ -38,8 +38,11 @@ const inspector = (() => {
     return answer;
   }
 
-  /** Reads the server-sent events of /stream; reconnects after it ends. */
-  function stream(onMessage, onStatus) {
+  /**
+   * Reads the server-sent events of /stream, calling onMessage per message and
+   * onBatch after each read's messages; reconnects after it ends.
+   */
+  function stream(onMessage, onStatus, onBatch) {
     let retryMs = 500;
     async function run() {
       try {
@@ -65,6 +68,7 @@ const inspector = (() => {
               .map((l) => l.slice(6)).join("\n");
             if (data) onMessage(JSON.parse(data));
           }
+          if (onBatch) onBatch();
         }
         onStatus("gone", "the stream ended (the run or coordinator stopped?); retrying");
       } catch (error) {
