@@ -8,6 +8,9 @@
 
 import { BadInput } from "./_failure.ts";
 
+/** The largest `--hz` (the runtime's own bound), and the fastest pace the inspector sets. */
+export const HZ_MAX = 100_000;
+
 /** The largest seed: seeds are 32-bit unsigned integers. */
 export const SEED_MAX = 2 ** 32 - 1;
 
@@ -161,4 +164,34 @@ export function wantsHelp(args: readonly string[]): boolean {
   const end = args.indexOf("--");
   const flags = end < 0 ? args : args.slice(0, end);
   return flags.includes("--help") || flags.includes("-h");
+}
+
+/** Text that reads as HOST:PORT (an IPv6 host in brackets), the form optional addresses take. */
+const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;
+
+/**
+ * Gives `flag`, whose HOST:PORT value is optional, its `fallback` where no
+ * address follows it, so that strict parseArgs can read it as a string
+ * option: `--inspect` alone (or before another flag or a scene file) becomes
+ * `--inspect=<fallback>`; `--inspect 0.0.0.0:7477` and `--inspect=...` stay.
+ *
+ * @example
+ * ```ts
+ * import { withOptionalAddress } from "./_args.ts";
+ * withOptionalAddress(["--inspect", "scene.ts"], "--inspect", "127.0.0.1:7477");
+ * // ["--inspect=127.0.0.1:7477", "scene.ts"]
+ * ```
+ */
+export function withOptionalAddress(
+  args: readonly string[],
+  flag: string,
+  fallback: string,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--") return [...out, ...args.slice(i)];
+    if (args[i] === flag && !HOST_PORT.test(args[i + 1] ?? "")) out.push(`${flag}=${fallback}`);
+    else out.push(args[i]);
+  }
+  return out;
 }

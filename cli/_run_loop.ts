@@ -1,7 +1,9 @@
 /**
  * The loop of `staticecs run`: ticks unpaced (as fast as possible) or paced
  * in real time through the runtime's fixed-timestep accumulator, until a tick
- * count, a duration, a stop signal or a failed frame ends it.
+ * count, a duration, a stop signal or a failed frame ends it. Given a
+ * control (the inspector's), it also pauses, steps one tick at a time and
+ * changes its pace while it runs.
  *
  * @module
  */
@@ -19,6 +21,28 @@ export interface LoopLimits {
   readonly durationSeconds?: number;
   /** Pace ticks in real time at the runtime's hz. */
   readonly paced: boolean;
+  /** Pause, step and pace from outside (the inspector); without it, none of that. */
+  readonly control?: LoopControl;
+}
+
+/**
+ * Pausing, stepping and pacing a run from outside. Time spent paused does
+ * not count against `--duration`. Pacing changes how many ticks run per
+ * second of wall time, never `dt`: the world at a given tick is the same
+ * whatever the pace, pauses and steps on the way.
+ */
+export interface LoopControl {
+  /** Moves on at every change; a running stretch of ticks ends when it does. */
+  readonly version: number;
+  readonly paused: boolean;
+  /** Ticks per second of wall time; undefined: as fast as they run. */
+  readonly paceHz: number | undefined;
+  /** While paused: true once for each step asked for; the loop then runs one tick. */
+  takeStep(): boolean;
+  /** The tick a step asked for has run. */
+  stepped(): void;
+  /** Resolves at the next change, or after `ms`. */
+  wait(ms: number): Promise<void>;
 }
 
 /** What the loop reports to, and asks whether to stop. */
@@ -33,6 +57,19 @@ export interface LoopObserver {
 
 /** Why the loop ended. */
 export type StopReason = "ticks" | "duration" | "signal" | "error";
+
+/** Ticks run so far and the limits, shared by the stretches of one run. */
+interface Run {
+  ticks: number;
+  readonly ticksMax: number;
+  /** Moves back by the time spent paused. */
+  deadlineMs: number;
+}
+
+/** A stretch ends with the run, or with "changed" when the control moved on. */
+type StretchEnd = StopReason | "changed";
+
+const NEVER_CHANGED = () => false;
 
 /**
  * Runs frames until a limit, a signal or a frame the observer stops at.
@@ -49,50 +86,105 @@ export type StopReason = "ticks" | "duration" | "signal" | "error";
  * }); // "ticks"
  * ```
  */
-export function runLoop(
+export async function runLoop(
   runtime: Runtime,
   limits: LoopLimits,
   observer: LoopObserver,
 ): Promise<StopReason> {
-  const startedMs = performance.now();
-  const deadlineMs = limits.durationSeconds === undefined
-    ? Infinity
-    : startedMs + limits.durationSeconds * 1000;
-  const ticksMax = limits.ticksMax ?? Infinity;
-  return limits.paced
-    ? runPaced(runtime, ticksMax, deadlineMs, observer)
-    : runUnpaced(runtime, ticksMax, deadlineMs, observer);
+  const run: Run = {
+    ticks: 0,
+    ticksMax: limits.ticksMax ?? Infinity,
+    deadlineMs: limits.durationSeconds === undefined
+      ? Infinity
+      : performance.now() + limits.durationSeconds * 1000,
+  };
+  const control = limits.control;
+  if (control === undefined) {
+    const end = limits.paced
+      ? await runPaced(runtime, run, observer, 1, NEVER_CHANGED)
+      : await runUnpaced(runtime, run, observer, NEVER_CHANGED);
+    return end as StopReason;
+  }
+  for (;;) {
+    if (control.paused) {
+      const end = await whilePaused(runtime, run, observer, control);
+      if (end !== undefined) return end;
+      continue;
+    }
+    const version = control.version;
+    const changed = () => control.version !== version;
+    const paceHz = control.paceHz;
+    const end = paceHz === undefined
+      ? await runUnpaced(runtime, run, observer, changed)
+      : await runPaced(runtime, run, observer, paceHz / runtime.hz, changed);
+    if (end !== "changed") return end;
+  }
+}
+
+/** Waits while paused, running one tick per step; undefined once resumed. */
+async function whilePaused(
+  runtime: Runtime,
+  run: Run,
+  observer: LoopObserver,
+  control: LoopControl,
+): Promise<StopReason | undefined> {
+  const pausedAtMs = performance.now();
+  try {
+    while (control.paused) {
+      if (observer.stopRequested()) return "signal";
+      if (run.ticks >= run.ticksMax) return "ticks";
+      if (control.takeStep()) {
+        const result = runtime.tick();
+        run.ticks++;
+        control.stepped();
+        if (observer.frame(result)) return "error";
+        continue;
+      }
+      await control.wait(SLEEP_MAX_MS);
+      observer.idle();
+    }
+    return undefined;
+  } finally {
+    run.deadlineMs += performance.now() - pausedAtMs;
+  }
 }
 
 async function runUnpaced(
   runtime: Runtime,
-  ticksMax: number,
-  deadlineMs: number,
+  run: Run,
   observer: LoopObserver,
-): Promise<StopReason> {
+  changed: () => boolean,
+): Promise<StretchEnd> {
   let yieldAtMs = performance.now() + YIELD_INTERVAL_MS;
-  for (let ticks = 0;;) {
+  for (;;) {
     if (observer.stopRequested()) return "signal";
-    if (ticks >= ticksMax) return "ticks";
+    if (run.ticks >= run.ticksMax) return "ticks";
     const result = runtime.tick();
-    ticks++;
+    run.ticks++;
     if (observer.frame(result)) return "error";
     const nowMs = performance.now();
-    if (nowMs >= deadlineMs) return "duration";
+    if (nowMs >= run.deadlineMs) return "duration";
     if (nowMs >= yieldAtMs) {
       await sleep(0);
       observer.idle();
+      if (changed()) return "changed";
       yieldAtMs = performance.now() + YIELD_INTERVAL_MS;
     }
   }
 }
 
+/**
+ * Ticks at the runtime's hz through its accumulator; `simPerWall` simulated
+ * seconds are fed per second of wall time (1 paces at hz; pace / hz paces at
+ * `pace` ticks per second with the same dt).
+ */
 async function runPaced(
   runtime: Runtime,
-  ticksMax: number,
-  deadlineMs: number,
+  run: Run,
   observer: LoopObserver,
-): Promise<StopReason> {
+  simPerWall: number,
+  changed: () => boolean,
+): Promise<StretchEnd> {
   const dt = 1 / runtime.hz;
   let lastMs = performance.now();
   let stopped = false;
@@ -100,19 +192,20 @@ async function runPaced(
   const observeFrame = (frame: FrameResult) => {
     if (observer.frame(frame)) stopped = true;
   };
-  for (let ticks = 0;;) {
+  for (;;) {
     if (observer.stopRequested()) return "signal";
-    if (ticks >= ticksMax) return "ticks";
+    if (run.ticks >= run.ticksMax) return "ticks";
+    if (changed()) return "changed";
     const beforeMs = performance.now();
-    if (beforeMs >= deadlineMs) return "duration";
-    const dueMs = runtime.secondsUntilNextTick() * 1000;
-    await sleep(Math.max(0, Math.min(dueMs, deadlineMs - beforeMs, SLEEP_MAX_MS)));
+    if (beforeMs >= run.deadlineMs) return "duration";
+    const dueMs = runtime.secondsUntilNextTick() * 1000 / simPerWall;
+    await sleep(Math.max(0, Math.min(dueMs, run.deadlineMs - beforeMs, SLEEP_MAX_MS)));
     const nowMs = performance.now();
     // Feed no more time than the remaining ticks need, so --ticks N runs exactly N.
-    const neededSeconds = (ticksMax - ticks - 1) * dt + runtime.secondsUntilNextTick();
-    const realSeconds = Math.min((nowMs - lastMs) / 1000, neededSeconds);
+    const neededSeconds = (run.ticksMax - run.ticks - 1) * dt + runtime.secondsUntilNextTick();
+    const simSeconds = Math.min((nowMs - lastMs) / 1000 * simPerWall, neededSeconds);
     lastMs = nowMs;
-    ticks += runtime.advance(realSeconds, observeFrame);
+    run.ticks += runtime.advance(simSeconds, observeFrame);
     if (stopped) return "error";
     observer.idle();
   }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { EcsError, Runtime } from "../mod.ts";
+import { EcsError, Runtime, type TraceHooks } from "../mod.ts";
 import type { BackendFactory } from "./_backends.ts";
 import { PortableExecutor } from "../ffi/portable.ts";
 import { BadInput, firstLine, Stopped } from "./_failure.ts";
@@ -30,6 +30,8 @@ export interface StartOptions {
   readonly skipSetup?: boolean;
   /** RuntimeOptions.checkAccess (`--check-access`). */
   readonly checkAccess?: boolean;
+  /** RuntimeOptions.trace (the inspector's switch log). */
+  readonly trace?: TraceHooks;
 }
 
 /**
@@ -71,6 +73,7 @@ export async function startRuntime(loaded: LoadedScene, options: StartOptions): 
         io: options.directIo ? new PortableExecutor("direct I/O") : undefined,
         skipSetup: options.skipSetup,
         checkAccess: options.checkAccess,
+        trace: options.trace,
       },
     );
   } catch (error) {

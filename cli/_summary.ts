@@ -30,6 +30,9 @@ export interface RunSummary {
   readonly dt: number;
   readonly ticks: number;
   readonly wallSeconds: number;
+  /** Of wallSeconds, the time the inspector held the run paused (0 without it). */
+  readonly pausedSeconds: number;
+  /** Ticks per second of running (not paused) wall time. */
   readonly ticksPerSecond: number;
   readonly stopReason: StopReason;
   readonly entities: number;
@@ -57,6 +60,7 @@ export interface RunOutcome {
   readonly sceneFile: string;
   readonly paced: boolean;
   readonly wallSeconds: number;
+  readonly pausedSeconds: number;
   readonly stopReason: StopReason;
   readonly ticks: TickStats;
   readonly errors: readonly SummaryError[];
@@ -80,6 +84,7 @@ export function buildSummary(runtime: Runtime, outcome: RunOutcome): RunSummary 
     for (const entry of stage.systems) systems[entry.system.name] = stats[entry.index].meanMs;
   }
   const ticks = outcome.ticks.count;
+  const runningSeconds = outcome.wallSeconds - outcome.pausedSeconds;
   return {
     scene: outcome.sceneName,
     sceneFile: outcome.sceneFile,
@@ -89,7 +94,8 @@ export function buildSummary(runtime: Runtime, outcome: RunOutcome): RunSummary 
     dt: 1 / runtime.hz,
     ticks,
     wallSeconds: outcome.wallSeconds,
-    ticksPerSecond: outcome.wallSeconds > 0 ? ticks / outcome.wallSeconds : 0,
+    pausedSeconds: outcome.pausedSeconds,
+    ticksPerSecond: runningSeconds > 0 ? ticks / runningSeconds : 0,
     stopReason: outcome.stopReason,
     entities: runtime.world.entityCount,
     tickMsMean: outcome.ticks.meanMs(),
@@ -128,7 +134,11 @@ export function formatSummary(summary: RunSummary): string {
     ["backend", summary.backend],
     ["seed", String(summary.seed)],
     ["rate", rate],
-    ["ticks", `${summary.ticks} in ${formatNumber(summary.wallSeconds, 3)} s`],
+    [
+      "ticks",
+      `${summary.ticks} in ${formatNumber(summary.wallSeconds, 3)} s` +
+      (summary.pausedSeconds > 0 ? ` (${formatNumber(summary.pausedSeconds, 3)} s paused)` : ""),
+    ],
     ["ticks/s", formatNumber(summary.ticksPerSecond, 1)],
     ["stopped by", STOP_REASONS[summary.stopReason]],
     ["entities", String(summary.entities)],

@@ -20,6 +20,7 @@ export const TICK_HISTORY_MAX = 65_536;
  * stats.record(2.5);
  * stats.meanMs(); // 2
  * stats.percentileMs(0.99); // 2.5
+ * stats.recent(1, 100); // { first: 1, ms: [2.5] }
  * ```
  */
 export class TickStats {
@@ -39,6 +40,17 @@ export class TickStats {
   /** Mean duration over every tick; 0 before the first. */
   meanMs(): number {
     return this.count === 0 ? 0 : this.totalMs / this.count;
+  }
+
+  /**
+   * The durations of ticks recorded from the `from`-th on (counting from 0),
+   * at most the newest `max` of them and of those still kept.
+   */
+  recent(from: number, max: number): { first: number; ms: number[] } {
+    const first = Math.max(from, this.count - Math.min(max, TICK_HISTORY_MAX));
+    const ms: number[] = [];
+    for (let i = first; i < this.count; i++) ms.push(this.historyMs[i % TICK_HISTORY_MAX]);
+    return { first, ms };
   }
 
   /** The `fraction` (0..1] percentile over the recent ticks (nearest rank); 0 before the first. */

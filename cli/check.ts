@@ -13,7 +13,7 @@ import path from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { DEFAULT_SEED, type Runtime } from "../mod.ts";
-import { separation } from "../core/schedule.ts";
+import { describeSchedule, type SchedulePlan } from "../core/schedule.ts";
 import { ownerOf } from "../core/schema.ts";
 import { rephraseParseError, wantsHelp } from "./_args.ts";
 import { backendFactory } from "./_backends.ts";
@@ -41,7 +41,7 @@ Exit codes: 0 clean, 2 one line per problem (on stderr).
 `;
 
 /** The plan `check` prints. */
-export interface CheckPlan {
+export interface CheckPlan extends SchedulePlan {
   readonly scene: string;
   readonly file: string;
   readonly components: readonly string[];
@@ -50,10 +50,6 @@ export interface CheckPlan {
   /** What setup built. */
   readonly entities: number;
   readonly archetypes: number;
-  readonly stages: readonly { phase: string; index: number; systems: readonly string[] }[];
-  readonly access: Record<string, { reads: string[]; writes: string[]; undeclared: boolean }>;
-  /** Pairs of systems of one phase in different stages, with what keeps them apart. */
-  readonly apart: readonly { first: string; second: string; why: string }[];
   readonly types: TypeCheck;
 }
 
@@ -118,25 +114,6 @@ function parseCheckArgs(args: string[]): { file: string; types: boolean; json: b
 function buildPlan(runtime: Runtime, scene: string, file: string, types: TypeCheck): CheckPlan {
   const { schedule, world } = runtime;
   const names = (list: readonly { name: string }[]) => list.map((o) => o.name);
-  const access: CheckPlan["access"] = {};
-  for (const entry of schedule.systems) {
-    access[entry.system.name] = {
-      reads: names([...entry.access.reads].filter((o) => !entry.access.writes.has(o))),
-      writes: names([...entry.access.writes]),
-      undeclared: entry.access.undeclared,
-    };
-  }
-  const apart: { first: string; second: string; why: string }[] = [];
-  for (const [i, a] of schedule.stages.entries()) {
-    for (const b of schedule.stages.slice(i + 1).filter((s) => s.phase === a.phase)) {
-      for (const first of a.systems) {
-        for (const second of b.systems) {
-          const [one, two] = [first.system.name, second.system.name];
-          apart.push({ first: one, second: two, why: separation(schedule, one, two) });
-        }
-      }
-    }
-  }
   return {
     scene,
     file,
@@ -145,13 +122,7 @@ function buildPlan(runtime: Runtime, scene: string, file: string, types: TypeChe
     events: (runtime.scene.events ?? []).map((e) => ownerOf(e).name),
     entities: world.entityCount,
     archetypes: world.archetypes.filter((a) => a.count > 0).length,
-    stages: schedule.stages.map((s) => ({
-      phase: s.phase,
-      index: s.index,
-      systems: s.systems.map((e) => e.system.name),
-    })),
-    access,
-    apart,
+    ...describeSchedule(schedule),
     types,
   };
 }

@@ -37,6 +37,7 @@ import {
   parseSeed,
   rephraseParseError,
   wantsHelp,
+  withOptionalAddress,
 } from "./_args.ts";
 import {
   backendFactory,
@@ -50,6 +51,11 @@ import { loadScene } from "./_load_scene.ts";
 import { startRuntime } from "./_start_runtime.ts";
 import { listenForStop } from "./_stop_signals.ts";
 import { HZ_MAX } from "./run.ts";
+import {
+  ClusterInspector,
+  ClusterLog,
+  DEFAULT_CLUSTER_INSPECT_ADDRESS,
+} from "../inspect/cluster_inspector.ts";
 
 /** The coordinator's flags for the cluster limits they set. */
 const LIMIT_FLAGS = {
@@ -77,6 +83,8 @@ export const CLUSTER_USAGE = `Usage: staticecs cluster <coordinator|join|status|
       --unauthenticated-max N  connections authenticating at once; one more evicts the oldest
                            (default ${defaults.unauthenticatedConnectionsMax})
       --seed S             seed the members' runtimes derive theirs from (default ${DEFAULT_SEED})
+      --inspect [HOST:PORT] serve a live page of members, partitions and handoffs
+                           (default ${DEFAULT_CLUSTER_INSPECT_ADDRESS}; port 0 picks a free one)
 
   staticecs cluster join HOST:PORT <scene.ts> [options]
       run the scene for the partitions the coordinator assigns, until it says stop;
@@ -180,10 +188,12 @@ function stamp(line: string): void {
 }
 
 async function coordinatorCommand(args: string[]): Promise<number> {
+  const inspectArgs = withOptionalAddress(args, "--inspect", DEFAULT_CLUSTER_INSPECT_ADDRESS);
   const flagOptions = Object.fromEntries(
     Object.values(LIMIT_FLAGS).map((flag) => [flag.slice(2), { type: "string" as const }]),
   );
-  const { values, positionals } = parse("coordinator", args, {
+  const { values, positionals } = parse("coordinator", inspectArgs, {
+    inspect: { type: "string" },
     listen: { type: "string" },
     seed: { type: "string" },
     ...flagOptions,
@@ -200,6 +210,7 @@ async function coordinatorCommand(args: string[]): Promise<number> {
     throw new BadInput("cluster coordinator needs --partitions P, e.g. --partitions 16");
   }
   const { host, port } = parseHostPort(String(values.listen));
+  const clusterLog = values.inspect === undefined ? undefined : new ClusterLog();
   const coordinator = withFlags(() =>
     new Coordinator({
       ...limitsFromFlags(values),
@@ -207,6 +218,7 @@ async function coordinatorCommand(args: string[]): Promise<number> {
       secret: resolveSecret(values.secret as string | undefined),
       seed: values.seed === undefined ? DEFAULT_SEED : parseSeed(String(values.seed)),
       log: (line) => stamp(`coordinator: ${line}`),
+      onEvent: clusterLog?.onEvent,
     })
   );
   const listener = await coordinator.listen(await tcpTransport(), host, port).catch((error) => {
@@ -217,6 +229,9 @@ async function coordinatorCommand(args: string[]): Promise<number> {
       `partitions, heartbeat ${coordinator.settings.heartbeatIntervalMs} ms, failure after ` +
       `${coordinator.failureTimeoutMs} ms`,
   );
+  const inspector = clusterLog === undefined
+    ? undefined
+    : await startInspector(String(values.inspect), coordinator, clusterLog, listener);
   const timer = setInterval(
     () => coordinator.tick(),
     Math.max(5, coordinator.settings.heartbeatIntervalMs / 4),
@@ -228,6 +243,7 @@ async function coordinatorCommand(args: string[]): Promise<number> {
     });
   });
   clearInterval(timer);
+  await inspector?.close();
   stamp(`coordinator: ${signal}: stopping every member`);
   await coordinator.close(`the coordinator stopped (${signal})`);
   return EXIT_OK;
@@ -260,6 +276,27 @@ function secretCommand(args: string[]): Promise<number> {
   }
   process.stdout.write(generateSecret() + "\n");
   return Promise.resolve(EXIT_OK);
+}
+
+/** Starts the coordinator's inspector on `address` (`--inspect`); closes `listener` if it fails. */
+async function startInspector(
+  address: string,
+  coordinator: Coordinator,
+  log: ClusterLog,
+  listener: { close(): Promise<void> },
+): Promise<ClusterInspector> {
+  try {
+    const { host, port } = parseHostPort(address);
+    const inspector = await ClusterInspector.start({ host, port, coordinator, log });
+    stamp(`coordinator: ${inspector.banner()}`);
+    return inspector;
+  } catch (error) {
+    await listener.close();
+    throw new BadInput(
+      `--inspect ${address}: ${firstLine(error)}; give another HOST:PORT (port 0 picks a free one)`,
+      { cause: error },
+    );
+  }
 }
 
 async function joinCommand(args: string[]): Promise<number> {

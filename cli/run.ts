@@ -10,6 +10,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { DEFAULT_MIN_PARALLEL_WORK, DEFAULT_SEED, type Runtime } from "../mod.ts";
 import {
+  HZ_MAX,
   parseBoundedInteger,
   parseNonNegativeInteger,
   parsePositiveInteger,
@@ -17,6 +18,7 @@ import {
   parseSeed,
   rephraseParseError,
   wantsHelp,
+  withOptionalAddress,
 } from "./_args.ts";
 import {
   backendFactory,
@@ -25,16 +27,18 @@ import {
   IO_BACKENDS,
   PARALLEL_BACKENDS,
 } from "./_backends.ts";
-import { BadInput, EXIT_OK, EXIT_SYSTEM_ERRORS } from "./_failure.ts";
+import { BadInput, EXIT_OK, EXIT_SYSTEM_ERRORS, firstLine } from "./_failure.ts";
 import { FrameObserver } from "./_frame_observer.ts";
 import { loadScene } from "./_load_scene.ts";
 import { type LoopLimits, runLoop } from "./_run_loop.ts";
 import { startRuntime } from "./_start_runtime.ts";
 import { buildSummary, formatSummary } from "./_summary.ts";
 import { listenForStop } from "./_stop_signals.ts";
+import { parseHostPort } from "../cluster/transport.ts";
+import { DEFAULT_RUN_INSPECT_ADDRESS, RunInspector, SwitchLog } from "../inspect/run_inspector.ts";
+import { RunControl } from "../inspect/run_control.ts";
 
-/** The largest `--hz` (the runtime's own bound). */
-export const HZ_MAX = 100_000;
+export { HZ_MAX };
 
 /** Usage of `staticecs run`. */
 export const RUN_USAGE = `Usage: staticecs run <scene.ts> [options]
@@ -59,6 +63,11 @@ Options:
   --check-access    hash every column and resource a system declares only as read,
                     before and after it runs, and fail a system that wrote one
                     (finds undeclared writes the always-on check cannot; slower)
+  --inspect [HOST:PORT]
+                    serve a live page of the run (default ${DEFAULT_RUN_INSPECT_ADDRESS}; port 0
+                    picks a free one); it prints the address and a token that pausing,
+                    stepping and pacing need (and everything, off loopback)
+  --paused          with --inspect: start paused, after setup, until the page resumes it
   --json            print the summary as one JSON object on stdout
   --verbose         say what is happening on stderr; stack traces on errors
   -h, --help        show this help
@@ -80,6 +89,10 @@ export interface RunOptions {
   readonly seed: number;
   /** `--check-access`: RuntimeOptions.checkAccess. */
   readonly checkAccess: boolean;
+  /** `--inspect`: where the inspector listens; undefined without it. */
+  readonly inspect: { readonly host: string; readonly port: number } | undefined;
+  /** `--paused`: start paused (with --inspect). */
+  readonly paused: boolean;
   readonly json: boolean;
   readonly verbose: boolean;
 }
@@ -97,7 +110,7 @@ export function parseRunArgs(args: string[]): RunOptions {
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: withOptionalAddress(args, "--inspect", DEFAULT_RUN_INSPECT_ADDRESS),
       strict: true,
       allowPositionals: true,
       options: {
@@ -109,6 +122,8 @@ export function parseRunArgs(args: string[]): RunOptions {
         "min-parallel-work": { type: "string" },
         seed: { type: "string" },
         "check-access": { type: "boolean", default: false },
+        inspect: { type: "string" },
+        paused: { type: "boolean", default: false },
         json: { type: "boolean", default: false },
         verbose: { type: "boolean", default: false },
       },
@@ -146,9 +161,26 @@ export function parseRunArgs(args: string[]): RunOptions {
     ...pool,
     seed: values.seed === undefined ? DEFAULT_SEED : parseSeed(values.seed),
     checkAccess: values["check-access"],
+    ...parseInspectFlags(values.inspect, values.paused),
     json: values.json,
     verbose: values.verbose,
   };
+}
+
+/** Checks `--inspect`'s address, and that `--paused` comes with it. */
+function parseInspectFlags(
+  inspect: string | undefined,
+  paused: boolean,
+): Pick<RunOptions, "inspect" | "paused"> {
+  if (paused && inspect === undefined) {
+    throw new BadInput("--paused needs --inspect: only the inspector's page can resume the run");
+  }
+  if (inspect === undefined) return { inspect: undefined, paused };
+  try {
+    return { inspect: parseHostPort(inspect), paused };
+  } catch (error) {
+    throw new BadInput(`--inspect: ${(error as Error).message}`);
+  }
 }
 
 /**
@@ -192,6 +224,7 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   const options = parseRunArgs(args);
   const loaded = await loadScene(options.file);
+  const switches = options.inspect === undefined ? undefined : new SwitchLog();
   const runtime = await startRuntime(loaded, {
     seed: options.seed,
     hz: options.hz,
@@ -200,20 +233,57 @@ export async function runCommand(args: string[]): Promise<number> {
     minParallelWork: options.minParallelWork,
     directIo: !IO_BACKENDS.includes(options.backend),
     checkAccess: options.checkAccess,
+    trace: switches?.hooks,
   });
   const io = runtime.backend.io;
   if (io !== undefined && io.kind !== "io_uring") process.stderr.write(`staticecs: ${io.reason}\n`);
   try {
-    return await runStarted(runtime, options, loaded.name);
+    return await runStarted(runtime, options, loaded.name, switches);
   } finally {
     await runtime.close();
   }
+}
+
+/** The inspector of a run with --inspect: its control, started server, and how to stop it. */
+interface Inspected {
+  readonly control: RunControl;
+  readonly inspector: RunInspector;
+}
+
+async function startInspector(
+  runtime: Runtime,
+  options: RunOptions,
+  observer: FrameObserver,
+  sceneName: string,
+  switches: SwitchLog,
+): Promise<Inspected> {
+  const { host, port } = options.inspect!;
+  const control = new RunControl(runtime, { paused: options.paused, paceHz: options.hz });
+  const inspector = await RunInspector.start({
+    host,
+    port,
+    runtime,
+    frames: observer.ticks,
+    control,
+    switches,
+    sceneName,
+    sceneFile: options.file,
+  }).catch((error) => {
+    throw new BadInput(
+      `--inspect: cannot listen on ${host}:${port}: ${firstLine(error)}; give another ` +
+        `address (port 0 picks a free one)`,
+      { cause: error },
+    );
+  });
+  process.stderr.write(inspector.banner() + "\n");
+  return { control, inspector };
 }
 
 async function runStarted(
   runtime: Runtime,
   options: RunOptions,
   sceneName: string,
+  switches: SwitchLog | undefined,
 ): Promise<number> {
   const stop = listenForStop();
   if (options.verbose) {
@@ -227,19 +297,29 @@ async function runStarted(
     statusLine: !options.json && process.stderr.isTTY === true,
     stopRequested: () => stop.signal !== undefined,
   });
+  const inspected = switches === undefined
+    ? undefined
+    : await startInspector(runtime, options, observer, sceneName, switches).catch((error) => {
+      stop.dispose();
+      throw error;
+    });
   const startedMs = performance.now();
   let stopReason;
   try {
-    stopReason = await runLoop(runtime, options.limits, observer);
+    const limits = { ...options.limits, control: inspected?.control };
+    stopReason = await runLoop(runtime, limits, observer);
   } finally {
     stop.dispose();
     observer.finish();
+    inspected?.control.finish("the run has ended");
+    await inspected?.inspector.close();
   }
   const summary = buildSummary(runtime, {
     sceneName,
     sceneFile: options.file,
     paced: options.limits.paced,
     wallSeconds: (performance.now() - startedMs) / 1000,
+    pausedSeconds: inspected?.control.pausedSeconds() ?? 0,
     stopReason,
     ticks: observer.ticks,
     errors: observer.errors,

@@ -65,7 +65,39 @@ export interface CoordinatorOptions extends Partial<ClusterLimits> {
   readonly log?: (line: string) => void;
   /** Milliseconds now; `performance.now` if omitted. */
   readonly clock?: () => number;
+  /** Hears handoffs, transfers and failovers as they happen (the inspector's log); optional. */
+  readonly onEvent?: (event: CoordinatorEvent) => void;
 }
+
+/**
+ * What `CoordinatorOptions.onEvent` hears: a revoke starts a handoff, a
+ * transfer is a handoff's entities (or entities crossing between
+ * partitions), a failover restarts a dead member's partitions elsewhere.
+ */
+export type CoordinatorEvent =
+  | {
+    readonly kind: "revoke";
+    readonly partition: number;
+    readonly member: number;
+    /** The member meant to take it, if one is chosen. */
+    readonly to: number | null;
+  }
+  | {
+    readonly kind: "transfer";
+    readonly partition: number;
+    /** The sender. */
+    readonly member: number;
+    readonly entities: number;
+    readonly handoff: boolean;
+  }
+  | {
+    readonly kind: "failover";
+    readonly member: number;
+    readonly reason: string;
+    readonly partitions: readonly number[];
+    /** Ticks the member ran past its last checkpoint: state lost with it. */
+    readonly lostTicks: number;
+  };
 
 type LogEntry =
   | {
@@ -173,6 +205,7 @@ export class Coordinator {
   private failovers = 0;
   private listener: Listener | undefined;
   private closing = false;
+  private readonly onEvent: ((event: CoordinatorEvent) => void) | undefined;
 
   constructor(options: CoordinatorOptions) {
     this.limits = resolveClusterLimits(options);
@@ -185,6 +218,7 @@ export class Coordinator {
     };
     this.log = options.log ?? (() => {});
     this.clock = options.clock ?? (() => performance.now());
+    this.onEvent = options.onEvent;
     this.startedMs = this.clock();
     // A tick comes every heartbeat / 4 or so: one a whole interval late means a stall.
     this.progress = new ProgressClock(this.startedMs, this.limits.heartbeatIntervalMs);
@@ -271,6 +305,7 @@ export class Coordinator {
       state: m.state,
       partitions: [...m.partitions].sort((a, b) => a - b),
       tick: m.tick,
+      tickMsMean: m.tickMsMean,
       entities: [...m.counts.values()].reduce((a, b) => a + b, 0),
       lastHeartbeatAgoMs: Math.round(progressMs - m.lastHeartbeatMs),
     });
@@ -461,8 +496,10 @@ export class Coordinator {
       );
     }
     this.record(member, { kind: "depart", ids: new Set(batchIds(state)) });
-    this.transferredEntities += batchCount(state);
+    const entities = batchCount(state);
+    this.transferredEntities += entities;
     this.transferFrames++;
+    this.onEvent?.({ kind: "transfer", partition, member: member.id, entities, handoff });
     if (handoff) return this.onHandoff(member, part, state);
     this.route(part, state);
   }
@@ -557,6 +594,8 @@ export class Coordinator {
   }
 
   private revoke(part: Partition): void {
+    const to = part.nextOwner?.id ?? null;
+    this.onEvent?.({ kind: "revoke", partition: part.id, member: part.owner!.id, to });
     part.moving = true;
     trySend(part.owner!.connection, { t: "revoke", partition: part.id });
   }
@@ -626,6 +665,8 @@ export class Coordinator {
       ? "setup had not checkpointed: its entities are lost; the next member to join runs setup"
       : this.lossText(member);
     this.log(`member ${member.id} failed (${reason}); partitions ${resumed.join(", ")} ${lost}`);
+    const lostTicks = Math.max(0, member.tick - member.checkpointTick);
+    this.onEvent?.({ kind: "failover", member: member.id, reason, partitions, lostTicks });
     this.rebalance();
   }
 

@@ -47,6 +47,8 @@ export interface MemberStatus {
   readonly state: MemberState;
   readonly partitions: readonly number[];
   readonly tick: number;
+  /** Mean tick time its last heartbeat reported. */
+  readonly tickMsMean: number;
   readonly entities: number;
   /** Silence since its last heartbeat, the coordinator's own stalls left out. */
   readonly lastHeartbeatAgoMs: number;

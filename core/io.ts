@@ -145,6 +145,8 @@ export interface IoExecutor {
   run(batch: IoBatch): void;
   /** Counters: operations, submissions, system calls, waits. */
   stats(): Record<string, number>;
+  /** Operations that failed, by errno name (`EBADF: 2`); optional. */
+  errors?(): Record<string, number>;
   close(): void;
 }
 

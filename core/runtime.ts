@@ -330,6 +330,11 @@ export class Runtime {
     return Math.max(0, 1 / this.hz - this.accumulatorSeconds);
   }
 
+  /** The executor that runs the phases' I/O intents: the one given, or the backend's. */
+  get ioExecutor(): IoExecutor | undefined {
+    return this.ioOption ?? this.backend.io;
+  }
+
   /** Time per system since start. */
   systemStats(): SystemStats[] {
     return this.schedule.systems.map((entry, i) => {

@@ -239,6 +239,58 @@ export function separation(schedule: Schedule, first: string, second: string): s
     `(${directReason(waitsFor, late)})`;
 }
 
+/** The stage plan in words, as `staticecs check` prints it and the inspector shows it. */
+export interface SchedulePlan {
+  readonly stages: readonly { phase: string; index: number; systems: readonly string[] }[];
+  /** Each system's declared access (reads that are also writes count as writes). */
+  readonly access: Record<string, { reads: string[]; writes: string[]; undeclared: boolean }>;
+  /** Pairs of systems of one phase in different stages, with what keeps them apart. */
+  readonly apart: readonly { first: string; second: string; why: string }[];
+}
+
+/**
+ * The stages, each system's access and, for every pair of systems of a phase
+ * in different stages, what keeps them apart (see `separation`).
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, defineSystem } from "staticecs";
+ * import { buildSchedule, DEFAULT_PHASES, describeSchedule } from "./schedule.ts";
+ * const P = defineComponent("P", { x: "f32" });
+ * const a = defineSystem({ name: "a", writes: [P], run() {} });
+ * const b = defineSystem({ name: "b", reads: [P], run() {} });
+ * describeSchedule(buildSchedule([a, b], DEFAULT_PHASES)).apart[0].why; // "P: a writes, b reads"
+ * ```
+ */
+export function describeSchedule(schedule: Schedule): SchedulePlan {
+  const names = (list: Iterable<{ name: string }>) => [...list].map((o) => o.name);
+  const access: SchedulePlan["access"] = {};
+  for (const entry of schedule.systems) {
+    access[entry.system.name] = {
+      reads: names([...entry.access.reads].filter((o) => !entry.access.writes.has(o))),
+      writes: names(entry.access.writes),
+      undeclared: entry.access.undeclared,
+    };
+  }
+  const apart: { first: string; second: string; why: string }[] = [];
+  for (const [i, a] of schedule.stages.entries()) {
+    for (const b of schedule.stages.slice(i + 1).filter((s) => s.phase === a.phase)) {
+      for (const first of a.systems) {
+        for (const second of b.systems) {
+          const [one, two] = [first.system.name, second.system.name];
+          apart.push({ first: one, second: two, why: separation(schedule, one, two) });
+        }
+      }
+    }
+  }
+  const stages = schedule.stages.map((s) => ({
+    phase: s.phase,
+    index: s.index,
+    systems: s.systems.map((e) => e.system.name),
+  }));
+  return { stages, access, apart };
+}
+
 /** What orders `early` before `late` directly, if anything. */
 function directReason(early: ScheduledSystem, late: ScheduledSystem): string | undefined {
   const a = early.system.name, b = late.system.name;

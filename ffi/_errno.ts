@@ -78,3 +78,38 @@ export function describeNegativeErrno(result: number): string {
   const cause = IO_URING_CAUSES[name];
   return cause === undefined ? name : `${name} (${cause})`;
 }
+
+/** The largest errno an ErrnoTally counts by number (Linux's end below 150). */
+const TALLIED_ERRNO_MAX = 255;
+
+/**
+ * Failed operations by errno, for an executor's `errors()`: one typed-array
+ * increment per failure, nothing per success.
+ *
+ * @example
+ * ```ts
+ * import { ErrnoTally } from "./_errno.ts";
+ * const tally = new ErrnoTally();
+ * tally.note(-9);
+ * tally.note(4096);
+ * tally.byName(); // { EBADF: 1 }
+ * ```
+ */
+export class ErrnoTally {
+  private readonly counts = new Float64Array(TALLIED_ERRNO_MAX + 2);
+
+  /** Counts `result` if it is a negative errno. */
+  note(result: number): void {
+    if (result < 0) this.counts[Math.min(-result, TALLIED_ERRNO_MAX + 1)]++;
+  }
+
+  /** Counts by errno name (`errno N` for one without a name; `other` past the table). */
+  byName(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (let errno = 1; errno < this.counts.length; errno++) {
+      if (this.counts[errno] === 0) continue;
+      out[errno > TALLIED_ERRNO_MAX ? "other" : errnoName(errno)] = this.counts[errno];
+    }
+    return out;
+  }
+}

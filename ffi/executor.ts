@@ -14,6 +14,7 @@
 
 import { IO_OP, type IoBatch, type IoExecutor, type IoPair } from "../mod.ts";
 import { PortableExecutor } from "./portable.ts";
+import { ErrnoTally } from "./_errno.ts";
 import {
   AT_FDCWD,
   COMPLETION_FIELDS,
@@ -38,6 +39,7 @@ export class RingExecutor implements IoExecutor {
   private operations = 0;
   private enters = 0;
   private batches = 0;
+  private readonly failures = new ErrnoTally();
 
   constructor(ring: Ring, reason: string) {
     this.ring = ring;
@@ -77,6 +79,10 @@ export class RingExecutor implements IoExecutor {
     };
   }
 
+  errors(): Record<string, number> {
+    return this.failures.byName();
+  }
+
   close(): void {
     this.ring.close();
   }
@@ -95,6 +101,7 @@ export class RingExecutor implements IoExecutor {
     for (let c = 0; c < count; c++) {
       const i = out[c * COMPLETION_FIELDS + COMPLETION_USER_DATA];
       batch.result[i] = out[c * COMPLETION_FIELDS + COMPLETION_RESULT];
+      this.failures.note(batch.result[i]);
     }
     return count;
   }

@@ -10,6 +10,7 @@
 
 import { closeSync, fdatasyncSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 import { IO_OP, type IoBatch, type IoExecutor } from "../mod.ts";
+import { ErrnoTally } from "./_errno.ts";
 
 /** IORING_FSYNC_DATASYNC, as the batch's fsync flags carry it. */
 export const FSYNC_DATASYNC = 1;
@@ -41,6 +42,7 @@ export class PortableExecutor implements IoExecutor {
   readonly reason: string;
   private operations = 0;
   private calls = 0;
+  private readonly failures = new ErrnoTally();
 
   constructor(reason: string) {
     this.reason = reason;
@@ -49,6 +51,7 @@ export class PortableExecutor implements IoExecutor {
   run(batch: IoBatch): void {
     for (let i = 0; i < batch.count; i++) {
       batch.result[i] = this.runOne(batch, i);
+      this.failures.note(batch.result[i]);
       this.operations++;
       this.calls++;
     }
@@ -56,6 +59,10 @@ export class PortableExecutor implements IoExecutor {
 
   stats(): Record<string, number> {
     return { ioOperations: this.operations, ioSystemCalls: this.calls };
+  }
+
+  errors(): Record<string, number> {
+    return this.failures.byName();
   }
 
   close(): void {}

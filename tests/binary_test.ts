@@ -175,6 +175,48 @@ describe("compiled binary", { skip: SKIP }, () => {
     });
   });
 
+  test("--inspect serves the embedded page and stream, and a paused run resumes with the token", async () => {
+    const child = spawn(path.join(folder, "staticecs"), [
+      "run",
+      "parallel.ts",
+      "--ticks",
+      "20",
+      "--json",
+      "--inspect",
+      "127.0.0.1:0",
+      "--paused",
+    ], { cwd: folder, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "", stdout = "";
+    child.stderr!.on("data", (chunk) => stderr += String(chunk));
+    child.stdout!.on("data", (chunk) => stdout += String(chunk));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    try {
+      const [, url, token] = await until(
+        "the inspector's address",
+        () => /(http:\/\/\S+\/)#token=([0-9a-f]+)/.exec(stderr) ?? undefined,
+      );
+      for (const [file, text] of [["", "<title>"], ["uplot.js", "uPlot"], ["app.js", "stream("]]) {
+        const response = await fetch(url + file);
+        assert.equal(response.status, 200, file);
+        assert.ok((await response.text()).includes(text), `${file} holds ${text}`);
+      }
+      const stream = await fetch(`${url}stream`);
+      const first = await stream.body!.getReader().read();
+      assert.match(new TextDecoder().decode(first.value), /^data: \{"type":"hello"/);
+      await stream.body!.cancel().catch(() => {});
+      const resumed = await fetch(`${url}api/control`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+        body: JSON.stringify({ action: "resume" }),
+      });
+      assert.equal(resumed.status, 200);
+      assert.equal(await exited, 0, stderr);
+      assert.equal(JSON.parse(stdout).ticks, 20);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
   test("info --json reports runtime, cores and io_uring", () => {
     const ran = staticecs("info", "--json");
     assert.equal(ran.status, 0, ran.stderr);

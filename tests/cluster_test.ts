@@ -21,6 +21,7 @@ import {
   ProcessCluster,
   ROOT,
   RUNTIME,
+  total,
 } from "./fixtures/cluster_processes.ts";
 import { until } from "./fixtures/until.ts";
 

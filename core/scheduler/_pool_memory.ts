@@ -2,7 +2,8 @@
  * The shared memory of a work-stealing pool, laid out once by the main
  * thread and attached to by every worker: control words, one deque per
  * thread (thread 0 is the main thread), the injector, the parker, counters,
- * archetype row counts, event reader cursors and error slots.
+ * archetype row counts, event reader cursors, error slots and the task trace
+ * rings (task_trace.ts).
  *
  * @module
  */
@@ -25,6 +26,8 @@ export const CONTROL = {
   stop: 4,
   /** Archetypes that exist now. */
   archetypes: 5,
+  /** Nonzero: threads write task records (task_trace.ts). */
+  trace: 6,
 } as const;
 const CONTROL_WORDS = 8;
 
@@ -32,6 +35,11 @@ const CONTROL_WORDS = 8;
 export const STAT = { executed: 0, stolen: 1, parkedMs: 2, busyMs: 3 } as const;
 /** Eight float64 words per thread: a cache line each, so threads do not share lines. */
 const STAT_WORDS = 8;
+
+/** Task records each thread's ring keeps (task_trace.ts); a power of two. */
+export const TRACE_RECORDS_PER_THREAD = 1024;
+/** Float64 words of one task record. */
+export const TRACE_WORDS = 8;
 
 /** Errors one thread can report per stage; later ones are counted only. */
 export const ERRORS_PER_THREAD_MAX = 8;
@@ -78,6 +86,12 @@ export class PoolMemory {
   /** Per thread and slot: the message length in bytes. */
   readonly errorLengths: Int32Array;
   readonly errorText: Uint8Array;
+  /** Per thread: records written to its trace ring (the ring's head), wrapping at 2^31. */
+  readonly traceHeads: Int32Array;
+  /** Per thread: a ring of TRACE_RECORDS_PER_THREAD records of TRACE_WORDS words. */
+  readonly traceRecords: Float64Array;
+  /** The calling thread's time origin (epoch ms), which trace times are relative to. */
+  readonly traceOrigin: Float64Array;
 
   /** New memory for `shape`, or (with `buffer`) views of memory another thread made. */
   constructor(shape: PoolShape, buffer?: SharedArrayBuffer) {
@@ -128,6 +142,10 @@ export class PoolMemory {
       take(slots * ERROR_TEXT_BYTES),
       slots * ERROR_TEXT_BYTES,
     );
+    this.traceHeads = new Int32Array(this.buffer, take(threads * 4), threads);
+    const traceWords = threads * TRACE_RECORDS_PER_THREAD * TRACE_WORDS;
+    this.traceRecords = new Float64Array(this.buffer, take(traceWords * 8), traceWords);
+    this.traceOrigin = new Float64Array(this.buffer, take(8), 1);
     if (init) this.cursorEnds.fill(-1);
   }
 
@@ -142,7 +160,8 @@ export class PoolMemory {
       round(threads * STAT_WORDS * 8) + round(threads * ((systems + 7) & ~7) * 8) +
       round(shape.maxArchetypes * 4) + 2 * round(Math.max(1, systems * events) * 8) +
       round(Math.max(1, systems) * 4) + round(threads * 4) + 2 * round(slots * 4) +
-      round(slots * ERROR_TEXT_BYTES);
+      round(slots * ERROR_TEXT_BYTES) + round(threads * 4) +
+      threads * TRACE_RECORDS_PER_THREAD * TRACE_WORDS * 8 + 8;
   }
 
   /** Adds to a thread's counter. */

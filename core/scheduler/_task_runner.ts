@@ -18,6 +18,7 @@ import type { Query } from "../query.ts";
 import type { ScheduledSystem } from "../schedule.ts";
 import { STEAL_OK, STEAL_RETRY, TASK_WORDS } from "./deque.ts";
 import { CONTROL, type PoolMemory, STAT } from "./_pool_memory.ts";
+import { TRACE_KIND, traceOn, writeTrace } from "./task_trace.ts";
 
 /** Archetype ordinal of a `run` system's task. */
 export const RUN_TASK = -1;
@@ -42,6 +43,8 @@ export class TaskRunner {
   readonly task: Int32Array = new Int32Array(TASK_WORDS);
   private readonly t: TaskThread;
   private victimSeed: number;
+  /** Whether the task `take` found came from another thread's deque (for the trace). */
+  private stolen = false;
 
   constructor(thread: TaskThread) {
     this.t = thread;
@@ -60,6 +63,7 @@ export class TaskRunner {
   /** Takes a task into `this.task`: own deque, then the injector, then a random victim. */
   take(): boolean {
     const pool = this.t.pool;
+    this.stolen = false;
     if (pool.deques[this.t.thread].pop(this.task)) return true;
     if (pool.injector.pop(this.task)) return true;
     const threads = pool.deques.length;
@@ -74,6 +78,7 @@ export class TaskRunner {
       }
       if (result === STEAL_OK) {
         pool.addStat(this.t.thread, STAT.stolen, 1);
+        this.stolen = true;
         return true;
       }
     }
@@ -94,6 +99,7 @@ export class TaskRunner {
       this.t.pool.parker.wake(1);
     }
     this.runCounted(system, archetype, first, end);
+    this.stolen = false;
   }
 
   private runCounted(system: number, archetype: number, first: number, end: number): void {
@@ -135,9 +141,25 @@ export class TaskRunner {
       if (this.t.stopFirst) Atomics.store(pool.control, CONTROL.stop, 1);
     } finally {
       ctx.commands.publish();
-      const ms = performance.now() - started;
+      const ended = performance.now();
+      const ms = ended - started;
       pool.systemMs[thread * pool.systemStride + system] += ms;
       pool.addStat(thread, STAT.busyMs, ms);
+      if (traceOn(pool)) {
+        const stolen = this.stolen ? 1 : 0;
+        writeTrace(
+          pool,
+          thread,
+          TRACE_KIND.task,
+          started,
+          ended,
+          system,
+          archetypeOrdinal,
+          first,
+          end,
+          stolen,
+        );
+      }
     }
   }
 

@@ -24,6 +24,7 @@ import { Time } from "../resources.ts";
 import type { Stage } from "../schedule.ts";
 import type { Backend, BackendStats, RuntimeState, StageReport } from "./backend.ts";
 import { type EstimatorOptions, type Mode, ModeEstimator, type Switch } from "./_estimator.ts";
+import type { TaskTrace } from "./task_trace.ts";
 import {
   type StageEstimate,
   type StageMode,
@@ -310,6 +311,17 @@ export class AdaptiveIoExecutor implements IoExecutor {
     return { ioOperations: operations, ioBatches: batches };
   }
 
+  /** Failed operations by errno, on both paths. */
+  errors(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const path of [this.pair.batched, this.pair.direct]) {
+      for (const [name, count] of Object.entries(path?.errors?.() ?? {})) {
+        out[name] = (out[name] ?? 0) + count;
+      }
+    }
+    return out;
+  }
+
   /** Per phase that ran I/O: mode, runs and ms per op in each mode, operations, latency. */
   rows(): Record<string, number | string>[] {
     const e = this.estimator;
@@ -399,6 +411,11 @@ export class AdaptiveBackend implements Backend {
     // The runtime submits a phase's I/O after its last stage: tell the executor whose it is.
     if (this.io !== undefined) this.io.phase = this.phaseIndex.get(stage.phase)!;
     this.pool.runStage(stage, report);
+  }
+
+  /** The pool's task records (see WorkStealingBackend.taskTrace). */
+  taskTrace(): TaskTrace | undefined {
+    return this.pool.taskTrace();
   }
 
   stats(): BackendStats {

@@ -15,6 +15,7 @@ import type { ErrorPolicy } from "../scene.ts";
 import type { Schedule, ScheduledSystem, Stage } from "../schedule.ts";
 import type { World } from "../world.ts";
 import type { TraceHooks } from "../runtime.ts";
+import type { TaskTrace } from "./task_trace.ts";
 
 /** What a backend gets when the runtime starts. */
 export interface RuntimeState {
@@ -64,6 +65,8 @@ export interface Backend {
   readonly io?: IoExecutor;
   /** Counters since init. */
   stats(): BackendStats;
+  /** Per-task records of a thread pool, off until started (parallel backends; optional). */
+  taskTrace?(): TaskTrace | undefined;
   /** Releases threads, rings and memory. */
   close(): Promise<void>;
 }

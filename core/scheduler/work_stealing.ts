@@ -36,6 +36,8 @@ import { LayoutPublisher } from "./_layout.ts";
 
 import { CONTROL, PoolMemory, STAT } from "./_pool_memory.ts";
 import { RUN_TASK, TaskRunner, WHOLE_QUERY_TASK } from "./_task_runner.ts";
+import { TaskTrace, TRACE_KIND, traceOn, writeTrace } from "./task_trace.ts";
+import { Time } from "../resources.ts";
 import type { WorkerInit, WorkerReply } from "./worker.ts";
 
 /**
@@ -214,6 +216,43 @@ export class WorkStealingBackend implements Backend {
   }
 
   runStage(stage: Stage, report: StageReport): void {
+    const pool = this.pool;
+    if (pool !== undefined && traceOn(pool)) this.runStageTraced(pool, stage, report);
+    else this.runStageUntraced(stage, report);
+  }
+
+  /**
+   * The pool's task records (off until started): what the inspector's
+   * Threads view draws. Undefined before init.
+   */
+  taskTrace(): TaskTrace | undefined {
+    return this.pool === undefined ? undefined : new TaskTrace(this.pool);
+  }
+
+  /** Runs the stage and records it (start, end, tick, inline or parallel) on thread 0's ring. */
+  private runStageTraced(pool: PoolMemory, stage: Stage, report: StageReport): void {
+    const parallelBefore = this.stagesParallel;
+    const startedMs = performance.now();
+    this.runStageUntraced(stage, report);
+    const { world, schedule } = this.state!;
+    const parallel = this.stagesParallel > parallelBefore ? 1 : 0;
+    const tick = world.resource(Time).tick;
+    const index = schedule.stages.indexOf(stage);
+    writeTrace(
+      pool,
+      0,
+      TRACE_KIND.stage,
+      startedMs,
+      performance.now(),
+      index,
+      tick,
+      parallel,
+      0,
+      0,
+    );
+  }
+
+  private runStageUntraced(stage: Stage, report: StageReport): void {
     const policy = this.options.policy;
     if (policy !== undefined) {
       this.runWithPolicy(policy, stage, report);

@@ -19,6 +19,7 @@ import { World, type WorldMemory } from "../world.ts";
 import { type LayoutDelta, LayoutFollower } from "./_layout.ts";
 import { CONTROL, PoolMemory, type PoolShape, STAT } from "./_pool_memory.ts";
 import { TaskRunner } from "./_task_runner.ts";
+import { TRACE_KIND, traceOn, writeTrace } from "./task_trace.ts";
 
 /** The first message a worker gets. */
 export interface WorkerInit {
@@ -164,7 +165,12 @@ function idle(pool: PoolMemory, spinRounds: number): void {
   const seen = pool.parker.epoch();
   if (Atomics.load(pool.control, CONTROL.pending) > 0) return;
   if (Atomics.load(pool.control, CONTROL.shutdown) !== 0) return;
-  pool.addStat(thread, STAT.parkedMs, pool.parker.park(seen, 100));
+  const parkedMs = pool.parker.park(seen, 100);
+  pool.addStat(thread, STAT.parkedMs, parkedMs);
+  if (traceOn(pool)) {
+    const endedMs = performance.now();
+    writeTrace(pool, thread, TRACE_KIND.park, endedMs - parkedMs, endedMs, 0, 0, 0, 0, 0);
+  }
 }
 
 /** Applies layout messages until the view is at the version the main thread published. */
