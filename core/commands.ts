@@ -28,19 +28,21 @@ import {
 import { describeOp } from "./entities.ts";
 import type { EventQueue } from "./events.ts";
 import type { World } from "./world.ts";
-import type { SystemChunk } from "./archetype.ts";
+import type { Chunk, SystemChunk } from "./archetype.ts";
 import {
   ADD,
   ADD_EACH,
   COMPONENTS,
   DESPAWN,
   DESPAWN_EACH,
+  EACH_ROWS,
   EMIT,
   ENTITIES,
   EVENT_FIELD,
   PER_RECORD,
   REMOVE,
   REMOVE_EACH,
+  ROWS,
   SEGMENT,
   SET,
   SPAWN,
@@ -48,6 +50,12 @@ import {
   VALUES,
   WORDS,
 } from "./_command_records.ts";
+
+/**
+ * What `addEach`, `removeEach` and `despawnEach` read of a chunk: any
+ * system's chunk, whatever its declared reads and writes.
+ */
+export type ChunkRows = Pick<SystemChunk, "count" | "entities" | "matches">;
 
 /** Records a buffer takes from the frame's shared count at a time. */
 const BUDGET_BLOCK = 256;
@@ -84,6 +92,11 @@ export class CommandBuffer {
   readonly queues: EventQueue[];
   /** Real handles of the current segment's pending spawns, filled while applying. */
   readonly resolved: Uint32Array;
+  /**
+   * Handles of EACH_ROWS records copied before applying (when an earlier record may move their
+   * rows): a count, then the handles, per record. Grows when a stage needs more, then is reused.
+   */
+  copiedRows: Uint32Array = new Uint32Array(0);
   private readonly eventIndex: Map<Owner, number> = new Map();
   private segmentArchetype = 0;
   /** Records reserved from the frame's shared count and not used yet. */
@@ -228,17 +241,17 @@ export class CommandBuffer {
    * runChunk(chunk, ctx) { ctx.commands.addEach(chunk, Burning); }
    * ```
    */
-  addEach(chunk: SystemChunk, component: Component): void {
+  addEach(chunk: ChunkRows, component: Component): void {
     this.recordEach(ADD_EACH, chunk, this.world.indexOf(component));
   }
 
   /** Records removing `component` from every row of `chunk` that passes its query's sparse terms. */
-  removeEach(chunk: SystemChunk, component: Component): void {
+  removeEach(chunk: ChunkRows, component: Component): void {
     this.recordEach(REMOVE_EACH, chunk, this.world.indexOf(component));
   }
 
   /** Records despawning every row of `chunk` that passes its query's sparse terms. */
-  despawnEach(chunk: SystemChunk): void {
+  despawnEach(chunk: ChunkRows): void {
     this.recordEach(DESPAWN_EACH, chunk, 0);
   }
 
@@ -361,12 +374,26 @@ export class CommandBuffer {
   }
 
   /**
-   * An `_EACH` record, then the handles of `chunk`'s matching rows, three to
-   * a record: room for every row is reserved, the rows are written in one
-   * pass, and the room left over goes back to the budget.
+   * An `_EACH` over `chunk`: by position (EACH_ROWS, ROWS: no work per row)
+   * unless the chunk is filtered on sparse terms and the change moves rows;
+   * then the record and the handles of the matching rows, three to a record:
+   * room for every row is reserved, the rows are written in one pass, and
+   * the room left over goes back to the budget.
    */
-  private recordEach(kind: number, chunk: SystemChunk, componentIndex: number): void {
+  private recordEach(kind: number, chunk: ChunkRows, componentIndex: number): void {
     if (chunk.count === 0) return;
+    const whole = chunk as Partial<Chunk>;
+    if (
+      whole.archetype !== undefined &&
+      (!whole.filtered ||
+        (kind !== DESPAWN_EACH && this.world.sparseByIndex[componentIndex] !== undefined))
+    ) {
+      // By position: a chunk's rows, filtered (on sparse terms only) when applied.
+      this.reserve(2);
+      this.push(EACH_ROWS, kind, componentIndex, whole.archetype.id);
+      this.push(ROWS, whole.index! << whole.archetype.chunkShift, chunk.count, 0);
+      return;
+    }
     const room = Math.ceil(chunk.count / PER_RECORD);
     this.reserve(1 + room);
     this.push(kind, componentIndex, 0, 0);

@@ -17,8 +17,8 @@ import type { Column, Owner } from "./schema.ts";
 import type { World } from "./world.ts";
 
 const MAGIC = 0x53434553;
-/** 2: sparse components after the archetypes. */
-const VERSION = 2;
+/** 2: sparse components after the archetypes; 3: their presence as a byte per entity. */
+const VERSION = 3;
 
 /** Serializes a world and the runtime's tick count. */
 export function snapshotWorld(world: World, ticks: number): Uint8Array {
@@ -43,7 +43,7 @@ export function snapshotWorld(world: World, ticks: number): Uint8Array {
     }
   }
   for (const store of world.sparseStores) {
-    out.column(store.bits, (table.nextFresh + 31) >>> 5);
+    out.column(store.present, table.nextFresh);
     for (const column of store.columns) out.column(column, table.nextFresh);
   }
   for (const store of world.resourceStores.values()) out.bytes(store.bytes());
@@ -80,7 +80,7 @@ export function restoreWorld(world: World, bytes: Uint8Array): number {
   restoreEntityTable(world, input);
   restoreArchetypes(world, input);
   for (const store of world.sparseStores) {
-    input.columnInto(store.bits, (world.entities.nextFresh + 31) >>> 5);
+    input.columnInto(store.present, world.entities.nextFresh);
     for (const column of store.columns) input.columnInto(column, world.entities.nextFresh);
   }
   const rows = world.archetypes.reduce((sum, archetype) => sum + archetype.count, 0);
