@@ -27,7 +27,6 @@ import {
   PER_RECORD,
   REMOVE,
   REMOVE_EACH,
-  ROWS,
   SEGMENT,
   SET,
   SPAWN,
