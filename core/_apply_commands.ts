@@ -404,6 +404,45 @@ function placeSpawn(table: EntityTable, archetype: Archetype, row: number): numb
   return entity;
 }
 
+/**
+ * Fills rows `[first, first + count)` (just grown) of `archetype` with new
+ * entities, chunk by chunk: zeroed fields, handles taken as one-at-a-time
+ * spawns would take them.
+ */
+function placeSpawnRun(
+  table: EntityTable,
+  archetype: Archetype,
+  first: number,
+  count: number,
+): void {
+  const ids = archetype.fieldIds, mask = archetype.chunkRows - 1;
+  for (let row = first; row < first + count;) {
+    const chunk = archetype.chunks[row >>> archetype.chunkShift], local = row & mask;
+    const n = Math.min(first + count - row, archetype.chunkRows - local);
+    for (let f = 0; f < ids.length; f++) chunk.byField[ids[f]]!.fill(0, local, local + n);
+    table.allocateRun(chunk.entities, local, n, archetype.id, row);
+    row += n;
+  }
+}
+
+/** Copies the handles of rows `[first, first + count)` of `archetype` to `into[at...]`. */
+function copyHandles(
+  archetype: Archetype,
+  first: number,
+  count: number,
+  into: Uint32Array,
+  at: number,
+): void {
+  const mask = archetype.chunkRows - 1;
+  for (let row = first; row < first + count;) {
+    const chunk = archetype.chunks[row >>> archetype.chunkShift], local = row & mask;
+    const n = Math.min(first + count - row, archetype.chunkRows - local);
+    const entities = chunk.entities, to = at + row - first;
+    for (let k = 0; k < n; k++) into[to + k] = entities[local + k];
+    row += n;
+  }
+}
+
 /** The last record of the SPAWN_EACH at `record`: its COMPONENTS, then its VALUES. */
 function spawnEachEnd(world: World, buffer: CommandBuffer, record: number): number {
   const words = buffer.words, at = record * WORDS;
@@ -443,9 +482,8 @@ function applySpawnEach(world: World, buffer: CommandBuffer, record: number): nu
   const placed = Math.min(count, table.available);
   if (placed === 0) return 0;
   const base = archetype.growBy(placed);
-  for (let i = 0; i < placed; i++) {
-    buffer.resolved[firstOrdinal + i] = placeSpawn(table, archetype, base + i);
-  }
+  placeSpawnRun(table, archetype, base, placed);
+  copyHandles(archetype, base, placed, buffer.resolved, firstOrdinal);
   spawnEachPlaced = placed;
   writeSpawnEachValues(world, buffer, record, archetype, base, placed);
   return placed;
@@ -645,13 +683,19 @@ function copyDisturbedRows(
   for (let r = 0; r < buffer.count; r++) {
     const at = r * WORDS, kind = words[at];
     if (kind === SEGMENT) system = words[at + 1];
-    else if (kind === DESPAWN || kind === DESPAWN_EACH) moved = true;
-    else if (kind === ADD || kind === REMOVE) {
+    else if (kind === DESPAWN) moved = true;
+    else if (kind === DESPAWN_EACH) {
+      moved = true;
+      r += Math.ceil(words[at + 2] / PER_RECORD); // past its list
+    } else if (kind === ADD || kind === REMOVE) {
       if (sparse[words[at + 2]] === undefined) moved = true;
       else flipped = true;
     } else if (kind === ADD_EACH || kind === REMOVE_EACH) {
       if (sparse[words[at + 1]] === undefined) moved = true;
       else flipped = true;
+      r += Math.ceil(words[at + 2] / PER_RECORD); // past its list
+    } else if (kind === SPAWN_EACH) {
+      r = spawnEachEnd(world, buffer, r); // past its lists
     } else if (kind === EACH_ROWS) {
       const store = words[at + 1] === DESPAWN_EACH ? undefined : sparse[words[at + 2]];
       const filter = store === undefined ? undefined : filters[system];
