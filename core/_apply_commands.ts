@@ -406,8 +406,8 @@ function placeSpawn(table: EntityTable, archetype: Archetype, row: number): numb
 
 /**
  * Fills rows `[first, first + count)` (just grown) of `archetype` with new
- * entities, chunk by chunk: zeroed fields, handles taken as one-at-a-time
- * spawns would take them.
+ * entities, chunk by chunk: handles taken as one-at-a-time spawns would take
+ * them. Their fields are left for the caller to write.
  */
 function placeSpawnRun(
   table: EntityTable,
@@ -415,11 +415,10 @@ function placeSpawnRun(
   first: number,
   count: number,
 ): void {
-  const ids = archetype.fieldIds, mask = archetype.chunkRows - 1;
+  const mask = archetype.chunkRows - 1;
   for (let row = first; row < first + count;) {
     const chunk = archetype.chunks[row >>> archetype.chunkShift], local = row & mask;
     const n = Math.min(first + count - row, archetype.chunkRows - local);
-    for (let f = 0; f < ids.length; f++) chunk.byField[ids[f]]!.fill(0, local, local + n);
     table.allocateRun(chunk.entities, local, n, archetype.id, row);
     row += n;
   }
@@ -477,11 +476,12 @@ function applySpawnEach(world: World, buffer: CommandBuffer, record: number): nu
     const index = componentOfList(words, record, c);
     if (world.sparseByIndex[index] === undefined) archetype = world.withComponent(archetype, index);
   }
-  buffer.resolved.fill(NULL_ENTITY, firstOrdinal, firstOrdinal + count);
   spawnEachPlaced = 0;
   const placed = Math.min(count, table.available);
+  buffer.resolved.fill(NULL_ENTITY, firstOrdinal + placed, firstOrdinal + count);
   if (placed === 0) return 0;
   const base = archetype.growBy(placed);
+  // No fields zeroed: the batch has a value (0 unless set) for every field of its components.
   placeSpawnRun(table, archetype, base, placed);
   copyHandles(archetype, base, placed, buffer.resolved, firstOrdinal);
   spawnEachPlaced = placed;
@@ -510,7 +510,9 @@ function writeSpawnEachValues(
         store.add(table.indexOf(buffer.resolved[words[record * WORDS + 2] + i]));
       }
     }
-    for (const field of world.components[index].fields) {
+    const fields = world.components[index].fields;
+    for (let f = 0; f < fields.length; f++) {
+      const field = fields[f];
       const firstWord = valueRecord * WORDS + 1;
       if (store !== undefined || field.type === "entity") {
         for (let i = 0, at = firstWord; i < placed; i++, at++) {

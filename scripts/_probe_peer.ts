@@ -1,0 +1,10 @@
+const name = process.argv[2];
+const mod = await import(`./bench/peers/${name}.ts`);
+const inst = await mod.subject.setup(process.argv[3] ?? "add_remove");
+for (let i = 0; i < 20000; i++) inst.op();
+const t0 = performance.now();
+const N = 100000;
+for (let i = 0; i < N; i++) inst.op();
+const ms = performance.now() - t0;
+console.log(name, (N / ms * 1000).toFixed(0), "ops/s", (ms * 1e3 / N).toFixed(2), "us/op");
+process.exit(0);

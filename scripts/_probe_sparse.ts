@@ -1,0 +1,11 @@
+import { sparseSubject, subject } from "/work/main/scripts/bench/peers/staticecs.ts";
+const which = process.argv[2] ?? "sparse";
+const s = which === "sparse" ? sparseSubject : subject;
+const inst = await s.setup((process.argv[3] ?? "add_remove") as any);
+for (let i = 0; i < 20000; i++) inst.op();
+const t0 = performance.now();
+const N = 100000;
+for (let i = 0; i < N; i++) inst.op();
+const ms = performance.now() - t0;
+console.log(which, (N / ms * 1000).toFixed(0), "ops/s", (ms * 1e3 / N).toFixed(2), "us/op");
+process.exit(0);
