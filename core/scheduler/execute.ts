@@ -8,6 +8,8 @@
 
 import type { ScheduledSystem } from "../schedule.ts";
 import type { RuntimeState } from "./backend.ts";
+import type { Archetype } from "../archetype.ts";
+import type { SystemContext } from "../context.ts";
 
 /** Runs `entry` over all its chunks (or once), recording into its context's commands. */
 export function executeSystem(state: RuntimeState, entry: ScheduledSystem): void {
@@ -18,20 +20,28 @@ export function executeSystem(state: RuntimeState, entry: ScheduledSystem): void
     if (query === undefined) {
       ctx.beginRun();
       ctx.runBody!(ctx);
-      return;
-    }
-    const runChunk = ctx.chunkBody!;
-    const archetypes = query.archetypes;
-    for (let a = 0; a < archetypes.length; a++) {
-      const chunks = archetypes[a].chunks;
-      for (let c = 0; c < chunks.length; c++) {
-        const chunk = chunks[c];
-        if (chunk.count === 0) break;
-        ctx.beginChunk(chunk.archetype.id, c);
-        runChunk(chunk, ctx);
-      }
+    } else {
+      runChunks(query.archetypes, ctx);
     }
   } finally {
     ctx.finish();
+  }
+}
+
+/**
+ * The chunk loop, outside the try block above: a body that the JIT inlines
+ * here keeps its loop out of a try region (on V8, a loop inlined into one ran
+ * about 3x slower, its values kept for the exception handler).
+ */
+function runChunks(archetypes: readonly Archetype[], ctx: SystemContext): void {
+  const runChunk = ctx.chunkBody!;
+  for (let a = 0; a < archetypes.length; a++) {
+    const chunks = archetypes[a].chunks;
+    for (let c = 0; c < chunks.length; c++) {
+      const chunk = chunks[c];
+      if (chunk.count === 0) break;
+      ctx.beginChunk(chunk.archetype.id, c);
+      runChunk(chunk, ctx);
+    }
   }
 }
