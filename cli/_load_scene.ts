@@ -12,7 +12,7 @@ import process from "node:process";
 import { pathToFileURL } from "node:url";
 import { isScene, type Scene } from "../mod.ts";
 import { BadInput, firstLine } from "./_failure.ts";
-import { hostRuntime } from "./_host.ts";
+import { hostRuntime } from "../core/_host.ts";
 
 /** A scene file, imported and checked. */
 export interface LoadedScene {

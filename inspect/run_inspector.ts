@@ -31,7 +31,7 @@ import { describeSchedule } from "../core/schedule.ts";
 import { type Component, ownerOf } from "../core/schema.ts";
 import type { QuerySpec } from "../core/query.ts";
 import type { TickStats } from "../cli/_tick_stats.ts";
-import { hostRuntime } from "../cli/_host.ts";
+import { hostRuntime } from "../core/_host.ts";
 import { HZ_MAX } from "../cli/_args.ts";
 import { formatHostPort } from "../cluster/transport.ts";
 import { Guard, newToken } from "./_guard.ts";

@@ -36,6 +36,7 @@ import {
   type TransportLimits,
   UNAUTHENTICATED_LIMITS,
 } from "../cluster/transport.ts";
+import { hostRuntime } from "../core/_host.ts";
 
 const SECRET = "correct horse battery staple";
 const STEP_MS = 3_000; // under bun test's 5 s default, so a hang fails naming its step
@@ -433,7 +434,7 @@ describe("memory transport", () => {
   });
 });
 
-describe(`TCP transport (${"Bun" in globalThis ? "Bun" : "Deno"})`, () => {
+describe(`TCP transport (${hostRuntime().name})`, () => {
   const transport = tcpTransport();
 
   test("1,000 messages round trip in order", async () => {

@@ -18,6 +18,7 @@
 import process from "node:process";
 import v8 from "node:v8";
 import vm from "node:vm";
+import { detectHost, hostName } from "../../core/_host.ts";
 
 /** The JavaScript runtime running the benchmark. */
 export type RuntimeName = "bun" | "deno" | "node";
@@ -65,9 +66,20 @@ const BATCH_OPS_MAX = 10_000;
  * ```
  */
 export function runtimeName(): RuntimeName {
-  if ("Bun" in globalThis) return "bun";
-  if ("Deno" in globalThis) return "deno";
-  return "node";
+  return hostName() ?? "node";
+}
+
+/**
+ * The runtime's version (`process.version` under Node).
+ *
+ * @example
+ * ```ts
+ * import { runtimeVersion } from "./_harness.ts";
+ * console.log(runtimeVersion()); // e.g. "1.4.5"
+ * ```
+ */
+export function runtimeVersion(): string {
+  return detectHost()?.version ?? process.version;
 }
 
 /** A full garbage collection, or undefined where the runtime offers none. */

@@ -43,6 +43,7 @@ import {
   type Row,
   type Runner,
   runtimeName,
+  runtimeVersion,
   type Timing,
   withTimeout,
 } from "./_harness.ts";
@@ -288,11 +289,6 @@ function ratiosOf(rows: readonly Row[], cases: readonly BenchCase[]): Ratios {
     bestPeers[name] = best.subject;
   }
   return { ratios, bestPeers };
-}
-
-function runtimeVersion(): string {
-  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
-  return g.Bun?.version ?? g.Deno?.version.deno ?? process.version;
 }
 
 function ratioCell(value: number | undefined): string {

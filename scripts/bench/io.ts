@@ -89,6 +89,7 @@ import {
   type Row,
   type Runner,
   runtimeName,
+  runtimeVersion,
   type Timing,
 } from "./_harness.ts";
 
@@ -710,11 +711,6 @@ function targetLines(ratios: Record<string, number>): string[] {
     `  ${ratios[key] >= target ? "met " : "MISS"}  ${key.padEnd(32)} ` +
     `${ratioCell(ratios[key]).padStart(7)}  (target >= ${target.toFixed(1)}x on Bun)`
   );
-}
-
-function runtimeVersion(): string {
-  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
-  return g.Bun?.version ?? g.Deno?.version.deno ?? process.version;
 }
 
 function printReport(

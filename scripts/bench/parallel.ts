@@ -58,6 +58,7 @@ import {
   type Row,
   type Runner,
   runtimeName,
+  runtimeVersion,
   type Timing,
   withTimeout,
 } from "./_harness.ts";
@@ -479,11 +480,6 @@ function statsLines(stats: Record<string, BackendStats>): string[] {
     return `  ${name}: ${s.stagesParallel} stages parallel, ${s.stagesInline} inline; ` +
       threads.join("; ");
   });
-}
-
-function runtimeVersion(): string {
-  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
-  return g.Bun?.version ?? g.Deno?.version.deno ?? process.version;
 }
 
 function printReport(
