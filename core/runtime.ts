@@ -28,6 +28,12 @@ import { restoreWorld, snapshotWorld } from "./snapshot.ts";
 
 /** The seed used when none is given. */
 export const DEFAULT_SEED = 0x5eed;
+/** The largest seed: seeds are 32-bit unsigned integers. */
+export const SEED_MAX = 2 ** 32 - 1;
+/** The largest `hz` (ticks per second) a paced run accepts. */
+export const HZ_MAX = 100_000;
+/** The largest `systemTimingEvery`. */
+export const SYSTEM_TIMING_EVERY_MAX = 1 << 20;
 
 /** A system that threw, or whose commands failed to apply. */
 export interface SystemFailure {
@@ -520,15 +526,17 @@ class FrameReport implements StageReport {
 }
 
 function checkTimingEvery(every: number): number {
-  if (!Number.isInteger(every) || every < 0 || every > 1 << 20) {
-    throw new SceneError(`systemTimingEvery must be an integer from 0 to ${1 << 20}; got ${every}`);
+  if (!Number.isInteger(every) || every < 0 || every > SYSTEM_TIMING_EVERY_MAX) {
+    throw new SceneError(
+      `systemTimingEvery must be an integer from 0 to ${SYSTEM_TIMING_EVERY_MAX}; got ${every}`,
+    );
   }
   return every;
 }
 
 function checkHz(hz: number): number {
-  if (!Number.isFinite(hz) || hz <= 0 || hz > 100_000) {
-    throw new SceneError(`hz must be a number of ticks per second from 0 to 100000; got ${hz}`);
+  if (!Number.isFinite(hz) || hz <= 0 || hz > HZ_MAX) {
+    throw new SceneError(`hz must be a number of ticks per second from 0 to ${HZ_MAX}; got ${hz}`);
   }
   return hz;
 }

@@ -32,7 +32,7 @@ import { type Component, ownerOf } from "../core/schema.ts";
 import type { QuerySpec } from "../core/query.ts";
 import type { TickStats } from "../cli/_tick_stats.ts";
 import { hostRuntime } from "../core/_host.ts";
-import { HZ_MAX } from "../cli/_args.ts";
+import { HZ_MAX } from "../core/runtime.ts";
 import { formatHostPort } from "../cluster/transport.ts";
 import { Guard, newToken } from "./_guard.ts";
 import { type HttpServer, serveHttp } from "./http.ts";
