@@ -12,7 +12,7 @@
 import path from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { DEFAULT_SEED, type Runtime } from "../mod.ts";
+import { DEFAULT_SEED, type Runtime } from "../core/runtime.ts";
 import { describeSchedule, type SchedulePlan } from "../core/schedule.ts";
 import { ownerOf } from "../core/schema.ts";
 import { rephraseParseError, wantsHelp } from "./_args.ts";

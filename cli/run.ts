@@ -8,7 +8,8 @@
 
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { DEFAULT_MIN_PARALLEL_WORK, DEFAULT_SEED, type Runtime } from "../mod.ts";
+import { DEFAULT_MIN_PARALLEL_WORK } from "../core/scheduler/work_stealing.ts";
+import { DEFAULT_SEED, type Runtime } from "../core/runtime.ts";
 import {
   HZ_MAX,
   parseBoundedInteger,

@@ -15,7 +15,8 @@
  * @module
  */
 
-import type { Runtime, Scene } from "../mod.ts";
+import type { Runtime } from "../core/runtime.ts";
+import type { Scene } from "../core/scene.ts";
 import { FIELD_TYPES, ownerOf } from "../core/schema.ts";
 import { checkSecret, connectAuthenticated } from "./auth.ts";
 import { batchCount, emptyBatch, type EntityBatch, PartitionMap } from "./batch.ts";

@@ -12,7 +12,8 @@
  * @module
  */
 
-import { IO_OP, type IoBatch, type IoExecutor, type IoPair } from "../mod.ts";
+import { IO_OP, type IoBatch, type IoExecutor } from "../core/io.ts";
+import type { IoPair } from "../core/scheduler/adaptive.ts";
 import { PortableExecutor } from "./portable.ts";
 import { ErrnoTally } from "./_errno.ts";
 import {

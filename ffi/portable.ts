@@ -9,7 +9,7 @@
  */
 
 import { closeSync, fdatasyncSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
-import { IO_OP, type IoBatch, type IoExecutor } from "../mod.ts";
+import { IO_OP, type IoBatch, type IoExecutor } from "../core/io.ts";
 import { ErrnoTally } from "./_errno.ts";
 
 /** IORING_FSYNC_DATASYNC, as the batch's fsync flags carry it. */
