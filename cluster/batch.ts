@@ -32,6 +32,7 @@ import {
 import type { SparseStore } from "../core/sparse.ts";
 import type { World } from "../core/world.ts";
 import { PARTITIONS_MAX } from "./limits.ts";
+import { addNow, archetypeFor, checkUnlocked, freeIndex } from "../core/_world_internal.ts";
 
 // Batches are raw column bytes, read and written as little-endian; a big-endian
 // member would silently scramble every value it received.
@@ -531,7 +532,7 @@ export class PartitionMap {
    */
   assignIds(next: () => number): number {
     const world = this.world;
-    world.checkUnlocked("assignIds");
+    world[checkUnlocked]("assignIds");
     // Snapshot the list: adding ClusterId may create archetypes as it goes.
     for (const archetype of [...world.archetypes]) {
       if (archetype.hasIndex(this.idIndex)) continue;
@@ -539,7 +540,7 @@ export class PartitionMap {
       // From the last row, so each move takes the cheap end of swap-remove.
       while (archetype.count > 0) {
         const row = archetype.count - 1;
-        world.addNow(archetype.chunkOf(row).entities[row & mask], this.idIndex);
+        world[addNow](archetype.chunkOf(row).entities[row & mask], this.idIndex);
       }
     }
     let given = 0;
@@ -595,7 +596,7 @@ export class PartitionMap {
    * partition: one entry for every wanted partition, empty ones included.
    */
   collect(wanted: (partition: number) => boolean, remove: boolean): Map<number, EntityBatch> {
-    if (remove) this.world.checkUnlocked("collect");
+    if (remove) this.world[checkUnlocked]("collect");
     const wantedMask = new Uint8Array(this.partitions);
     const out = new Map<number, EntityGroup[]>();
     for (let p = 0; p < this.partitions; p++) {
@@ -773,7 +774,7 @@ export class PartitionMap {
     const shift = archetype.chunkShift, mask = archetype.chunkRows - 1;
     const chunks = archetype.chunks;
     for (let i = 0; i < selected; i++) {
-      this.world.freeIndex(table.indexOf(chunks[rows[i] >>> shift].entities[rows[i] & mask]));
+      this.world[freeIndex](table.indexOf(chunks[rows[i] >>> shift].entities[rows[i] & mask]));
     }
     if (selected === archetype.count) {
       archetype.setCount(0);
@@ -829,7 +830,7 @@ export class PartitionMap {
    * set to the null entity.
    */
   insert(batch: EntityBatch): number {
-    this.world.checkUnlocked("insert");
+    this.world[checkUnlocked]("insert");
     const checked = checkBatch(batch);
     const columnsByGroup = checked.groups.map((group, g) => this.columnsFor(group, g));
     // Archetypes only for groups with rows: an empty group must not leave an empty table behind.
@@ -839,7 +840,7 @@ export class PartitionMap {
       const indices = group.components.map((name) =>
         this.world.indexOf(this.ownersByName.get(name)!)
       ).filter((i) => this.world.sparseByIndex[i] === undefined);
-      const archetype = this.world.archetypeFor([...indices, this.idIndex]);
+      const archetype = this.world[archetypeFor]([...indices, this.idIndex]);
       plans.push({ group, archetype, columns: columnsByGroup[g] });
     });
     this.reserve(plans);

@@ -33,6 +33,14 @@ import {
   WORDS,
 } from "./_command_records.ts";
 import { moveRun } from "./_row_moves.ts";
+import {
+  addNow,
+  despawnNow,
+  removeNow,
+  spawnIn,
+  withComponent,
+  withoutComponent,
+} from "./_world_internal.ts";
 
 /** An error met while applying a command, attributed to the system that recorded it. */
 export interface CommandError {
@@ -192,11 +200,11 @@ function applySpawn(world: World, buffer: CommandBuffer, record: number): number
   ) {
     const component = words[next * WORDS + 2];
     if (world.sparseByIndex[component] === undefined) {
-      archetype = world.withComponent(archetype, component);
+      archetype = world[withComponent](archetype, component);
     }
     next++;
   }
-  const entity = world.spawnIn(archetype);
+  const entity = world[spawnIn](archetype);
   buffer.resolved[ordinal] = entity;
   for (let r = record + 1; r < next; r++) {
     world.sparseByIndex[words[r * WORDS + 2]]?.add(world.entities.indexOf(entity));
@@ -266,7 +274,7 @@ function spawnGroupEnd(
     const k = next - record - 1;
     // A spawn with a sparse component takes the one-at-a-time path, which sets its bit.
     if (world.sparseByIndex[component] !== undefined) return -1;
-    if (likeAdd < 0) archetype = world.withComponent(archetype, component);
+    if (likeAdd < 0) archetype = world[withComponent](archetype, component);
     else if (k >= likeAdds || words[(likeAdd + k) * WORDS + 2] !== component) return -1;
     next++;
   }
@@ -337,8 +345,8 @@ function applyRun(world: World, buffer: CommandBuffer, record: number): number {
   const to = kind === DESPAWN
     ? null
     : kind === ADD
-    ? world.withComponent(from, component)
-    : world.withoutComponent(from, component);
+    ? world[withComponent](from, component)
+    : world[withoutComponent](from, component);
   if (to === from) return record; // adding a component it has, removing one it lacks
   const first = table.row[index];
   let last = record;
@@ -427,7 +435,9 @@ function applySpawnEach(world: World, buffer: CommandBuffer, record: number): nu
   let archetype = world.root;
   for (let c = 0; c < components; c++) {
     const index = componentOfList(words, record, c);
-    if (world.sparseByIndex[index] === undefined) archetype = world.withComponent(archetype, index);
+    if (world.sparseByIndex[index] === undefined) {
+      archetype = world[withComponent](archetype, index);
+    }
   }
   buffer.resolved.fill(NULL_ENTITY, firstOrdinal, firstOrdinal + count);
   spawnEachPlaced = 0;
@@ -540,8 +550,8 @@ function applyEach(world: World, buffer: CommandBuffer, record: number): number 
     const to = kind === DESPAWN_EACH
       ? null
       : kind === ADD_EACH
-      ? world.withComponent(from, component)
-      : world.withoutComponent(from, component);
+      ? world[withComponent](from, component)
+      : world[withoutComponent](from, component);
     if (to !== from) moveRun(world, from, table.row[index], rows, to);
     return 0;
   }
@@ -554,9 +564,9 @@ function applyEach(world: World, buffer: CommandBuffer, record: number): number 
       stale++;
       continue;
     }
-    if (kind === DESPAWN_EACH) world.despawnNow(entity);
-    else if (kind === ADD_EACH) world.addNow(entity, component);
-    else world.removeNow(entity, component);
+    if (kind === DESPAWN_EACH) world[despawnNow](entity);
+    else if (kind === ADD_EACH) world[addNow](entity, component);
+    else world[removeNow](entity, component);
   }
   return stale;
 }
@@ -642,9 +652,9 @@ function applyEntityRecord(
   c: number,
   pending: Uint32Array,
 ): void {
-  if (kind === DESPAWN) world.despawnNow(entity);
-  else if (kind === ADD) world.addNow(entity, b);
-  else if (kind === REMOVE) world.removeNow(entity, b);
+  if (kind === DESPAWN) world[despawnNow](entity);
+  else if (kind === ADD) world[addNow](entity, b);
+  else if (kind === REMOVE) world[removeNow](entity, b);
   else if (kind === SET) {
     const field = world.fieldsByOrdinal[b];
     world.setField(entity, field, field.type === "entity" && c < 0 ? pending[-c - 1] : c);

@@ -19,6 +19,7 @@
 import type { Archetype } from "./archetype.ts";
 import type { EntityTable } from "./entities.ts";
 import type { World } from "./world.ts";
+import { freeIndex } from "./_world_internal.ts";
 
 /**
  * Moves rows `[first, first + count)` of `from` to the end of `to`, in
@@ -82,7 +83,7 @@ function freeRun(world: World, from: Archetype, first: number, count: number): v
   const mask = from.chunkRows - 1, entities = world.entities;
   for (let i = 0; i < count; i++) {
     const row = first + i;
-    world.freeIndex(entities.indexOf(from.chunks[row >>> from.chunkShift].entities[row & mask]));
+    world[freeIndex](entities.indexOf(from.chunks[row >>> from.chunkShift].entities[row & mask]));
   }
 }
 

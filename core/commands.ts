@@ -48,6 +48,7 @@ import {
   VALUES,
   WORDS,
 } from "./_command_records.ts";
+import { eventQueue } from "./_world_internal.ts";
 
 /** Records a buffer takes from the frame's shared count at a time. */
 const BUDGET_BLOCK = 256;
@@ -295,7 +296,7 @@ export class CommandBuffer {
       throw new UsageError(`event ${owner.name} is not part of this world; add it to events`);
     }
     if (Atomics.load(this.counters, 1 + index) >= owner.capacity) {
-      throw eventOverflow(this.world.eventQueue(owner));
+      throw eventOverflow(this.world[eventQueue](owner));
     }
     for (const field of owner.fields) {
       const value = values[field.name as keyof S];

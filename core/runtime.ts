@@ -25,6 +25,7 @@ import { type Column, ownerOf } from "./schema.ts";
 import { World } from "./world.ts";
 import { worldChecksum } from "./checksum.ts";
 import { restoreWorld, snapshotWorld } from "./snapshot.ts";
+import { resourceStore, stageDepth } from "./_world_internal.ts";
 
 /** The seed used when none is given. */
 export const DEFAULT_SEED = 0x5eed;
@@ -237,7 +238,7 @@ export class Runtime {
     this.frameTiming = options.frameTiming ?? true;
     this.report = new FrameReport(this);
     this.eventQueues = [...this.world.eventQueues.values()];
-    this.timeColumns = this.world.resourceStore(ownerOf(Time)).columns;
+    this.timeColumns = this.world[resourceStore](ownerOf(Time)).columns;
   }
 
   /** Builds the world, runs setup (or restores a snapshot) and starts the backend. */
@@ -388,11 +389,11 @@ export class Runtime {
 
   private runStage(stage: Stage, report: FrameReport): void {
     const started = this.trace?.onStage === undefined ? 0 : performance.now();
-    this.world.stageDepth++;
+    this.world[stageDepth]++;
     try {
       this.backend.runStage(stage, report);
     } finally {
-      this.world.stageDepth--;
+      this.world[stageDepth]--;
     }
     this.state.commands.publish();
     if (this.state.commands.count > 0) this.applyStageCommands(report);

@@ -15,6 +15,7 @@ import { formatEntity, SceneError } from "./errors.ts";
 import { Digest } from "./checksum.ts";
 import type { Column, Owner } from "./schema.ts";
 import type { World } from "./world.ts";
+import { archetypeFor, clearEntities } from "./_world_internal.ts";
 
 const MAGIC = 0x53434553;
 /** 2: sparse components after the archetypes. */
@@ -76,7 +77,7 @@ export function restoreWorld(world: World, bytes: Uint8Array): number {
         `${world.config.maxEntities} and ${world.config.chunkRows}`,
     );
   }
-  world.clearEntities();
+  world[clearEntities]();
   restoreEntityTable(world, input);
   restoreArchetypes(world, input);
   for (const store of world.sparseStores) {
@@ -124,7 +125,7 @@ function restoreArchetypes(world: World, input: Reader): void {
     for (let i = 0; i < length; i++) {
       indices.push(input.count(world.components.length - 1, "component"));
     }
-    const archetype = world.archetypeFor(indices);
+    const archetype = world[archetypeFor](indices);
     if (archetype.id !== a) throw snapshotError(`archetype ${a} is a duplicate`);
     const rows = input.count(table.maxEntities, "row count");
     for (let row = 0; row < rows; row++) archetype.pushRow(0);

@@ -10,6 +10,24 @@
  * @module
  */
 
+import {
+  addNow,
+  archetypeFor,
+  checkUnlocked,
+  clearEntities,
+  despawnNow,
+  eventQueue,
+  freeIndex,
+  memory,
+  readerCursor,
+  removeNow,
+  resourceStore,
+  setReaderCursor,
+  spawnIn,
+  stageDepth,
+  withComponent,
+  withoutComponent,
+} from "./_world_internal.ts";
 import { Archetype } from "./archetype.ts";
 import { resolveConfig, type WorldConfig } from "./config.ts";
 import { type EntityMemory, EntityTable } from "./entities.ts";
@@ -99,7 +117,7 @@ export class World {
   /** Event reader cursors by "system/event": the next sequence number each reader has not seen. */
   readonly readerCursors: Map<string, number> = new Map();
   /** Nonzero while a stage runs: structural changes must go through commands. */
-  stageDepth = 0;
+  [stageDepth] = 0;
   /** What the system running on this thread may touch; see access.ts. */
   readonly accessGate: AccessGate = new AccessGate();
   /** The store of each sparse component by scene index; undefined for table components. */
@@ -157,7 +175,7 @@ export class World {
   }
 
   /** The shared memory behind entities, resources and events, for views on other threads. */
-  memory(): WorldMemory {
+  [memory](): WorldMemory {
     return {
       entities: this.entities.memory,
       resources: [...this.resourceStores.values()].map((store) => store.buffer),
@@ -206,13 +224,15 @@ export class World {
    * ```
    */
   spawn(...components: ComponentInit[]): number {
-    this.checkUnlocked("spawn");
+    this[checkUnlocked]("spawn");
     let archetype = this.root;
     for (let i = 0; i < components.length; i++) {
       const index = this.indexOf(initComponent(components[i], i));
-      if (this.sparseByIndex[index] === undefined) archetype = this.withComponent(archetype, index);
+      if (this.sparseByIndex[index] === undefined) {
+        archetype = this[withComponent](archetype, index);
+      }
     }
-    const entity = this.spawnIn(archetype);
+    const entity = this[spawnIn](archetype);
     const slot = this.entities.indexOf(entity);
     for (const init of components) {
       this.sparseByIndex[this.indexOf(Array.isArray(init) ? init[0] : init)]?.add(slot);
@@ -224,7 +244,7 @@ export class World {
   }
 
   /** Spawns an entity in `archetype` with zeroed fields; no lock check. */
-  spawnIn(archetype: Archetype): number {
+  [spawnIn](archetype: Archetype): number {
     // The row first: if its chunk does not fit in maxMemoryBytes, no handle has been taken.
     const row = archetype.pushRow(0);
     let entity: number;
@@ -243,20 +263,20 @@ export class World {
 
   /** Despawns a live entity; its handle becomes stale. */
   despawn(entity: number): void {
-    this.checkUnlocked("despawn");
-    this.despawnNow(entity);
+    this[checkUnlocked]("despawn");
+    this[despawnNow](entity);
   }
 
   /** Despawns without the lock check (command application). */
-  despawnNow(entity: number): void {
+  [despawnNow](entity: number): void {
     const index = this.entities.require(entity, "despawn");
     const archetype = this.archetypes[this.entities.archetype[index]];
     this.removeRow(archetype, this.entities.row[index]);
-    this.freeIndex(index);
+    this[freeIndex](index);
   }
 
   /** Frees a removed entity's index, out of every sparse store first. */
-  freeIndex(index: number): void {
+  [freeIndex](index: number): void {
     const stores = this.sparseStores;
     for (let s = 0; s < stores.length; s++) stores[s].remove(index);
     this.entities.free(index);
@@ -264,35 +284,35 @@ export class World {
 
   /** Adds a component (zeroed, then `values`); on an entity that has it, only sets `values`. */
   add<S extends Schema>(entity: number, component: Component<S>, values?: Values<S>): void {
-    this.checkUnlocked("add");
-    this.addNow(entity, this.indexOf(component));
+    this[checkUnlocked]("add");
+    this[addNow](entity, this.indexOf(component));
     if (values !== undefined) this.writeValues(entity, component, values);
   }
 
   /** Adds a component by scene index without the lock check. */
-  addNow(entity: number, componentIndex: number): void {
+  [addNow](entity: number, componentIndex: number): void {
     const index = this.entities.require(entity, "add ", this.components[componentIndex].name);
     const sparse = this.sparseByIndex[componentIndex];
     if (sparse !== undefined) return sparse.add(index);
     const from = this.archetypes[this.entities.archetype[index]];
     if (from.hasIndex(componentIndex)) return;
-    this.move(index, from, this.withComponent(from, componentIndex));
+    this.move(index, from, this[withComponent](from, componentIndex));
   }
 
   /** Removes a component; no effect if the entity lacks it. */
   remove(entity: number, component: Component): void {
-    this.checkUnlocked("remove");
-    this.removeNow(entity, this.indexOf(component));
+    this[checkUnlocked]("remove");
+    this[removeNow](entity, this.indexOf(component));
   }
 
   /** Removes a component by scene index without the lock check. */
-  removeNow(entity: number, componentIndex: number): void {
+  [removeNow](entity: number, componentIndex: number): void {
     const index = this.entities.require(entity, "remove ", this.components[componentIndex].name);
     const sparse = this.sparseByIndex[componentIndex];
     if (sparse !== undefined) return sparse.remove(index);
     const from = this.archetypes[this.entities.archetype[index]];
     if (!from.hasIndex(componentIndex)) return;
-    this.move(index, from, this.withoutComponent(from, componentIndex));
+    this.move(index, from, this[withoutComponent](from, componentIndex));
   }
 
   /** True if the live entity has the component. */
@@ -351,11 +371,11 @@ export class World {
 
   /** The values of a resource, as properties to read and assign. */
   resource<S extends ResourceSchema>(resource: Resource<S>): ResourceValues<S> {
-    return this.resourceStore(ownerOf(resource)).values as ResourceValues<S>;
+    return this[resourceStore](ownerOf(resource)).values as ResourceValues<S>;
   }
 
   /** The store of a resource, or a SceneError naming the fix. */
-  resourceStore(owner: Owner): ResourceStore {
+  [resourceStore](owner: Owner): ResourceStore {
     const store = this.resourceStores.get(owner);
     if (store === undefined) {
       throw new SceneError(
@@ -366,7 +386,7 @@ export class World {
   }
 
   /** The queue of an event type, or a SceneError naming the fix. */
-  eventQueue(owner: Owner): EventQueue {
+  [eventQueue](owner: Owner): EventQueue {
     const queue = this.eventQueues.get(owner);
     if (queue === undefined) {
       throw new SceneError(
@@ -377,12 +397,12 @@ export class World {
   }
 
   /** The next event sequence number `system` has not read of `event`. */
-  readerCursor(system: string, event: Owner): number {
+  [readerCursor](system: string, event: Owner): number {
     return this.readerCursors.get(`${system}/${event.name}`) ?? 0;
   }
 
   /** Records that `system` has read `event` up to `seq`. */
-  setReaderCursor(system: string, event: Owner, seq: number): void {
+  [setReaderCursor](system: string, event: Owner, seq: number): void {
     this.readerCursors.set(`${system}/${event.name}`, seq);
   }
 
@@ -414,36 +434,36 @@ export class World {
   }
 
   /** The archetype with the components of `from` plus one. */
-  withComponent(from: Archetype, componentIndex: number): Archetype {
+  [withComponent](from: Archetype, componentIndex: number): Archetype {
     const cached = from.addEdges[componentIndex];
     if (cached !== undefined) return cached;
     if (from.hasIndex(componentIndex)) return from;
-    const to = this.archetypeFor([...from.componentIndices, componentIndex]);
+    const to = this[archetypeFor]([...from.componentIndices, componentIndex]);
     from.addEdges[componentIndex] = to;
     to.removeEdges[componentIndex] = from;
     return to;
   }
 
   /** The archetype with the components of `from` less one. */
-  withoutComponent(from: Archetype, componentIndex: number): Archetype {
+  [withoutComponent](from: Archetype, componentIndex: number): Archetype {
     const cached = from.removeEdges[componentIndex];
     if (cached !== undefined) return cached;
     if (!from.hasIndex(componentIndex)) return from;
-    const to = this.archetypeFor(from.componentIndices.filter((i) => i !== componentIndex));
+    const to = this[archetypeFor](from.componentIndices.filter((i) => i !== componentIndex));
     from.removeEdges[componentIndex] = to;
     to.addEdges[componentIndex] = from;
     return to;
   }
 
   /** The archetype of exactly these scene component indices, created if new. */
-  archetypeFor(indices: readonly number[]): Archetype {
+  [archetypeFor](indices: readonly number[]): Archetype {
     const sorted = [...new Set(indices)].sort((a, b) => a - b);
     return this.archetypeByKey.get(sorted.join(",")) ?? this.createArchetype(sorted);
   }
 
   /** Throws a UsageError if a stage is running. */
-  checkUnlocked(what: string): void {
-    if (this.stageDepth > 0) {
+  [checkUnlocked](what: string): void {
+    if (this[stageDepth] > 0) {
       throw new UsageError(
         `world.${what} called while a stage runs; inside a system, change structure through ` +
           `ctx.commands (applied at the end of the stage)`,
@@ -452,7 +472,7 @@ export class World {
   }
 
   /** Forgets every entity and archetype (before a restore). Queries and resources stay. */
-  clearEntities(): void {
+  [clearEntities](): void {
     this.entities.clear();
     for (const store of this.sparseStores) store.clear();
     this.arena.reset();

@@ -20,6 +20,7 @@ import {
 } from "../mod.ts";
 import { CommandBuffer } from "../core/commands.ts";
 import { applyCommands, type CommandError } from "../core/_apply_commands.ts";
+import { addNow, despawnNow, removeNow, spawnIn, withComponent } from "../core/_world_internal.ts";
 
 const A = defineComponent("A", { a: "f32", n: "u8" });
 const B = defineComponent("B", { b: "i32" });
@@ -169,11 +170,11 @@ function applyOneByOne(world: World, ops: readonly Op[]): string[] {
       const batch: number[] = [];
       let archetype = world.root;
       for (const c of op.components) {
-        if (c !== Mark) archetype = world.withComponent(archetype, world.indexOf(c));
+        if (c !== Mark) archetype = world[withComponent](archetype, world.indexOf(c));
       }
-      for (const _ of op.values) batch.push(world.spawnIn(archetype));
+      for (const _ of op.values) batch.push(world[spawnIn](archetype));
       for (const entity of batch) {
-        if (op.components.includes(Mark)) world.addNow(entity, world.indexOf(Mark));
+        if (op.components.includes(Mark)) world[addNow](entity, world.indexOf(Mark));
       }
       spawned.push(...batch);
       op.values.forEach((v, i) => {
@@ -183,7 +184,7 @@ function applyOneByOne(world: World, ops: readonly Op[]): string[] {
         }
         if (op.components.includes(A)) world.setField(batch[i], A.a, v / 4);
       });
-      world.addNow(batch[op.mark], world.indexOf(T));
+      world[addNow](batch[op.mark], world.indexOf(T));
       continue;
     }
     if (op.kind === "addEach" || op.kind === "removeEach" || op.kind === "despawnEach") {
@@ -191,9 +192,9 @@ function applyOneByOne(world: World, ops: readonly Op[]): string[] {
       let stale = 0;
       for (const entity of op.entities) {
         if (!world.isAlive(entity)) stale++;
-        else if (op.kind === "despawnEach") world.despawnNow(entity);
-        else if (op.kind === "addEach") world.addNow(entity, world.indexOf(op.component));
-        else world.removeNow(entity, world.indexOf(op.component));
+        else if (op.kind === "despawnEach") world[despawnNow](entity);
+        else if (op.kind === "addEach") world[addNow](entity, world.indexOf(op.component));
+        else world[removeNow](entity, world.indexOf(op.component));
       }
       if (stale > 0) {
         const name = op.kind === "despawnEach"
@@ -207,15 +208,17 @@ function applyOneByOne(world: World, ops: readonly Op[]): string[] {
       continue;
     }
     try {
-      if (op.kind === "despawn") world.despawnNow(op.entity);
+      if (op.kind === "despawn") world[despawnNow](op.entity);
       else if (op.kind !== "spawn") {
         const index = world.indexOf(op.component);
-        if (op.kind === "add") world.addNow(op.entity, index);
-        else world.removeNow(op.entity, index);
+        if (op.kind === "add") world[addNow](op.entity, index);
+        else world[removeNow](op.entity, index);
       } else {
         let archetype = world.root;
-        for (const c of op.components) archetype = world.withComponent(archetype, world.indexOf(c));
-        const entity = world.spawnIn(archetype);
+        for (const c of op.components) {
+          archetype = world[withComponent](archetype, world.indexOf(c));
+        }
+        const entity = world[spawnIn](archetype);
         spawned.push(entity);
         if (op.components.includes(B)) world.setField(entity, B.b, op.b);
         if (op.components.includes(C)) {

@@ -22,6 +22,7 @@ import {
   Time,
   World,
 } from "../mod.ts";
+import { eventQueue } from "../core/_world_internal.ts";
 
 const Pos = defineComponent("Pos", { x: "f32", y: "f32" });
 const Hp = defineComponent("Hp", { hp: "i32" });
@@ -228,7 +229,7 @@ describe("round trip", () => {
     // The snapshot must hold what makes it interesting.
     assert.ok(a.world.archetypes.length >= 6, `${a.world.archetypes.length} archetypes`);
     assert.ok(a.world.entities.freeCount >= 5, "a free list");
-    const pings = a.world.eventQueue(Ping.n.owner);
+    const pings = a.world[eventQueue](Ping.n.owner);
     assert.ok(pings.current.count > 0, "events pending for the listener");
     assert.ok(a.world.readerCursors.size > 0);
     const refs = a.world.query({ all: [Ref] }).count();

@@ -19,6 +19,12 @@ import {
   UsageError,
   World,
 } from "../mod.ts";
+import {
+  archetypeFor,
+  stageDepth,
+  withComponent,
+  withoutComponent,
+} from "../core/_world_internal.ts";
 
 const Position = defineComponent("Position", { x: "f32", y: "f32" });
 const Velocity = defineComponent("Velocity", { x: "f32", y: "f32" });
@@ -144,14 +150,14 @@ describe("archetypes", () => {
     assert.equal(both.removeEdges[velocity], withPosition);
     world.remove(a, Velocity);
     assert.equal(archetypeOf(world, a), withPosition);
-    assert.equal(world.withComponent(withPosition, velocity), both);
-    assert.equal(world.withoutComponent(both, velocity), withPosition);
+    assert.equal(world[withComponent](withPosition, velocity), both);
+    assert.equal(world[withoutComponent](both, velocity), withPosition);
     // Order of adds does not matter: one archetype per component set.
     const c = world.spawn(Velocity);
     world.add(c, Position);
     assert.equal(archetypeOf(world, c), both);
     assert.equal(world.archetypes.length, created + 1, "only [Velocity] was new");
-    assert.equal(world.archetypeFor([world.indexOf(Velocity), world.indexOf(Position)]), both);
+    assert.equal(world[archetypeFor]([world.indexOf(Velocity), world.indexOf(Position)]), both);
   });
 
   test("archetype ids are their positions and components are in scene order", () => {
@@ -434,7 +440,7 @@ describe("structural lock while a stage runs", () => {
     assert.equal(runtime.world.entityCount, 1);
     assert.deepEqual(names(runtime.world, target), ["Position"]);
     assert.equal(runtime.world.get(target, Position.x), 5);
-    assert.equal(runtime.world.stageDepth, 0, "the lock is released after the frame");
+    assert.equal(runtime.world[stageDepth], 0, "the lock is released after the frame");
     runtime.world.add(target, Velocity);
     assert.equal(runtime.world.has(target, Velocity), true);
     await runtime.close();

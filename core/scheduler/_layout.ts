@@ -11,6 +11,7 @@
 
 import type { World } from "../world.ts";
 import { CONTROL, type PoolMemory } from "./_pool_memory.ts";
+import { archetypeFor } from "../_world_internal.ts";
 
 /** What a worker must add to its view: everything new since the last message. */
 export interface LayoutDelta {
@@ -85,7 +86,7 @@ export class LayoutFollower {
     this.segments.push(...delta.segments);
     for (const indices of delta.archetypes) {
       const before = world.archetypes.length;
-      const archetype = world.archetypeFor(indices);
+      const archetype = world[archetypeFor](indices);
       if (archetype.id !== before) throw new Error(`archetype [${indices}] already in the view`);
     }
     for (const [id, segment, byteOffset] of delta.chunks) {

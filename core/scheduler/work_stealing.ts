@@ -39,6 +39,7 @@ import { RUN_TASK, TaskRunner, WHOLE_QUERY_TASK } from "./_task_runner.ts";
 import { TaskTrace, TRACE_KIND, traceOn, writeTrace } from "./task_trace.ts";
 import { Time } from "../resources.ts";
 import type { WorkerInit, WorkerReply } from "./worker.ts";
+import { memory, readerCursor, setReaderCursor } from "../_world_internal.ts";
 
 /**
  * Entities times cost below which a stage stays inline by default: waking
@@ -418,7 +419,7 @@ export class WorkStealingBackend implements Backend {
     for (const entry of stage.systems) {
       for (const e of this.eventReads[entry.index]) {
         const slot = entry.index * events.length + e;
-        pool.cursors[slot] = world.readerCursor(entry.system.name, events[e]);
+        pool.cursors[slot] = world[readerCursor](entry.system.name, events[e]);
         pool.cursorEnds[slot] = -1;
       }
     }
@@ -442,7 +443,7 @@ export class WorkStealingBackend implements Backend {
       report.systemDone(entry, report.timing ? ms : -1);
       for (const e of this.eventReads[entry.index]) {
         const end = pool.cursorEnds[entry.index * events.length + e];
-        if (end >= 0) world.setReaderCursor(entry.system.name, events[e], end);
+        if (end >= 0) world[setReaderCursor](entry.system.name, events[e], end);
       }
     }
     for (const { system, message } of errors) {
@@ -512,7 +513,7 @@ export class WorkStealingBackend implements Backend {
       systemNames: state.schedule.systems.map((entry) => entry.system.name),
       splittable,
       pool: { shape: this.pool!.shape, buffer: this.pool!.buffer },
-      world: state.world.memory(),
+      world: state.world[memory](),
       commands: buffer.memory,
       spinRounds: this.options.spinRounds ?? 2000,
     };
