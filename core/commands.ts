@@ -66,7 +66,27 @@ export interface CommandMemory {
   readonly counters: SharedArrayBuffer;
 }
 
-/** Records commands for one world; one buffer per recording thread. */
+/**
+ * Records commands for one world; one buffer per recording thread.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, defineSystem } from "staticecs";
+ * const Life = defineComponent("Life", { ticks: "u32" });
+ * // ctx.commands records; the runtime applies every record at the stage's end.
+ * defineSystem({
+ *   name: "expire",
+ *   query: { all: [Life] },
+ *   reads: [Life],
+ *   runChunk(chunk, ctx) {
+ *     const ticks = chunk.read(Life.ticks), entities = chunk.entities;
+ *     for (let i = 0; i < chunk.count; i++) {
+ *       if (ticks[i] === 0) ctx.commands.despawn(entities[i]);
+ *     }
+ *   },
+ * });
+ * ```
+ */
 export class CommandBuffer {
   /** Records of four float64 words: kind, a, b, c. */
   readonly words: Float64Array;
@@ -465,6 +485,20 @@ export function eventOverflow(queue: EventQueue): Error {
  * The entities of one `spawnEach`, to give values to: where each field's
  * values go in the command records, and their pending handles. One per
  * command buffer, reused by every `spawnEach`.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, defineSystem } from "staticecs";
+ * const Position = defineComponent("Position", { x: "f32" });
+ * defineSystem({
+ *   name: "spawner",
+ *   writes: [Position],
+ *   run(ctx) {
+ *     const batch = ctx.commands.spawnEach(3, Position);
+ *     for (let i = 0; i < 3; i++) batch.set(i, Position.x, i * 10);
+ *   },
+ * });
+ * ```
  */
 export class SpawnBatch {
   /** Entities in the batch. */

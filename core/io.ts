@@ -45,7 +45,15 @@ export const IO_ERRNO = { EBADF: 9, EMFILE: 24, ENOSYS: 38 } as const;
 
 const OP_NAMES: readonly (IoOpName | "")[] = ["", "read", "write", "fsync", "open", "close"];
 
-/** Linux open(2) flags for `ctx.io.open`. */
+/**
+ * Linux open(2) flags for `ctx.io.open`.
+ *
+ * @example
+ * ```ts
+ * import { O_FLAGS } from "staticecs";
+ * const createOrTruncate = O_FLAGS.wronly | O_FLAGS.creat | O_FLAGS.trunc;
+ * ```
+ */
 export const O_FLAGS = {
   rdonly: 0,
   wronly: 1,
@@ -150,7 +158,22 @@ export interface IoExecutor {
   close(): void;
 }
 
-/** A completed intent, as `onIo` receives it; one object, reused for every completion. */
+/**
+ * A completed intent, as `onIo` receives it; one object, reused for every completion.
+ *
+ * @example
+ * ```ts
+ * import { defineSystem } from "staticecs";
+ * defineSystem({
+ *   name: "reader",
+ *   io: true,
+ *   run() {},
+ *   onIo(completion) {
+ *     if (completion.failed) console.error(`${completion.op} failed: errno ${-completion.result}`);
+ *   },
+ * });
+ * ```
+ */
 export class IoCompletion {
   /** What the intent's method returned. */
   ticket = 0;
@@ -216,6 +239,22 @@ export class IoRecorder {
  * handle their open completed with; a handle that is not open (never was,
  * closed, or from before a snapshot was restored) completes with -EBADF
  * and touches no file.
+ *
+ * @example
+ * ```ts
+ * import { defineSystem, O_FLAGS } from "staticecs";
+ * const bytes = new TextEncoder().encode("hello\n");
+ * defineSystem({
+ *   name: "log",
+ *   io: true,
+ *   run(ctx) {
+ *     if (ctx.tick === 0) ctx.io.open("/tmp/log.txt", O_FLAGS.wronly | O_FLAGS.creat, 0o644);
+ *   },
+ *   onIo(completion, ctx) {
+ *     if (completion.op === "open" && !completion.failed) ctx.io.write(completion.result, bytes);
+ *   },
+ * });
+ * ```
  */
 export class SystemIo {
   private readonly recorder: IoRecorder | undefined;

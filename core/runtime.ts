@@ -27,16 +27,52 @@ import { worldChecksum } from "./checksum.ts";
 import { restoreWorld, snapshotWorld } from "./snapshot.ts";
 import { resourceStore, stageDepth } from "./_world_internal.ts";
 
-/** The seed used when none is given. */
+/**
+ * The seed used when none is given.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_SEED, defineScene, Runtime } from "staticecs";
+ * const scene = defineScene({ components: [], systems: [] });
+ * const runtime = await Runtime.create(scene, { seed: DEFAULT_SEED }); // the same as no seed
+ * await runtime.close();
+ * ```
+ */
 export const DEFAULT_SEED = 0x5eed;
-/** The largest seed: seeds are 32-bit unsigned integers. */
+/**
+ * The largest seed: seeds are 32-bit unsigned integers.
+ *
+ * @example
+ * ```ts
+ * import { SEED_MAX } from "staticecs";
+ * const seed = Math.floor(Math.random() * (SEED_MAX + 1));
+ * ```
+ */
 export const SEED_MAX = 2 ** 32 - 1;
-/** The largest `hz` (ticks per second) a paced run accepts. */
+/**
+ * The largest `hz` (ticks per second) a paced run accepts.
+ *
+ * @example
+ * ```ts
+ * import { HZ_MAX } from "staticecs";
+ * const hz = Math.min(240, HZ_MAX);
+ * ```
+ */
 export const HZ_MAX = 100_000;
 /** The largest `systemTimingEvery`. */
 export const SYSTEM_TIMING_EVERY_MAX = 1 << 20;
 
-/** A system that threw, or whose commands failed to apply. */
+/**
+ * A system that threw, or whose commands failed to apply.
+ *
+ * @example
+ * ```ts
+ * import { defineScene, Runtime, type SystemFailure } from "staticecs";
+ * const runtime = await Runtime.create(defineScene({ components: [], systems: [] }));
+ * const failures: readonly SystemFailure[] = runtime.tick().errors;
+ * await runtime.close();
+ * ```
+ */
 export interface SystemFailure {
   readonly system: string;
   readonly phase: string;
@@ -49,6 +85,15 @@ export interface SystemFailure {
  * How one frame went. `Runtime.tick` returns the same object every frame
  * (a frame allocates nothing): read it before the next tick, or copy what
  * you keep. `errors` is a new array on a frame that has errors.
+ *
+ * @example
+ * ```ts
+ * import { defineScene, Runtime } from "staticecs";
+ * const runtime = await Runtime.create(defineScene({ components: [], systems: [] }));
+ * const frame = runtime.tick();
+ * if (!frame.ok) for (const failure of frame.errors) console.error(failure.system, failure.message);
+ * await runtime.close();
+ * ```
  */
 export interface FrameResult {
   readonly tick: number;
@@ -59,7 +104,18 @@ export interface FrameResult {
   readonly ms: number;
 }
 
-/** Tracing hooks; each receives durations in milliseconds. */
+/**
+ * Tracing hooks; each receives durations in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { defineScene, Runtime, type TraceHooks } from "staticecs";
+ * const trace: TraceHooks = { onTick: ({ tick, ms }) => console.log(`tick ${tick}: ${ms} ms`) };
+ * const runtime = await Runtime.create(defineScene({ components: [], systems: [] }), { trace });
+ * runtime.tick();
+ * await runtime.close();
+ * ```
+ */
 export interface TraceHooks {
   onTick?(event: { tick: number; ms: number; ok: boolean }): void;
   onStage?(
@@ -73,7 +129,18 @@ export interface TraceHooks {
   onSwitch?(event: { tick: number; stage: string; from: string; to: string; reason: string }): void;
 }
 
-/** How to run a scene. */
+/**
+ * How to run a scene.
+ *
+ * @example
+ * ```ts
+ * import { BlockingBackend, defineScene, Runtime, type RuntimeOptions } from "staticecs";
+ * const scene = defineScene({ components: [], systems: [] });
+ * const options: RuntimeOptions = { seed: 7, backend: new BlockingBackend() };
+ * const runtime = await Runtime.create(scene, options);
+ * await runtime.close();
+ * ```
+ */
 export interface RuntimeOptions {
   readonly seed?: number;
   /** The blocking backend if omitted. */
@@ -128,7 +195,18 @@ export interface RuntimeOptions {
   readonly checkAccess?: boolean;
 }
 
-/** Time spent in one system. */
+/**
+ * Time spent in one system.
+ *
+ * @example
+ * ```ts
+ * import { defineScene, Runtime } from "staticecs";
+ * const runtime = await Runtime.create(defineScene({ components: [], systems: [] }));
+ * runtime.run(10);
+ * for (const stats of runtime.systemStats()) console.log(stats.name, stats.calls);
+ * await runtime.close();
+ * ```
+ */
 export interface SystemStats {
   readonly name: string;
   readonly phase: string;

@@ -209,7 +209,16 @@ function checkCluster(spec: SceneSpec): readonly Component[] {
   return Object.freeze([...spec.components, ClusterId]);
 }
 
-/** True if `value` was made by defineScene. */
+/**
+ * True if `value` was made by defineScene.
+ *
+ * @example
+ * ```ts
+ * import { defineScene, isScene } from "staticecs";
+ * isScene(defineScene({ components: [], systems: [] })); // true
+ * isScene({ components: [], systems: [] }); // false: not made by defineScene
+ * ```
+ */
 export function isScene(value: unknown): value is Scene {
   return value !== null && typeof value === "object" && (value as Scene)[SCENE] === true;
 }

@@ -11,7 +11,15 @@
 import { SceneError } from "./errors.ts";
 import { accessOf, type AccessSet, conflicts, type System } from "./system.ts";
 
-/** The phases every scene has unless it names its own. */
+/**
+ * The phases every scene has unless it names its own.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_PHASES } from "staticecs";
+ * DEFAULT_PHASES; // ["pre_update", "update", "post_update", "render", "network"]
+ * ```
+ */
 export const DEFAULT_PHASES: readonly string[] = Object.freeze([
   "pre_update",
   "update",

@@ -21,7 +21,18 @@ const MAGIC = 0x53434553;
 /** 2: sparse components after the archetypes. */
 const VERSION = 2;
 
-/** Serializes a world and the runtime's tick count. */
+/**
+ * Serializes a world and the runtime's tick count.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, World, snapshotWorld } from "staticecs";
+ * const Hp = defineComponent("Hp", { value: "u16" });
+ * const world = new World({ components: [Hp] });
+ * world.spawn([Hp, { value: 7 }]);
+ * const bytes = snapshotWorld(world, 0);
+ * ```
+ */
 export function snapshotWorld(world: World, ticks: number): Uint8Array {
   const out = new Writer();
   out.u32(MAGIC).u32(VERSION).u32(fingerprint(world)).f64(ticks);
@@ -59,7 +70,20 @@ export function snapshotWorld(world: World, ticks: number): Uint8Array {
   return out.finish();
 }
 
-/** Restores a snapshot into a world built from the same scene; returns the tick count. */
+/**
+ * Restores a snapshot into a world built from the same scene; returns the tick count.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, restoreWorld, snapshotWorld, World } from "staticecs";
+ * const Hp = defineComponent("Hp", { value: "u16" });
+ * const a = new World({ components: [Hp] });
+ * a.spawn([Hp, { value: 7 }]);
+ * const b = new World({ components: [Hp] });
+ * restoreWorld(b, snapshotWorld(a, 42)); // 42: the tick count
+ * b.entityCount; // 1
+ * ```
+ */
 export function restoreWorld(world: World, bytes: Uint8Array): number {
   const input = new Reader(bytes);
   if (input.u32() !== MAGIC) throw snapshotError("it does not start with the StaticECS magic");

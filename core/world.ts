@@ -56,7 +56,17 @@ import {
   type Values,
 } from "./schema.ts";
 
-/** What a world is built from. */
+/**
+ * What a world is built from.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, World, type WorldSpec } from "staticecs";
+ * const Hp = defineComponent("Hp", { value: "u16" });
+ * const spec: WorldSpec = { components: [Hp], config: { maxEntities: 10_000 } };
+ * const world = new World(spec);
+ * ```
+ */
 export interface WorldSpec {
   readonly components?: readonly Component[];
   readonly resources?: readonly Resource[];
@@ -84,13 +94,36 @@ export interface WorldMemory {
 /**
  * A component to spawn with: the component alone or as `[component]` (its
  * fields zeroed; the way to spawn a tag), or `[component, values]`.
+ *
+ * @example
+ * ```ts
+ * import { type ComponentInit, defineComponent, defineTag, World } from "staticecs";
+ * const Hp = defineComponent("Hp", { value: "u16" });
+ * const Player = defineTag("Player");
+ * const inits: ComponentInit[] = [Player, [Hp, { value: 100 }]];
+ * new World({ components: [Hp, Player] }).spawn(...inits);
+ * ```
  */
 export type ComponentInit =
   | Component
   | readonly [Component]
   | readonly [Component, Values<Schema>];
 
-/** Entities, their components, resources and events. */
+/**
+ * Entities, their components, resources and events.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, World } from "staticecs";
+ * const Position = defineComponent("Position", { x: "f32", y: "f32" });
+ * const world = new World({ components: [Position] });
+ * const e = world.spawn([Position, { x: 1, y: 2 }]);
+ * world.set(e, Position, { x: 3 });
+ * world.get(e, Position.x); // 3
+ * world.despawn(e);
+ * world.isAlive(e); // false
+ * ```
+ */
 export class World {
   readonly config: WorldConfig;
   readonly arena: Arena;
