@@ -28,16 +28,15 @@
  * @module
  */
 
-import process from "node:process";
-import { parseArgs } from "node:util";
 import {
+  benchOptions,
   formatNumber,
   formatTable,
   heapPerOp,
   interleave,
   median,
   parseNames,
-  parseRounds,
+  parseSubset,
   prepareRunner,
   printJson,
   type Row,
@@ -100,33 +99,21 @@ interface Skip {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    options: {
-      json: { type: "boolean", default: false },
-      quick: { type: "boolean", default: false },
-      rounds: { type: "string" },
-      cases: { type: "string" },
-      subjects: { type: "string" },
-    },
-  });
-  const quick = values.quick!;
-  const rounds = parseRounds(values.rounds, quick, { quick: 3, full: 15 });
-  return {
-    json: values.json!,
+  return benchOptions({
+    script: "ecs.ts",
+    usage: USAGE,
+    rounds: { quick: 3, full: 15 },
+    options: { cases: "string", subjects: "string" },
+  }, ({ json, quick, rounds, values }) => ({
+    json,
     quick,
     timing: quick ? { warmupMs: 50, sliceMs: 40, rounds } : { warmupMs: 300, sliceMs: 100, rounds },
-    cases: parseCases(values.cases),
+    cases: parseSubset("--cases", values.cases, ALL_CASES, "case"),
     subjects: parseSubjects(values.subjects),
     scaleEntities: quick ? 100_000 : 1_000_000,
     heapBatches: quick ? 3 : 5,
     heapSeconds: quick ? 0.1 : 0.5,
-  };
-}
-
-function parseCases(list: string | undefined): readonly BenchCase[] {
-  const names = parseNames("--cases", list, ALL_CASES, "case");
-  return names === undefined ? ALL_CASES : ALL_CASES.filter((c) => names.includes(c));
+  }));
 }
 
 function parseSubjects(list: string | undefined): readonly string[] | undefined {
@@ -414,13 +401,7 @@ function printReport(
 const USAGE = "usage: ecs.ts [--json] [--quick] [--rounds N] [--cases a,b] [--subjects a,b]";
 
 async function main(): Promise<void> {
-  let options: Options;
-  try {
-    options = parseOptions();
-  } catch (error) {
-    console.error(`ecs.ts: ${error instanceof Error ? error.message : error}\n${USAGE}`);
-    process.exit(2);
-  }
+  const options = parseOptions();
   const skips: Skip[] = [];
   const subjects = await loadSubjects(options, skips);
   const rows: Row[] = [];
