@@ -29,9 +29,8 @@ import {
   type EntityBatch,
   filterBatch,
   mergeBatches,
-  PartitionMap,
-  partitionOf,
 } from "../cluster/batch.ts";
+import { PartitionMap, partitionOf } from "../cluster/partition_map.ts";
 
 const Pos = defineComponent("Pos", { x: "f32", y: "f32", z: "f32" });
 const Vel = defineComponent("Vel", { x: "f32", y: "f32", z: "f32" });

@@ -29,7 +29,8 @@
 
 import { ClusterId, defineComponent, defineScene, World } from "staticecs";
 import { acceptAuthenticated, authenticate } from "../../cluster/auth.ts";
-import { checkBatch, type EntityBatch, PartitionMap } from "../../cluster/batch.ts";
+import { checkBatch, type EntityBatch } from "../../cluster/batch.ts";
+import { PartitionMap } from "../../cluster/partition_map.ts";
 import { encodeFrame, FRAME_HEADER_BYTES } from "../../cluster/_frame.ts";
 import { tcpTransport } from "../../cluster/tcp.ts";
 import { type Connection, DEFAULT_LIMITS } from "../../cluster/transport.ts";
