@@ -58,3 +58,5 @@ export {
   type StageCostModel,
 } from "./core/scheduler/adaptive.ts";
 export { IO_OP, IoBatch, type IoExecutor, type IoOpName } from "./core/io.ts";
+export { DEFAULT_RING_ENTRIES, RingExecutor } from "./ffi/executor.ts";
+export { PortableExecutor } from "./ffi/portable.ts";

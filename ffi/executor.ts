@@ -134,7 +134,17 @@ export class RingExecutor implements IoExecutor {
   }
 }
 
-/** How to open an executor. */
+/**
+ * How to open an executor.
+ *
+ * @example
+ * ```ts ignore
+ * import { openIoExecutor, type OpenIoOptions } from "staticecs";
+ * const options: OpenIoOptions = { entries: 1024 }; // a larger ring for large batches
+ * const io = await openIoExecutor(options);
+ * io.close();
+ * ```
+ */
 export interface OpenIoOptions {
   /** Ring entries (DEFAULT_RING_ENTRIES if omitted). */
   readonly entries?: number;

@@ -43,7 +43,19 @@ export interface IoPair {
   readonly reason: string;
 }
 
-/** How to build the adaptive backend. */
+/**
+ * How to build the adaptive backend.
+ *
+ * @example
+ * ```ts
+ * import { AdaptiveBackend, type AdaptiveOptions, openIoPair } from "staticecs";
+ * const options: AdaptiveOptions = {
+ *   sceneUrl: new URL("./scene.ts", import.meta.url).href,
+ *   openIo: () => openIoPair(),
+ * };
+ * const backend = new AdaptiveBackend(options);
+ * ```
+ */
 export interface AdaptiveOptions extends Omit<WorkStealingOptions, "policy"> {
   /**
    * Without it, the estimator chooses each stage's mode, starting from the

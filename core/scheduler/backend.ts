@@ -50,10 +50,29 @@ export interface StageReport {
 /**
  * Counters a backend exposes: numbers, and rows of flat records (numbers, or a
  * label such as a stage's name), so they print and serialize as they are.
+ *
+ * @example
+ * ```ts
+ * import { type BackendStats, defineScene, Runtime } from "staticecs";
+ * const runtime = await Runtime.create(defineScene({ components: [], systems: [] }));
+ * runtime.run(10);
+ * const stats: BackendStats = runtime.backend.stats(); // { stagesRun, systemsRun } on blocking
+ * await runtime.close();
+ * ```
  */
 export type BackendStats = Record<string, number | Record<string, number | string>[]>;
 
-/** A way to run stages. */
+/**
+ * A way to run stages.
+ *
+ * @example
+ * ```ts
+ * import { type Backend, BlockingBackend, defineScene, Runtime } from "staticecs";
+ * const backend: Backend = new BlockingBackend();
+ * const runtime = await Runtime.create(defineScene({ components: [], systems: [] }), { backend });
+ * await runtime.close();
+ * ```
+ */
 export interface Backend {
   /** As given to `--backend`. */
   readonly name: string;

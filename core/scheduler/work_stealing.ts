@@ -56,7 +56,17 @@ export const DEFAULT_MIN_PARALLEL_WORK = 16_384;
 
 const NO_ERRORS: { system: number; message: string }[] = [];
 
-/** How to build a work-stealing pool. */
+/**
+ * How to build a work-stealing pool.
+ *
+ * @example
+ * ```ts
+ * import { WorkStealingBackend, type WorkStealingOptions } from "staticecs";
+ * // sceneUrl: the module whose default export is the scene; each worker imports it.
+ * const options: WorkStealingOptions = { sceneUrl: new URL("./scene.ts", import.meta.url).href, workers: 3 };
+ * const backend = new WorkStealingBackend(options);
+ * ```
+ */
 export interface WorkStealingOptions {
   /** URL of the scene module; each worker imports it and finds systems by name. */
   readonly sceneUrl: string;
