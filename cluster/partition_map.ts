@@ -27,7 +27,15 @@ import {
 import type { SparseStore } from "../core/sparse.ts";
 import type { World } from "../core/world.ts";
 import { PARTITIONS_MAX } from "./limits.ts";
-import { addNow, archetypeFor, checkUnlocked, freeIndex } from "../core/_world_internal.ts";
+import {
+  addNow,
+  archetypeFor,
+  arena,
+  checkUnlocked,
+  freeIndex,
+  sparseByIndex,
+  sparseStores,
+} from "../core/_world_internal.ts";
 import {
   aligned,
   BatchError,
@@ -83,7 +91,7 @@ function valueBytesOf(column: ColumnOf): number {
 /** The columns of a group of `owners` (world order): tables' fields, then sparse ones'. */
 function columnsOf(world: World, owners: readonly Owner[], idField: Field): ColumnOf[] {
   return owners.flatMap((owner): ColumnOf[] => {
-    const store = world.sparseByIndex[world.indexOf(owner)];
+    const store = world[sparseByIndex][world.indexOf(owner)];
     if (store === undefined) {
       return owner.fields.filter((f) => f !== idField).map((field) => ({ kind: "table", field }));
     }
@@ -447,7 +455,7 @@ export class PartitionMap {
     const indices = archetype.hasIndex(this.idIndex)
       ? archetype.componentIndices
       : [...archetype.componentIndices, this.idIndex].sort((a, b) => a - b);
-    const sparse = this.world.sparseStores.map((store) => store.index);
+    const sparse = this.world[sparseStores].map((store) => store.index);
     const owners = [...indices, ...sparse].sort((a, b) => a - b).map((i) =>
       this.world.components[i]
     );
@@ -476,7 +484,7 @@ export class PartitionMap {
       if (group.count === 0) return;
       const indices = group.components.map((name) =>
         this.world.indexOf(this.ownersByName.get(name)!)
-      ).filter((i) => this.world.sparseByIndex[i] === undefined);
+      ).filter((i) => this.world[sparseByIndex][i] === undefined);
       const archetype = this.world[archetypeFor]([...indices, this.idIndex]);
       plans.push({ group, archetype, columns: columnsByGroup[g] });
     });
@@ -551,7 +559,7 @@ export class PartitionMap {
       const chunks = Math.ceil(rows / archetype.chunkRows);
       while (archetype.chunks.length < chunks) {
         const what = `a chunk of archetype ${archetype}`;
-        archetype.attachChunk(this.world.arena.allocate(archetype.chunkBytes, what));
+        archetype.attachChunk(this.world[arena].allocate(archetype.chunkBytes, what));
       }
     }
   }

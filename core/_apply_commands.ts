@@ -35,8 +35,12 @@ import {
 import { moveRun } from "./_row_moves.ts";
 import {
   addNow,
+  componentOfOrdinal,
   despawnNow,
+  fieldsByOrdinal,
   removeNow,
+  root,
+  sparseByIndex,
   spawnIn,
   withComponent,
   withoutComponent,
@@ -171,7 +175,7 @@ function failedSpawnOf(
   // one as a value, which for any other field type is just a negative number.
   if (a < 0) return pending[-a - 1] === NULL_ENTITY ? -a - 1 : -1;
   if (kind === SET) {
-    if (c >= 0 || world.fieldsByOrdinal[b].type !== "entity") return -1;
+    if (c >= 0 || world[fieldsByOrdinal][b].type !== "entity") return -1;
     return pending[-c - 1] === NULL_ENTITY ? -c - 1 : -1;
   }
   if (kind === EVENT_FIELD) {
@@ -193,13 +197,13 @@ function applySpawn(world: World, buffer: CommandBuffer, record: number): number
   // If the spawn fails, later records on its pending handle are skipped (see failedSpawnOf),
   // not sent to the entity an earlier segment's spawn of the same ordinal resolved to.
   buffer.resolved[ordinal] = NULL_ENTITY;
-  let archetype = world.root;
+  let archetype = world[root];
   let next = record + 1;
   while (
     next < buffer.count && words[next * WORDS] === ADD && words[next * WORDS + 1] === handle
   ) {
     const component = words[next * WORDS + 2];
-    if (world.sparseByIndex[component] === undefined) {
+    if (world[sparseByIndex][component] === undefined) {
       archetype = world[withComponent](archetype, component);
     }
     next++;
@@ -207,7 +211,7 @@ function applySpawn(world: World, buffer: CommandBuffer, record: number): number
   const entity = world[spawnIn](archetype);
   buffer.resolved[ordinal] = entity;
   for (let r = record + 1; r < next; r++) {
-    world.sparseByIndex[words[r * WORDS + 2]]?.add(world.entities.indexOf(entity));
+    world[sparseByIndex][words[r * WORDS + 2]]?.add(world.entities.indexOf(entity));
   }
   return next - 1;
 }
@@ -267,13 +271,13 @@ function spawnGroupEnd(
   const words = buffer.words;
   const ordinal = words[record * WORDS + 1];
   const handle = -(ordinal + 1);
-  let archetype = likeAdd < 0 ? world.root : scannedArchetype!;
+  let archetype = likeAdd < 0 ? world[root] : scannedArchetype!;
   let next = record + 1;
   while (next < buffer.count && words[next * WORDS] === ADD && words[next * WORDS + 1] === handle) {
     const component = words[next * WORDS + 2];
     const k = next - record - 1;
     // A spawn with a sparse component takes the one-at-a-time path, which sets its bit.
-    if (world.sparseByIndex[component] !== undefined) return -1;
+    if (world[sparseByIndex][component] !== undefined) return -1;
     if (likeAdd < 0) archetype = world[withComponent](archetype, component);
     else if (k >= likeAdds || words[(likeAdd + k) * WORDS + 2] !== component) return -1;
     next++;
@@ -282,9 +286,9 @@ function spawnGroupEnd(
   if (adds === 0 || (likeAdd >= 0 && adds !== likeAdds)) return -1;
   while (next < buffer.count && words[next * WORDS] === SET && words[next * WORDS + 1] === handle) {
     const fieldOrdinal = words[next * WORDS + 2], value = words[next * WORDS + 3];
-    if (!archetype.hasIndex(world.componentOfOrdinal[fieldOrdinal])) break;
+    if (!archetype.hasIndex(world[componentOfOrdinal][fieldOrdinal])) break;
     // An entity value naming a later spawn: one at a time, it would not be resolved yet.
-    const entityField = world.fieldsByOrdinal[fieldOrdinal].type === "entity";
+    const entityField = world[fieldsByOrdinal][fieldOrdinal].type === "entity";
     if (entityField && value < 0 && -value - 1 > ordinal) break;
     next++;
   }
@@ -313,7 +317,7 @@ function placeSpawns(
       row++;
       buffer.resolved[words[at + 1]] = placeSpawn(table, archetype, row);
     } else if (kind === SET) {
-      const field = world.fieldsByOrdinal[words[at + 2]];
+      const field = world[fieldsByOrdinal][words[at + 2]];
       const value = words[at + 3];
       const resolved = field.type === "entity" && value < 0 ? buffer.resolved[-value - 1] : value;
       archetype.chunks[row >>> archetype.chunkShift].byField[field.id]![row & mask] = resolved;
@@ -333,7 +337,7 @@ function applyRun(world: World, buffer: CommandBuffer, record: number): number {
   const kind = words[at], component = words[at + 2];
   const table = world.entities;
   const entity = words[at + 1];
-  if (kind !== DESPAWN && world.sparseByIndex[component] !== undefined) {
+  if (kind !== DESPAWN && world[sparseByIndex][component] !== undefined) {
     return applySparseRun(world, buffer, record);
   }
   if (!table.isAlive(entity)) {
@@ -373,7 +377,7 @@ function applyRun(world: World, buffer: CommandBuffer, record: number): number {
 function applySparseRun(world: World, buffer: CommandBuffer, record: number): number {
   const words = buffer.words, table = world.entities;
   const kind = words[record * WORDS], component = words[record * WORDS + 2];
-  const store = world.sparseByIndex[component]!;
+  const store = world[sparseByIndex][component]!;
   let next = record;
   for (; next < buffer.count; next++) {
     const at = next * WORDS;
@@ -432,10 +436,10 @@ let spawnEachPlaced = 0;
 function applySpawnEach(world: World, buffer: CommandBuffer, record: number): number {
   const words = buffer.words, at = record * WORDS, table = world.entities;
   const count = words[at + 1], firstOrdinal = words[at + 2], components = words[at + 3];
-  let archetype = world.root;
+  let archetype = world[root];
   for (let c = 0; c < components; c++) {
     const index = componentOfList(words, record, c);
-    if (world.sparseByIndex[index] === undefined) {
+    if (world[sparseByIndex][index] === undefined) {
       archetype = world[withComponent](archetype, index);
     }
   }
@@ -467,7 +471,7 @@ function writeSpawnEachValues(
   let valueRecord = record + 1 + Math.ceil(components / PER_RECORD);
   for (let c = 0; c < components; c++) {
     const index = componentOfList(words, record, c);
-    const store = world.sparseByIndex[index];
+    const store = world[sparseByIndex][index];
     if (store !== undefined) {
       for (let i = 0; i < placed; i++) {
         store.add(table.indexOf(buffer.resolved[words[record * WORDS + 2] + i]));
@@ -543,7 +547,7 @@ function applyEach(world: World, buffer: CommandBuffer, record: number): number 
   const words = buffer.words, table = world.entities;
   const kind = words[record * WORDS], component = words[record * WORDS + 1];
   const rows = words[record * WORDS + 2];
-  const sparse = kind === DESPAWN_EACH ? undefined : world.sparseByIndex[component];
+  const sparse = kind === DESPAWN_EACH ? undefined : world[sparseByIndex][component];
   if (sparse === undefined && eachIsOneRun(world, buffer, record, rows)) {
     const index = table.indexOf(words[handleWord(record, 0)]);
     const from = world.archetypes[table.archetype[index]];
@@ -656,7 +660,7 @@ function applyEntityRecord(
   else if (kind === ADD) world[addNow](entity, b);
   else if (kind === REMOVE) world[removeNow](entity, b);
   else if (kind === SET) {
-    const field = world.fieldsByOrdinal[b];
+    const field = world[fieldsByOrdinal][b];
     world.setField(entity, field, field.type === "entity" && c < 0 ? pending[-c - 1] : c);
   }
 }

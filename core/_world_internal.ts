@@ -52,3 +52,27 @@ export const clearEntities: unique symbol = Symbol("World.clearEntities");
 export const memory: unique symbol = Symbol("World.memory");
 /** The stage lock: nonzero while a stage runs. */
 export const stageDepth: unique symbol = Symbol("World.stageDepth");
+/** The segmented shared memory chunks are carved from. */
+export const arena: unique symbol = Symbol("World.arena");
+/** The archetype with no components, where spawns start. */
+export const root: unique symbol = Symbol("World.root");
+/** The store of each resource, by owner. */
+export const resourceStores: unique symbol = Symbol("World.resourceStores");
+/** The queue of each event type, by owner. */
+export const eventQueues: unique symbol = Symbol("World.eventQueues");
+/** Every component field by process-wide id. */
+export const fieldsById: unique symbol = Symbol("World.fieldsById");
+/** Every component field by ordinal (scene order). */
+export const fieldsByOrdinal: unique symbol = Symbol("World.fieldsByOrdinal");
+/** Scene index of the component of each field, by field ordinal. */
+export const componentOfOrdinal: unique symbol = Symbol("World.componentOfOrdinal");
+/** Ordinal of each component field by process-wide id, -1 for others. */
+export const fieldOrdinals: unique symbol = Symbol("World.fieldOrdinals");
+/** Event reader cursors by "system/event". */
+export const readerCursors: unique symbol = Symbol("World.readerCursors");
+/** What the system running on this thread may touch (access.ts). */
+export const accessGate: unique symbol = Symbol("World.accessGate");
+/** The store of each sparse component by scene index; undefined for table components. */
+export const sparseByIndex: unique symbol = Symbol("World.sparseByIndex");
+/** Every sparse component's store. */
+export const sparseStores: unique symbol = Symbol("World.sparseStores");

@@ -10,6 +10,7 @@
 import type { Column } from "./schema.ts";
 import { mix32 } from "./random.ts";
 import type { World } from "./world.ts";
+import { resourceStores, sparseStores } from "./_world_internal.ts";
 
 /** Running two-lane hash over 32-bit words. */
 export class Digest {
@@ -68,8 +69,8 @@ export function worldChecksum(world: World): string {
       for (const field of archetype.fields) digest.column(chunk.byField[field.id]!, chunk.count);
     }
   }
-  if (world.sparseStores.length > 0) digestSparse(world, digest);
-  for (const store of world.resourceStores.values()) digest.bytes(store.bytes());
+  if (world[sparseStores].length > 0) digestSparse(world, digest);
+  for (const store of world[resourceStores].values()) digest.bytes(store.bytes());
   return digest.hex();
 }
 
@@ -80,7 +81,7 @@ function digestSparse(world: World, digest: Digest): void {
     for (const chunk of archetype.chunks) {
       for (let i = 0; i < chunk.count; i++) {
         const index = table.indexOf(chunk.entities[i]);
-        for (const store of world.sparseStores) {
+        for (const store of world[sparseStores]) {
           const has = store.has(index);
           digest.word(has ? 1 : 0);
           if (!has) continue;

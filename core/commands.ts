@@ -48,7 +48,7 @@ import {
   VALUES,
   WORDS,
 } from "./_command_records.ts";
-import { eventQueue } from "./_world_internal.ts";
+import { eventQueue, eventQueues, fieldOrdinals } from "./_world_internal.ts";
 
 /** Records a buffer takes from the frame's shared count at a time. */
 const BUDGET_BLOCK = 256;
@@ -124,13 +124,13 @@ export class CommandBuffer {
     this.memory = {
       words: memory?.words ?? new SharedArrayBuffer(this.maxRecords * WORDS * 8),
       header: memory?.header ?? new SharedArrayBuffer(4),
-      counters: memory?.counters ?? new SharedArrayBuffer(4 * (1 + world.eventQueues.size)),
+      counters: memory?.counters ?? new SharedArrayBuffer(4 * (1 + world[eventQueues].size)),
     };
     this.words = new Float64Array(this.memory.words);
     this.header = new Int32Array(this.memory.header);
     this.counters = new Int32Array(this.memory.counters);
-    for (const owner of world.eventQueues.keys()) this.eventIndex.set(owner, this.eventIndex.size);
-    this.queues = [...world.eventQueues.values()];
+    for (const owner of world[eventQueues].keys()) this.eventIndex.set(owner, this.eventIndex.size);
+    this.queues = [...world[eventQueues].values()];
     this.resolved = new Uint32Array(this.maxRecords);
     this.batch = new SpawnBatch(world);
   }
@@ -296,8 +296,8 @@ export class CommandBuffer {
     // A negative entity value is read as a pending handle when applied: it must be one.
     if (field.type === "entity" && number < 0) this.checkEntity(number, "set ", field);
     this.reserve(1);
-    const ordinal = field.id < this.world.fieldOrdinals.length
-      ? this.world.fieldOrdinals[field.id]
+    const ordinal = field.id < this.world[fieldOrdinals].length
+      ? this.world[fieldOrdinals][field.id]
       : -1;
     if (ordinal < 0) {
       throw new UsageError(
@@ -520,7 +520,7 @@ export class SpawnBatch {
 
   constructor(world: World) {
     this.world = world;
-    this.slots = new Int32Array(world.fieldOrdinals.length).fill(-1);
+    this.slots = new Int32Array(world[fieldOrdinals].length).fill(-1);
   }
 
   /** Sets `field` of entity `i` (from 0) of the batch; the field must be one of its components'. */

@@ -39,7 +39,14 @@ import type { ScheduledSystem } from "./schedule.ts";
 import type { SparseFilter } from "./sparse.ts";
 import type { AccessSet } from "./system.ts";
 import type { World } from "./world.ts";
-import { eventQueue, readerCursor, resourceStore, setReaderCursor } from "./_world_internal.ts";
+import {
+  accessGate,
+  eventQueue,
+  fieldOrdinals,
+  readerCursor,
+  resourceStore,
+  setReaderCursor,
+} from "./_world_internal.ts";
 
 /** How a context is made besides its system. */
 export interface ContextOptions {
@@ -108,8 +115,8 @@ export class SystemContext<R extends string = string, W extends string = string>
     this.system = entry.system.name;
     this.systemIndex = entry.index;
     this.access = entry.access;
-    this.table = accessTable(entry.access, world.fieldOrdinals.length);
-    this.gate = world.accessGate;
+    this.table = accessTable(entry.access, world[fieldOrdinals].length);
+    this.gate = world[accessGate];
     this.filter = options.filter ?? null;
     this.commands = commands;
     this.seed = seed;

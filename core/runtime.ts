@@ -25,7 +25,7 @@ import { type Column, ownerOf } from "./schema.ts";
 import { World } from "./world.ts";
 import { worldChecksum } from "./checksum.ts";
 import { restoreWorld, snapshotWorld } from "./snapshot.ts";
-import { resourceStore, stageDepth } from "./_world_internal.ts";
+import { eventQueues, resourceStore, stageDepth } from "./_world_internal.ts";
 
 /**
  * The seed used when none is given.
@@ -315,7 +315,7 @@ export class Runtime {
     this.systemTimingEvery = checkTimingEvery(options.systemTimingEvery ?? 8);
     this.frameTiming = options.frameTiming ?? true;
     this.report = new FrameReport(this);
-    this.eventQueues = [...this.world.eventQueues.values()];
+    this.eventQueues = [...this.world[eventQueues].values()];
     this.timeColumns = this.world[resourceStore](ownerOf(Time)).columns;
   }
 

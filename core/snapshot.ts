@@ -15,7 +15,14 @@ import { formatEntity, SceneError } from "./errors.ts";
 import { Digest } from "./checksum.ts";
 import type { Column, Owner } from "./schema.ts";
 import type { World } from "./world.ts";
-import { archetypeFor, clearEntities } from "./_world_internal.ts";
+import {
+  archetypeFor,
+  clearEntities,
+  eventQueues,
+  readerCursors,
+  resourceStores,
+  sparseStores,
+} from "./_world_internal.ts";
 
 const MAGIC = 0x53434553;
 /** 2: sparse components after the archetypes. */
@@ -54,19 +61,19 @@ export function snapshotWorld(world: World, ticks: number): Uint8Array {
       for (const field of archetype.fields) out.column(chunk.byField[field.id]!, chunk.count);
     }
   }
-  for (const store of world.sparseStores) {
+  for (const store of world[sparseStores]) {
     out.column(store.bits, (table.nextFresh + 31) >>> 5);
     for (const column of store.columns) out.column(column, table.nextFresh);
   }
-  for (const store of world.resourceStores.values()) out.bytes(store.bytes());
-  for (const queue of world.eventQueues.values()) {
+  for (const store of world[resourceStores].values()) out.bytes(store.bytes());
+  for (const queue of world[eventQueues].values()) {
     for (const buffer of [queue.previous, queue.current]) {
       out.f64(buffer.baseSeq).u32(buffer.count);
       for (const column of buffer.columns) out.column(column, buffer.count);
     }
   }
-  out.u32(world.readerCursors.size);
-  for (const [key, seq] of world.readerCursors) out.text(key).f64(seq);
+  out.u32(world[readerCursors].size);
+  for (const [key, seq] of world[readerCursors]) out.text(key).f64(seq);
   return out.finish();
 }
 
@@ -104,7 +111,7 @@ export function restoreWorld(world: World, bytes: Uint8Array): number {
   world[clearEntities]();
   restoreEntityTable(world, input);
   restoreArchetypes(world, input);
-  for (const store of world.sparseStores) {
+  for (const store of world[sparseStores]) {
     input.columnInto(store.bits, (world.entities.nextFresh + 31) >>> 5);
     for (const column of store.columns) input.columnInto(column, world.entities.nextFresh);
   }
@@ -112,17 +119,17 @@ export function restoreWorld(world: World, bytes: Uint8Array): number {
   if (rows !== world.entities.alive) {
     throw snapshotError(`it counts ${world.entities.alive} live entities but stores ${rows}`);
   }
-  for (const store of world.resourceStores.values()) input.bytesInto(store.bytes());
-  for (const queue of world.eventQueues.values()) {
+  for (const store of world[resourceStores].values()) input.bytesInto(store.bytes());
+  for (const queue of world[eventQueues].values()) {
     for (const buffer of [queue.previous, queue.current]) {
       buffer.baseSeq = input.f64();
       buffer.count = input.count(queue.capacity, "event count");
       for (const column of buffer.columns) input.columnInto(column, buffer.count);
     }
   }
-  world.readerCursors.clear();
+  world[readerCursors].clear();
   const cursors = input.count(1 << 20, "reader cursors");
-  for (let i = 0; i < cursors; i++) world.readerCursors.set(input.text(), input.f64());
+  for (let i = 0; i < cursors; i++) world[readerCursors].set(input.text(), input.f64());
   if (!input.atEnd()) throw snapshotError("it has bytes after its end");
   return ticks;
 }
@@ -182,8 +189,8 @@ function fingerprint(world: World): number {
   const digest = new Digest();
   const owners: Owner[] = [
     ...world.components,
-    ...world.resourceStores.keys(),
-    ...world.eventQueues.keys(),
+    ...world[resourceStores].keys(),
+    ...world[eventQueues].keys(),
   ];
   for (const owner of owners) {
     const fields = owner.fields.map((f) => `${f.name}:${f.type}`);

@@ -11,18 +11,30 @@
  */
 
 import {
+  accessGate,
   addNow,
   archetypeFor,
+  arena,
   checkUnlocked,
   clearEntities,
+  componentOfOrdinal,
   despawnNow,
   eventQueue,
+  eventQueues,
+  fieldOrdinals,
+  fieldsById,
+  fieldsByOrdinal,
   freeIndex,
   memory,
   readerCursor,
+  readerCursors,
   removeNow,
   resourceStore,
+  resourceStores,
+  root,
   setReaderCursor,
+  sparseByIndex,
+  sparseStores,
   spawnIn,
   stageDepth,
   withComponent,
@@ -126,37 +138,37 @@ export type ComponentInit =
  */
 export class World {
   readonly config: WorldConfig;
-  readonly arena: Arena;
+  readonly [arena]: Arena;
   readonly entities: EntityTable;
   /** Components in scene order; a component's position is its scene index. */
   readonly components: readonly Owner[];
   readonly archetypes: Archetype[] = [];
   /** The archetype of entities with no components. */
-  readonly root: Archetype;
-  readonly resourceStores: Map<Owner, ResourceStore> = new Map();
-  readonly eventQueues: Map<Owner, EventQueue> = new Map();
+  readonly [root]: Archetype;
+  readonly [resourceStores]: Map<Owner, ResourceStore> = new Map();
+  readonly [eventQueues]: Map<Owner, EventQueue> = new Map();
   /** Fields by process-wide id, for the fields of this world. */
-  readonly fieldsById: Map<number, Field> = new Map();
+  readonly [fieldsById]: Map<number, Field> = new Map();
   /**
    * Fields of the world's components in scene order: a field's position here
    * is its ordinal, the same on every thread (process-wide ids are not: each
    * thread numbers fields as it imports modules). Commands name fields by it.
    */
-  readonly fieldsByOrdinal: readonly Field[];
+  readonly [fieldsByOrdinal]: readonly Field[];
   /** Scene index of the component of each field, by field ordinal. */
-  readonly componentOfOrdinal: Int32Array;
+  readonly [componentOfOrdinal]: Int32Array;
   /** Ordinal of each component field by process-wide id, -1 for others. */
-  readonly fieldOrdinals: Int32Array;
+  readonly [fieldOrdinals]: Int32Array;
   /** Event reader cursors by "system/event": the next sequence number each reader has not seen. */
-  readonly readerCursors: Map<string, number> = new Map();
+  readonly [readerCursors]: Map<string, number> = new Map();
   /** Nonzero while a stage runs: structural changes must go through commands. */
   [stageDepth] = 0;
   /** What the system running on this thread may touch; see access.ts. */
-  readonly accessGate: AccessGate = new AccessGate();
+  readonly [accessGate]: AccessGate = new AccessGate();
   /** The store of each sparse component by scene index; undefined for table components. */
-  readonly sparseByIndex: readonly (SparseStore | undefined)[];
+  readonly [sparseByIndex]: readonly (SparseStore | undefined)[];
   /** The sparse components' stores, in scene order. */
-  readonly sparseStores: readonly SparseStore[];
+  readonly [sparseStores]: readonly SparseStore[];
   private readonly componentIndex: Map<Owner, number> = new Map();
   /** Scene index of each component by its owner id, -1 for others. */
   private readonly componentIndexById: Int32Array;
@@ -174,46 +186,48 @@ export class World {
     this.componentIndexById = new Int32Array(1 + Math.max(0, ...this.components.map((c) => c.id)))
       .fill(-1);
     this.components.forEach((owner, index) => this.componentIndexById[owner.id] = index);
-    for (const owner of this.components) for (const f of owner.fields) this.fieldsById.set(f.id, f);
+    for (const owner of this.components) {
+      for (const f of owner.fields) this[fieldsById].set(f.id, f);
+    }
     this.maskWords = Math.max(1, Math.ceil(this.components.length / 32));
-    this.fieldIdLimit = 1 + Math.max(0, ...this.fieldsById.keys());
-    this.arena = new Arena(this.config.segmentBytes, this.config.maxMemoryBytes);
+    this.fieldIdLimit = 1 + Math.max(0, ...this[fieldsById].keys());
+    this[arena] = new Arena(this.config.segmentBytes, this.config.maxMemoryBytes);
     const memory = spec.memory;
-    this.sparseStores = sparseStoresOf(this.components, this.config, memory?.sparse);
-    this.sparseByIndex = this.components.map((_, i) =>
-      this.sparseStores.find((store) => store.index === i)
+    this[sparseStores] = sparseStoresOf(this.components, this.config, memory?.sparse);
+    this[sparseByIndex] = this.components.map((_, i) =>
+      this[sparseStores].find((store) => store.index === i)
     );
     this.entities = new EntityTable(this.config.maxEntities, memory?.entities);
-    this.root = this.createArchetype([]);
+    this[root] = this.createArchetype([]);
     const resources = [Time, ...(spec.resources ?? []).filter((r) => r !== Time)];
     for (const [i, owner] of registerOwners("resource", resources, new Map()).entries()) {
-      this.resourceStores.set(owner, new ResourceStore(owner, memory?.resources[i]));
-      for (const f of owner.fields) this.fieldsById.set(f.id, f);
+      this[resourceStores].set(owner, new ResourceStore(owner, memory?.resources[i]));
+      for (const f of owner.fields) this[fieldsById].set(f.id, f);
     }
     for (const [i, event] of (spec.events ?? []).entries()) {
       const owner = eventOwnerOf(event);
       if (!isOwned(event, "event")) {
         throw new SceneError(`events: ${String(event)} is not an event`);
       }
-      this.eventQueues.set(owner, new EventQueue(owner, owner.capacity, memory?.events[i]));
-      for (const f of owner.fields) this.fieldsById.set(f.id, f);
+      this[eventQueues].set(owner, new EventQueue(owner, owner.capacity, memory?.events[i]));
+      for (const f of owner.fields) this[fieldsById].set(f.id, f);
     }
-    this.fieldsByOrdinal = this.components.flatMap((owner) => owner.fields);
-    this.componentOfOrdinal = Int32Array.from(
-      this.fieldsByOrdinal,
+    this[fieldsByOrdinal] = this.components.flatMap((owner) => owner.fields);
+    this[componentOfOrdinal] = Int32Array.from(
+      this[fieldsByOrdinal],
       (field) => this.components.indexOf(field.owner),
     );
-    this.fieldOrdinals = new Int32Array(1 + Math.max(0, ...this.fieldsById.keys())).fill(-1);
-    this.fieldsByOrdinal.forEach((field, ordinal) => this.fieldOrdinals[field.id] = ordinal);
+    this[fieldOrdinals] = new Int32Array(1 + Math.max(0, ...this[fieldsById].keys())).fill(-1);
+    this[fieldsByOrdinal].forEach((field, ordinal) => this[fieldOrdinals][field.id] = ordinal);
   }
 
   /** The shared memory behind entities, resources and events, for views on other threads. */
   [memory](): WorldMemory {
     return {
       entities: this.entities.memory,
-      resources: [...this.resourceStores.values()].map((store) => store.buffer),
-      events: [...this.eventQueues.values()].map((queue) => queue.memory),
-      sparse: this.sparseStores.map((store) => store.buffers),
+      resources: [...this[resourceStores].values()].map((store) => store.buffer),
+      events: [...this[eventQueues].values()].map((queue) => queue.memory),
+      sparse: this[sparseStores].map((store) => store.buffers),
     };
   }
 
@@ -258,17 +272,17 @@ export class World {
    */
   spawn(...components: ComponentInit[]): number {
     this[checkUnlocked]("spawn");
-    let archetype = this.root;
+    let archetype = this[root];
     for (let i = 0; i < components.length; i++) {
       const index = this.indexOf(initComponent(components[i], i));
-      if (this.sparseByIndex[index] === undefined) {
+      if (this[sparseByIndex][index] === undefined) {
         archetype = this[withComponent](archetype, index);
       }
     }
     const entity = this[spawnIn](archetype);
     const slot = this.entities.indexOf(entity);
     for (const init of components) {
-      this.sparseByIndex[this.indexOf(Array.isArray(init) ? init[0] : init)]?.add(slot);
+      this[sparseByIndex][this.indexOf(Array.isArray(init) ? init[0] : init)]?.add(slot);
     }
     for (const init of components) {
       if (Array.isArray(init) && init[1] !== undefined) this.writeValues(entity, init[0], init[1]);
@@ -310,7 +324,7 @@ export class World {
 
   /** Frees a removed entity's index, out of every sparse store first. */
   [freeIndex](index: number): void {
-    const stores = this.sparseStores;
+    const stores = this[sparseStores];
     for (let s = 0; s < stores.length; s++) stores[s].remove(index);
     this.entities.free(index);
   }
@@ -325,7 +339,7 @@ export class World {
   /** Adds a component by scene index without the lock check. */
   [addNow](entity: number, componentIndex: number): void {
     const index = this.entities.require(entity, "add ", this.components[componentIndex].name);
-    const sparse = this.sparseByIndex[componentIndex];
+    const sparse = this[sparseByIndex][componentIndex];
     if (sparse !== undefined) return sparse.add(index);
     const from = this.archetypes[this.entities.archetype[index]];
     if (from.hasIndex(componentIndex)) return;
@@ -341,7 +355,7 @@ export class World {
   /** Removes a component by scene index without the lock check. */
   [removeNow](entity: number, componentIndex: number): void {
     const index = this.entities.require(entity, "remove ", this.components[componentIndex].name);
-    const sparse = this.sparseByIndex[componentIndex];
+    const sparse = this[sparseByIndex][componentIndex];
     if (sparse !== undefined) return sparse.remove(index);
     const from = this.archetypes[this.entities.archetype[index]];
     if (!from.hasIndex(componentIndex)) return;
@@ -352,7 +366,7 @@ export class World {
   has(entity: number, component: Component): boolean {
     const index = this.entities.require(entity, "has ", ownerOf(component).name);
     const componentIndex = this.indexOf(component);
-    const sparse = this.sparseByIndex[componentIndex];
+    const sparse = this[sparseByIndex][componentIndex];
     if (sparse !== undefined) return sparse.has(index);
     return this.archetypes[this.entities.archetype[index]].hasIndex(componentIndex);
   }
@@ -365,7 +379,7 @@ export class World {
 
   /** Reads one field of one entity. */
   get<T extends FieldType>(entity: number, field: Field<T>): number {
-    this.accessGate.checkRead(field, "world.get");
+    this[accessGate].checkRead(field, "world.get");
     const index = this.entities.require(entity, "get ", field);
     if (isSparse(field.owner)) return this.sparseColumn(index, field)[index];
     return this.columnAt(index, field)[this.entities.row[index] & (this.config.chunkRows - 1)];
@@ -373,7 +387,7 @@ export class World {
 
   /** Writes one field of one entity. Allowed inside systems (declare the write). */
   setField<T extends FieldType>(entity: number, field: Field<T>, value: number | boolean): void {
-    this.accessGate.checkWrite(field, "world.setField");
+    this[accessGate].checkWrite(field, "world.setField");
     const index = this.entities.require(entity, "set ", field);
     if (isSparse(field.owner)) {
       this.sparseColumn(index, field)[index] = toFieldNumber(value);
@@ -409,7 +423,7 @@ export class World {
 
   /** The store of a resource, or a SceneError naming the fix. */
   [resourceStore](owner: Owner): ResourceStore {
-    const store = this.resourceStores.get(owner);
+    const store = this[resourceStores].get(owner);
     if (store === undefined) {
       throw new SceneError(
         `resource ${owner?.name} is not part of this world; add it to the scene's resources list`,
@@ -420,7 +434,7 @@ export class World {
 
   /** The queue of an event type, or a SceneError naming the fix. */
   [eventQueue](owner: Owner): EventQueue {
-    const queue = this.eventQueues.get(owner);
+    const queue = this[eventQueues].get(owner);
     if (queue === undefined) {
       throw new SceneError(
         `event ${owner?.name} is not part of this world; add it to the scene's events list`,
@@ -431,12 +445,12 @@ export class World {
 
   /** The next event sequence number `system` has not read of `event`. */
   [readerCursor](system: string, event: Owner): number {
-    return this.readerCursors.get(`${system}/${event.name}`) ?? 0;
+    return this[readerCursors].get(`${system}/${event.name}`) ?? 0;
   }
 
   /** Records that `system` has read `event` up to `seq`. */
   [setReaderCursor](system: string, event: Owner, seq: number): void {
-    this.readerCursors.set(`${system}/${event.name}`, seq);
+    this[readerCursors].set(`${system}/${event.name}`, seq);
   }
 
   /** The query for `spec`, matched against every archetype and kept up to date. */
@@ -451,8 +465,8 @@ export class World {
     query = this.queries.get(key);
     if (query === undefined) {
       // Archetypes are matched on table components; sparse ones filter rows.
-      const table = (list: number[]) => list.filter((i) => this.sparseByIndex[i] === undefined);
-      const stores = (list: number[]) => list.flatMap((i) => this.sparseByIndex[i] ?? []);
+      const table = (list: number[]) => list.filter((i) => this[sparseByIndex][i] === undefined);
+      const stores = (list: number[]) => list.flatMap((i) => this[sparseByIndex][i] ?? []);
       const filter = stores(all).length + stores(none).length === 0
         ? undefined
         : new SparseFilter(stores(all), stores(none), this.entities.indexMask);
@@ -507,12 +521,12 @@ export class World {
   /** Forgets every entity and archetype (before a restore). Queries and resources stay. */
   [clearEntities](): void {
     this.entities.clear();
-    for (const store of this.sparseStores) store.clear();
-    this.arena.reset();
+    for (const store of this[sparseStores]) store.clear();
+    this[arena].reset();
     this.archetypes.length = 0;
     this.archetypeByKey.clear();
     for (const query of this.queries.values()) query.archetypes.length = 0;
-    (this as { root: Archetype }).root = this.createArchetype([]);
+    (this as { [root]: Archetype })[root] = this.createArchetype([]);
   }
 
   private createArchetype(sorted: readonly number[]): Archetype {
@@ -532,9 +546,9 @@ export class World {
       sorted,
       this.maskWords,
       this.config.chunkRows,
-      this.arena,
+      this[arena],
       this.fieldIdLimit,
-      this.accessGate,
+      this[accessGate],
     );
     this.archetypes.push(archetype);
     this.archetypeByKey.set(sorted.join(","), archetype);
@@ -569,7 +583,7 @@ export class World {
 
   /** The per-entity column of a sparse field, or a UsageError if the entity lacks it. */
   private sparseColumn(index: number, field: Field) {
-    const store = this.sparseByIndex[this.indexOf(field.owner)]!;
+    const store = this[sparseByIndex][this.indexOf(field.owner)]!;
     if (!store.has(index)) {
       throw new UsageError(
         `entity #${this.entities.handle(index, this.entities.generation[index])} has no ` +

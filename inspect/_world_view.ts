@@ -14,6 +14,7 @@ import type { World } from "../core/world.ts";
 import type { Schedule } from "../core/schedule.ts";
 import type { Archetype } from "../core/archetype.ts";
 import type { EntityAnswer, QueryAnswer, RunWorld } from "./messages.ts";
+import { eventQueues, resourceStores } from "../core/_world_internal.ts";
 
 /** Elements of an array resource field sent to the page (the rest only counted). */
 export const RESOURCE_VALUES_MAX = 64;
@@ -41,7 +42,7 @@ export function worldMessage(world: World, tick: number): RunWorld {
     chunks: a.chunks.length,
     bytes: a.chunks.length * a.chunkBytes,
   }));
-  const resources = [...world.resourceStores.values()].map((store) => ({
+  const resources = [...world[resourceStores].values()].map((store) => ({
     name: store.owner.name,
     fields: store.owner.fields.map((field) => {
       const column = store.columns[field.index];
@@ -53,7 +54,7 @@ export function worldMessage(world: World, tick: number): RunWorld {
       };
     }),
   }));
-  const events = [...world.eventQueues.values()].map((queue) => ({
+  const events = [...world[eventQueues].values()].map((queue) => ({
     name: queue.owner.name,
     capacity: queue.capacity,
     lastFrame: queue.current.count,

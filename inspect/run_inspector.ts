@@ -43,6 +43,7 @@ import { type Route, siteHandler } from "./_site.ts";
 import { LiveStream } from "./_stream.ts";
 import { ControlRefused, type RunControl } from "./run_control.ts";
 import { describeEntity, parseHandle, queryPage, ViewError, worldMessage } from "./_world_view.ts";
+import { resourceStores } from "../core/_world_internal.ts";
 
 /** Where `--inspect` listens when given no address. */
 export const DEFAULT_RUN_INSPECT_ADDRESS = "127.0.0.1:7477";
@@ -224,7 +225,7 @@ function hello(options: RunInspectorOptions, sampler: RunSampler, loopback: bool
       name: c.name,
       fields: c.fields.map((f) => f.name),
     })),
-    resources: [...runtime.world.resourceStores.keys()].map((r) => r.name),
+    resources: [...runtime.world[resourceStores].keys()].map((r) => r.name),
     events: (scene.events ?? []).map((e) => ownerOf(e).name),
     ...describeSchedule(runtime.schedule),
     switches: [...options.switches.entries],

@@ -20,7 +20,14 @@ import {
 } from "../mod.ts";
 import { CommandBuffer } from "../core/commands.ts";
 import { applyCommands, type CommandError } from "../core/_apply_commands.ts";
-import { addNow, despawnNow, removeNow, spawnIn, withComponent } from "../core/_world_internal.ts";
+import {
+  addNow,
+  despawnNow,
+  removeNow,
+  root,
+  spawnIn,
+  withComponent,
+} from "../core/_world_internal.ts";
 
 const A = defineComponent("A", { a: "f32", n: "u8" });
 const B = defineComponent("B", { b: "i32" });
@@ -168,7 +175,7 @@ function applyOneByOne(world: World, ops: readonly Op[]): string[] {
   for (const op of ops) {
     if (op.kind === "spawnEach") {
       const batch: number[] = [];
-      let archetype = world.root;
+      let archetype = world[root];
       for (const c of op.components) {
         if (c !== Mark) archetype = world[withComponent](archetype, world.indexOf(c));
       }
@@ -214,7 +221,7 @@ function applyOneByOne(world: World, ops: readonly Op[]): string[] {
         if (op.kind === "add") world[addNow](op.entity, index);
         else world[removeNow](op.entity, index);
       } else {
-        let archetype = world.root;
+        let archetype = world[root];
         for (const c of op.components) {
           archetype = world[withComponent](archetype, world.indexOf(c));
         }

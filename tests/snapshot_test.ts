@@ -22,7 +22,7 @@ import {
   Time,
   World,
 } from "../mod.ts";
-import { eventQueue } from "../core/_world_internal.ts";
+import { eventQueue, eventQueues, readerCursors } from "../core/_world_internal.ts";
 
 const Pos = defineComponent("Pos", { x: "f32", y: "f32" });
 const Hp = defineComponent("Hp", { hp: "i32" });
@@ -206,7 +206,7 @@ function assertSameWorld(a: World, b: World, everSeen: Iterable<number>): void {
   assert.equal(gb.flag, ga.flag);
   assert.deepEqual({ ...b.resource(Time) }, { ...a.resource(Time) });
   const queues = (w: World) =>
-    [...w.eventQueues.values()].map((q) =>
+    [...w[eventQueues].values()].map((q) =>
       [q.previous, q.current].map((buffer) => ({
         baseSeq: buffer.baseSeq,
         count: buffer.count,
@@ -214,7 +214,7 @@ function assertSameWorld(a: World, b: World, everSeen: Iterable<number>): void {
       }))
     );
   assert.deepEqual(queues(b), queues(a), "event queues");
-  assert.deepEqual([...b.readerCursors], [...a.readerCursors], "reader cursors");
+  assert.deepEqual([...b[readerCursors]], [...a[readerCursors]], "reader cursors");
 }
 
 describe("round trip", () => {
@@ -231,7 +231,7 @@ describe("round trip", () => {
     assert.ok(a.world.entities.freeCount >= 5, "a free list");
     const pings = a.world[eventQueue](Ping.n.owner);
     assert.ok(pings.current.count > 0, "events pending for the listener");
-    assert.ok(a.world.readerCursors.size > 0);
+    assert.ok(a.world[readerCursors].size > 0);
     const refs = a.world.query({ all: [Ref] }).count();
     assert.ok(refs > 5, `${refs} entity references`);
 

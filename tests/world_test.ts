@@ -21,6 +21,7 @@ import {
 } from "../mod.ts";
 import {
   archetypeFor,
+  root,
   stageDepth,
   withComponent,
   withoutComponent,
@@ -62,9 +63,9 @@ describe("entity operations", () => {
   test("spawn with no components lands in the root archetype", () => {
     const world = new World({ components: COMPONENTS });
     const e = world.spawn();
-    assert.equal(archetypeOf(world, e), world.root);
-    assert.equal(world.root.count, 1);
-    assert.deepEqual(world.root.components, []);
+    assert.equal(archetypeOf(world, e), world[root]);
+    assert.equal(world[root].count, 1);
+    assert.deepEqual(world[root].components, []);
   });
 
   test("add with values, add of a component already there only sets values, remove", () => {

@@ -11,7 +11,7 @@
 
 import type { World } from "../world.ts";
 import { CONTROL, type PoolMemory } from "./_pool_memory.ts";
-import { archetypeFor } from "../_world_internal.ts";
+import { archetypeFor, arena } from "../_world_internal.ts";
 
 /** What a worker must add to its view: everything new since the last message. */
 export interface LayoutDelta {
@@ -54,7 +54,7 @@ export class LayoutPublisher {
   }
 
   private delta(world: World): LayoutDelta | undefined {
-    const segments = world.arena.segments.slice(this.segments);
+    const segments = world[arena].segments.slice(this.segments);
     const archetypes = world.archetypes.slice(this.archetypes).map((a) => a.componentIndices);
     const chunks: [number, number, number][] = [];
     for (const archetype of world.archetypes) {

@@ -39,7 +39,7 @@ import { RUN_TASK, TaskRunner, WHOLE_QUERY_TASK } from "./_task_runner.ts";
 import { TaskTrace, TRACE_KIND, traceOn, writeTrace } from "./task_trace.ts";
 import { Time } from "../resources.ts";
 import type { WorkerInit, WorkerReply } from "./worker.ts";
-import { memory, readerCursor, setReaderCursor } from "../_world_internal.ts";
+import { eventQueues, memory, readerCursor, setReaderCursor } from "../_world_internal.ts";
 
 /**
  * Entities times cost below which a stage stays inline by default: waking
@@ -192,7 +192,7 @@ export class WorkStealingBackend implements Backend {
     this.state = state;
     await this.inline.init(state);
     const { world, schedule } = state;
-    const events = [...world.eventQueues.keys()];
+    const events = [...world[eventQueues].keys()];
     this.events = events;
     this.pool = new PoolMemory({
       threads: workers + 1,
