@@ -105,7 +105,11 @@ export {
 } from "./core/runtime.ts";
 export type { Backend, BackendStats } from "./core/scheduler/backend.ts";
 export { BlockingBackend } from "./core/scheduler/blocking.ts";
-export { WorkStealingBackend, type WorkStealingOptions } from "./core/scheduler/work_stealing.ts";
+export {
+  WORKERS_MAX,
+  WorkStealingBackend,
+  type WorkStealingOptions,
+} from "./core/scheduler/work_stealing.ts";
 export { AdaptiveBackend, type AdaptiveOptions } from "./core/scheduler/adaptive.ts";
 export { IoUringBackend, type IoUringBackendOptions } from "./core/scheduler/io_uring.ts";
 export { IO_ERRNO, IoCompletion, O_FLAGS, SystemIo } from "./core/io.ts";

@@ -54,6 +54,17 @@ import { eventQueues, memory, readerCursor, setReaderCursor } from "../_world_in
  */
 export const DEFAULT_MIN_PARALLEL_WORK = 16_384;
 
+/**
+ * The most worker threads a pool may have (besides the calling thread).
+ *
+ * @example
+ * ```ts
+ * import { WORKERS_MAX } from "staticecs";
+ * const workers = Math.min(WORKERS_MAX, navigator.hardwareConcurrency - 1);
+ * ```
+ */
+export const WORKERS_MAX = 256;
+
 const NO_ERRORS: { system: number; message: string }[] = [];
 
 /**
@@ -179,8 +190,8 @@ export class WorkStealingBackend implements Backend {
 
   async init(state: RuntimeState): Promise<void> {
     const workers = this.workerCount;
-    if (!Number.isInteger(workers) || workers < 0 || workers > 256) {
-      throw new UsageError(`workers must be an integer from 0 to 256; got ${workers}`);
+    if (!Number.isInteger(workers) || workers < 0 || workers > WORKERS_MAX) {
+      throw new UsageError(`workers must be an integer from 0 to ${WORKERS_MAX}; got ${workers}`);
     }
     const minWork = this.minParallelWork;
     if (typeof minWork !== "number" || !(minWork >= 0)) {

@@ -42,6 +42,7 @@ import {
   BlockingBackend,
   IoUringBackend,
   Runtime,
+  WORKERS_MAX,
   WorkStealingBackend,
 } from "staticecs";
 import { openIoExecutor, openIoPair } from "../../ffi/executor.ts";
@@ -115,7 +116,7 @@ function parseOptions(): Options {
       rounds,
       warmupFrames: quick ? 200 : 400,
       sliceFrames: quick ? 50 : 100,
-      workers: parseWorkers(values.workers, 256, undefined),
+      workers: parseWorkers(values.workers, WORKERS_MAX, undefined),
       subject,
     };
   });
