@@ -21,7 +21,7 @@ import { BadInput, EXIT_BAD_INPUT, EXIT_OK } from "./_failure.ts";
 import { loadScene } from "./_load_scene.ts";
 import { startRuntime } from "./_start_runtime.ts";
 import { type TypeCheck, typeCheckScene } from "./_type_check.ts";
-import { resourceStores } from "../core/_world_internal.ts";
+import { archetypeList, resourceStores, sceneComponents } from "../core/_world_internal.ts";
 
 /** Usage of `staticecs check`. */
 export const CHECK_USAGE = `Usage: staticecs check <scene.ts> [options]
@@ -118,11 +118,11 @@ function buildPlan(runtime: Runtime, scene: string, file: string, types: TypeChe
   return {
     scene,
     file,
-    components: names(world.components),
+    components: names(world[sceneComponents]),
     resources: names([...world[resourceStores].keys()]),
     events: (runtime.scene.events ?? []).map((e) => ownerOf(e).name),
     entities: world.entityCount,
-    archetypes: world.archetypes.filter((a) => a.count > 0).length,
+    archetypes: world[archetypeList].filter((a) => a.count > 0).length,
     ...describeSchedule(schedule),
     types,
   };

@@ -30,9 +30,13 @@ import { PARTITIONS_MAX } from "./limits.ts";
 import {
   addNow,
   archetypeFor,
+  archetypeList,
   arena,
   checkUnlocked,
+  entityTable,
   freeIndex,
+  indexOfComponent,
+  sceneComponents,
   sparseByIndex,
   sparseStores,
 } from "../core/_world_internal.ts";
@@ -91,7 +95,7 @@ function valueBytesOf(column: ColumnOf): number {
 /** The columns of a group of `owners` (world order): tables' fields, then sparse ones'. */
 function columnsOf(world: World, owners: readonly Owner[], idField: Field): ColumnOf[] {
   return owners.flatMap((owner): ColumnOf[] => {
-    const store = world[sparseByIndex][world.indexOf(owner)];
+    const store = world[sparseByIndex][world[indexOfComponent](owner)];
     if (store === undefined) {
       return owner.fields.filter((f) => f !== idField).map((field) => ({ kind: "table", field }));
     }
@@ -164,10 +168,10 @@ export class PartitionMap {
     this.partitions = partitions;
     this.pow2Mask = (partitions & (partitions - 1)) === 0 ? partitions - 1 : -1;
     this.keyField = key;
-    this.keyIndex = world.indexOf(key.owner);
-    this.idIndex = world.indexOf(ClusterId);
+    this.keyIndex = world[indexOfComponent](key.owner);
+    this.idIndex = world[indexOfComponent](ClusterId);
     this.idField = ClusterId.id;
-    this.ownersByName = new Map(world.components.map((owner) => [owner.name, owner]));
+    this.ownersByName = new Map(world[sceneComponents].map((owner) => [owner.name, owner]));
   }
 
   /**
@@ -179,7 +183,7 @@ export class PartitionMap {
     const world = this.world;
     world[checkUnlocked]("assignIds");
     // Snapshot the list: adding ClusterId may create archetypes as it goes.
-    for (const archetype of [...world.archetypes]) {
+    for (const archetype of [...world[archetypeList]]) {
       if (archetype.hasIndex(this.idIndex)) continue;
       const mask = archetype.chunkRows - 1;
       // From the last row, so each move takes the cheap end of swap-remove.
@@ -189,7 +193,7 @@ export class PartitionMap {
       }
     }
     let given = 0;
-    for (const archetype of world.archetypes) {
+    for (const archetype of world[archetypeList]) {
       if (!archetype.hasIndex(this.idIndex)) continue;
       for (const chunk of archetype.chunks) {
         const ids = chunk.column(this.idField);
@@ -218,7 +222,7 @@ export class PartitionMap {
     }
     out.fill(0);
     const partitions = this.partitions, pow2Mask = this.pow2Mask;
-    for (const archetype of this.world.archetypes) {
+    for (const archetype of this.world[archetypeList]) {
       if (archetype.count === 0) continue;
       if (!archetype.hasIndex(this.keyIndex)) {
         out[0] += archetype.count;
@@ -250,7 +254,7 @@ export class PartitionMap {
     }
     const counts = new Int32Array(this.partitions);
     const starts = new Int32Array(this.partitions);
-    for (const archetype of this.world.archetypes) {
+    for (const archetype of this.world[archetypeList]) {
       if (archetype.count === 0) continue;
       const selected = this.markRows(archetype, wantedMask, counts, starts);
       if (selected === 0) continue;
@@ -385,7 +389,7 @@ export class PartitionMap {
     out: ArrayBuffer,
     selected: number,
   ): void {
-    const rows = this.selectedRows, targets = this.selectedTargets, table = this.world.entities;
+    const rows = this.selectedRows, targets = this.selectedTargets, table = this.world[entityTable];
     const shift = archetype.chunkShift, mask = archetype.chunkRows - 1;
     const present = of.kind === "present" ? new Uint8Array(out) : undefined;
     const source = of.kind === "sparse" && of.field.type !== "entity"
@@ -415,7 +419,7 @@ export class PartitionMap {
    * each column replays the moves in the order planned.
    */
   private removeMarked(archetype: Archetype, selected: number): void {
-    const table = this.world.entities, rows = this.selectedRows;
+    const table = this.world[entityTable], rows = this.selectedRows;
     const shift = archetype.chunkShift, mask = archetype.chunkRows - 1;
     const chunks = archetype.chunks;
     for (let i = 0; i < selected; i++) {
@@ -457,7 +461,7 @@ export class PartitionMap {
       : [...archetype.componentIndices, this.idIndex].sort((a, b) => a - b);
     const sparse = this.world[sparseStores].map((store) => store.index);
     const owners = [...indices, ...sparse].sort((a, b) => a - b).map((i) =>
-      this.world.components[i]
+      this.world[sceneComponents][i]
     );
     layout = {
       names: Object.freeze(owners.map((owner) => owner.name)),
@@ -483,7 +487,7 @@ export class PartitionMap {
     checked.groups.forEach((group, g) => {
       if (group.count === 0) return;
       const indices = group.components.map((name) =>
-        this.world.indexOf(this.ownersByName.get(name)!)
+        this.world[indexOfComponent](this.ownersByName.get(name)!)
       ).filter((i) => this.world[sparseByIndex][i] === undefined);
       const archetype = this.world[archetypeFor]([...indices, this.idIndex]);
       plans.push({ group, archetype, columns: columnsByGroup[g] });
@@ -537,7 +541,7 @@ export class PartitionMap {
    * that writing them cannot fail halfway.
    */
   private reserve(plans: readonly InsertPlan[]): void {
-    const table = this.world.entities;
+    const table = this.world[entityTable];
     const total = plans.reduce((sum, plan) => sum + plan.group.count, 0);
     const room = table.maxEntities - table.nextFresh + 1 + table.freeCount;
     if (total > room) {
@@ -583,7 +587,7 @@ function replayMoves(
 
 function writeGroup(world: World, plan: InsertPlan, idField: Field): void {
   const { archetype, group, columns } = plan;
-  const table = world.entities, start = archetype.count, count = group.count;
+  const table = world[entityTable], start = archetype.count, count = group.count;
   const shift = archetype.chunkShift, mask = archetype.chunkRows - 1;
   for (let i = 0; i < count; i++) {
     const row = start + i;
@@ -607,7 +611,7 @@ function writeGroup(world: World, plan: InsertPlan, idField: Field): void {
 /** Gives the group's entities their sparse components: presence first, then values. */
 function writeSparse(world: World, plan: InsertPlan, start: number): void {
   const { archetype, group, columns } = plan;
-  const table = world.entities, shift = archetype.chunkShift, mask = archetype.chunkRows - 1;
+  const table = world[entityTable], shift = archetype.chunkShift, mask = archetype.chunkRows - 1;
   let present: Uint8Array | undefined;
   for (let c = 0; c < columns.length; c++) {
     const of = columns[c];

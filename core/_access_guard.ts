@@ -25,7 +25,7 @@ import { type ResourceStore, Time } from "./resources.ts";
 import type { Column, Field } from "./schema.ts";
 import type { AccessSet } from "./system.ts";
 import type { World } from "./world.ts";
-import { fieldOrdinals, fieldsById, resourceStores } from "./_world_internal.ts";
+import { archetypeList, fieldOrdinals, fieldsById, resourceStores } from "./_world_internal.ts";
 
 /** Stands for a chunk's entity handles where a field id is expected. */
 const NO_FIELD = -1;
@@ -85,7 +85,7 @@ export class AccessGuard {
   }
 
   private hashWorld(into: Float64Array): void {
-    for (const archetype of this.world.archetypes) {
+    for (const archetype of this.world[archetypeList]) {
       for (const chunk of archetype.chunks) {
         if (chunk.count > 0) this.hashChunk(chunk, into);
       }

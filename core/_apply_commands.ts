@@ -35,11 +35,14 @@ import {
 import { moveRun } from "./_row_moves.ts";
 import {
   addNow,
+  archetypeList,
   componentOfOrdinal,
   despawnNow,
+  entityTable,
   fieldsByOrdinal,
   removeNow,
   root,
+  sceneComponents,
   sparseByIndex,
   spawnIn,
   withComponent,
@@ -211,7 +214,7 @@ function applySpawn(world: World, buffer: CommandBuffer, record: number): number
   const entity = world[spawnIn](archetype);
   buffer.resolved[ordinal] = entity;
   for (let r = record + 1; r < next; r++) {
-    world[sparseByIndex][words[r * WORDS + 2]]?.add(world.entities.indexOf(entity));
+    world[sparseByIndex][words[r * WORDS + 2]]?.add(world[entityTable].indexOf(entity));
   }
   return next - 1;
 }
@@ -238,7 +241,7 @@ function applySpawnRun(world: World, buffer: CommandBuffer, record: number): num
     groups++;
     end = next;
   }
-  if (groups < 2 || world.entities.available < groups) return applySpawn(world, buffer, record);
+  if (groups < 2 || world[entityTable].available < groups) return applySpawn(world, buffer, record);
   let base: number;
   try {
     base = archetype.growBy(groups);
@@ -309,7 +312,7 @@ function placeSpawns(
   archetype: Archetype,
   base: number,
 ): void {
-  const words = buffer.words, table = world.entities, mask = archetype.chunkRows - 1;
+  const words = buffer.words, table = world[entityTable], mask = archetype.chunkRows - 1;
   let row = base - 1;
   for (let r = start; r < end; r++) {
     const at = r * WORDS, kind = words[at];
@@ -335,7 +338,7 @@ function applyRun(world: World, buffer: CommandBuffer, record: number): number {
   const words = buffer.words;
   const at = record * WORDS;
   const kind = words[at], component = words[at + 2];
-  const table = world.entities;
+  const table = world[entityTable];
   const entity = words[at + 1];
   if (kind !== DESPAWN && world[sparseByIndex][component] !== undefined) {
     return applySparseRun(world, buffer, record);
@@ -345,7 +348,7 @@ function applyRun(world: World, buffer: CommandBuffer, record: number): number {
     return record;
   }
   const index = table.indexOf(entity);
-  const from = world.archetypes[table.archetype[index]];
+  const from = world[archetypeList][table.archetype[index]];
   const to = kind === DESPAWN
     ? null
     : kind === ADD
@@ -375,7 +378,7 @@ function applyRun(world: World, buffer: CommandBuffer, record: number): number {
  * and fails). Returns the last record consumed.
  */
 function applySparseRun(world: World, buffer: CommandBuffer, record: number): number {
-  const words = buffer.words, table = world.entities;
+  const words = buffer.words, table = world[entityTable];
   const kind = words[record * WORDS], component = words[record * WORDS + 2];
   const store = world[sparseByIndex][component]!;
   let next = record;
@@ -413,7 +416,7 @@ function spawnEachEnd(world: World, buffer: CommandBuffer, record: number): numb
   const count = words[at + 1], components = words[at + 3];
   let fields = 0;
   for (let c = 0; c < components; c++) {
-    fields += world.components[componentOfList(words, record, c)].fields.length;
+    fields += world[sceneComponents][componentOfList(words, record, c)].fields.length;
   }
   return record + Math.ceil(components / PER_RECORD) + fields * Math.ceil(count / PER_RECORD);
 }
@@ -434,7 +437,7 @@ let spawnEachPlaced = 0;
  * as many as maxEntities allows; returns how many.
  */
 function applySpawnEach(world: World, buffer: CommandBuffer, record: number): number {
-  const words = buffer.words, at = record * WORDS, table = world.entities;
+  const words = buffer.words, at = record * WORDS, table = world[entityTable];
   const count = words[at + 1], firstOrdinal = words[at + 2], components = words[at + 3];
   let archetype = world[root];
   for (let c = 0; c < components; c++) {
@@ -465,7 +468,7 @@ function writeSpawnEachValues(
   base: number,
   placed: number,
 ): void {
-  const words = buffer.words, table = world.entities;
+  const words = buffer.words, table = world[entityTable];
   const count = words[record * WORDS + 1], components = words[record * WORDS + 3];
   const perField = Math.ceil(count / PER_RECORD), mask = archetype.chunkRows - 1;
   let valueRecord = record + 1 + Math.ceil(components / PER_RECORD);
@@ -477,7 +480,7 @@ function writeSpawnEachValues(
         store.add(table.indexOf(buffer.resolved[words[record * WORDS + 2] + i]));
       }
     }
-    for (const field of world.components[index].fields) {
+    for (const field of world[sceneComponents][index].fields) {
       const firstWord = valueRecord * WORDS + 1;
       if (store !== undefined || field.type === "entity") {
         for (let i = 0, at = firstWord; i < placed; i++, at++) {
@@ -532,7 +535,7 @@ function spawnEachShort(world: World, count: number, placed: number): BoundError
     "maxEntities",
     limit,
     `spawnEach: ${count - placed} of ${count} spawns failed: entity limit reached ` +
-      `(${world.entities.alive} alive of maxEntities ${limit}); raise config.maxEntities or ` +
+      `(${world[entityTable].alive} alive of maxEntities ${limit}); raise config.maxEntities or ` +
       `despawn entities first`,
   );
 }
@@ -544,13 +547,13 @@ function spawnEachShort(world: World, count: number, placed: number): BoundError
  * were no longer alive (despawned earlier in the stage), which are skipped.
  */
 function applyEach(world: World, buffer: CommandBuffer, record: number): number {
-  const words = buffer.words, table = world.entities;
+  const words = buffer.words, table = world[entityTable];
   const kind = words[record * WORDS], component = words[record * WORDS + 1];
   const rows = words[record * WORDS + 2];
   const sparse = kind === DESPAWN_EACH ? undefined : world[sparseByIndex][component];
   if (sparse === undefined && eachIsOneRun(world, buffer, record, rows)) {
     const index = table.indexOf(words[handleWord(record, 0)]);
-    const from = world.archetypes[table.archetype[index]];
+    const from = world[archetypeList][table.archetype[index]];
     const to = kind === DESPAWN_EACH
       ? null
       : kind === ADD_EACH
@@ -611,7 +614,7 @@ function eachIsOneRun(
   record: number,
   rows: number,
 ): boolean {
-  const words = buffer.words, table = world.entities;
+  const words = buffer.words, table = world[entityTable];
   const first = words[handleWord(record, 0)];
   if (!table.isAlive(first)) return false;
   const firstIndex = table.indexOf(first);
@@ -641,7 +644,7 @@ function staleInEach(
 ): StaleEntityError {
   const op = kind === DESPAWN_EACH
     ? "despawnEach"
-    : `${kind === ADD_EACH ? "addEach" : "removeEach"} ${world.components[component].name}`;
+    : `${kind === ADD_EACH ? "addEach" : "removeEach"} ${world[sceneComponents][component].name}`;
   const error = new StaleEntityError(0, op);
   error.message = `${op}: ${stale} of ${rows} entities were no longer alive (despawned earlier ` +
     `in this stage) and were skipped`;

@@ -19,7 +19,7 @@
 import type { Archetype } from "./archetype.ts";
 import type { EntityTable } from "./entities.ts";
 import type { World } from "./world.ts";
-import { freeIndex } from "./_world_internal.ts";
+import { entityTable, freeIndex } from "./_world_internal.ts";
 
 /**
  * Moves rows `[first, first + count)` of `from` to the end of `to`, in
@@ -40,8 +40,8 @@ export function moveRun(
   to: Archetype | null,
 ): void {
   if (to === null) freeRun(world, from, first, count);
-  else appendRun(world.entities, from, first, count, to);
-  fillHoles(world.entities, from, first, count);
+  else appendRun(world[entityTable], from, first, count, to);
+  fillHoles(world[entityTable], from, first, count);
 }
 
 /** Copies the run to the end of `to` (which grows first, so a full arena changes nothing). */
@@ -80,7 +80,7 @@ function appendRun(
 }
 
 function freeRun(world: World, from: Archetype, first: number, count: number): void {
-  const mask = from.chunkRows - 1, entities = world.entities;
+  const mask = from.chunkRows - 1, entities = world[entityTable];
   for (let i = 0; i < count; i++) {
     const row = first + i;
     world[freeIndex](entities.indexOf(from.chunks[row >>> from.chunkShift].entities[row & mask]));

@@ -76,3 +76,11 @@ export const accessGate: unique symbol = Symbol("World.accessGate");
 export const sparseByIndex: unique symbol = Symbol("World.sparseByIndex");
 /** Every sparse component's store. */
 export const sparseStores: unique symbol = Symbol("World.sparseStores");
+/** The entity table: handles, generations, each entity's archetype and row. */
+export const entityTable: unique symbol = Symbol("World.entityTable");
+/** Every archetype, by id. */
+export const archetypeList: unique symbol = Symbol("World.archetypeList");
+/** The scene's components, by scene index. */
+export const sceneComponents: unique symbol = Symbol("World.sceneComponents");
+/** `(component) => index`: a component's scene index; throws for one not in the scene. */
+export const indexOfComponent: unique symbol = Symbol("World.indexOfComponent");

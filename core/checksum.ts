@@ -10,7 +10,7 @@
 import type { Column } from "./schema.ts";
 import { mix32 } from "./random.ts";
 import type { World } from "./world.ts";
-import { resourceStores, sparseStores } from "./_world_internal.ts";
+import { archetypeList, entityTable, resourceStores, sparseStores } from "./_world_internal.ts";
 
 /** Running two-lane hash over 32-bit words. */
 export class Digest {
@@ -58,7 +58,7 @@ export class Digest {
 export function worldChecksum(world: World): string {
   const digest = new Digest();
   digest.word(world.entityCount);
-  for (const archetype of world.archetypes) {
+  for (const archetype of world[archetypeList]) {
     if (archetype.count === 0) continue;
     digest.word(archetype.componentIndices.length);
     for (const index of archetype.componentIndices) digest.word(index);
@@ -76,8 +76,8 @@ export function worldChecksum(world: World): string {
 
 /** Each live entity's sparse components, in archetype then row order: a bit, then values. */
 function digestSparse(world: World, digest: Digest): void {
-  const table = world.entities;
-  for (const archetype of world.archetypes) {
+  const table = world[entityTable];
+  for (const archetype of world[archetypeList]) {
     for (const chunk of archetype.chunks) {
       for (let i = 0; i < chunk.count; i++) {
         const index = table.indexOf(chunk.entities[i]);

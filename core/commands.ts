@@ -48,7 +48,13 @@ import {
   VALUES,
   WORDS,
 } from "./_command_records.ts";
-import { eventQueue, eventQueues, fieldOrdinals } from "./_world_internal.ts";
+import {
+  eventQueue,
+  eventQueues,
+  fieldOrdinals,
+  indexOfComponent,
+  sceneComponents,
+} from "./_world_internal.ts";
 
 /** Records a buffer takes from the frame's shared count at a time. */
 const BUDGET_BLOCK = 256;
@@ -250,12 +256,12 @@ export class CommandBuffer {
    * ```
    */
   addEach(chunk: SystemChunk, component: Component): void {
-    this.recordEach(ADD_EACH, chunk, this.world.indexOf(component));
+    this.recordEach(ADD_EACH, chunk, this.world[indexOfComponent](component));
   }
 
   /** Records removing `component` from every row of `chunk` that passes its query's sparse terms. */
   removeEach(chunk: SystemChunk, component: Component): void {
-    this.recordEach(REMOVE_EACH, chunk, this.world.indexOf(component));
+    this.recordEach(REMOVE_EACH, chunk, this.world[indexOfComponent](component));
   }
 
   /** Records despawning every row of `chunk` that passes its query's sparse terms. */
@@ -265,7 +271,7 @@ export class CommandBuffer {
 
   /** Records adding a component, with optional values. */
   add<S extends Schema>(entity: number, component: Component<S>, values?: Values<S>): void {
-    const index = this.world.indexOf(component);
+    const index = this.world[indexOfComponent](component);
     const checked = this.checkEntity(entity, "add ", ownerOf(component).name);
     this.reserve(1);
     this.push(ADD, checked, index, 0);
@@ -274,7 +280,7 @@ export class CommandBuffer {
 
   /** Records removing a component. */
   remove(entity: number, component: Component): void {
-    const index = this.world.indexOf(component);
+    const index = this.world[indexOfComponent](component);
     const checked = this.checkEntity(entity, "remove ", ownerOf(component).name);
     this.reserve(1);
     this.push(REMOVE, checked, index, 0);
@@ -546,8 +552,10 @@ export class SpawnBatch {
     let known = this.known.get(components);
     if (known === undefined) {
       const list = Array.isArray(components) ? components : [components as Component];
-      const indices = list.map((c) => this.world.indexOf(c));
-      const fields = indices.flatMap((index) => this.world.components[index].fields as Field[]);
+      const indices = list.map((c) => this.world[indexOfComponent](c));
+      const fields = indices.flatMap((index) =>
+        this.world[sceneComponents][index].fields as Field[]
+      );
       known = { indices, fields };
       this.known.set(components, known);
     }

@@ -17,10 +17,13 @@ import type { Column, Owner } from "./schema.ts";
 import type { World } from "./world.ts";
 import {
   archetypeFor,
+  archetypeList,
   clearEntities,
+  entityTable,
   eventQueues,
   readerCursors,
   resourceStores,
+  sceneComponents,
   sparseStores,
 } from "./_world_internal.ts";
 
@@ -44,14 +47,14 @@ export function snapshotWorld(world: World, ticks: number): Uint8Array {
   const out = new Writer();
   out.u32(MAGIC).u32(VERSION).u32(fingerprint(world)).f64(ticks);
   out.u32(world.config.maxEntities).u32(world.config.chunkRows);
-  const table = world.entities;
+  const table = world[entityTable];
   out.u32(table.nextFresh).u32(table.retired).u32(table.alive).u32(table.freeCount);
   out.column(table.generation, table.nextFresh);
   for (let i = 0; i < table.freeCount; i++) {
     out.u32(table.freeRing[(table.freeHead + i) % table.freeRing.length]);
   }
-  out.u32(world.archetypes.length);
-  for (const archetype of world.archetypes) {
+  out.u32(world[archetypeList].length);
+  for (const archetype of world[archetypeList]) {
     out.u32(archetype.componentIndices.length);
     for (const index of archetype.componentIndices) out.u32(index);
     out.u32(archetype.count);
@@ -112,12 +115,12 @@ export function restoreWorld(world: World, bytes: Uint8Array): number {
   restoreEntityTable(world, input);
   restoreArchetypes(world, input);
   for (const store of world[sparseStores]) {
-    input.columnInto(store.bits, (world.entities.nextFresh + 31) >>> 5);
-    for (const column of store.columns) input.columnInto(column, world.entities.nextFresh);
+    input.columnInto(store.bits, (world[entityTable].nextFresh + 31) >>> 5);
+    for (const column of store.columns) input.columnInto(column, world[entityTable].nextFresh);
   }
-  const rows = world.archetypes.reduce((sum, archetype) => sum + archetype.count, 0);
-  if (rows !== world.entities.alive) {
-    throw snapshotError(`it counts ${world.entities.alive} live entities but stores ${rows}`);
+  const rows = world[archetypeList].reduce((sum, archetype) => sum + archetype.count, 0);
+  if (rows !== world[entityTable].alive) {
+    throw snapshotError(`it counts ${world[entityTable].alive} live entities but stores ${rows}`);
   }
   for (const store of world[resourceStores].values()) input.bytesInto(store.bytes());
   for (const queue of world[eventQueues].values()) {
@@ -135,7 +138,7 @@ export function restoreWorld(world: World, bytes: Uint8Array): number {
 }
 
 function restoreEntityTable(world: World, input: Reader): void {
-  const table = world.entities;
+  const table = world[entityTable];
   table.nextFresh = input.count(table.maxEntities + 1, "next index");
   table.retired = input.u32();
   table.alive = input.u32();
@@ -148,13 +151,13 @@ function restoreEntityTable(world: World, input: Reader): void {
 }
 
 function restoreArchetypes(world: World, input: Reader): void {
-  const table = world.entities;
+  const table = world[entityTable];
   const count = input.count(world.config.maxArchetypes, "archetype count");
   for (let a = 0; a < count; a++) {
     const indices: number[] = [];
-    const length = input.count(world.components.length, "component count");
+    const length = input.count(world[sceneComponents].length, "component count");
     for (let i = 0; i < length; i++) {
-      indices.push(input.count(world.components.length - 1, "component"));
+      indices.push(input.count(world[sceneComponents].length - 1, "component"));
     }
     const archetype = world[archetypeFor](indices);
     if (archetype.id !== a) throw snapshotError(`archetype ${a} is a duplicate`);
@@ -188,7 +191,7 @@ function snapshotError(why: string): SceneError {
 function fingerprint(world: World): number {
   const digest = new Digest();
   const owners: Owner[] = [
-    ...world.components,
+    ...world[sceneComponents],
     ...world[resourceStores].keys(),
     ...world[eventQueues].keys(),
   ];

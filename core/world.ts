@@ -14,17 +14,20 @@ import {
   accessGate,
   addNow,
   archetypeFor,
+  archetypeList,
   arena,
   checkUnlocked,
   clearEntities,
   componentOfOrdinal,
   despawnNow,
+  entityTable,
   eventQueue,
   eventQueues,
   fieldOrdinals,
   fieldsById,
   fieldsByOrdinal,
   freeIndex,
+  indexOfComponent,
   memory,
   readerCursor,
   readerCursors,
@@ -32,6 +35,7 @@ import {
   resourceStore,
   resourceStores,
   root,
+  sceneComponents,
   setReaderCursor,
   sparseByIndex,
   sparseStores,
@@ -139,10 +143,10 @@ export type ComponentInit =
 export class World {
   readonly config: WorldConfig;
   readonly [arena]: Arena;
-  readonly entities: EntityTable;
+  readonly [entityTable]: EntityTable;
   /** Components in scene order; a component's position is its scene index. */
-  readonly components: readonly Owner[];
-  readonly archetypes: Archetype[] = [];
+  readonly [sceneComponents]: readonly Owner[];
+  readonly [archetypeList]: Archetype[] = [];
   /** The archetype of entities with no components. */
   readonly [root]: Archetype;
   readonly [resourceStores]: Map<Owner, ResourceStore> = new Map();
@@ -182,22 +186,24 @@ export class World {
 
   constructor(spec: WorldSpec = {}) {
     this.config = resolveConfig(spec.config);
-    this.components = registerOwners("component", spec.components ?? [], this.componentIndex);
-    this.componentIndexById = new Int32Array(1 + Math.max(0, ...this.components.map((c) => c.id)))
+    this[sceneComponents] = registerOwners("component", spec.components ?? [], this.componentIndex);
+    this.componentIndexById = new Int32Array(
+      1 + Math.max(0, ...this[sceneComponents].map((c) => c.id)),
+    )
       .fill(-1);
-    this.components.forEach((owner, index) => this.componentIndexById[owner.id] = index);
-    for (const owner of this.components) {
+    this[sceneComponents].forEach((owner, index) => this.componentIndexById[owner.id] = index);
+    for (const owner of this[sceneComponents]) {
       for (const f of owner.fields) this[fieldsById].set(f.id, f);
     }
-    this.maskWords = Math.max(1, Math.ceil(this.components.length / 32));
+    this.maskWords = Math.max(1, Math.ceil(this[sceneComponents].length / 32));
     this.fieldIdLimit = 1 + Math.max(0, ...this[fieldsById].keys());
     this[arena] = new Arena(this.config.segmentBytes, this.config.maxMemoryBytes);
     const memory = spec.memory;
-    this[sparseStores] = sparseStoresOf(this.components, this.config, memory?.sparse);
-    this[sparseByIndex] = this.components.map((_, i) =>
+    this[sparseStores] = sparseStoresOf(this[sceneComponents], this.config, memory?.sparse);
+    this[sparseByIndex] = this[sceneComponents].map((_, i) =>
       this[sparseStores].find((store) => store.index === i)
     );
-    this.entities = new EntityTable(this.config.maxEntities, memory?.entities);
+    this[entityTable] = new EntityTable(this.config.maxEntities, memory?.entities);
     this[root] = this.createArchetype([]);
     const resources = [Time, ...(spec.resources ?? []).filter((r) => r !== Time)];
     for (const [i, owner] of registerOwners("resource", resources, new Map()).entries()) {
@@ -212,10 +218,10 @@ export class World {
       this[eventQueues].set(owner, new EventQueue(owner, owner.capacity, memory?.events[i]));
       for (const f of owner.fields) this[fieldsById].set(f.id, f);
     }
-    this[fieldsByOrdinal] = this.components.flatMap((owner) => owner.fields);
+    this[fieldsByOrdinal] = this[sceneComponents].flatMap((owner) => owner.fields);
     this[componentOfOrdinal] = Int32Array.from(
       this[fieldsByOrdinal],
-      (field) => this.components.indexOf(field.owner),
+      (field) => this[sceneComponents].indexOf(field.owner),
     );
     this[fieldOrdinals] = new Int32Array(1 + Math.max(0, ...this[fieldsById].keys())).fill(-1);
     this[fieldsByOrdinal].forEach((field, ordinal) => this[fieldOrdinals][field.id] = ordinal);
@@ -224,7 +230,7 @@ export class World {
   /** The shared memory behind entities, resources and events, for views on other threads. */
   [memory](): WorldMemory {
     return {
-      entities: this.entities.memory,
+      entities: this[entityTable].memory,
       resources: [...this[resourceStores].values()].map((store) => store.buffer),
       events: [...this[eventQueues].values()].map((queue) => queue.memory),
       sparse: this[sparseStores].map((store) => store.buffers),
@@ -233,17 +239,17 @@ export class World {
 
   /** Live entities. */
   get entityCount(): number {
-    return this.entities.alive;
+    return this[entityTable].alive;
   }
 
   /** The scene index of a component, or a SceneError naming the fix. */
-  indexOf(component: Component | Owner): number {
+  [indexOfComponent](component: Component | Owner): number {
     // A component's metadata sits under a symbol; an Owner has none (and probing a component
     // for a missing name would reach its unknown-field guard).
     const owner = ownerOf(component as Component) ?? component as Owner;
     // By the owner's id first (a typed-array read: commands look components up per entity).
     const byId = this.componentIndexById[owner?.id];
-    if (byId >= 0 && this.components[byId] === owner) return byId;
+    if (byId >= 0 && this[sceneComponents][byId] === owner) return byId;
     const index = this.componentIndex.get(owner);
     if (index === undefined) {
       throw new SceneError(
@@ -256,7 +262,7 @@ export class World {
 
   /** True if `entity` is a live handle of this world. */
   isAlive(entity: number): boolean {
-    return this.entities.isAlive(entity);
+    return this[entityTable].isAlive(entity);
   }
 
   /**
@@ -274,15 +280,15 @@ export class World {
     this[checkUnlocked]("spawn");
     let archetype = this[root];
     for (let i = 0; i < components.length; i++) {
-      const index = this.indexOf(initComponent(components[i], i));
+      const index = this[indexOfComponent](initComponent(components[i], i));
       if (this[sparseByIndex][index] === undefined) {
         archetype = this[withComponent](archetype, index);
       }
     }
     const entity = this[spawnIn](archetype);
-    const slot = this.entities.indexOf(entity);
+    const slot = this[entityTable].indexOf(entity);
     for (const init of components) {
-      this[sparseByIndex][this.indexOf(Array.isArray(init) ? init[0] : init)]?.add(slot);
+      this[sparseByIndex][this[indexOfComponent](Array.isArray(init) ? init[0] : init)]?.add(slot);
     }
     for (const init of components) {
       if (Array.isArray(init) && init[1] !== undefined) this.writeValues(entity, init[0], init[1]);
@@ -296,15 +302,15 @@ export class World {
     const row = archetype.pushRow(0);
     let entity: number;
     try {
-      entity = this.entities.allocate();
+      entity = this[entityTable].allocate();
     } catch (error) {
       archetype.swapRemove(row);
       throw error;
     }
-    const index = this.entities.indexOf(entity);
+    const index = this[entityTable].indexOf(entity);
     archetype.chunkOf(row).entities[row & (archetype.chunkRows - 1)] = entity;
-    this.entities.archetype[index] = archetype.id;
-    this.entities.row[index] = row;
+    this[entityTable].archetype[index] = archetype.id;
+    this[entityTable].row[index] = row;
     return entity;
   }
 
@@ -316,9 +322,9 @@ export class World {
 
   /** Despawns without the lock check (command application). */
   [despawnNow](entity: number): void {
-    const index = this.entities.require(entity, "despawn");
-    const archetype = this.archetypes[this.entities.archetype[index]];
-    this.removeRow(archetype, this.entities.row[index]);
+    const index = this[entityTable].require(entity, "despawn");
+    const archetype = this[archetypeList][this[entityTable].archetype[index]];
+    this.removeRow(archetype, this[entityTable].row[index]);
     this[freeIndex](index);
   }
 
@@ -326,22 +332,26 @@ export class World {
   [freeIndex](index: number): void {
     const stores = this[sparseStores];
     for (let s = 0; s < stores.length; s++) stores[s].remove(index);
-    this.entities.free(index);
+    this[entityTable].free(index);
   }
 
   /** Adds a component (zeroed, then `values`); on an entity that has it, only sets `values`. */
   add<S extends Schema>(entity: number, component: Component<S>, values?: Values<S>): void {
     this[checkUnlocked]("add");
-    this[addNow](entity, this.indexOf(component));
+    this[addNow](entity, this[indexOfComponent](component));
     if (values !== undefined) this.writeValues(entity, component, values);
   }
 
   /** Adds a component by scene index without the lock check. */
   [addNow](entity: number, componentIndex: number): void {
-    const index = this.entities.require(entity, "add ", this.components[componentIndex].name);
+    const index = this[entityTable].require(
+      entity,
+      "add ",
+      this[sceneComponents][componentIndex].name,
+    );
     const sparse = this[sparseByIndex][componentIndex];
     if (sparse !== undefined) return sparse.add(index);
-    const from = this.archetypes[this.entities.archetype[index]];
+    const from = this[archetypeList][this[entityTable].archetype[index]];
     if (from.hasIndex(componentIndex)) return;
     this.move(index, from, this[withComponent](from, componentIndex));
   }
@@ -349,51 +359,55 @@ export class World {
   /** Removes a component; no effect if the entity lacks it. */
   remove(entity: number, component: Component): void {
     this[checkUnlocked]("remove");
-    this[removeNow](entity, this.indexOf(component));
+    this[removeNow](entity, this[indexOfComponent](component));
   }
 
   /** Removes a component by scene index without the lock check. */
   [removeNow](entity: number, componentIndex: number): void {
-    const index = this.entities.require(entity, "remove ", this.components[componentIndex].name);
+    const index = this[entityTable].require(
+      entity,
+      "remove ",
+      this[sceneComponents][componentIndex].name,
+    );
     const sparse = this[sparseByIndex][componentIndex];
     if (sparse !== undefined) return sparse.remove(index);
-    const from = this.archetypes[this.entities.archetype[index]];
+    const from = this[archetypeList][this[entityTable].archetype[index]];
     if (!from.hasIndex(componentIndex)) return;
     this.move(index, from, this[withoutComponent](from, componentIndex));
   }
 
   /** True if the live entity has the component. */
   has(entity: number, component: Component): boolean {
-    const index = this.entities.require(entity, "has ", ownerOf(component).name);
-    const componentIndex = this.indexOf(component);
+    const index = this[entityTable].require(entity, "has ", ownerOf(component).name);
+    const componentIndex = this[indexOfComponent](component);
     const sparse = this[sparseByIndex][componentIndex];
     if (sparse !== undefined) return sparse.has(index);
-    return this.archetypes[this.entities.archetype[index]].hasIndex(componentIndex);
+    return this[archetypeList][this[entityTable].archetype[index]].hasIndex(componentIndex);
   }
 
   /** Sets the given fields of a component the entity has. Allowed inside systems. */
   set<S extends Schema>(entity: number, component: Component<S>, values: Values<S>): void {
-    this.entities.require(entity, "set ", ownerOf(component).name);
+    this[entityTable].require(entity, "set ", ownerOf(component).name);
     this.writeValues(entity, component, values);
   }
 
   /** Reads one field of one entity. */
   get<T extends FieldType>(entity: number, field: Field<T>): number {
     this[accessGate].checkRead(field, "world.get");
-    const index = this.entities.require(entity, "get ", field);
+    const index = this[entityTable].require(entity, "get ", field);
     if (isSparse(field.owner)) return this.sparseColumn(index, field)[index];
-    return this.columnAt(index, field)[this.entities.row[index] & (this.config.chunkRows - 1)];
+    return this.columnAt(index, field)[this[entityTable].row[index] & (this.config.chunkRows - 1)];
   }
 
   /** Writes one field of one entity. Allowed inside systems (declare the write). */
   setField<T extends FieldType>(entity: number, field: Field<T>, value: number | boolean): void {
     this[accessGate].checkWrite(field, "world.setField");
-    const index = this.entities.require(entity, "set ", field);
+    const index = this[entityTable].require(entity, "set ", field);
     if (isSparse(field.owner)) {
       this.sparseColumn(index, field)[index] = toFieldNumber(value);
       return;
     }
-    const row = this.entities.row[index] & (this.config.chunkRows - 1);
+    const row = this[entityTable].row[index] & (this.config.chunkRows - 1);
     this.columnAt(index, field)[row] = toFieldNumber(value);
   }
 
@@ -403,8 +417,8 @@ export class World {
     component: Component<S>,
   ): { [K in keyof S]: number } {
     const owner = ownerOf(component);
-    const index = this.entities.require(entity, "getComponent ", owner.name);
-    const archetype = this.archetypes[this.entities.archetype[index]];
+    const index = this[entityTable].require(entity, "getComponent ", owner.name);
+    const archetype = this[archetypeList][this[entityTable].archetype[index]];
     if (!this.has(entity, component)) {
       throw new UsageError(
         `getComponent: entity ${formatEntity(entity)} has no ${owner.name} (its components ` +
@@ -457,9 +471,9 @@ export class World {
   query(spec: QuerySpec): Query {
     let query = this.queriesBySpec.get(spec);
     if (query !== undefined) return query;
-    const all = (spec.all ?? []).map((c) => this.indexOf(c)).sort((a, b) => a - b);
-    const none = (spec.none ?? []).map((c) => this.indexOf(c)).sort((a, b) => a - b);
-    for (const c of spec.optional ?? []) this.indexOf(c);
+    const all = (spec.all ?? []).map((c) => this[indexOfComponent](c)).sort((a, b) => a - b);
+    const none = (spec.none ?? []).map((c) => this[indexOfComponent](c)).sort((a, b) => a - b);
+    for (const c of spec.optional ?? []) this[indexOfComponent](c);
     // Keyed by what it matches, so specs written inline each call share one query.
     const key = `${all}|${none}`;
     query = this.queries.get(key);
@@ -469,9 +483,9 @@ export class World {
       const stores = (list: number[]) => list.flatMap((i) => this[sparseByIndex][i] ?? []);
       const filter = stores(all).length + stores(none).length === 0
         ? undefined
-        : new SparseFilter(stores(all), stores(none), this.entities.indexMask);
+        : new SparseFilter(stores(all), stores(none), this[entityTable].indexMask);
       query = new Query(spec, table(all), table(none), this.maskWords, filter);
-      for (const archetype of this.archetypes) {
+      for (const archetype of this[archetypeList]) {
         if (query.matches(archetype)) query.archetypes.push(archetype);
       }
       this.queries.set(key, query);
@@ -520,29 +534,29 @@ export class World {
 
   /** Forgets every entity and archetype (before a restore). Queries and resources stay. */
   [clearEntities](): void {
-    this.entities.clear();
+    this[entityTable].clear();
     for (const store of this[sparseStores]) store.clear();
     this[arena].reset();
-    this.archetypes.length = 0;
+    this[archetypeList].length = 0;
     this.archetypeByKey.clear();
     for (const query of this.queries.values()) query.archetypes.length = 0;
     (this as { [root]: Archetype })[root] = this.createArchetype([]);
   }
 
   private createArchetype(sorted: readonly number[]): Archetype {
-    if (this.archetypes.length >= this.config.maxArchetypes) {
-      const names = sorted.map((i) => this.components[i].name).join(", ");
+    if (this[archetypeList].length >= this.config.maxArchetypes) {
+      const names = sorted.map((i) => this[sceneComponents][i].name).join(", ");
       throw new BoundError(
         "maxArchetypes",
         this.config.maxArchetypes,
-        `archetype limit reached: ${this.archetypes.length} of maxArchetypes ` +
+        `archetype limit reached: ${this[archetypeList].length} of maxArchetypes ` +
           `${this.config.maxArchetypes} exist, and [${names}] would be new; raise ` +
           `config.maxArchetypes or use fewer distinct component combinations`,
       );
     }
     const archetype = new Archetype(
-      this.archetypes.length,
-      sorted.map((i) => this.components[i]),
+      this[archetypeList].length,
+      sorted.map((i) => this[sceneComponents][i]),
       sorted,
       this.maskWords,
       this.config.chunkRows,
@@ -550,7 +564,7 @@ export class World {
       this.fieldIdLimit,
       this[accessGate],
     );
-    this.archetypes.push(archetype);
+    this[archetypeList].push(archetype);
     this.archetypeByKey.set(sorted.join(","), archetype);
     for (const query of this.queries.values()) {
       if (query.matches(archetype)) query.archetypes.push(archetype);
@@ -559,7 +573,7 @@ export class World {
   }
 
   private move(index: number, from: Archetype, to: Archetype): void {
-    const entities = this.entities;
+    const entities = this[entityTable];
     const fromRow = entities.row[index];
     const src = from.chunkOf(fromRow);
     const srcLocal = fromRow & (from.chunkRows - 1);
@@ -578,15 +592,15 @@ export class World {
 
   private removeRow(archetype: Archetype, row: number): void {
     const moved = archetype.swapRemove(row);
-    if (moved !== 0) this.entities.row[this.entities.indexOf(moved)] = row;
+    if (moved !== 0) this[entityTable].row[this[entityTable].indexOf(moved)] = row;
   }
 
   /** The per-entity column of a sparse field, or a UsageError if the entity lacks it. */
   private sparseColumn(index: number, field: Field) {
-    const store = this[sparseByIndex][this.indexOf(field.owner)]!;
+    const store = this[sparseByIndex][this[indexOfComponent](field.owner)]!;
     if (!store.has(index)) {
       throw new UsageError(
-        `entity #${this.entities.handle(index, this.entities.generation[index])} has no ` +
+        `entity #${this[entityTable].handle(index, this[entityTable].generation[index])} has no ` +
           `${field.owner.name}; add the component first`,
       );
     }
@@ -594,11 +608,11 @@ export class World {
   }
 
   private columnAt(index: number, field: Field) {
-    const archetype = this.archetypes[this.entities.archetype[index]];
-    const column = archetype.chunkOf(this.entities.row[index]).byField[field.id];
+    const archetype = this[archetypeList][this[entityTable].archetype[index]];
+    const column = archetype.chunkOf(this[entityTable].row[index]).byField[field.id];
     if (column === undefined) {
       throw new UsageError(
-        `entity #${this.entities.handle(index, this.entities.generation[index])} has no ` +
+        `entity #${this[entityTable].handle(index, this[entityTable].generation[index])} has no ` +
           `${field.owner.name} (its components are ${archetype}); add the component first`,
       );
     }

@@ -43,7 +43,7 @@ import { type Route, siteHandler } from "./_site.ts";
 import { LiveStream } from "./_stream.ts";
 import { ControlRefused, type RunControl } from "./run_control.ts";
 import { describeEntity, parseHandle, queryPage, ViewError, worldMessage } from "./_world_view.ts";
-import { resourceStores } from "../core/_world_internal.ts";
+import { resourceStores, sceneComponents } from "../core/_world_internal.ts";
 
 /** Where `--inspect` listens when given no address. */
 export const DEFAULT_RUN_INSPECT_ADDRESS = "127.0.0.1:7477";
@@ -221,7 +221,7 @@ function hello(options: RunInspectorOptions, sampler: RunSampler, loopback: bool
       query: entry.system.query === undefined ? null : describeQuery(entry.system.query),
       cost: entry.system.cost ?? 1,
     })),
-    components: runtime.world.components.map((c) => ({
+    components: runtime.world[sceneComponents].map((c) => ({
       name: c.name,
       fields: c.fields.map((f) => f.name),
     })),

@@ -22,7 +22,13 @@ import {
   Time,
   World,
 } from "../mod.ts";
-import { eventQueue, eventQueues, readerCursors } from "../core/_world_internal.ts";
+import {
+  archetypeList,
+  entityTable,
+  eventQueue,
+  eventQueues,
+  readerCursors,
+} from "../core/_world_internal.ts";
 
 const Pos = defineComponent("Pos", { x: "f32", y: "f32" });
 const Hp = defineComponent("Hp", { hp: "i32" });
@@ -153,7 +159,7 @@ function makeScene(config: Record<string, number> = {}): Scene {
 /** Every live handle of a world, in storage order. */
 function liveHandles(world: World): number[] {
   const out: number[] = [];
-  for (const archetype of world.archetypes) {
+  for (const archetype of world[archetypeList]) {
     for (const chunk of archetype.chunks) {
       for (let i = 0; i < chunk.count; i++) out.push(chunk.entities[i]);
     }
@@ -171,8 +177,8 @@ function componentNames(world: World, entity: number): string[] {
 function assertSameWorld(a: World, b: World, everSeen: Iterable<number>): void {
   assert.equal(b.entityCount, a.entityCount, "entity count");
   assert.deepEqual(
-    b.archetypes.map((x) => `${x.id}${x}:${x.count}`),
-    a.archetypes.map((x) => `${x.id}${x}:${x.count}`),
+    b[archetypeList].map((x) => `${x.id}${x}:${x.count}`),
+    a[archetypeList].map((x) => `${x.id}${x}:${x.count}`),
     "archetypes, their order and sizes",
   );
   const handles = liveHandles(a);
@@ -188,7 +194,7 @@ function assertSameWorld(a: World, b: World, everSeen: Iterable<number>): void {
     }
   }
   for (const e of everSeen) assert.equal(b.isAlive(e), a.isAlive(e), `liveness of ${e}`);
-  const [ta, tb] = [a.entities, b.entities];
+  const [ta, tb] = [a[entityTable], b[entityTable]];
   assert.equal(tb.nextFresh, ta.nextFresh);
   assert.equal(tb.alive, ta.alive);
   assert.equal(tb.retired, ta.retired);
@@ -227,8 +233,8 @@ describe("round trip", () => {
       for (const e of liveHandles(a.world)) everSeen.add(e);
     }
     // The snapshot must hold what makes it interesting.
-    assert.ok(a.world.archetypes.length >= 6, `${a.world.archetypes.length} archetypes`);
-    assert.ok(a.world.entities.freeCount >= 5, "a free list");
+    assert.ok(a.world[archetypeList].length >= 6, `${a.world[archetypeList].length} archetypes`);
+    assert.ok(a.world[entityTable].freeCount >= 5, "a free list");
     const pings = a.world[eventQueue](Ping.n.owner);
     assert.ok(pings.current.count > 0, "events pending for the listener");
     assert.ok(a.world[readerCursors].size > 0);
