@@ -219,7 +219,15 @@ function missingColumn(archetype: Archetype, field: Field): Error {
   );
 }
 
-/** What a system body may know of an archetype. */
+/**
+ * What a system body may know of an archetype.
+ *
+ * @example
+ * ```ts
+ * import type { ArchetypeInfo } from "staticecs/backend";
+ * const label = (archetype: ArchetypeInfo) => `#${archetype.id} ${archetype}: ${archetype.count} rows`;
+ * ```
+ */
 export interface ArchetypeInfo {
   /** Position in the world's archetype list (part of the random stream key). */
   readonly id: number;

@@ -24,10 +24,27 @@
 
 import { BoundError, UsageError } from "./errors.ts";
 
-/** Kinds of intent, as the batch stores them. */
+/**
+ * Kinds of intent, as the batch stores them.
+ *
+ * @example
+ * ```ts
+ * import { IO_OP, IoBatch } from "staticecs/backend";
+ * const batch = new IoBatch(16);
+ * batch.push(IO_OP.fsync, 3, 0, undefined, undefined, 0, 0);
+ * ```
+ */
 export const IO_OP = { read: 1, write: 2, fsync: 3, open: 4, close: 5 } as const;
 
-/** The name of an intent kind. */
+/**
+ * The name of an intent kind.
+ *
+ * @example
+ * ```ts
+ * import type { IoOpName } from "staticecs/backend";
+ * const ops: IoOpName[] = ["open", "write", "fsync", "close"];
+ * ```
+ */
 export type IoOpName = keyof typeof IO_OP;
 
 /**
@@ -63,7 +80,17 @@ export const O_FLAGS = {
   append: 0o2000,
 } as const;
 
-/** One phase's intents, in preallocated columns; the executor writes `result`. */
+/**
+ * One phase's intents, in preallocated columns; the executor writes `result`.
+ *
+ * @example
+ * ```ts
+ * import { IO_OP, IoBatch } from "staticecs/backend";
+ * const batch = new IoBatch(64);
+ * const i = batch.push(IO_OP.write, 3, 0, new Uint8Array(4096), undefined, 0, 0);
+ * batch.opName(i); // "write"
+ * ```
+ */
 export class IoBatch {
   readonly capacity: number;
   count = 0;
@@ -143,7 +170,24 @@ export class IoBatch {
   }
 }
 
-/** Runs a phase's intents: io_uring in one submission, or the portable path. */
+/**
+ * Runs a phase's intents: io_uring in one submission, or the portable path.
+ *
+ * @example
+ * ```ts
+ * import { IoBatch, type IoExecutor } from "staticecs/backend";
+ * // An executor that fails every intent with ENOSYS (38): the smallest one there is.
+ * const refuse: IoExecutor = {
+ *   kind: "refuse",
+ *   reason: "no I/O here",
+ *   run(batch: IoBatch) {
+ *     for (let i = 0; i < batch.count; i++) batch.result[i] = -38;
+ *   },
+ *   stats: () => ({}),
+ *   close() {},
+ * };
+ * ```
+ */
 export interface IoExecutor {
   /** "io_uring" or "portable". */
   readonly kind: string;

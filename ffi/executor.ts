@@ -28,7 +28,17 @@ import {
   SQE_FLAG,
 } from "./ring.ts";
 
-/** Submission queue entries of the executor's ring unless told otherwise. */
+/**
+ * Submission queue entries of the executor's ring unless told otherwise.
+ *
+ * @example
+ * ```ts
+ * import { openIoExecutor } from "staticecs";
+ * import { DEFAULT_RING_ENTRIES } from "staticecs/backend";
+ * const io = await openIoExecutor({ entries: 4 * DEFAULT_RING_ENTRIES });
+ * io.close();
+ * ```
+ */
 export const DEFAULT_RING_ENTRIES = 256;
 
 /** Runs batches through one io_uring ring. */

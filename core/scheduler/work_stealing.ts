@@ -110,7 +110,15 @@ export interface WorkStealingOptions {
   readonly policy?: StagePolicy;
 }
 
-/** What the declarations and entity counts say about a stage, before it runs. */
+/**
+ * What the declarations and entity counts say about a stage, before it runs.
+ *
+ * @example
+ * ```ts
+ * import type { StageEstimate } from "staticecs/backend";
+ * const worthIt = (estimate: StageEstimate) => estimate.parallelizable && estimate.units > 1;
+ * ```
+ */
 export interface StageEstimate {
   /** False if the stage must run inline: no workers, an undeclared system or I/O. */
   readonly parallelizable: boolean;
@@ -124,10 +132,29 @@ export interface StageEstimate {
   readonly staticMode: StageMode;
 }
 
-/** How a stage runs. */
+/**
+ * How a stage runs.
+ *
+ * @example
+ * ```ts
+ * import type { StageMode } from "staticecs/backend";
+ * const always: StageMode = "parallel";
+ * ```
+ */
 export type StageMode = "inline" | "parallel";
 
-/** Chooses how each stage runs and learns from how long it took. */
+/**
+ * Chooses how each stage runs and learns from how long it took.
+ *
+ * @example
+ * ```ts
+ * import { WorkStealingBackend } from "staticecs";
+ * import type { StagePolicy } from "staticecs/backend";
+ * // Every parallelizable stage with more work than one chunk goes to the pool.
+ * const eager: StagePolicy = { decide: (_stage, estimate) => estimate.units > 1 ? "parallel" : "inline" };
+ * const backend = new WorkStealingBackend({ sceneUrl: new URL("./scene.ts", import.meta.url).href, policy: eager });
+ * ```
+ */
 export interface StagePolicy {
   /** Called once, after the pool started. */
   init?(state: RuntimeState): void;
