@@ -41,7 +41,18 @@ import {
  */
 export const DEFAULT_RING_ENTRIES = 256;
 
-/** Runs batches through one io_uring ring. */
+/**
+ * Runs batches through one io_uring ring.
+ *
+ * @example
+ * ```ts
+ * import { openIoExecutor } from "staticecs";
+ * import { RingExecutor } from "staticecs/backend";
+ * const io = await openIoExecutor();
+ * io instanceof RingExecutor; // true where io_uring is usable (io.reason says why not)
+ * io.close();
+ * ```
+ */
 export class RingExecutor implements IoExecutor {
   readonly kind = "io_uring";
   readonly reason: string;
