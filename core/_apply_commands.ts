@@ -13,7 +13,7 @@ import type { World } from "./world.ts";
 import type { Archetype } from "./archetype.ts";
 import type { EntityTable } from "./entities.ts";
 import type { Column } from "./schema.ts";
-import type { SparseStore } from "./sparse.ts";
+import type { SparseFilter, SparseStore } from "./sparse.ts";
 import { BoundError, StaleEntityError } from "./errors.ts";
 import { type CommandBuffer, eventOverflow } from "./commands.ts";
 import {
@@ -21,6 +21,7 @@ import {
   ADD_EACH,
   DESPAWN,
   DESPAWN_EACH,
+  EACH_ROWS,
   EMIT,
   EVENT_FIELD,
   PER_RECORD,
@@ -89,8 +90,11 @@ export function applyCommands(
   buffer: CommandBuffer,
   systemNames: readonly string[],
   errors: CommandError[],
+  filters: readonly (SparseFilter | undefined)[] = [],
 ): void {
   const words = buffer.words;
+  copyDisturbedRows(world, buffer, filters);
+  let systemIndex = 0;
   const queues = buffer.queues;
   const pending = buffer.resolved;
   let system = "";
@@ -121,6 +125,11 @@ export function applyCommands(
     try {
       if (kind === SEGMENT) {
         system = systemNames[a];
+        systemIndex = a;
+      } else if (kind === EACH_ROWS) {
+        r++;
+        const stale = applyRows(world, buffer, r - 1, filters[systemIndex]);
+        if (stale > 0) throw staleInEach(world, a, b, words[r * WORDS + 2], stale);
       } else if (a >= 0 && (kind === ADD || kind === REMOVE || kind === DESPAWN)) {
         r = applyRun(world, buffer, r);
       } else if (kind === ADD_EACH || kind === REMOVE_EACH || kind === DESPAWN_EACH) {
@@ -410,6 +419,44 @@ function placeSpawn(table: EntityTable, archetype: Archetype, row: number): numb
   return entity;
 }
 
+/**
+ * Fills rows `[first, first + count)` (just grown) of `archetype` with new
+ * entities, chunk by chunk: handles taken as one-at-a-time spawns would take
+ * them. Their fields are left for the caller to write.
+ */
+function placeSpawnRun(
+  table: EntityTable,
+  archetype: Archetype,
+  first: number,
+  count: number,
+): void {
+  const mask = archetype.chunkRows - 1;
+  for (let row = first; row < first + count;) {
+    const chunk = archetype.chunks[row >>> archetype.chunkShift], local = row & mask;
+    const n = Math.min(first + count - row, archetype.chunkRows - local);
+    table.allocateRun(chunk.entities, local, n, archetype.id, row);
+    row += n;
+  }
+}
+
+/** Copies the handles of rows `[first, first + count)` of `archetype` to `into[at...]`. */
+function copyHandles(
+  archetype: Archetype,
+  first: number,
+  count: number,
+  into: Uint32Array,
+  at: number,
+): void {
+  const mask = archetype.chunkRows - 1;
+  for (let row = first; row < first + count;) {
+    const chunk = archetype.chunks[row >>> archetype.chunkShift], local = row & mask;
+    const n = Math.min(first + count - row, archetype.chunkRows - local);
+    const entities = chunk.entities, to = at + row - first;
+    for (let k = 0; k < n; k++) into[to + k] = entities[local + k];
+    row += n;
+  }
+}
+
 /** The last record of the SPAWN_EACH at `record`: its COMPONENTS, then its VALUES. */
 function spawnEachEnd(world: World, buffer: CommandBuffer, record: number): number {
   const words = buffer.words, at = record * WORDS;
@@ -446,14 +493,14 @@ function applySpawnEach(world: World, buffer: CommandBuffer, record: number): nu
       archetype = world[withComponent](archetype, index);
     }
   }
-  buffer.resolved.fill(NULL_ENTITY, firstOrdinal, firstOrdinal + count);
   spawnEachPlaced = 0;
   const placed = Math.min(count, table.available);
+  buffer.resolved.fill(NULL_ENTITY, firstOrdinal + placed, firstOrdinal + count);
   if (placed === 0) return 0;
   const base = archetype.growBy(placed);
-  for (let i = 0; i < placed; i++) {
-    buffer.resolved[firstOrdinal + i] = placeSpawn(table, archetype, base + i);
-  }
+  // No fields zeroed: the batch has a value (0 unless set) for every field of its components.
+  placeSpawnRun(table, archetype, base, placed);
+  copyHandles(archetype, base, placed, buffer.resolved, firstOrdinal);
   spawnEachPlaced = placed;
   writeSpawnEachValues(world, buffer, record, archetype, base, placed);
   return placed;
@@ -480,7 +527,9 @@ function writeSpawnEachValues(
         store.add(table.indexOf(buffer.resolved[words[record * WORDS + 2] + i]));
       }
     }
-    for (const field of world[sceneComponents][index].fields) {
+    const fields = world[sceneComponents][index].fields;
+    for (let f = 0; f < fields.length; f++) {
+      const field = fields[f];
       const firstWord = valueRecord * WORDS + 1;
       if (store !== undefined || field.type === "entity") {
         for (let i = 0, at = firstWord; i < placed; i++, at++) {
@@ -633,6 +682,177 @@ function eachIsOneRun(
 function handleWord(record: number, k: number): number {
   const list = (k / (WORDS - 1)) | 0;
   return (record + 1 + list) * WORDS + 1 + k - list * (WORDS - 1);
+}
+
+/**
+ * Before anything of a stage applies, copies the handles of each EACH_ROWS
+ * record that an earlier record of the stage may disturb: one that may move
+ * rows (a despawn, or an add or remove of a table component), or, for a
+ * record filtered on sparse terms, one that may change sparse membership
+ * too. Spawns only append rows, which moves none. The world is still as the
+ * systems saw it, so the copied handles are the ones they meant.
+ */
+function copyDisturbedRows(
+  world: World,
+  buffer: CommandBuffer,
+  filters: readonly (SparseFilter | undefined)[],
+): void {
+  const words = buffer.words, sparse = world[sparseByIndex];
+  let moved = false, flipped = false, system = 0, used = 0;
+  for (let r = 0; r < buffer.count; r++) {
+    const at = r * WORDS, kind = words[at];
+    if (kind === SEGMENT) system = words[at + 1];
+    else if (kind === DESPAWN) moved = true;
+    else if (kind === DESPAWN_EACH) {
+      moved = true;
+      r += Math.ceil(words[at + 2] / PER_RECORD); // past its list
+    } else if (kind === ADD || kind === REMOVE) {
+      if (sparse[words[at + 2]] === undefined) moved = true;
+      else flipped = true;
+    } else if (kind === ADD_EACH || kind === REMOVE_EACH) {
+      if (sparse[words[at + 1]] === undefined) moved = true;
+      else flipped = true;
+      r += Math.ceil(words[at + 2] / PER_RECORD); // past its list
+    } else if (kind === SPAWN_EACH) {
+      r = spawnEachEnd(world, buffer, r); // past its lists
+    } else if (kind === EACH_ROWS) {
+      const store = words[at + 1] === DESPAWN_EACH ? undefined : sparse[words[at + 2]];
+      const filter = store === undefined ? undefined : filters[system];
+      r++;
+      if (moved || (flipped && filter !== undefined)) {
+        words[r * WORDS + 3] = used + 1;
+        used = copyRows(world, buffer, r, filter, used);
+      } else {
+        words[r * WORDS + 3] = 0;
+      }
+      if (store === undefined) moved = true;
+      else flipped = true;
+    }
+  }
+}
+
+/** Copies the handles of the ROWS record at `record` (those passing `filter`) at `used`. */
+function copyRows(
+  world: World,
+  buffer: CommandBuffer,
+  record: number,
+  filter: SparseFilter | undefined,
+  used: number,
+): number {
+  const words = buffer.words;
+  const archetype = world[archetypeList][words[(record - 1) * WORDS + 3]];
+  const first = words[record * WORDS + 1], rows = words[record * WORDS + 2];
+  if (buffer.copiedRows.length < used + 1 + rows) {
+    const grown = new Uint32Array(Math.max(2 * buffer.copiedRows.length, used + 1 + rows));
+    grown.set(buffer.copiedRows.subarray(0, used));
+    buffer.copiedRows = grown;
+  }
+  const into = buffer.copiedRows;
+  const entities = archetype.chunkOf(first).entities, local = first & (archetype.chunkRows - 1);
+  let n = 0;
+  for (let i = local; i < local + rows; i++) {
+    if (filter === undefined || filter.matches(entities[i])) into[used + 1 + n++] = entities[i];
+  }
+  into[used] = n;
+  return used + 1 + n;
+}
+
+/**
+ * Applies the EACH_ROWS record at `record`: in place (the rows hold what the
+ * system saw), a sparse component's bits flipped row by row, or the rows
+ * moved as one block; or, from the handles copied before, one at a time.
+ * Returns how many copied handles were no longer alive.
+ */
+function applyRows(
+  world: World,
+  buffer: CommandBuffer,
+  record: number,
+  filter: SparseFilter | undefined,
+): number {
+  const words = buffer.words, at = record * WORDS;
+  const each = words[at + 1], component = words[at + 2];
+  const archetype = world[archetypeList][words[at + 3]];
+  const first = words[at + WORDS + 1], rows = words[at + WORDS + 2];
+  const copied = words[at + WORDS + 3];
+  const store = each === DESPAWN_EACH ? undefined : world[sparseByIndex][component];
+  if (copied > 0) return applyCopied(world, buffer.copiedRows, copied - 1, each, component, store);
+  if (store !== undefined) {
+    const local = first & (archetype.chunkRows - 1);
+    const entities = archetype.chunkOf(first).entities;
+    flipRows(
+      entities,
+      local,
+      local + rows,
+      store,
+      filter,
+      world[entityTable].indexMask,
+      each === ADD_EACH,
+    );
+    return 0;
+  }
+  const to = each === DESPAWN_EACH
+    ? null
+    : each === ADD_EACH
+    ? world[withComponent](archetype, component)
+    : world[withoutComponent](archetype, component);
+  if (to !== archetype) moveRun(world, archetype, first, rows, to);
+  return 0;
+}
+
+/** Adds (or removes) a sparse component for `entities[from, to)` passing `filter`. */
+function flipRows(
+  entities: Uint32Array,
+  from: number,
+  to: number,
+  store: SparseStore,
+  filter: SparseFilter | undefined,
+  mask: number,
+  add: boolean,
+): void {
+  const present = store.present, zeroFields = add && store.columns.length > 0;
+  // A filter on this component alone (add to those without it, remove from those with it)
+  // selects no entity the flip would change: it need not be tested.
+  if (filter !== undefined && filter.all.length + filter.none.length === 1) {
+    if (filter.all[0] === store || filter.none[0] === store) filter = undefined;
+  }
+  if (filter === undefined && !zeroFields) {
+    const value = add ? 1 : 0;
+    for (let i = from; i < to; i++) present[entities[i] & mask] = value;
+    return;
+  }
+  for (let i = from; i < to; i++) {
+    const entity = entities[i];
+    if (filter !== undefined && !filter.matches(entity)) continue;
+    if (add) store.add(entity & mask);
+    else store.remove(entity & mask);
+  }
+}
+
+/** Applies an `_EACH` to handles copied at `at` (a count, then the handles), one at a time. */
+function applyCopied(
+  world: World,
+  copied: Uint32Array,
+  at: number,
+  each: number,
+  component: number,
+  store: SparseStore | undefined,
+): number {
+  const table = world[entityTable];
+  let stale = 0;
+  for (let k = at + 1; k <= at + copied[at]; k++) {
+    const entity = copied[k];
+    if (!table.isAlive(entity)) {
+      stale++;
+      continue;
+    }
+    if (store !== undefined) {
+      if (each === ADD_EACH) store.add(entity & table.indexMask);
+      else store.remove(entity & table.indexMask);
+    } else if (each === DESPAWN_EACH) world[despawnNow](entity);
+    else if (each === ADD_EACH) world[addNow](entity, component);
+    else world[removeNow](entity, component);
+  }
+  return stale;
 }
 
 function staleInEach(

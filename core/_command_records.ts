@@ -19,6 +19,8 @@
  * | SPAWN_EACH | entities | first pending ordinal | components |
  * | COMPONENTS | three component indices (after SPAWN_EACH) | | |
  * | VALUES | three values of one field (after the COMPONENTS records) | | |
+ * | EACH_ROWS | `_EACH` kind | component index | archetype |
+ * | ROWS | first row | rows | 1 + where the handles were copied, or 0 |
  *
  * @module
  */
@@ -57,6 +59,16 @@ export const SPAWN_EACH = 13;
 export const COMPONENTS = 14;
 /** Three values of one field of a SPAWN_EACH. */
 export const VALUES = 15;
+/**
+ * An `_EACH` over a whole chunk, recorded by position instead of by handle
+ * (no work per entity when recording); the ROWS record after it says which
+ * rows. Applied in place when nothing applied before it in the stage could
+ * have moved those rows (or, for a query with sparse terms, changed what
+ * they match); otherwise its handles are copied before anything applies.
+ */
+export const EACH_ROWS = 16;
+/** The rows of the EACH_ROWS before it. */
+export const ROWS = 17;
 /** Values (or handles, or indices) in one list record: its words after the kind. */
 export const PER_RECORD = 3;
 /** Words per record: a power of two, so a word's place in its record is `word & (WORDS - 1)`. */

@@ -19,7 +19,7 @@
 import type { Archetype } from "./archetype.ts";
 import type { EntityTable } from "./entities.ts";
 import type { World } from "./world.ts";
-import { entityTable, freeIndex } from "./_world_internal.ts";
+import { entityTable, sparseStores } from "./_world_internal.ts";
 
 /**
  * Moves rows `[first, first + count)` of `from` to the end of `to`, in
@@ -80,10 +80,16 @@ function appendRun(
 }
 
 function freeRun(world: World, from: Archetype, first: number, count: number): void {
-  const mask = from.chunkRows - 1, entities = world[entityTable];
-  for (let i = 0; i < count; i++) {
-    const row = first + i;
-    world[freeIndex](entities.indexOf(from.chunks[row >>> from.chunkShift].entities[row & mask]));
+  const mask = from.chunkRows - 1, stores = world[sparseStores], table = world[entityTable];
+  for (let row = first; row < first + count;) {
+    const entities = from.chunks[row >>> from.chunkShift].entities, local = row & mask;
+    const n = Math.min(first + count - row, from.chunkRows - local);
+    // Out of every sparse store first, as world.freeIndex does.
+    for (let s = 0; s < stores.length; s++) {
+      for (let k = local; k < local + n; k++) stores[s].remove(entities[k] & table.indexMask);
+    }
+    table.freeAll(entities, local, local + n);
+    row += n;
   }
 }
 

@@ -193,6 +193,11 @@ export class Chunk implements SystemChunk {
   }
 
   /** True if row `i` passes the running system's query's sparse terms. */
+  /** True if the system running on this thread filters rows on sparse components. */
+  get filtered(): boolean {
+    return this.gate.filter !== null;
+  }
+
   matches(i: number): boolean {
     const filter = this.gate.filter;
     return filter === null || filter.matches(this.entities[i]);

@@ -28,19 +28,21 @@ import {
 import { describeOp } from "./entities.ts";
 import type { EventQueue } from "./events.ts";
 import type { World } from "./world.ts";
-import type { SystemChunk } from "./archetype.ts";
+import type { Chunk, SystemChunk } from "./archetype.ts";
 import {
   ADD,
   ADD_EACH,
   COMPONENTS,
   DESPAWN,
   DESPAWN_EACH,
+  EACH_ROWS,
   EMIT,
   ENTITIES,
   EVENT_FIELD,
   PER_RECORD,
   REMOVE,
   REMOVE_EACH,
+  ROWS,
   SEGMENT,
   SET,
   SPAWN,
@@ -54,7 +56,14 @@ import {
   fieldOrdinals,
   indexOfComponent,
   sceneComponents,
+  sparseByIndex,
 } from "./_world_internal.ts";
+
+/**
+ * What `addEach`, `removeEach` and `despawnEach` read of a chunk: any
+ * system's chunk, whatever its declared reads and writes.
+ */
+export type ChunkRows = Pick<SystemChunk, "count" | "entities" | "matches">;
 
 /** Records a buffer takes from the frame's shared count at a time. */
 const BUDGET_BLOCK = 256;
@@ -72,27 +81,7 @@ export interface CommandMemory {
   readonly counters: SharedArrayBuffer;
 }
 
-/**
- * Records commands for one world; one buffer per recording thread.
- *
- * @example
- * ```ts
- * import { defineComponent, defineSystem } from "staticecs";
- * const Life = defineComponent("Life", { ticks: "u32" });
- * // ctx.commands records; the runtime applies every record at the stage's end.
- * defineSystem({
- *   name: "expire",
- *   query: { all: [Life] },
- *   reads: [Life],
- *   runChunk(chunk, ctx) {
- *     const ticks = chunk.read(Life.ticks), entities = chunk.entities;
- *     for (let i = 0; i < chunk.count; i++) {
- *       if (ticks[i] === 0) ctx.commands.despawn(entities[i]);
- *     }
- *   },
- * });
- * ```
- */
+/** Records commands for one world; one buffer per recording thread. */
 export class CommandBuffer {
   /** Records of four float64 words: kind, a, b, c. */
   readonly words: Float64Array;
@@ -111,6 +100,11 @@ export class CommandBuffer {
   readonly queues: EventQueue[];
   /** Real handles of the current segment's pending spawns, filled while applying. */
   readonly resolved: Uint32Array;
+  /**
+   * Handles of EACH_ROWS records copied before applying (when an earlier record may move their
+   * rows): a count, then the handles, per record. Grows when a stage needs more, then is reused.
+   */
+  copiedRows: Uint32Array = new Uint32Array(0);
   private readonly eventIndex: Map<Owner, number> = new Map();
   private segmentArchetype = 0;
   /** Records reserved from the frame's shared count and not used yet. */
@@ -255,17 +249,17 @@ export class CommandBuffer {
    * runChunk(chunk, ctx) { ctx.commands.addEach(chunk, Burning); }
    * ```
    */
-  addEach(chunk: SystemChunk, component: Component): void {
+  addEach(chunk: ChunkRows, component: Component): void {
     this.recordEach(ADD_EACH, chunk, this.world[indexOfComponent](component));
   }
 
   /** Records removing `component` from every row of `chunk` that passes its query's sparse terms. */
-  removeEach(chunk: SystemChunk, component: Component): void {
+  removeEach(chunk: ChunkRows, component: Component): void {
     this.recordEach(REMOVE_EACH, chunk, this.world[indexOfComponent](component));
   }
 
   /** Records despawning every row of `chunk` that passes its query's sparse terms. */
-  despawnEach(chunk: SystemChunk): void {
+  despawnEach(chunk: ChunkRows): void {
     this.recordEach(DESPAWN_EACH, chunk, 0);
   }
 
@@ -388,12 +382,26 @@ export class CommandBuffer {
   }
 
   /**
-   * An `_EACH` record, then the handles of `chunk`'s matching rows, three to
-   * a record: room for every row is reserved, the rows are written in one
-   * pass, and the room left over goes back to the budget.
+   * An `_EACH` over `chunk`: by position (EACH_ROWS, ROWS: no work per row)
+   * unless the chunk is filtered on sparse terms and the change moves rows;
+   * then the record and the handles of the matching rows, three to a record:
+   * room for every row is reserved, the rows are written in one pass, and
+   * the room left over goes back to the budget.
    */
-  private recordEach(kind: number, chunk: SystemChunk, componentIndex: number): void {
+  private recordEach(kind: number, chunk: ChunkRows, componentIndex: number): void {
     if (chunk.count === 0) return;
+    const whole = chunk as Partial<Chunk>;
+    if (
+      whole.archetype !== undefined &&
+      (!whole.filtered ||
+        (kind !== DESPAWN_EACH && this.world[sparseByIndex][componentIndex] !== undefined))
+    ) {
+      // By position: a chunk's rows, filtered (on sparse terms only) when applied.
+      this.reserve(2);
+      this.push(EACH_ROWS, kind, componentIndex, whole.archetype.id);
+      this.push(ROWS, whole.index! << whole.archetype.chunkShift, chunk.count, 0);
+      return;
+    }
     const room = Math.ceil(chunk.count / PER_RECORD);
     this.reserve(1 + room);
     this.push(kind, componentIndex, 0, 0);
@@ -491,20 +499,6 @@ export function eventOverflow(queue: EventQueue): Error {
  * The entities of one `spawnEach`, to give values to: where each field's
  * values go in the command records, and their pending handles. One per
  * command buffer, reused by every `spawnEach`.
- *
- * @example
- * ```ts
- * import { defineComponent, defineSystem } from "staticecs";
- * const Position = defineComponent("Position", { x: "f32" });
- * defineSystem({
- *   name: "spawner",
- *   writes: [Position],
- *   run(ctx) {
- *     const batch = ctx.commands.spawnEach(3, Position);
- *     for (let i = 0; i < 3; i++) batch.set(i, Position.x, i * 10);
- *   },
- * });
- * ```
  */
 export class SpawnBatch {
   /** Entities in the batch. */

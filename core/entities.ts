@@ -144,6 +144,40 @@ export class EntityTable {
     return this.handle(index, this.generation[index]);
   }
 
+  /**
+   * Takes `n` indices as `n` calls of `allocate` would and places them at
+   * rows `firstRow...` of `archetype`: their handles go to `into[at...]`.
+   * The caller checked `available`.
+   */
+  allocateRun(
+    into: Uint32Array,
+    at: number,
+    n: number,
+    archetype: number,
+    firstRow: number,
+  ): void {
+    const ring = this.freeRing, generation = this.generation, bits = this.indexBits;
+    const archetypeOf = this.archetype, rowOf = this.row;
+    let head = this.freeHead, free = this.freeCount, fresh = this.nextFresh;
+    for (let k = 0; k < n; k++) {
+      let index: number;
+      if (free > 0) {
+        index = ring[head];
+        head = head + 1 === ring.length ? 0 : head + 1;
+        free--;
+      } else {
+        index = fresh++;
+      }
+      into[at + k] = ((generation[index] << bits) | index) >>> 0;
+      archetypeOf[index] = archetype;
+      rowOf[index] = firstRow + k;
+    }
+    this.freeHead = head;
+    this.freeCount = free;
+    this.nextFresh = fresh;
+    this.alive += n;
+  }
+
   /** Frees the index of a live entity; its old handles become stale. */
   free(index: number): void {
     this.archetype[index] = -1;
@@ -158,6 +192,30 @@ export class EntityTable {
     if (tail >= this.freeRing.length) tail -= this.freeRing.length;
     this.freeRing[tail] = index;
     this.freeCount++;
+  }
+
+  /** Frees the indices of the live handles `handles[from, to)`, as `free` one at a time. */
+  freeAll(handles: Uint32Array, from: number, to: number): void {
+    const mask = this.indexMask, limit = this.generationLimit, ring = this.freeRing;
+    const generation = this.generation, archetype = this.archetype;
+    let tail = this.freeHead + this.freeCount;
+    if (tail >= ring.length) tail -= ring.length;
+    let freed = 0;
+    for (let i = from; i < to; i++) {
+      const index = handles[i] & mask;
+      archetype[index] = -1;
+      const next = generation[index] + 1;
+      if (next >= limit) {
+        this.retired++;
+        continue;
+      }
+      generation[index] = next;
+      ring[tail] = index;
+      tail = tail + 1 === ring.length ? 0 : tail + 1;
+      freed++;
+    }
+    this.freeCount += freed;
+    this.alive -= to - from;
   }
 
   /** Forgets every entity. */

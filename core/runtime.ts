@@ -23,6 +23,7 @@ import { BlockingBackend } from "./scheduler/blocking.ts";
 import type { EventQueue } from "./events.ts";
 import { type Column, ownerOf } from "./schema.ts";
 import { World } from "./world.ts";
+import type { SparseFilter } from "./sparse.ts";
 import { worldChecksum } from "./checksum.ts";
 import { restoreWorld, snapshotWorld } from "./snapshot.ts";
 import { eventQueues, resourceStore, stageDepth } from "./_world_internal.ts";
@@ -258,6 +259,8 @@ export class Runtime {
   /** Where applying a stage's commands puts its errors; emptied after each stage. */
   private readonly commandErrors: CommandError[] = [];
   private readonly systemNames: readonly string[];
+  /** Each system's sparse query terms (for `_EACH` records applied by position), if any. */
+  private readonly systemFilters: readonly (SparseFilter | undefined)[];
   private readonly maxCatchUpTicks: number;
   private accumulatorSeconds = 0;
   private readonly ioRecorder: IoRecorder | undefined;
@@ -309,6 +312,7 @@ export class Runtime {
       trace: this.trace,
     };
     this.systemNames = this.schedule.systems.map((entry) => entry.system.name);
+    this.systemFilters = queries.map((query) => query?.filter);
     this.systemMs = new Float64Array(this.systemNames.length);
     this.systemCalls = new Float64Array(this.systemNames.length);
     this.systemTimedCalls = new Float64Array(this.systemNames.length);
@@ -532,7 +536,13 @@ export class Runtime {
 
   private applyStageCommands(report: FrameReport): void {
     const commandErrors = this.commandErrors;
-    applyCommands(this.world, this.state.commands, this.systemNames, commandErrors);
+    applyCommands(
+      this.world,
+      this.state.commands,
+      this.systemNames,
+      commandErrors,
+      this.systemFilters,
+    );
     if (commandErrors.length === 0) return;
     for (const failure of commandErrors) {
       const entry = this.schedule.systems.find((s) => s.system.name === failure.system)!;

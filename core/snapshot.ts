@@ -28,21 +28,10 @@ import {
 } from "./_world_internal.ts";
 
 const MAGIC = 0x53434553;
-/** 2: sparse components after the archetypes. */
-const VERSION = 2;
+/** 2: sparse components after the archetypes; 3: their presence as a byte per entity. */
+const VERSION = 3;
 
-/**
- * Serializes a world and the runtime's tick count.
- *
- * @example
- * ```ts
- * import { defineComponent, World, snapshotWorld } from "staticecs";
- * const Hp = defineComponent("Hp", { value: "u16" });
- * const world = new World({ components: [Hp] });
- * world.spawn([Hp, { value: 7 }]);
- * const bytes = snapshotWorld(world, 0);
- * ```
- */
+/** Serializes a world and the runtime's tick count. */
 export function snapshotWorld(world: World, ticks: number): Uint8Array {
   const out = new Writer();
   out.u32(MAGIC).u32(VERSION).u32(fingerprint(world)).f64(ticks);
@@ -65,7 +54,7 @@ export function snapshotWorld(world: World, ticks: number): Uint8Array {
     }
   }
   for (const store of world[sparseStores]) {
-    out.column(store.bits, (table.nextFresh + 31) >>> 5);
+    out.column(store.present, table.nextFresh);
     for (const column of store.columns) out.column(column, table.nextFresh);
   }
   for (const store of world[resourceStores].values()) out.bytes(store.bytes());
@@ -80,20 +69,7 @@ export function snapshotWorld(world: World, ticks: number): Uint8Array {
   return out.finish();
 }
 
-/**
- * Restores a snapshot into a world built from the same scene; returns the tick count.
- *
- * @example
- * ```ts
- * import { defineComponent, restoreWorld, snapshotWorld, World } from "staticecs";
- * const Hp = defineComponent("Hp", { value: "u16" });
- * const a = new World({ components: [Hp] });
- * a.spawn([Hp, { value: 7 }]);
- * const b = new World({ components: [Hp] });
- * restoreWorld(b, snapshotWorld(a, 42)); // 42: the tick count
- * b.entityCount; // 1
- * ```
- */
+/** Restores a snapshot into a world built from the same scene; returns the tick count. */
 export function restoreWorld(world: World, bytes: Uint8Array): number {
   const input = new Reader(bytes);
   if (input.u32() !== MAGIC) throw snapshotError("it does not start with the StaticECS magic");
@@ -115,7 +91,7 @@ export function restoreWorld(world: World, bytes: Uint8Array): number {
   restoreEntityTable(world, input);
   restoreArchetypes(world, input);
   for (const store of world[sparseStores]) {
-    input.columnInto(store.bits, (world[entityTable].nextFresh + 31) >>> 5);
+    input.columnInto(store.present, world[entityTable].nextFresh);
     for (const column of store.columns) input.columnInto(column, world[entityTable].nextFresh);
   }
   const rows = world[archetypeList].reduce((sum, archetype) => sum + archetype.count, 0);

@@ -1,34 +1,36 @@
 /**
  * Sparse storage: a component kept beside the archetype tables instead of in
  * them, for components that come and go often (a status, a selection, a
- * "dirty" mark). Per component, one presence bit per entity index and, per
+ * "dirty" mark). Per component, one presence byte per entity index and, per
  * field, one slot per entity index, all in SharedArrayBuffer memory, so that
- * adding or removing it flips a bit and moves no row, and every thread reads
- * the same memory.
+ * adding or removing it writes a byte and moves no row, and every thread
+ * reads the same memory. (A byte, not a bit: adding to a run of entities
+ * then writes independent bytes, where bits of one word would be a chain of
+ * read-modify-writes, twice as slow.)
  *
  * Queries match archetypes on table components only; a sparse component in
  * a query's `all` or `none` list is a per-row filter, which a system body
- * applies with `chunk.matches(i)` (a bit test per sparse term). Its fields
+ * applies with `chunk.matches(i)` (a byte test per sparse term). Its fields
  * are per entity: `ctx.get(entity, Stunned.untilS)`, not chunk columns.
  *
- * Memory is fixed when the world is built: `(maxEntities + 1)` bits plus
- * `(maxEntities + 1) * rowBytes` per sparse component.
+ * Memory is fixed when the world is built: `(maxEntities + 1) * (1 + rowBytes)`
+ * bytes per sparse component.
  *
  * @module
  */
 
 import { type Column, FIELD_TYPES, type Owner } from "./schema.ts";
 
-/** The presence bits and field slots of one sparse component. */
+/** The presence bytes and field slots of one sparse component. */
 export class SparseStore {
   readonly owner: Owner;
   /** The component's scene index. */
   readonly index: number;
-  /** One bit per entity index. */
-  readonly bits: Uint32Array;
+  /** One byte per entity index: 1 where the entity has the component. */
+  readonly present: Uint8Array;
   /** One column per field, indexed by entity index. */
   readonly columns: readonly Column[];
-  /** The shared memory: the bits, then one buffer per field. */
+  /** The shared memory: the presence bytes, then one buffer per field. */
   readonly buffers: readonly SharedArrayBuffer[];
 
   /** A new store for `slots` entity indices, or (with `buffers`) a view of another thread's. */
@@ -36,12 +38,12 @@ export class SparseStore {
     this.owner = owner;
     this.index = index;
     this.buffers = buffers ?? [
-      new SharedArrayBuffer(4 * ((slots + 31) >>> 5)),
+      new SharedArrayBuffer(slots),
       ...owner.fields.map((f) =>
         new SharedArrayBuffer(slots * FIELD_TYPES[f.type].BYTES_PER_ELEMENT)
       ),
     ];
-    this.bits = new Uint32Array(this.buffers[0]);
+    this.present = new Uint8Array(this.buffers[0]);
     this.columns = owner.fields.map((f, i) =>
       new FIELD_TYPES[f.type](this.buffers[i + 1], 0, slots)
     );
@@ -49,32 +51,31 @@ export class SparseStore {
 
   /** True if the entity at `index` has the component. */
   has(index: number): boolean {
-    return (this.bits[index >>> 5] & (1 << (index & 31))) !== 0;
+    return this.present[index] !== 0;
   }
 
   /** Gives the entity at `index` the component, with zeroed fields; no-op if it has it. */
   add(index: number): void {
-    const word = index >>> 5, bit = 1 << (index & 31);
-    if ((this.bits[word] & bit) !== 0) return;
-    this.bits[word] |= bit;
+    if (this.present[index] !== 0) return;
+    this.present[index] = 1;
     const columns = this.columns;
     for (let f = 0; f < columns.length; f++) columns[f][index] = 0;
   }
 
   /** Takes the component from the entity at `index`; no-op if it lacks it. */
   remove(index: number): void {
-    this.bits[index >>> 5] &= ~(1 << (index & 31));
+    this.present[index] = 0;
   }
 
   /** Forgets every entity's membership. */
   clear(): void {
-    this.bits.fill(0);
+    this.present.fill(0);
   }
 }
 
 /** Bytes a sparse store of `owner` takes for `slots` entity indices. */
 export function sparseBytes(owner: Owner, slots: number): number {
-  return 4 * ((slots + 31) >>> 5) + slots * owner.rowBytes;
+  return slots * (1 + owner.rowBytes);
 }
 
 /**

@@ -354,7 +354,7 @@ describe("rejected snapshots", () => {
     await rejects(scene, magic, /it does not start with the StaticECS magic/);
     const version = bytes.slice();
     new DataView(version.buffer).setUint32(4, 99, true);
-    await rejects(scene, version, /version 99; this build reads 2/);
+    await rejects(scene, version, /version 99; this build reads 3/);
     const longer = new Uint8Array(bytes.length + 4);
     longer.set(bytes);
     await rejects(scene, longer, /it has bytes after its end/);

@@ -154,6 +154,67 @@ describe("sparse components through systems and commands", () => {
     }
   });
 
+  test("addEach and removeEach over filtered chunks equal the same commands one at a time", async () => {
+    // Each chunk: one add, then addEach and removeEach over the chunk's rows without Mark (as
+    // the query saw them). The bulk records apply by position in place where nothing before
+    // them in the stage changed Mark, and from copied handles where something did.
+    const systems = (bulk: boolean) => [
+      defineSystem({
+        name: "mark",
+        query: { all: [P], none: [Mark] },
+        writes: [Mark],
+        runChunk(chunk, ctx) {
+          const listed: number[] = [];
+          for (let i = 0; i < chunk.count; i++) {
+            if (chunk.matches(i)) listed.push(chunk.entities[i]);
+          }
+          if (listed.length === 0) return;
+          ctx.commands.add(listed[listed.length >> 1], Mark);
+          if (bulk) ctx.commands.addEach(chunk, Mark);
+          else for (const e of listed) ctx.commands.add(e, Mark);
+          if (ctx.tick % 2 === 1) return;
+          if (bulk) ctx.commands.removeEach(chunk, Mark);
+          else for (const e of listed) ctx.commands.remove(e, Mark);
+        },
+      }),
+      defineSystem({
+        name: "unmark",
+        phase: "post_update",
+        query: { all: [P, Mark] },
+        writes: [Mark],
+        runChunk(chunk, ctx) {
+          if (ctx.tick % 3 !== 0) return;
+          if (bulk) ctx.commands.removeEach(chunk, Mark);
+          else {
+            for (let i = 0; i < chunk.count; i++) {
+              if (chunk.matches(i)) ctx.commands.remove(chunk.entities[i], Mark);
+            }
+          }
+        },
+      }),
+    ];
+    const checksums: string[] = [];
+    for (const bulk of [true, false]) {
+      const scene = defineScene({
+        components: [P, Mark],
+        systems: systems(bulk),
+        config: { chunkRows: 16, maxEntities: 200 },
+        setup(w) {
+          for (let i = 0; i < 100; i++) i % 3 === 0 ? w.spawn(P, Mark) : w.spawn(P);
+        },
+      });
+      const runtime = await Runtime.create(scene, { seed: 5 });
+      try {
+        for (let t = 0; t < 8; t++) assert.deepEqual(runtime.tick().errors, []);
+        assert.ok(runtime.world.query({ all: [Mark] }).count() > 0);
+        checksums.push(runtime.checksum());
+      } finally {
+        await runtime.close();
+      }
+    }
+    assert.equal(checksums[0], checksums[1]);
+  });
+
   test("a snapshot carries sparse membership and values", async () => {
     const runtime = await Runtime.create(sparseScene, { seed: 3 });
     try {
