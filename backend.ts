@@ -58,5 +58,11 @@ export {
   type StageCostModel,
 } from "./core/scheduler/adaptive.ts";
 export { IO_OP, IoBatch, type IoExecutor, type IoOpName } from "./core/io.ts";
-export { DEFAULT_RING_ENTRIES, RingExecutor } from "./ffi/executor.ts";
+export {
+  DEFAULT_RING_ENTRIES,
+  openIoExecutor,
+  type OpenIoOptions,
+  openIoPair,
+  RingExecutor,
+} from "./ffi/executor.ts";
 export { PortableExecutor } from "./ffi/portable.ts";

@@ -113,5 +113,4 @@ export {
 export { AdaptiveBackend, type AdaptiveOptions } from "./core/scheduler/adaptive.ts";
 export { IoUringBackend, type IoUringBackendOptions } from "./core/scheduler/io_uring.ts";
 export { IO_ERRNO, IoCompletion, O_FLAGS, SystemIo } from "./core/io.ts";
-export { openIoExecutor, type OpenIoOptions, openIoPair } from "./ffi/executor.ts";
 export { ClusterId } from "./core/cluster_id.ts";

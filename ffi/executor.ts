@@ -33,8 +33,7 @@ import {
  *
  * @example
  * ```ts
- * import { openIoExecutor } from "staticecs";
- * import { DEFAULT_RING_ENTRIES } from "staticecs/backend";
+ * import { DEFAULT_RING_ENTRIES, openIoExecutor } from "staticecs/backend";
  * const io = await openIoExecutor({ entries: 4 * DEFAULT_RING_ENTRIES });
  * io.close();
  * ```
@@ -46,8 +45,7 @@ export const DEFAULT_RING_ENTRIES = 256;
  *
  * @example
  * ```ts
- * import { openIoExecutor } from "staticecs";
- * import { RingExecutor } from "staticecs/backend";
+ * import { openIoExecutor, RingExecutor } from "staticecs/backend";
  * const io = await openIoExecutor();
  * io instanceof RingExecutor; // true where io_uring is usable (io.reason says why not)
  * io.close();
@@ -160,7 +158,7 @@ export class RingExecutor implements IoExecutor {
  *
  * @example
  * ```ts ignore
- * import { openIoExecutor, type OpenIoOptions } from "staticecs";
+ * import { openIoExecutor, type OpenIoOptions } from "staticecs/backend";
  * const options: OpenIoOptions = { entries: 1024 }; // a larger ring for large batches
  * const io = await openIoExecutor(options);
  * io.close();

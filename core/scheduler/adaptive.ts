@@ -38,8 +38,7 @@ import {
  *
  * @example
  * ```ts
- * import { openIoPair } from "staticecs";
- * import type { IoPair } from "staticecs/backend";
+ * import { type IoPair, openIoPair } from "staticecs/backend";
  * const pair: IoPair = await openIoPair();
  * console.log(pair.batched?.kind ?? "no io_uring", pair.reason);
  * ```
@@ -58,7 +57,8 @@ export interface IoPair {
  *
  * @example
  * ```ts
- * import { AdaptiveBackend, type AdaptiveOptions, openIoPair } from "staticecs";
+ * import { AdaptiveBackend, type AdaptiveOptions } from "staticecs";
+ * import { openIoPair } from "staticecs/backend";
  * const options: AdaptiveOptions = {
  *   sceneUrl: new URL("./scene.ts", import.meta.url).href,
  *   openIo: () => openIoPair(),

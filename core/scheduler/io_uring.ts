@@ -20,7 +20,8 @@ import { BlockingBackend } from "./blocking.ts";
  *
  * @example
  * ```ts
- * import { IoUringBackend, type IoUringBackendOptions, openIoExecutor } from "staticecs";
+ * import { IoUringBackend, type IoUringBackendOptions } from "staticecs";
+ * import { openIoExecutor } from "staticecs/backend";
  * const options: IoUringBackendOptions = { open: () => openIoExecutor() };
  * const backend = new IoUringBackend(options);
  * ```
@@ -35,7 +36,8 @@ export interface IoUringBackendOptions {
  *
  * @example
  * ```ts ignore
- * import { IoUringBackend, openIoExecutor } from "staticecs";
+ * import { IoUringBackend } from "staticecs";
+ * import { openIoExecutor } from "staticecs/backend";
  * const backend = new IoUringBackend({ open: () => openIoExecutor() });
  * ```
  */
