@@ -6,6 +6,10 @@
  * declarations. A scene file's default export is `defineScene({...})`; run it
  * with `staticecs run scene.ts`.
  *
+ * This entry point is what a scene author and an embedding program use.
+ * Backend and tooling authors import `staticecs/backend` (backend.ts); a
+ * program that runs a cluster imports `staticecs/cluster` (cluster.ts).
+ *
  * @example
  * ```ts
  * import { defineComponent, defineScene, defineSystem } from "staticecs";
@@ -68,14 +72,14 @@ export {
   UsageError,
 } from "./core/errors.ts";
 export { NULL_ENTITY } from "./core/entities.ts";
-export { type ArchetypeInfo, Chunk, type SystemChunk } from "./core/archetype.ts";
+export { Chunk, type SystemChunk } from "./core/archetype.ts";
 export { Query, type QuerySpec } from "./core/query.ts";
 export { type ComponentInit, World, type WorldSpec } from "./core/world.ts";
 export { CommandBuffer, SpawnBatch } from "./core/commands.ts";
 export { EventView } from "./core/events.ts";
 export { SystemContext } from "./core/context.ts";
 export { type Access, defineSystem, type System, type SystemSpec } from "./core/system.ts";
-export { DEFAULT_PHASES, type Schedule, type Stage } from "./core/schedule.ts";
+export { DEFAULT_PHASES } from "./core/schedule.ts";
 export {
   type ClusterSpec,
   defineScene,
@@ -91,39 +95,22 @@ export { restoreWorld, snapshotWorld } from "./core/snapshot.ts";
 export {
   DEFAULT_SEED,
   type FrameResult,
+  HZ_MAX,
   Runtime,
   type RuntimeOptions,
+  SEED_MAX,
   type SystemFailure,
   type SystemStats,
   type TraceHooks,
 } from "./core/runtime.ts";
-export type { Backend, BackendStats, RuntimeState, StageReport } from "./core/scheduler/backend.ts";
+export type { Backend, BackendStats } from "./core/scheduler/backend.ts";
 export { BlockingBackend } from "./core/scheduler/blocking.ts";
 export {
-  DEFAULT_MIN_PARALLEL_WORK,
-  type StageEstimate,
-  type StageMode,
-  type StagePolicy,
+  WORKERS_MAX,
   WorkStealingBackend,
   type WorkStealingOptions,
 } from "./core/scheduler/work_stealing.ts";
-export {
-  AdaptiveBackend,
-  AdaptiveIoExecutor,
-  type AdaptiveOptions,
-  AdaptiveStagePolicy,
-  type IoPair,
-  type StageCostModel,
-} from "./core/scheduler/adaptive.ts";
+export { AdaptiveBackend, type AdaptiveOptions } from "./core/scheduler/adaptive.ts";
 export { IoUringBackend, type IoUringBackendOptions } from "./core/scheduler/io_uring.ts";
-export {
-  IO_ERRNO,
-  IO_OP,
-  IoBatch,
-  IoCompletion,
-  type IoExecutor,
-  type IoOpName,
-  O_FLAGS,
-  SystemIo,
-} from "./core/io.ts";
+export { IO_ERRNO, IoCompletion, O_FLAGS, SystemIo } from "./core/io.ts";
 export { ClusterId } from "./core/cluster_id.ts";

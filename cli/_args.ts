@@ -7,12 +7,10 @@
  */
 
 import { BadInput } from "./_failure.ts";
+import { HZ_MAX, SEED_MAX } from "../core/runtime.ts";
 
-/** The largest `--hz` (the runtime's own bound), and the fastest pace the inspector sets. */
-export const HZ_MAX = 100_000;
-
-/** The largest seed: seeds are 32-bit unsigned integers. */
-export const SEED_MAX = 2 ** 32 - 1;
+/** The runtime's bounds that flags check: `--hz` and `--seed`. */
+export { HZ_MAX, SEED_MAX };
 
 /**
  * Turns an error thrown by strict `parseArgs` into a one-line {@linkcode BadInput}

@@ -5,13 +5,11 @@
  * @module
  */
 
-import {
-  AdaptiveBackend,
-  type Backend,
-  BlockingBackend,
-  IoUringBackend,
-  WorkStealingBackend,
-} from "../mod.ts";
+import { AdaptiveBackend } from "../core/scheduler/adaptive.ts";
+import type { Backend } from "../core/scheduler/backend.ts";
+import { BlockingBackend } from "../core/scheduler/blocking.ts";
+import { IoUringBackend } from "../core/scheduler/io_uring.ts";
+import { WorkStealingBackend } from "../core/scheduler/work_stealing.ts";
 import { openIoExecutor, openIoPair } from "../ffi/executor.ts";
 import { BadInput } from "./_failure.ts";
 

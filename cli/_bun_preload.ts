@@ -8,5 +8,6 @@
  */
 
 import { registerApiPlugin } from "./_bun_plugin.ts";
+import { hostName } from "../core/_host.ts";
 
-if ("Bun" in globalThis) registerApiPlugin();
+if (hostName() === "bun") registerApiPlugin();

@@ -8,7 +8,7 @@
  */
 
 import process from "node:process";
-import type { FrameResult, Runtime, SystemFailure } from "../mod.ts";
+import type { FrameResult, Runtime, SystemFailure } from "../core/runtime.ts";
 import type { LoopObserver } from "./_run_loop.ts";
 import { StatusLine } from "./_status_line.ts";
 import { formatMs, type SummaryError } from "./_summary.ts";

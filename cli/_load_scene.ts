@@ -10,9 +10,9 @@ import { statSync } from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
-import { isScene, type Scene } from "../mod.ts";
+import { isScene, type Scene } from "../core/scene.ts";
 import { BadInput, firstLine } from "./_failure.ts";
-import { hostRuntime } from "./_host.ts";
+import { hostRuntime } from "../core/_host.ts";
 
 /** A scene file, imported and checked. */
 export interface LoadedScene {

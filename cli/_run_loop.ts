@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { FrameResult, Runtime } from "../mod.ts";
+import type { FrameResult, Runtime } from "../core/runtime.ts";
 
 /** Longest stretch of unpaced ticking before yielding to the event loop (to see signals). */
 export const YIELD_INTERVAL_MS = 50;

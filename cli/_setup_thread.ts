@@ -13,7 +13,9 @@
  */
 
 import process from "node:process";
-import { restoreWorld, type Scene, type World } from "../mod.ts";
+import { restoreWorld } from "../core/snapshot.ts";
+import type { Scene } from "../core/scene.ts";
+import type { World } from "../core/world.ts";
 import { workerEntryUrl } from "./_backends.ts";
 import { firstLine, Stopped } from "./_failure.ts";
 import type { LoadedScene } from "./_load_scene.ts";

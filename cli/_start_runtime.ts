@@ -7,7 +7,8 @@
  * @module
  */
 
-import { EcsError, Runtime, type TraceHooks } from "../mod.ts";
+import { EcsError } from "../core/errors.ts";
+import { Runtime, type TraceHooks } from "../core/runtime.ts";
 import type { BackendFactory } from "./_backends.ts";
 import { PortableExecutor } from "../ffi/portable.ts";
 import { BadInput, firstLine, Stopped } from "./_failure.ts";

@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { BackendStats, Runtime } from "../mod.ts";
+import type { BackendStats } from "../core/scheduler/backend.ts";
+import type { Runtime } from "../core/runtime.ts";
 import type { StopReason } from "./_run_loop.ts";
 import type { TickStats } from "./_tick_stats.ts";
 

@@ -13,7 +13,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { hostRuntime } from "./_host.ts";
+import { hostRuntime } from "../core/_host.ts";
 
 /** Most milliseconds a type check may take. */
 const TYPE_CHECK_TIMEOUT_MS = 120_000;

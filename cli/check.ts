@@ -12,7 +12,7 @@
 import path from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { DEFAULT_SEED, type Runtime } from "../mod.ts";
+import { DEFAULT_SEED, type Runtime } from "../core/runtime.ts";
 import { describeSchedule, type SchedulePlan } from "../core/schedule.ts";
 import { ownerOf } from "../core/schema.ts";
 import { rephraseParseError, wantsHelp } from "./_args.ts";
@@ -21,6 +21,7 @@ import { BadInput, EXIT_BAD_INPUT, EXIT_OK } from "./_failure.ts";
 import { loadScene } from "./_load_scene.ts";
 import { startRuntime } from "./_start_runtime.ts";
 import { type TypeCheck, typeCheckScene } from "./_type_check.ts";
+import { archetypeList, resourceStores, sceneComponents } from "../core/_world_internal.ts";
 
 /** Usage of `staticecs check`. */
 export const CHECK_USAGE = `Usage: staticecs check <scene.ts> [options]
@@ -117,11 +118,11 @@ function buildPlan(runtime: Runtime, scene: string, file: string, types: TypeChe
   return {
     scene,
     file,
-    components: names(world.components),
-    resources: names([...world.resourceStores.keys()]),
+    components: names(world[sceneComponents]),
+    resources: names([...world[resourceStores].keys()]),
     events: (runtime.scene.events ?? []).map((e) => ownerOf(e).name),
     entities: world.entityCount,
-    archetypes: world.archetypes.filter((a) => a.count > 0).length,
+    archetypes: world[archetypeList].filter((a) => a.count > 0).length,
     ...describeSchedule(schedule),
     types,
   };

@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { probeIoUring } from "../ffi/probe.ts";
 import { rephraseParseError, wantsHelp } from "./_args.ts";
 import { EXIT_OK } from "./_failure.ts";
-import { hostRuntime } from "./_host.ts";
+import { hostRuntime } from "../core/_host.ts";
 import { VERSION } from "./version.ts";
 
 /** Usage of `staticecs info`. */

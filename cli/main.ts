@@ -22,7 +22,7 @@ import {
   firstLine,
   Stopped,
 } from "./_failure.ts";
-import { hostRuntime } from "./_host.ts";
+import { hostRuntime } from "../core/_host.ts";
 import { checkCommand } from "./check.ts";
 import { clusterCommand } from "./cluster.ts";
 import { infoCommand } from "./info.ts";

@@ -8,7 +8,8 @@
 
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { DEFAULT_MIN_PARALLEL_WORK, DEFAULT_SEED, type Runtime } from "../mod.ts";
+import { DEFAULT_MIN_PARALLEL_WORK, WORKERS_MAX } from "../core/scheduler/work_stealing.ts";
+import { DEFAULT_SEED, type Runtime } from "../core/runtime.ts";
 import {
   HZ_MAX,
   parseBoundedInteger,
@@ -202,7 +203,9 @@ function parsePoolFlags(
     }
   }
   return {
-    workers: workers === undefined ? undefined : parseBoundedInteger("--workers", workers, 256),
+    workers: workers === undefined
+      ? undefined
+      : parseBoundedInteger("--workers", workers, WORKERS_MAX),
     minParallelWork: minParallelWork === undefined
       ? undefined
       : parseNonNegativeInteger("--min-parallel-work", minParallelWork),

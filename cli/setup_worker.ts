@@ -15,7 +15,9 @@
 
 import "./_bun_preload.ts";
 import process from "node:process";
-import { isScene, Runtime, type Scene, type SetupContext, type World } from "../mod.ts";
+import { isScene, type Scene, type SetupContext } from "../core/scene.ts";
+import { Runtime } from "../core/runtime.ts";
+import type { World } from "../core/world.ts";
 import type { SetupReply, SetupRequest } from "./_setup_thread.ts";
 
 interface SetupScope {

@@ -13,6 +13,7 @@ import { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, type FrameMessage } from
 import { FrameSession, MAC_BYTES, type SessionKeys } from "./_session.ts";
 import { ACK_MESSAGE, AckCounter, SendWindow } from "./_flow.ts";
 import type { Connection, TransportLimits } from "./transport.ts";
+import { assert } from "../core/_assert.ts";
 
 /** Small frames queued behind each other are copied into one write up to this size. */
 export const WRITE_COALESCE_BYTES = 64 * 1024;
@@ -87,7 +88,7 @@ export abstract class FramedConnection implements Connection {
   }
 
   startSession(keys: SessionKeys, side: "client" | "server"): void {
-    assert(this.#session === undefined, "startSession called twice");
+    assert(this.#session === undefined, "FramedConnection: startSession called twice");
     this.#session = new FrameSession(keys);
     this.#decoder.frameBytesMax = this.limits.frameBytesMax;
     if (side === "client") this.#window = new SendWindow();
@@ -185,7 +186,10 @@ export abstract class FramedConnection implements Connection {
   /** Records that the socket took `bytes` of what nextWriteChunk gave. */
   protected wrote(bytes: number): void {
     if (this.#closed) return;
-    assert(bytes >= 0 && bytes <= this.#queuedBytes, "wrote more than was queued");
+    assert(
+      bytes >= 0 && bytes <= this.#queuedBytes,
+      "FramedConnection: wrote more than was queued",
+    );
     this.#queuedBytes -= bytes;
     this.#window?.wrote(bytes);
     let left = bytes;
@@ -347,8 +351,4 @@ export abstract class FramedConnection implements Connection {
     this.#drainWaiters = [];
     for (const resolve of waiters) resolve();
   }
-}
-
-function assert(condition: boolean, what: string): asserts condition {
-  if (!condition) throw new Error(`FramedConnection invariant broken: ${what}`);
 }

@@ -15,10 +15,12 @@
  * @module
  */
 
-import type { Runtime, Scene } from "../mod.ts";
+import type { Runtime } from "../core/runtime.ts";
+import type { Scene } from "../core/scene.ts";
 import { FIELD_TYPES, ownerOf } from "../core/schema.ts";
 import { checkSecret, connectAuthenticated } from "./auth.ts";
-import { batchCount, emptyBatch, type EntityBatch, PartitionMap } from "./batch.ts";
+import { batchCount, emptyBatch, type EntityBatch } from "./batch.ts";
+import { PartitionMap } from "./partition_map.ts";
 import { ClusterError } from "./errors.ts";
 import {
   checkCoordinatorMessage,

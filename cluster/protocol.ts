@@ -28,6 +28,7 @@
 import { checkBatch, type EntityBatch } from "./batch.ts";
 import { ClusterError } from "./errors.ts";
 import { checkClusterLimit, type ClusterLimitKey } from "./limits.ts";
+import { SEED_MAX } from "../core/runtime.ts";
 
 /** Settings the coordinator gives every member in `welcome`. */
 export interface ClusterSettings {
@@ -208,7 +209,7 @@ export function checkCoordinatorMessage(raw: RawMessage, partitions: number): Co
           partitions: setting(settings, "partitions"),
           heartbeatIntervalMs: setting(settings, "heartbeatIntervalMs"),
           checkpointEveryTicks: setting(settings, "checkpointEveryTicks"),
-          seed: bounded(withT, "seed", 0, 2 ** 32 - 1),
+          seed: bounded(withT, "seed", 0, SEED_MAX),
         },
         runSetup: raw.runSetup === true,
         idBase: count(raw, "idBase"),

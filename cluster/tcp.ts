@@ -10,6 +10,7 @@ import { ClusterError } from "./errors.ts";
 import { bunTcpTransport } from "./tcp_bun.ts";
 import { denoTcpTransport } from "./tcp_deno.ts";
 import type { Transport } from "./transport.ts";
+import { hostName } from "../core/_host.ts";
 
 /**
  * The TCP transport for Bun ("tcp-bun") or Deno ("tcp-deno"); throws ClusterError on any other
@@ -24,8 +25,9 @@ import type { Transport } from "./transport.ts";
  * ```
  */
 export function tcpTransport(): Transport {
-  if ("Bun" in globalThis) return bunTcpTransport();
-  if ("Deno" in globalThis) return denoTcpTransport();
+  const runtime = hostName();
+  if (runtime === "bun") return bunTcpTransport();
+  if (runtime === "deno") return denoTcpTransport();
   throw new ClusterError(
     "no TCP transport for this runtime: the cluster runs on Bun or Deno; start it with `bun` " +
       "or `deno run -A`",

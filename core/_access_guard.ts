@@ -25,6 +25,7 @@ import { type ResourceStore, Time } from "./resources.ts";
 import type { Column, Field } from "./schema.ts";
 import type { AccessSet } from "./system.ts";
 import type { World } from "./world.ts";
+import { archetypeList, fieldOrdinals, fieldsById, resourceStores } from "./_world_internal.ts";
 
 /** Stands for a chunk's entity handles where a field id is expected. */
 const NO_FIELD = -1;
@@ -50,11 +51,11 @@ export class AccessGuard {
     this.world = world;
     this.system = system;
     this.table = table;
-    this.resources = [...world.resourceStores.values()].filter((store) =>
+    this.resources = [...world[resourceStores].values()].filter((store) =>
       access.reads.has(store.owner) && !access.writes.has(store.owner)
     );
-    this.before = new Float64Array(world.fieldOrdinals.length + 1);
-    this.after = new Float64Array(world.fieldOrdinals.length + 1);
+    this.before = new Float64Array(world[fieldOrdinals].length + 1);
+    this.after = new Float64Array(world[fieldOrdinals].length + 1);
   }
 
   /** `body` with its chunk's read-only columns hashed around it. */
@@ -84,7 +85,7 @@ export class AccessGuard {
   }
 
   private hashWorld(into: Float64Array): void {
-    for (const archetype of this.world.archetypes) {
+    for (const archetype of this.world[archetypeList]) {
       for (const chunk of archetype.chunks) {
         if (chunk.count > 0) this.hashChunk(chunk, into);
       }
@@ -139,7 +140,7 @@ export class AccessGuard {
           `read-only: change structure through ctx.commands`,
       );
     }
-    const field = this.world.fieldsById.get(id) as Field;
+    const field = this.world[fieldsById].get(id) as Field;
     const owner = field.owner.name;
     return new UsageError(
       `system ${this.system} wrote ${owner}.${field.name} without declaring it (tick ${tick}); ` +

@@ -34,6 +34,21 @@ import {
   WORDS,
 } from "./_command_records.ts";
 import { moveRun } from "./_row_moves.ts";
+import {
+  addNow,
+  archetypeList,
+  componentOfOrdinal,
+  despawnNow,
+  entityTable,
+  fieldsByOrdinal,
+  removeNow,
+  root,
+  sceneComponents,
+  sparseByIndex,
+  spawnIn,
+  withComponent,
+  withoutComponent,
+} from "./_world_internal.ts";
 
 /** An error met while applying a command, attributed to the system that recorded it. */
 export interface CommandError {
@@ -172,7 +187,7 @@ function failedSpawnOf(
   // one as a value, which for any other field type is just a negative number.
   if (a < 0) return pending[-a - 1] === NULL_ENTITY ? -a - 1 : -1;
   if (kind === SET) {
-    if (c >= 0 || world.fieldsByOrdinal[b].type !== "entity") return -1;
+    if (c >= 0 || world[fieldsByOrdinal][b].type !== "entity") return -1;
     return pending[-c - 1] === NULL_ENTITY ? -c - 1 : -1;
   }
   if (kind === EVENT_FIELD) {
@@ -194,21 +209,21 @@ function applySpawn(world: World, buffer: CommandBuffer, record: number): number
   // If the spawn fails, later records on its pending handle are skipped (see failedSpawnOf),
   // not sent to the entity an earlier segment's spawn of the same ordinal resolved to.
   buffer.resolved[ordinal] = NULL_ENTITY;
-  let archetype = world.root;
+  let archetype = world[root];
   let next = record + 1;
   while (
     next < buffer.count && words[next * WORDS] === ADD && words[next * WORDS + 1] === handle
   ) {
     const component = words[next * WORDS + 2];
-    if (world.sparseByIndex[component] === undefined) {
-      archetype = world.withComponent(archetype, component);
+    if (world[sparseByIndex][component] === undefined) {
+      archetype = world[withComponent](archetype, component);
     }
     next++;
   }
-  const entity = world.spawnIn(archetype);
+  const entity = world[spawnIn](archetype);
   buffer.resolved[ordinal] = entity;
   for (let r = record + 1; r < next; r++) {
-    world.sparseByIndex[words[r * WORDS + 2]]?.add(world.entities.indexOf(entity));
+    world[sparseByIndex][words[r * WORDS + 2]]?.add(world[entityTable].indexOf(entity));
   }
   return next - 1;
 }
@@ -235,7 +250,7 @@ function applySpawnRun(world: World, buffer: CommandBuffer, record: number): num
     groups++;
     end = next;
   }
-  if (groups < 2 || world.entities.available < groups) return applySpawn(world, buffer, record);
+  if (groups < 2 || world[entityTable].available < groups) return applySpawn(world, buffer, record);
   let base: number;
   try {
     base = archetype.growBy(groups);
@@ -268,14 +283,14 @@ function spawnGroupEnd(
   const words = buffer.words;
   const ordinal = words[record * WORDS + 1];
   const handle = -(ordinal + 1);
-  let archetype = likeAdd < 0 ? world.root : scannedArchetype!;
+  let archetype = likeAdd < 0 ? world[root] : scannedArchetype!;
   let next = record + 1;
   while (next < buffer.count && words[next * WORDS] === ADD && words[next * WORDS + 1] === handle) {
     const component = words[next * WORDS + 2];
     const k = next - record - 1;
     // A spawn with a sparse component takes the one-at-a-time path, which sets its bit.
-    if (world.sparseByIndex[component] !== undefined) return -1;
-    if (likeAdd < 0) archetype = world.withComponent(archetype, component);
+    if (world[sparseByIndex][component] !== undefined) return -1;
+    if (likeAdd < 0) archetype = world[withComponent](archetype, component);
     else if (k >= likeAdds || words[(likeAdd + k) * WORDS + 2] !== component) return -1;
     next++;
   }
@@ -283,9 +298,9 @@ function spawnGroupEnd(
   if (adds === 0 || (likeAdd >= 0 && adds !== likeAdds)) return -1;
   while (next < buffer.count && words[next * WORDS] === SET && words[next * WORDS + 1] === handle) {
     const fieldOrdinal = words[next * WORDS + 2], value = words[next * WORDS + 3];
-    if (!archetype.hasIndex(world.componentOfOrdinal[fieldOrdinal])) break;
+    if (!archetype.hasIndex(world[componentOfOrdinal][fieldOrdinal])) break;
     // An entity value naming a later spawn: one at a time, it would not be resolved yet.
-    const entityField = world.fieldsByOrdinal[fieldOrdinal].type === "entity";
+    const entityField = world[fieldsByOrdinal][fieldOrdinal].type === "entity";
     if (entityField && value < 0 && -value - 1 > ordinal) break;
     next++;
   }
@@ -306,7 +321,7 @@ function placeSpawns(
   archetype: Archetype,
   base: number,
 ): void {
-  const words = buffer.words, table = world.entities, mask = archetype.chunkRows - 1;
+  const words = buffer.words, table = world[entityTable], mask = archetype.chunkRows - 1;
   let row = base - 1;
   for (let r = start; r < end; r++) {
     const at = r * WORDS, kind = words[at];
@@ -314,7 +329,7 @@ function placeSpawns(
       row++;
       buffer.resolved[words[at + 1]] = placeSpawn(table, archetype, row);
     } else if (kind === SET) {
-      const field = world.fieldsByOrdinal[words[at + 2]];
+      const field = world[fieldsByOrdinal][words[at + 2]];
       const value = words[at + 3];
       const resolved = field.type === "entity" && value < 0 ? buffer.resolved[-value - 1] : value;
       archetype.chunks[row >>> archetype.chunkShift].byField[field.id]![row & mask] = resolved;
@@ -332,9 +347,9 @@ function applyRun(world: World, buffer: CommandBuffer, record: number): number {
   const words = buffer.words;
   const at = record * WORDS;
   const kind = words[at], component = words[at + 2];
-  const table = world.entities;
+  const table = world[entityTable];
   const entity = words[at + 1];
-  if (kind !== DESPAWN && world.sparseByIndex[component] !== undefined) {
+  if (kind !== DESPAWN && world[sparseByIndex][component] !== undefined) {
     return applySparseRun(world, buffer, record);
   }
   if (!table.isAlive(entity)) {
@@ -342,12 +357,12 @@ function applyRun(world: World, buffer: CommandBuffer, record: number): number {
     return record;
   }
   const index = table.indexOf(entity);
-  const from = world.archetypes[table.archetype[index]];
+  const from = world[archetypeList][table.archetype[index]];
   const to = kind === DESPAWN
     ? null
     : kind === ADD
-    ? world.withComponent(from, component)
-    : world.withoutComponent(from, component);
+    ? world[withComponent](from, component)
+    : world[withoutComponent](from, component);
   if (to === from) return record; // adding a component it has, removing one it lacks
   const first = table.row[index];
   let last = record;
@@ -372,9 +387,9 @@ function applyRun(world: World, buffer: CommandBuffer, record: number): number {
  * and fails). Returns the last record consumed.
  */
 function applySparseRun(world: World, buffer: CommandBuffer, record: number): number {
-  const words = buffer.words, table = world.entities;
+  const words = buffer.words, table = world[entityTable];
   const kind = words[record * WORDS], component = words[record * WORDS + 2];
-  const store = world.sparseByIndex[component]!;
+  const store = world[sparseByIndex][component]!;
   let next = record;
   for (; next < buffer.count; next++) {
     const at = next * WORDS;
@@ -448,7 +463,7 @@ function spawnEachEnd(world: World, buffer: CommandBuffer, record: number): numb
   const count = words[at + 1], components = words[at + 3];
   let fields = 0;
   for (let c = 0; c < components; c++) {
-    fields += world.components[componentOfList(words, record, c)].fields.length;
+    fields += world[sceneComponents][componentOfList(words, record, c)].fields.length;
   }
   return record + Math.ceil(components / PER_RECORD) + fields * Math.ceil(count / PER_RECORD);
 }
@@ -469,12 +484,14 @@ let spawnEachPlaced = 0;
  * as many as maxEntities allows; returns how many.
  */
 function applySpawnEach(world: World, buffer: CommandBuffer, record: number): number {
-  const words = buffer.words, at = record * WORDS, table = world.entities;
+  const words = buffer.words, at = record * WORDS, table = world[entityTable];
   const count = words[at + 1], firstOrdinal = words[at + 2], components = words[at + 3];
-  let archetype = world.root;
+  let archetype = world[root];
   for (let c = 0; c < components; c++) {
     const index = componentOfList(words, record, c);
-    if (world.sparseByIndex[index] === undefined) archetype = world.withComponent(archetype, index);
+    if (world[sparseByIndex][index] === undefined) {
+      archetype = world[withComponent](archetype, index);
+    }
   }
   spawnEachPlaced = 0;
   const placed = Math.min(count, table.available);
@@ -498,19 +515,19 @@ function writeSpawnEachValues(
   base: number,
   placed: number,
 ): void {
-  const words = buffer.words, table = world.entities;
+  const words = buffer.words, table = world[entityTable];
   const count = words[record * WORDS + 1], components = words[record * WORDS + 3];
   const perField = Math.ceil(count / PER_RECORD), mask = archetype.chunkRows - 1;
   let valueRecord = record + 1 + Math.ceil(components / PER_RECORD);
   for (let c = 0; c < components; c++) {
     const index = componentOfList(words, record, c);
-    const store = world.sparseByIndex[index];
+    const store = world[sparseByIndex][index];
     if (store !== undefined) {
       for (let i = 0; i < placed; i++) {
         store.add(table.indexOf(buffer.resolved[words[record * WORDS + 2] + i]));
       }
     }
-    const fields = world.components[index].fields;
+    const fields = world[sceneComponents][index].fields;
     for (let f = 0; f < fields.length; f++) {
       const field = fields[f];
       const firstWord = valueRecord * WORDS + 1;
@@ -567,7 +584,7 @@ function spawnEachShort(world: World, count: number, placed: number): BoundError
     "maxEntities",
     limit,
     `spawnEach: ${count - placed} of ${count} spawns failed: entity limit reached ` +
-      `(${world.entities.alive} alive of maxEntities ${limit}); raise config.maxEntities or ` +
+      `(${world[entityTable].alive} alive of maxEntities ${limit}); raise config.maxEntities or ` +
       `despawn entities first`,
   );
 }
@@ -579,18 +596,18 @@ function spawnEachShort(world: World, count: number, placed: number): BoundError
  * were no longer alive (despawned earlier in the stage), which are skipped.
  */
 function applyEach(world: World, buffer: CommandBuffer, record: number): number {
-  const words = buffer.words, table = world.entities;
+  const words = buffer.words, table = world[entityTable];
   const kind = words[record * WORDS], component = words[record * WORDS + 1];
   const rows = words[record * WORDS + 2];
-  const sparse = kind === DESPAWN_EACH ? undefined : world.sparseByIndex[component];
+  const sparse = kind === DESPAWN_EACH ? undefined : world[sparseByIndex][component];
   if (sparse === undefined && eachIsOneRun(world, buffer, record, rows)) {
     const index = table.indexOf(words[handleWord(record, 0)]);
-    const from = world.archetypes[table.archetype[index]];
+    const from = world[archetypeList][table.archetype[index]];
     const to = kind === DESPAWN_EACH
       ? null
       : kind === ADD_EACH
-      ? world.withComponent(from, component)
-      : world.withoutComponent(from, component);
+      ? world[withComponent](from, component)
+      : world[withoutComponent](from, component);
     if (to !== from) moveRun(world, from, table.row[index], rows, to);
     return 0;
   }
@@ -603,9 +620,9 @@ function applyEach(world: World, buffer: CommandBuffer, record: number): number 
       stale++;
       continue;
     }
-    if (kind === DESPAWN_EACH) world.despawnNow(entity);
-    else if (kind === ADD_EACH) world.addNow(entity, component);
-    else world.removeNow(entity, component);
+    if (kind === DESPAWN_EACH) world[despawnNow](entity);
+    else if (kind === ADD_EACH) world[addNow](entity, component);
+    else world[removeNow](entity, component);
   }
   return stale;
 }
@@ -646,7 +663,7 @@ function eachIsOneRun(
   record: number,
   rows: number,
 ): boolean {
-  const words = buffer.words, table = world.entities;
+  const words = buffer.words, table = world[entityTable];
   const first = words[handleWord(record, 0)];
   if (!table.isAlive(first)) return false;
   const firstIndex = table.indexOf(first);
@@ -680,7 +697,7 @@ function copyDisturbedRows(
   buffer: CommandBuffer,
   filters: readonly (SparseFilter | undefined)[],
 ): void {
-  const words = buffer.words, sparse = world.sparseByIndex;
+  const words = buffer.words, sparse = world[sparseByIndex];
   let moved = false, flipped = false, system = 0, used = 0;
   for (let r = 0; r < buffer.count; r++) {
     const at = r * WORDS, kind = words[at];
@@ -723,7 +740,7 @@ function copyRows(
   used: number,
 ): number {
   const words = buffer.words;
-  const archetype = world.archetypes[words[(record - 1) * WORDS + 3]];
+  const archetype = world[archetypeList][words[(record - 1) * WORDS + 3]];
   const first = words[record * WORDS + 1], rows = words[record * WORDS + 2];
   if (buffer.copiedRows.length < used + 1 + rows) {
     const grown = new Uint32Array(Math.max(2 * buffer.copiedRows.length, used + 1 + rows));
@@ -754,10 +771,10 @@ function applyRows(
 ): number {
   const words = buffer.words, at = record * WORDS;
   const each = words[at + 1], component = words[at + 2];
-  const archetype = world.archetypes[words[at + 3]];
+  const archetype = world[archetypeList][words[at + 3]];
   const first = words[at + WORDS + 1], rows = words[at + WORDS + 2];
   const copied = words[at + WORDS + 3];
-  const store = each === DESPAWN_EACH ? undefined : world.sparseByIndex[component];
+  const store = each === DESPAWN_EACH ? undefined : world[sparseByIndex][component];
   if (copied > 0) return applyCopied(world, buffer.copiedRows, copied - 1, each, component, store);
   if (store !== undefined) {
     const local = first & (archetype.chunkRows - 1);
@@ -768,7 +785,7 @@ function applyRows(
       local + rows,
       store,
       filter,
-      world.entities.indexMask,
+      world[entityTable].indexMask,
       each === ADD_EACH,
     );
     return 0;
@@ -776,8 +793,8 @@ function applyRows(
   const to = each === DESPAWN_EACH
     ? null
     : each === ADD_EACH
-    ? world.withComponent(archetype, component)
-    : world.withoutComponent(archetype, component);
+    ? world[withComponent](archetype, component)
+    : world[withoutComponent](archetype, component);
   if (to !== archetype) moveRun(world, archetype, first, rows, to);
   return 0;
 }
@@ -820,7 +837,7 @@ function applyCopied(
   component: number,
   store: SparseStore | undefined,
 ): number {
-  const table = world.entities;
+  const table = world[entityTable];
   let stale = 0;
   for (let k = at + 1; k <= at + copied[at]; k++) {
     const entity = copied[k];
@@ -831,9 +848,9 @@ function applyCopied(
     if (store !== undefined) {
       if (each === ADD_EACH) store.add(entity & table.indexMask);
       else store.remove(entity & table.indexMask);
-    } else if (each === DESPAWN_EACH) world.despawnNow(entity);
-    else if (each === ADD_EACH) world.addNow(entity, component);
-    else world.removeNow(entity, component);
+    } else if (each === DESPAWN_EACH) world[despawnNow](entity);
+    else if (each === ADD_EACH) world[addNow](entity, component);
+    else world[removeNow](entity, component);
   }
   return stale;
 }
@@ -847,7 +864,7 @@ function staleInEach(
 ): StaleEntityError {
   const op = kind === DESPAWN_EACH
     ? "despawnEach"
-    : `${kind === ADD_EACH ? "addEach" : "removeEach"} ${world.components[component].name}`;
+    : `${kind === ADD_EACH ? "addEach" : "removeEach"} ${world[sceneComponents][component].name}`;
   const error = new StaleEntityError(0, op);
   error.message = `${op}: ${stale} of ${rows} entities were no longer alive (despawned earlier ` +
     `in this stage) and were skipped`;
@@ -862,11 +879,11 @@ function applyEntityRecord(
   c: number,
   pending: Uint32Array,
 ): void {
-  if (kind === DESPAWN) world.despawnNow(entity);
-  else if (kind === ADD) world.addNow(entity, b);
-  else if (kind === REMOVE) world.removeNow(entity, b);
+  if (kind === DESPAWN) world[despawnNow](entity);
+  else if (kind === ADD) world[addNow](entity, b);
+  else if (kind === REMOVE) world[removeNow](entity, b);
   else if (kind === SET) {
-    const field = world.fieldsByOrdinal[b];
+    const field = world[fieldsByOrdinal][b];
     world.setField(entity, field, field.type === "entity" && c < 0 ? pending[-c - 1] : c);
   }
 }

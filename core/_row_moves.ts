@@ -19,6 +19,7 @@
 import type { Archetype } from "./archetype.ts";
 import type { EntityTable } from "./entities.ts";
 import type { World } from "./world.ts";
+import { entityTable, sparseStores } from "./_world_internal.ts";
 
 /**
  * Moves rows `[first, first + count)` of `from` to the end of `to`, in
@@ -39,8 +40,8 @@ export function moveRun(
   to: Archetype | null,
 ): void {
   if (to === null) freeRun(world, from, first, count);
-  else appendRun(world.entities, from, first, count, to);
-  fillHoles(world.entities, from, first, count);
+  else appendRun(world[entityTable], from, first, count, to);
+  fillHoles(world[entityTable], from, first, count);
 }
 
 /** Copies the run to the end of `to` (which grows first, so a full arena changes nothing). */
@@ -79,7 +80,7 @@ function appendRun(
 }
 
 function freeRun(world: World, from: Archetype, first: number, count: number): void {
-  const mask = from.chunkRows - 1, stores = world.sparseStores, table = world.entities;
+  const mask = from.chunkRows - 1, stores = world[sparseStores], table = world[entityTable];
   for (let row = first; row < first + count;) {
     const entities = from.chunks[row >>> from.chunkShift].entities, local = row & mask;
     const n = Math.min(first + count - row, from.chunkRows - local);

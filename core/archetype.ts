@@ -94,7 +94,26 @@ export interface SystemChunk<R extends string = string, W extends string = strin
   matches(i: number): boolean;
 }
 
-/** A fixed-size block of rows of one archetype: what a system body iterates. */
+/**
+ * A fixed-size block of rows of one archetype: what a system body iterates.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, defineSystem } from "staticecs";
+ * const Position = defineComponent("Position", { x: "f32" });
+ * const Velocity = defineComponent("Velocity", { x: "f32" });
+ * defineSystem({
+ *   name: "move",
+ *   query: { all: [Position, Velocity] },
+ *   reads: [Velocity],
+ *   writes: [Position],
+ *   runChunk(chunk, ctx) {
+ *     const x = chunk.write(Position.x), vx = chunk.read(Velocity.x);
+ *     for (let i = 0; i < chunk.count; i++) x[i] += vx[i] * ctx.dt;
+ *   },
+ * });
+ * ```
+ */
 export class Chunk implements SystemChunk {
   /** The archetype this chunk belongs to. */
   readonly archetype: Archetype;
@@ -205,7 +224,15 @@ function missingColumn(archetype: Archetype, field: Field): Error {
   );
 }
 
-/** What a system body may know of an archetype. */
+/**
+ * What a system body may know of an archetype.
+ *
+ * @example
+ * ```ts
+ * import type { ArchetypeInfo } from "staticecs/backend";
+ * const label = (archetype: ArchetypeInfo) => `#${archetype.id} ${archetype}: ${archetype.count} rows`;
+ * ```
+ */
 export interface ArchetypeInfo {
   /** Position in the world's archetype list (part of the random stream key). */
   readonly id: number;

@@ -10,6 +10,7 @@
 import type { Column } from "./schema.ts";
 import { mix32 } from "./random.ts";
 import type { World } from "./world.ts";
+import { archetypeList, entityTable, resourceStores, sparseStores } from "./_world_internal.ts";
 
 /** Running two-lane hash over 32-bit words. */
 export class Digest {
@@ -57,7 +58,7 @@ export class Digest {
 export function worldChecksum(world: World): string {
   const digest = new Digest();
   digest.word(world.entityCount);
-  for (const archetype of world.archetypes) {
+  for (const archetype of world[archetypeList]) {
     if (archetype.count === 0) continue;
     digest.word(archetype.componentIndices.length);
     for (const index of archetype.componentIndices) digest.word(index);
@@ -68,19 +69,19 @@ export function worldChecksum(world: World): string {
       for (const field of archetype.fields) digest.column(chunk.byField[field.id]!, chunk.count);
     }
   }
-  if (world.sparseStores.length > 0) digestSparse(world, digest);
-  for (const store of world.resourceStores.values()) digest.bytes(store.bytes());
+  if (world[sparseStores].length > 0) digestSparse(world, digest);
+  for (const store of world[resourceStores].values()) digest.bytes(store.bytes());
   return digest.hex();
 }
 
 /** Each live entity's sparse components, in archetype then row order: a bit, then values. */
 function digestSparse(world: World, digest: Digest): void {
-  const table = world.entities;
-  for (const archetype of world.archetypes) {
+  const table = world[entityTable];
+  for (const archetype of world[archetypeList]) {
     for (const chunk of archetype.chunks) {
       for (let i = 0; i < chunk.count; i++) {
         const index = table.indexOf(chunk.entities[i]);
-        for (const store of world.sparseStores) {
+        for (const store of world[sparseStores]) {
           const has = store.has(index);
           digest.word(has ? 1 : 0);
           if (!has) continue;

@@ -50,6 +50,14 @@ import {
   VALUES,
   WORDS,
 } from "./_command_records.ts";
+import {
+  eventQueue,
+  eventQueues,
+  fieldOrdinals,
+  indexOfComponent,
+  sceneComponents,
+  sparseByIndex,
+} from "./_world_internal.ts";
 
 /**
  * What `addEach`, `removeEach` and `despawnEach` read of a chunk: any
@@ -116,13 +124,13 @@ export class CommandBuffer {
     this.memory = {
       words: memory?.words ?? new SharedArrayBuffer(this.maxRecords * WORDS * 8),
       header: memory?.header ?? new SharedArrayBuffer(4),
-      counters: memory?.counters ?? new SharedArrayBuffer(4 * (1 + world.eventQueues.size)),
+      counters: memory?.counters ?? new SharedArrayBuffer(4 * (1 + world[eventQueues].size)),
     };
     this.words = new Float64Array(this.memory.words);
     this.header = new Int32Array(this.memory.header);
     this.counters = new Int32Array(this.memory.counters);
-    for (const owner of world.eventQueues.keys()) this.eventIndex.set(owner, this.eventIndex.size);
-    this.queues = [...world.eventQueues.values()];
+    for (const owner of world[eventQueues].keys()) this.eventIndex.set(owner, this.eventIndex.size);
+    this.queues = [...world[eventQueues].values()];
     this.resolved = new Uint32Array(this.maxRecords);
     this.batch = new SpawnBatch(world);
   }
@@ -242,12 +250,12 @@ export class CommandBuffer {
    * ```
    */
   addEach(chunk: ChunkRows, component: Component): void {
-    this.recordEach(ADD_EACH, chunk, this.world.indexOf(component));
+    this.recordEach(ADD_EACH, chunk, this.world[indexOfComponent](component));
   }
 
   /** Records removing `component` from every row of `chunk` that passes its query's sparse terms. */
   removeEach(chunk: ChunkRows, component: Component): void {
-    this.recordEach(REMOVE_EACH, chunk, this.world.indexOf(component));
+    this.recordEach(REMOVE_EACH, chunk, this.world[indexOfComponent](component));
   }
 
   /** Records despawning every row of `chunk` that passes its query's sparse terms. */
@@ -257,7 +265,7 @@ export class CommandBuffer {
 
   /** Records adding a component, with optional values. */
   add<S extends Schema>(entity: number, component: Component<S>, values?: Values<S>): void {
-    const index = this.world.indexOf(component);
+    const index = this.world[indexOfComponent](component);
     const checked = this.checkEntity(entity, "add ", ownerOf(component).name);
     this.reserve(1);
     this.push(ADD, checked, index, 0);
@@ -266,7 +274,7 @@ export class CommandBuffer {
 
   /** Records removing a component. */
   remove(entity: number, component: Component): void {
-    const index = this.world.indexOf(component);
+    const index = this.world[indexOfComponent](component);
     const checked = this.checkEntity(entity, "remove ", ownerOf(component).name);
     this.reserve(1);
     this.push(REMOVE, checked, index, 0);
@@ -288,8 +296,8 @@ export class CommandBuffer {
     // A negative entity value is read as a pending handle when applied: it must be one.
     if (field.type === "entity" && number < 0) this.checkEntity(number, "set ", field);
     this.reserve(1);
-    const ordinal = field.id < this.world.fieldOrdinals.length
-      ? this.world.fieldOrdinals[field.id]
+    const ordinal = field.id < this.world[fieldOrdinals].length
+      ? this.world[fieldOrdinals][field.id]
       : -1;
     if (ordinal < 0) {
       throw new UsageError(
@@ -308,7 +316,7 @@ export class CommandBuffer {
       throw new UsageError(`event ${owner.name} is not part of this world; add it to events`);
     }
     if (Atomics.load(this.counters, 1 + index) >= owner.capacity) {
-      throw eventOverflow(this.world.eventQueue(owner));
+      throw eventOverflow(this.world[eventQueue](owner));
     }
     for (const field of owner.fields) {
       const value = values[field.name as keyof S];
@@ -386,7 +394,7 @@ export class CommandBuffer {
     if (
       whole.archetype !== undefined &&
       (!whole.filtered ||
-        (kind !== DESPAWN_EACH && this.world.sparseByIndex[componentIndex] !== undefined))
+        (kind !== DESPAWN_EACH && this.world[sparseByIndex][componentIndex] !== undefined))
     ) {
       // By position: a chunk's rows, filtered (on sparse terms only) when applied.
       this.reserve(2);
@@ -512,7 +520,7 @@ export class SpawnBatch {
 
   constructor(world: World) {
     this.world = world;
-    this.slots = new Int32Array(world.fieldOrdinals.length).fill(-1);
+    this.slots = new Int32Array(world[fieldOrdinals].length).fill(-1);
   }
 
   /** Sets `field` of entity `i` (from 0) of the batch; the field must be one of its components'. */
@@ -538,8 +546,10 @@ export class SpawnBatch {
     let known = this.known.get(components);
     if (known === undefined) {
       const list = Array.isArray(components) ? components : [components as Component];
-      const indices = list.map((c) => this.world.indexOf(c));
-      const fields = indices.flatMap((index) => this.world.components[index].fields as Field[]);
+      const indices = list.map((c) => this.world[indexOfComponent](c));
+      const fields = indices.flatMap((index) =>
+        this.world[sceneComponents][index].fields as Field[]
+      );
       known = { indices, fields };
       this.known.set(components, known);
     }

@@ -7,7 +7,16 @@
 import { SceneError } from "./errors.ts";
 import { OPEN_FILES_LIMIT } from "./_io_handles.ts";
 
-/** Bounds and sizes of a world. All are fixed when the world is built. */
+/**
+ * Bounds and sizes of a world. All are fixed when the world is built.
+ *
+ * @example
+ * ```ts
+ * import { defineScene, type WorldConfig } from "staticecs";
+ * const config: Partial<WorldConfig> = { maxEntities: 50_000, maxCommandsPerFrame: 4096 };
+ * const scene = defineScene({ components: [], systems: [], config });
+ * ```
+ */
 export interface WorldConfig {
   /** Most entities alive at once (handles are 32-bit; at most 16,777,215). */
   readonly maxEntities: number;
@@ -27,7 +36,15 @@ export interface WorldConfig {
   readonly maxOpenFiles: number;
 }
 
-/** The defaults; `maxEntities` reaches 1,000,000 without any setting. */
+/**
+ * The defaults; `maxEntities` reaches 1,000,000 without any setting.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CONFIG } from "staticecs";
+ * DEFAULT_CONFIG.maxEntities; // 1_000_000
+ * ```
+ */
 export const DEFAULT_CONFIG: WorldConfig = Object.freeze({
   maxEntities: 1_000_000,
   maxArchetypes: 1024,

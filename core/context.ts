@@ -39,6 +39,14 @@ import type { ScheduledSystem } from "./schedule.ts";
 import type { SparseFilter } from "./sparse.ts";
 import type { AccessSet } from "./system.ts";
 import type { World } from "./world.ts";
+import {
+  accessGate,
+  eventQueue,
+  fieldOrdinals,
+  readerCursor,
+  resourceStore,
+  setReaderCursor,
+} from "./_world_internal.ts";
 
 /** How a context is made besides its system. */
 export interface ContextOptions {
@@ -107,8 +115,8 @@ export class SystemContext<R extends string = string, W extends string = string>
     this.system = entry.system.name;
     this.systemIndex = entry.index;
     this.access = entry.access;
-    this.table = accessTable(entry.access, world.fieldOrdinals.length);
-    this.gate = world.accessGate;
+    this.table = accessTable(entry.access, world[fieldOrdinals].length);
+    this.gate = world[accessGate];
     this.filter = options.filter ?? null;
     this.commands = commands;
     this.seed = seed;
@@ -174,7 +182,7 @@ export class SystemContext<R extends string = string, W extends string = string>
     }
     let values = this.readOnlyResources.get(owner);
     if (values === undefined) {
-      values = readOnlyValues(this.world.resourceStore(owner), this.system);
+      values = readOnlyValues(this.world[resourceStore](owner), this.system);
       this.readOnlyResources.set(owner, values);
     }
     return values as ResourceValues<SchemaOf<Res>>;
@@ -203,12 +211,12 @@ export class SystemContext<R extends string = string, W extends string = string>
     this.checkDeclared(owner, "event");
     let view = this.views.get(owner);
     if (view === undefined) {
-      view = new EventView(this.world.eventQueue(owner));
+      view = new EventView(this.world[eventQueue](owner));
       this.views.set(owner, view);
     }
     if (!this.viewEnds.has(owner)) {
-      const queue = this.world.eventQueue(owner);
-      view.reset(this.world.readerCursor(this.system, owner));
+      const queue = this.world[eventQueue](owner);
+      view.reset(this.world[readerCursor](this.system, owner));
       this.viewEnds.set(owner, queue.endSeq);
     }
     return view;
@@ -227,7 +235,7 @@ export class SystemContext<R extends string = string, W extends string = string>
   finish(): void {
     this.gate.table = null;
     if (this.viewEnds.size === 0) return;
-    for (const [owner, end] of this.viewEnds) this.world.setReaderCursor(this.system, owner, end);
+    for (const [owner, end] of this.viewEnds) this.world[setReaderCursor](this.system, owner, end);
     this.viewEnds.clear();
   }
 

@@ -24,7 +24,17 @@ export function describeOp(op: string, subject: string | NamedField): string {
   return op + (typeof subject === "string" ? subject : `${subject.owner.name}.${subject.name}`);
 }
 
-/** The null entity: no entity has this handle. */
+/**
+ * The null entity: no entity has this handle.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, NULL_ENTITY, World } from "staticecs";
+ * const Target = defineComponent("Target", { entity: "entity" });
+ * const world = new World({ components: [Target] });
+ * const e = world.spawn([Target, { entity: NULL_ENTITY }]); // targets nothing yet
+ * ```
+ */
 export const NULL_ENTITY = 0;
 
 /** The shared memory of an entity table, to attach to from another thread. */

@@ -4,7 +4,19 @@
  * @module
  */
 
-/** Base class of every StaticECS error; `code` is stable for programs to match on. */
+/**
+ * Base class of every StaticECS error; `code` is stable for programs to match on.
+ *
+ * @example
+ * ```ts
+ * import { EcsError, World } from "staticecs";
+ * try {
+ *   new World().despawn(12345);
+ * } catch (error) {
+ *   if (error instanceof EcsError) console.error(error.code, error.message); // "STALE_ENTITY", ...
+ * }
+ * ```
+ */
 export class EcsError extends Error {
   /** A stable machine-readable code. */
   readonly code: string;
@@ -15,7 +27,19 @@ export class EcsError extends Error {
   }
 }
 
-/** A component, resource or event declared wrongly. */
+/**
+ * A component, resource or event declared wrongly.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, SchemaError } from "staticecs";
+ * try {
+ *   defineComponent("Bad", { x: "f16" as "f32" });
+ * } catch (error) {
+ *   error instanceof SchemaError; // true: f16 is not a field type
+ * }
+ * ```
+ */
 export class SchemaError extends EcsError {
   constructor(message: string) {
     super("SCHEMA", message);
@@ -23,7 +47,22 @@ export class SchemaError extends EcsError {
   }
 }
 
-/** A configured bound was hit (entities, archetypes, commands, events, memory). */
+/**
+ * A configured bound was hit (entities, archetypes, commands, events, memory).
+ *
+ * @example
+ * ```ts
+ * import { BoundError, defineTag, World } from "staticecs";
+ * const Tag = defineTag("Tag");
+ * const world = new World({ components: [Tag], config: { maxEntities: 1 } });
+ * world.spawn(Tag);
+ * try {
+ *   world.spawn(Tag);
+ * } catch (error) {
+ *   if (error instanceof BoundError) error.bound; // "maxEntities"
+ * }
+ * ```
+ */
 export class BoundError extends EcsError {
   /** The config key that sets the bound. */
   readonly bound: string;
@@ -37,7 +76,23 @@ export class BoundError extends EcsError {
   }
 }
 
-/** An entity handle that is no longer (or never was) alive was used. */
+/**
+ * An entity handle that is no longer (or never was) alive was used.
+ *
+ * @example
+ * ```ts
+ * import { defineTag, StaleEntityError, World } from "staticecs";
+ * const Tag = defineTag("Tag");
+ * const world = new World({ components: [Tag] });
+ * const e = world.spawn(Tag);
+ * world.despawn(e);
+ * try {
+ *   world.add(e, Tag);
+ * } catch (error) {
+ *   error instanceof StaleEntityError; // true
+ * }
+ * ```
+ */
 export class StaleEntityError extends EcsError {
   /** The handle that was used. */
   readonly entity: number;
@@ -52,7 +107,19 @@ export class StaleEntityError extends EcsError {
   }
 }
 
-/** A scene, system or schedule declared wrongly. */
+/**
+ * A scene, system or schedule declared wrongly.
+ *
+ * @example
+ * ```ts
+ * import { defineScene, SceneError } from "staticecs";
+ * try {
+ *   defineScene({ components: [], systems: [], phases: [] });
+ * } catch (error) {
+ *   error instanceof SceneError; // true: a scene needs at least one phase
+ * }
+ * ```
+ */
 export class SceneError extends EcsError {
   constructor(message: string) {
     super("SCENE", message);
@@ -60,7 +127,19 @@ export class SceneError extends EcsError {
   }
 }
 
-/** An operation used where it is not allowed (a structural change inside a system). */
+/**
+ * An operation used where it is not allowed (a structural change inside a system).
+ *
+ * @example
+ * ```ts
+ * import { defineScene, defineSystem, defineTag, Runtime, UsageError } from "staticecs";
+ * const Tag = defineTag("Tag");
+ * const spawnDirectly = defineSystem({ name: "spawnDirectly", run: (ctx) => void ctx.world.spawn(Tag) });
+ * const runtime = await Runtime.create(defineScene({ components: [Tag], systems: [spawnDirectly] }));
+ * runtime.tick().errors[0].error instanceof UsageError; // true: a system spawns through ctx.commands
+ * await runtime.close();
+ * ```
+ */
 export class UsageError extends EcsError {
   constructor(message: string) {
     super("USAGE", message);

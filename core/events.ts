@@ -119,6 +119,21 @@ export class EventQueue {
 /**
  * What one system sees of one event type this frame: `count` events, read by
  * `get(field, i)` for i from 0 to count - 1, oldest first.
+ *
+ * @example
+ * ```ts
+ * import { defineEvent, defineSystem } from "staticecs";
+ * const Hit = defineEvent("Hit", { damage: "f32" });
+ * defineSystem({
+ *   name: "tally",
+ *   reads: [Hit],
+ *   run(ctx) {
+ *     const hits = ctx.read(Hit);
+ *     let total = 0;
+ *     for (let i = 0; i < hits.count; i++) total += hits.get(Hit.damage, i);
+ *   },
+ * });
+ * ```
  */
 export class EventView {
   count = 0;

@@ -24,10 +24,27 @@
 
 import { BoundError, UsageError } from "./errors.ts";
 
-/** Kinds of intent, as the batch stores them. */
+/**
+ * Kinds of intent, as the batch stores them.
+ *
+ * @example
+ * ```ts
+ * import { IO_OP, IoBatch } from "staticecs/backend";
+ * const batch = new IoBatch(16);
+ * batch.push(IO_OP.fsync, 3, 0, undefined, undefined, 0, 0);
+ * ```
+ */
 export const IO_OP = { read: 1, write: 2, fsync: 3, open: 4, close: 5 } as const;
 
-/** The name of an intent kind. */
+/**
+ * The name of an intent kind.
+ *
+ * @example
+ * ```ts
+ * import type { IoOpName } from "staticecs/backend";
+ * const ops: IoOpName[] = ["open", "write", "fsync", "close"];
+ * ```
+ */
 export type IoOpName = keyof typeof IO_OP;
 
 /**
@@ -45,7 +62,15 @@ export const IO_ERRNO = { EBADF: 9, EMFILE: 24, ENOSYS: 38 } as const;
 
 const OP_NAMES: readonly (IoOpName | "")[] = ["", "read", "write", "fsync", "open", "close"];
 
-/** Linux open(2) flags for `ctx.io.open`. */
+/**
+ * Linux open(2) flags for `ctx.io.open`.
+ *
+ * @example
+ * ```ts
+ * import { O_FLAGS } from "staticecs";
+ * const createOrTruncate = O_FLAGS.wronly | O_FLAGS.creat | O_FLAGS.trunc;
+ * ```
+ */
 export const O_FLAGS = {
   rdonly: 0,
   wronly: 1,
@@ -55,7 +80,17 @@ export const O_FLAGS = {
   append: 0o2000,
 } as const;
 
-/** One phase's intents, in preallocated columns; the executor writes `result`. */
+/**
+ * One phase's intents, in preallocated columns; the executor writes `result`.
+ *
+ * @example
+ * ```ts
+ * import { IO_OP, IoBatch } from "staticecs/backend";
+ * const batch = new IoBatch(64);
+ * const i = batch.push(IO_OP.write, 3, 0, new Uint8Array(4096), undefined, 0, 0);
+ * batch.opName(i); // "write"
+ * ```
+ */
 export class IoBatch {
   readonly capacity: number;
   count = 0;
@@ -135,7 +170,24 @@ export class IoBatch {
   }
 }
 
-/** Runs a phase's intents: io_uring in one submission, or the portable path. */
+/**
+ * Runs a phase's intents: io_uring in one submission, or the portable path.
+ *
+ * @example
+ * ```ts
+ * import { IoBatch, type IoExecutor } from "staticecs/backend";
+ * // An executor that fails every intent with ENOSYS (38): the smallest one there is.
+ * const refuse: IoExecutor = {
+ *   kind: "refuse",
+ *   reason: "no I/O here",
+ *   run(batch: IoBatch) {
+ *     for (let i = 0; i < batch.count; i++) batch.result[i] = -38;
+ *   },
+ *   stats: () => ({}),
+ *   close() {},
+ * };
+ * ```
+ */
 export interface IoExecutor {
   /** "io_uring" or "portable". */
   readonly kind: string;
@@ -150,7 +202,22 @@ export interface IoExecutor {
   close(): void;
 }
 
-/** A completed intent, as `onIo` receives it; one object, reused for every completion. */
+/**
+ * A completed intent, as `onIo` receives it; one object, reused for every completion.
+ *
+ * @example
+ * ```ts
+ * import { defineSystem } from "staticecs";
+ * defineSystem({
+ *   name: "reader",
+ *   io: true,
+ *   run() {},
+ *   onIo(completion) {
+ *     if (completion.failed) console.error(`${completion.op} failed: errno ${-completion.result}`);
+ *   },
+ * });
+ * ```
+ */
 export class IoCompletion {
   /** What the intent's method returned. */
   ticket = 0;
@@ -216,6 +283,22 @@ export class IoRecorder {
  * handle their open completed with; a handle that is not open (never was,
  * closed, or from before a snapshot was restored) completes with -EBADF
  * and touches no file.
+ *
+ * @example
+ * ```ts
+ * import { defineSystem, O_FLAGS } from "staticecs";
+ * const bytes = new TextEncoder().encode("hello\n");
+ * defineSystem({
+ *   name: "log",
+ *   io: true,
+ *   run(ctx) {
+ *     if (ctx.tick === 0) ctx.io.open("/tmp/log.txt", O_FLAGS.wronly | O_FLAGS.creat, 0o644);
+ *   },
+ *   onIo(completion, ctx) {
+ *     if (completion.op === "open" && !completion.failed) ctx.io.write(completion.result, bytes);
+ *   },
+ * });
+ * ```
  */
 export class SystemIo {
   private readonly recorder: IoRecorder | undefined;

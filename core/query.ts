@@ -11,14 +11,38 @@ import type { Archetype, Chunk } from "./archetype.ts";
 import type { Component } from "./schema.ts";
 import type { SparseFilter } from "./sparse.ts";
 
-/** What a query asks for. */
+/**
+ * What a query asks for.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, defineTag, type QuerySpec } from "staticecs";
+ * const Position = defineComponent("Position", { x: "f32" });
+ * const Frozen = defineTag("Frozen");
+ * const moving: QuerySpec = { all: [Position], none: [Frozen] };
+ * ```
+ */
 export interface QuerySpec {
   readonly all?: readonly Component[];
   readonly none?: readonly Component[];
   readonly optional?: readonly Component[];
 }
 
-/** A query resolved against one world: bitsets and the matching archetypes. */
+/**
+ * A query resolved against one world: bitsets and the matching archetypes.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, defineTag, World } from "staticecs";
+ * const Position = defineComponent("Position", { x: "f32" });
+ * const Frozen = defineTag("Frozen");
+ * const world = new World({ components: [Position, Frozen] });
+ * world.spawn(Position);
+ * const moving = world.query({ all: [Position], none: [Frozen] });
+ * moving.count(); // 1
+ * moving.forEachChunk((chunk) => chunk.read(Position.x));
+ * ```
+ */
 export class Query {
   readonly spec: QuerySpec;
   readonly allMask: Uint32Array;

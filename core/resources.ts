@@ -22,13 +22,32 @@ import { UsageError } from "./errors.ts";
 /**
  * Property access to a resource's fields: `world.resource(Gravity).y = -9.8`;
  * an array field is its typed array.
+ *
+ * @example
+ * ```ts
+ * import { defineResource, type ResourceValues, World } from "staticecs";
+ * const Score = defineResource("Score", { points: "u32" });
+ * const world = new World({ resources: [Score] });
+ * const score: ResourceValues<{ points: "u32" }> = world.resource(Score);
+ * score.points += 10;
+ * ```
  */
 export type ResourceValues<S extends ResourceSchema> = {
   -readonly [K in keyof S]: S[K] extends readonly [infer T extends FieldType, number] ? ColumnOf<T>
     : number;
 };
 
-/** A resource's values as a system that only reads it sees them. */
+/**
+ * A resource's values as a system that only reads it sees them.
+ *
+ * @example
+ * ```ts
+ * import type { ReadonlyResourceValues } from "staticecs";
+ * function report(score: ReadonlyResourceValues<{ points: "u32" }>): string {
+ *   return `${score.points} points`; // score.points = 0 is a type error
+ * }
+ * ```
+ */
 export type ReadonlyResourceValues<S extends ResourceSchema> = {
   readonly [K in keyof S]: S[K] extends readonly [infer T extends FieldType, number]
     ? ReadonlyColumn<ColumnOf<T>>

@@ -26,11 +26,54 @@ import { World } from "./world.ts";
 import type { SparseFilter } from "./sparse.ts";
 import { worldChecksum } from "./checksum.ts";
 import { restoreWorld, snapshotWorld } from "./snapshot.ts";
+import { eventQueues, resourceStore, stageDepth } from "./_world_internal.ts";
 
-/** The seed used when none is given. */
+/**
+ * The seed used when none is given.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_SEED, defineScene, Runtime } from "staticecs";
+ * const scene = defineScene({ components: [], systems: [] });
+ * const runtime = await Runtime.create(scene, { seed: DEFAULT_SEED }); // the same as no seed
+ * await runtime.close();
+ * ```
+ */
 export const DEFAULT_SEED = 0x5eed;
+/**
+ * The largest seed: seeds are 32-bit unsigned integers.
+ *
+ * @example
+ * ```ts
+ * import { SEED_MAX } from "staticecs";
+ * const seed = Math.floor(Math.random() * (SEED_MAX + 1));
+ * ```
+ */
+export const SEED_MAX = 2 ** 32 - 1;
+/**
+ * The largest `hz` (ticks per second) a paced run accepts.
+ *
+ * @example
+ * ```ts
+ * import { HZ_MAX } from "staticecs";
+ * const hz = Math.min(240, HZ_MAX);
+ * ```
+ */
+export const HZ_MAX = 100_000;
+/** The largest `systemTimingEvery`. */
+export const SYSTEM_TIMING_EVERY_MAX = 1 << 20;
 
-/** A system that threw, or whose commands failed to apply. */
+/**
+ * A system that threw, or whose commands failed to apply.
+ *
+ * @example
+ * ```ts
+ * import { defineScene, Runtime, type SystemFailure } from "staticecs";
+ * const runtime = await Runtime.create(defineScene({ components: [], systems: [] }));
+ * const failures: readonly SystemFailure[] = runtime.tick().errors;
+ * await runtime.close();
+ * ```
+ */
 export interface SystemFailure {
   readonly system: string;
   readonly phase: string;
@@ -43,6 +86,15 @@ export interface SystemFailure {
  * How one frame went. `Runtime.tick` returns the same object every frame
  * (a frame allocates nothing): read it before the next tick, or copy what
  * you keep. `errors` is a new array on a frame that has errors.
+ *
+ * @example
+ * ```ts
+ * import { defineScene, Runtime } from "staticecs";
+ * const runtime = await Runtime.create(defineScene({ components: [], systems: [] }));
+ * const frame = runtime.tick();
+ * if (!frame.ok) for (const failure of frame.errors) console.error(failure.system, failure.message);
+ * await runtime.close();
+ * ```
  */
 export interface FrameResult {
   readonly tick: number;
@@ -53,7 +105,18 @@ export interface FrameResult {
   readonly ms: number;
 }
 
-/** Tracing hooks; each receives durations in milliseconds. */
+/**
+ * Tracing hooks; each receives durations in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { defineScene, Runtime, type TraceHooks } from "staticecs";
+ * const trace: TraceHooks = { onTick: ({ tick, ms }) => console.log(`tick ${tick}: ${ms} ms`) };
+ * const runtime = await Runtime.create(defineScene({ components: [], systems: [] }), { trace });
+ * runtime.tick();
+ * await runtime.close();
+ * ```
+ */
 export interface TraceHooks {
   onTick?(event: { tick: number; ms: number; ok: boolean }): void;
   onStage?(
@@ -67,7 +130,18 @@ export interface TraceHooks {
   onSwitch?(event: { tick: number; stage: string; from: string; to: string; reason: string }): void;
 }
 
-/** How to run a scene. */
+/**
+ * How to run a scene.
+ *
+ * @example
+ * ```ts
+ * import { BlockingBackend, defineScene, Runtime, type RuntimeOptions } from "staticecs";
+ * const scene = defineScene({ components: [], systems: [] });
+ * const options: RuntimeOptions = { seed: 7, backend: new BlockingBackend() };
+ * const runtime = await Runtime.create(scene, options);
+ * await runtime.close();
+ * ```
+ */
 export interface RuntimeOptions {
   readonly seed?: number;
   /** The blocking backend if omitted. */
@@ -122,7 +196,18 @@ export interface RuntimeOptions {
   readonly checkAccess?: boolean;
 }
 
-/** Time spent in one system. */
+/**
+ * Time spent in one system.
+ *
+ * @example
+ * ```ts
+ * import { defineScene, Runtime } from "staticecs";
+ * const runtime = await Runtime.create(defineScene({ components: [], systems: [] }));
+ * runtime.run(10);
+ * for (const stats of runtime.systemStats()) console.log(stats.name, stats.calls);
+ * await runtime.close();
+ * ```
+ */
 export interface SystemStats {
   readonly name: string;
   readonly phase: string;
@@ -234,8 +319,8 @@ export class Runtime {
     this.systemTimingEvery = checkTimingEvery(options.systemTimingEvery ?? 8);
     this.frameTiming = options.frameTiming ?? true;
     this.report = new FrameReport(this);
-    this.eventQueues = [...this.world.eventQueues.values()];
-    this.timeColumns = this.world.resourceStore(ownerOf(Time)).columns;
+    this.eventQueues = [...this.world[eventQueues].values()];
+    this.timeColumns = this.world[resourceStore](ownerOf(Time)).columns;
   }
 
   /** Builds the world, runs setup (or restores a snapshot) and starts the backend. */
@@ -386,11 +471,11 @@ export class Runtime {
 
   private runStage(stage: Stage, report: FrameReport): void {
     const started = this.trace?.onStage === undefined ? 0 : performance.now();
-    this.world.stageDepth++;
+    this.world[stageDepth]++;
     try {
       this.backend.runStage(stage, report);
     } finally {
-      this.world.stageDepth--;
+      this.world[stageDepth]--;
     }
     this.state.commands.publish();
     if (this.state.commands.count > 0) this.applyStageCommands(report);
@@ -530,15 +615,17 @@ class FrameReport implements StageReport {
 }
 
 function checkTimingEvery(every: number): number {
-  if (!Number.isInteger(every) || every < 0 || every > 1 << 20) {
-    throw new SceneError(`systemTimingEvery must be an integer from 0 to ${1 << 20}; got ${every}`);
+  if (!Number.isInteger(every) || every < 0 || every > SYSTEM_TIMING_EVERY_MAX) {
+    throw new SceneError(
+      `systemTimingEvery must be an integer from 0 to ${SYSTEM_TIMING_EVERY_MAX}; got ${every}`,
+    );
   }
   return every;
 }
 
 function checkHz(hz: number): number {
-  if (!Number.isFinite(hz) || hz <= 0 || hz > 100_000) {
-    throw new SceneError(`hz must be a number of ticks per second from 0 to 100000; got ${hz}`);
+  if (!Number.isFinite(hz) || hz <= 0 || hz > HZ_MAX) {
+    throw new SceneError(`hz must be a number of ticks per second from 0 to ${HZ_MAX}; got ${hz}`);
   }
   return hz;
 }

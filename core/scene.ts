@@ -23,10 +23,31 @@ import {
 import type { System } from "./system.ts";
 import type { World } from "./world.ts";
 
-/** What to do when a system throws. */
+/**
+ * What to do when a system throws.
+ *
+ * @example
+ * ```ts
+ * import { defineScene, type ErrorPolicy } from "staticecs";
+ * const errorPolicy: ErrorPolicy = "aggregate"; // every system runs; all errors are collected
+ * const scene = defineScene({ components: [], systems: [], errorPolicy });
+ * ```
+ */
 export type ErrorPolicy = "stop-first" | "aggregate";
 
-/** What setup receives besides the world. */
+/**
+ * What setup receives besides the world.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, defineScene, type SetupContext, type World } from "staticecs";
+ * const Position = defineComponent("Position", { x: "f32" });
+ * function setup(world: World, { random }: SetupContext): void {
+ *   for (let i = 0; i < 10; i++) world.spawn([Position, { x: random.range(0, 100) }]);
+ * }
+ * const scene = defineScene({ components: [Position], systems: [], setup });
+ * ```
+ */
 export interface SetupContext {
   /** A random stream derived from the run's seed. */
   readonly random: Random;
@@ -55,7 +76,16 @@ export interface ClusterSpec {
   readonly key: Field;
 }
 
-/** How a scene is declared. */
+/**
+ * How a scene is declared.
+ *
+ * @example
+ * ```ts
+ * import { defineScene, type SceneSpec } from "staticecs";
+ * const spec: SceneSpec = { name: "empty", components: [], systems: [] };
+ * const scene = defineScene(spec);
+ * ```
+ */
 export interface SceneSpec {
   /** Shown in summaries; the file name if omitted. */
   readonly name?: string;
@@ -81,7 +111,17 @@ export interface SceneSpec {
 
 const SCENE: unique symbol = Symbol.for("staticecs.scene");
 
-/** A checked scene declaration. */
+/**
+ * A checked scene declaration.
+ *
+ * @example
+ * ```ts
+ * import { defineScene, Runtime, type Scene } from "staticecs";
+ * const scene: Scene = defineScene({ components: [], systems: [] });
+ * const runtime = await Runtime.create(scene);
+ * await runtime.close();
+ * ```
+ */
 export type Scene = SceneSpec & { readonly [SCENE]: true; readonly phases: readonly string[] };
 
 /**
@@ -209,7 +249,16 @@ function checkCluster(spec: SceneSpec): readonly Component[] {
   return Object.freeze([...spec.components, ClusterId]);
 }
 
-/** True if `value` was made by defineScene. */
+/**
+ * True if `value` was made by defineScene.
+ *
+ * @example
+ * ```ts
+ * import { defineScene, isScene } from "staticecs";
+ * isScene(defineScene({ components: [], systems: [] })); // true
+ * isScene({ components: [], systems: [] }); // false: not made by defineScene
+ * ```
+ */
 export function isScene(value: unknown): value is Scene {
   return value !== null && typeof value === "object" && (value as Scene)[SCENE] === true;
 }

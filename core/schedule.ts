@@ -11,7 +11,15 @@
 import { SceneError } from "./errors.ts";
 import { accessOf, type AccessSet, conflicts, type System } from "./system.ts";
 
-/** The phases every scene has unless it names its own. */
+/**
+ * The phases every scene has unless it names its own.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_PHASES } from "staticecs";
+ * DEFAULT_PHASES; // ["pre_update", "update", "post_update", "render", "network"]
+ * ```
+ */
 export const DEFAULT_PHASES: readonly string[] = Object.freeze([
   "pre_update",
   "update",
@@ -20,7 +28,15 @@ export const DEFAULT_PHASES: readonly string[] = Object.freeze([
   "network",
 ]);
 
-/** A system in the schedule. */
+/**
+ * A system in the schedule.
+ *
+ * @example
+ * ```ts
+ * import type { ScheduledSystem } from "staticecs/backend";
+ * const name = (entry: ScheduledSystem) => `${entry.system.name} (#${entry.index})`;
+ * ```
+ */
 export interface ScheduledSystem {
   readonly system: System;
   /** Position in the scene's systems list. */
@@ -28,7 +44,15 @@ export interface ScheduledSystem {
   readonly access: AccessSet;
 }
 
-/** Systems that may run at the same time; commands apply after them. */
+/**
+ * Systems that may run at the same time; commands apply after them.
+ *
+ * @example
+ * ```ts
+ * import type { Stage } from "staticecs/backend";
+ * const where = (stage: Stage) => `${stage.phase}:${stage.index}, ${stage.systems.length} systems`;
+ * ```
+ */
 export interface Stage {
   readonly phase: string;
   /** Position of the stage in its phase. */
@@ -37,7 +61,16 @@ export interface Stage {
   readonly systems: readonly ScheduledSystem[];
 }
 
-/** Stages of every phase, in run order. */
+/**
+ * Stages of every phase, in run order.
+ *
+ * @example
+ * ```ts
+ * import type { Schedule } from "staticecs/backend";
+ * const plan = (schedule: Schedule) =>
+ *   schedule.stages.map((stage) => stage.systems.map((entry) => entry.system.name).join(" + "));
+ * ```
+ */
 export interface Schedule {
   readonly phases: readonly string[];
   readonly stages: readonly Stage[];

@@ -11,7 +11,16 @@
 
 import { SchemaError, UsageError } from "./errors.ts";
 
-/** The field types a component, resource or event may declare. */
+/**
+ * The field types a component, resource or event may declare.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, type FieldType } from "staticecs";
+ * const type: FieldType = "f32";
+ * const Heat = defineComponent("Heat", { value: type });
+ * ```
+ */
 export type FieldType =
   | "f32"
   | "f64"
@@ -24,7 +33,15 @@ export type FieldType =
   | "bool"
   | "entity";
 
-/** The typed array that stores a column of each field type. */
+/**
+ * The typed array that stores a column of each field type.
+ *
+ * @example
+ * ```ts
+ * import type { ColumnOf } from "staticecs";
+ * const xs: ColumnOf<"f32"> = new Float32Array(4); // a Float32Array; "u8" gives a Uint8Array
+ * ```
+ */
 export type ColumnOf<T extends FieldType> = T extends "f32" ? Float32Array
   : T extends "f64" ? Float64Array
   : T extends "i8" ? Int8Array
@@ -34,7 +51,19 @@ export type ColumnOf<T extends FieldType> = T extends "f32" ? Float32Array
   : T extends "u16" ? Uint16Array
   : Uint32Array;
 
-/** Any column. */
+/**
+ * Any column.
+ *
+ * @example
+ * ```ts
+ * import type { Column } from "staticecs";
+ * function sum(column: Column, count: number): number {
+ *   let total = 0;
+ *   for (let i = 0; i < count; i++) total += column[i];
+ *   return total;
+ * }
+ * ```
+ */
 export type Column =
   | Float32Array
   | Float64Array
@@ -51,6 +80,16 @@ type ColumnWriter = "copyWithin" | "fill" | "reverse" | "set" | "sort";
 /**
  * A column a system may only read: indexing gives numbers; assigning to an
  * element, or calling a method that writes, is a type error.
+ *
+ * @example
+ * ```ts
+ * import type { ReadonlyColumn } from "staticecs";
+ * function mean(values: ReadonlyColumn<Float32Array>, count: number): number {
+ *   let total = 0;
+ *   for (let i = 0; i < count; i++) total += values[i];
+ *   return count === 0 ? 0 : total / count;
+ * }
+ * ```
  */
 export type ReadonlyColumn<C extends Column = Column> = Readonly<Omit<C, ColumnWriter>>;
 
@@ -74,16 +113,43 @@ export const FIELD_TYPES: Readonly<Record<FieldType, ColumnConstructor>> = {
   entity: Uint32Array,
 };
 
-/** A schema: field name to field type. */
+/**
+ * A schema: field name to field type.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, type Schema } from "staticecs";
+ * const motion = { x: "f32", vx: "f32" } as const satisfies Schema;
+ * const Motion = defineComponent("Motion", motion);
+ * ```
+ */
 export type Schema = Readonly<Record<string, FieldType>>;
 
-/** A resource schema: scalar fields, or fixed-length array fields as `["f32", 4096]`. */
+/**
+ * A resource schema: scalar fields, or fixed-length array fields as `["f32", 4096]`.
+ *
+ * @example
+ * ```ts
+ * import { defineResource, type ResourceSchema } from "staticecs";
+ * const grid = { cells: ["u32", 64], width: "u16" } as const satisfies ResourceSchema;
+ * const Grid = defineResource("Grid", grid);
+ * ```
+ */
 export type ResourceSchema = Readonly<Record<string, FieldType | readonly [FieldType, number]>>;
 
 /** The most elements an array field of a resource may have. */
 export const RESOURCE_ARRAY_MAX = 1 << 24;
 
-/** Field values of a schema, as plain numbers (bool fields take booleans or 0/1). */
+/**
+ * Field values of a schema, as plain numbers (bool fields take booleans or 0/1).
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, type Values } from "staticecs";
+ * const Position = defineComponent("Position", { x: "f32", y: "f32" });
+ * const start: Values<{ x: "f32"; y: "f32" }> = { x: 1 }; // fields left out stay zero
+ * ```
+ */
 export type Values<S extends Schema> = {
   [K in keyof S]?: S[K] extends "bool" ? boolean | number : number;
 };
@@ -94,6 +160,15 @@ export type FieldOwnerKind = "component" | "resource" | "event";
 /**
  * One typed field of a component, resource or event. `id` is unique in this
  * process and is the key a chunk looks its column up by.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, type Field, World } from "staticecs";
+ * const Position = defineComponent("Position", { x: "f32" });
+ * const field: Field<"f32"> = Position.x;
+ * const world = new World({ components: [Position] });
+ * world.get(world.spawn([Position, { x: 2 }]), field); // 2
+ * ```
  */
 export interface Field<T extends FieldType = FieldType, N extends string = string> {
   readonly id: number;
@@ -128,7 +203,16 @@ export interface Owner<N extends string = string> {
 
 const META: unique symbol = Symbol.for("staticecs.meta");
 
-/** A component: field descriptors by name, plus its metadata under a symbol. */
+/**
+ * A component: field descriptors by name, plus its metadata under a symbol.
+ *
+ * @example
+ * ```ts
+ * import { type Component, defineComponent } from "staticecs";
+ * const Position = defineComponent("Position", { x: "f32" });
+ * const components: Component[] = [Position];
+ * ```
+ */
 export type Component<S extends Schema = Schema, N extends string = string> =
   & { readonly [K in keyof S]: Field<S[K], N> }
   & { readonly [META]: Owner<N> };
@@ -136,7 +220,15 @@ export type Component<S extends Schema = Schema, N extends string = string> =
 /** Carries a resource's schema in its type only (no value has it), for inference. */
 declare const SCHEMA: unique symbol;
 
-/** A resource: a typed singleton. */
+/**
+ * A resource: a typed singleton.
+ *
+ * @example
+ * ```ts
+ * import { defineResource, type Resource } from "staticecs";
+ * const Score: Resource = defineResource("Score", { points: "u32" });
+ * ```
+ */
 export type Resource<S extends ResourceSchema = ResourceSchema, N extends string = string> =
   & {
     readonly [K in keyof S]: Field<
@@ -150,7 +242,15 @@ export type Resource<S extends ResourceSchema = ResourceSchema, N extends string
 export type SchemaOf<R, Base extends ResourceSchema = ResourceSchema> = R extends
   { readonly [SCHEMA]?: infer S extends Base } ? S : Base;
 
-/** An event type: a bounded queue of typed records. */
+/**
+ * An event type: a bounded queue of typed records.
+ *
+ * @example
+ * ```ts
+ * import { defineEvent, type EventType } from "staticecs";
+ * const Hit: EventType = defineEvent("Hit", { damage: "f32" });
+ * ```
+ */
 export type EventType<S extends Schema = Schema, N extends string = string> =
   & { readonly [K in keyof S]: Field<S[K], N> }
   & { readonly [META]: Owner<N> & { readonly capacity: number }; readonly [SCHEMA]?: S };
@@ -300,10 +400,26 @@ function fieldShape(
  * one slot per field) per entity, so adding or removing it moves nothing;
  * queries test it per row (`chunk.matches(i)`) and its fields are read per
  * entity (`ctx.get`). For components that come and go often.
+ *
+ * @example
+ * ```ts
+ * import { defineTag, type Storage } from "staticecs";
+ * const storage: Storage = "sparse"; // added and removed without moving the entity's row
+ * const Hovered = defineTag("Hovered", { storage });
+ * ```
  */
 export type Storage = "table" | "sparse";
 
-/** How a component is declared besides its fields. */
+/**
+ * How a component is declared besides its fields.
+ *
+ * @example
+ * ```ts
+ * import { type ComponentOptions, defineComponent } from "staticecs";
+ * const options: ComponentOptions = { storage: "sparse" };
+ * const Stunned = defineComponent("Stunned", { untilTick: "u32" }, options);
+ * ```
+ */
 export interface ComponentOptions {
   /** Where its values live; `"table"` if omitted. */
   readonly storage?: Storage;

@@ -15,6 +15,17 @@ import { formatEntity, SceneError } from "./errors.ts";
 import { Digest } from "./checksum.ts";
 import type { Column, Owner } from "./schema.ts";
 import type { World } from "./world.ts";
+import {
+  archetypeFor,
+  archetypeList,
+  clearEntities,
+  entityTable,
+  eventQueues,
+  readerCursors,
+  resourceStores,
+  sceneComponents,
+  sparseStores,
+} from "./_world_internal.ts";
 
 const MAGIC = 0x53434553;
 /** 2: sparse components after the archetypes; 3: their presence as a byte per entity. */
@@ -25,14 +36,14 @@ export function snapshotWorld(world: World, ticks: number): Uint8Array {
   const out = new Writer();
   out.u32(MAGIC).u32(VERSION).u32(fingerprint(world)).f64(ticks);
   out.u32(world.config.maxEntities).u32(world.config.chunkRows);
-  const table = world.entities;
+  const table = world[entityTable];
   out.u32(table.nextFresh).u32(table.retired).u32(table.alive).u32(table.freeCount);
   out.column(table.generation, table.nextFresh);
   for (let i = 0; i < table.freeCount; i++) {
     out.u32(table.freeRing[(table.freeHead + i) % table.freeRing.length]);
   }
-  out.u32(world.archetypes.length);
-  for (const archetype of world.archetypes) {
+  out.u32(world[archetypeList].length);
+  for (const archetype of world[archetypeList]) {
     out.u32(archetype.componentIndices.length);
     for (const index of archetype.componentIndices) out.u32(index);
     out.u32(archetype.count);
@@ -42,19 +53,19 @@ export function snapshotWorld(world: World, ticks: number): Uint8Array {
       for (const field of archetype.fields) out.column(chunk.byField[field.id]!, chunk.count);
     }
   }
-  for (const store of world.sparseStores) {
+  for (const store of world[sparseStores]) {
     out.column(store.present, table.nextFresh);
     for (const column of store.columns) out.column(column, table.nextFresh);
   }
-  for (const store of world.resourceStores.values()) out.bytes(store.bytes());
-  for (const queue of world.eventQueues.values()) {
+  for (const store of world[resourceStores].values()) out.bytes(store.bytes());
+  for (const queue of world[eventQueues].values()) {
     for (const buffer of [queue.previous, queue.current]) {
       out.f64(buffer.baseSeq).u32(buffer.count);
       for (const column of buffer.columns) out.column(column, buffer.count);
     }
   }
-  out.u32(world.readerCursors.size);
-  for (const [key, seq] of world.readerCursors) out.text(key).f64(seq);
+  out.u32(world[readerCursors].size);
+  for (const [key, seq] of world[readerCursors]) out.text(key).f64(seq);
   return out.finish();
 }
 
@@ -76,34 +87,34 @@ export function restoreWorld(world: World, bytes: Uint8Array): number {
         `${world.config.maxEntities} and ${world.config.chunkRows}`,
     );
   }
-  world.clearEntities();
+  world[clearEntities]();
   restoreEntityTable(world, input);
   restoreArchetypes(world, input);
-  for (const store of world.sparseStores) {
-    input.columnInto(store.present, world.entities.nextFresh);
-    for (const column of store.columns) input.columnInto(column, world.entities.nextFresh);
+  for (const store of world[sparseStores]) {
+    input.columnInto(store.present, world[entityTable].nextFresh);
+    for (const column of store.columns) input.columnInto(column, world[entityTable].nextFresh);
   }
-  const rows = world.archetypes.reduce((sum, archetype) => sum + archetype.count, 0);
-  if (rows !== world.entities.alive) {
-    throw snapshotError(`it counts ${world.entities.alive} live entities but stores ${rows}`);
+  const rows = world[archetypeList].reduce((sum, archetype) => sum + archetype.count, 0);
+  if (rows !== world[entityTable].alive) {
+    throw snapshotError(`it counts ${world[entityTable].alive} live entities but stores ${rows}`);
   }
-  for (const store of world.resourceStores.values()) input.bytesInto(store.bytes());
-  for (const queue of world.eventQueues.values()) {
+  for (const store of world[resourceStores].values()) input.bytesInto(store.bytes());
+  for (const queue of world[eventQueues].values()) {
     for (const buffer of [queue.previous, queue.current]) {
       buffer.baseSeq = input.f64();
       buffer.count = input.count(queue.capacity, "event count");
       for (const column of buffer.columns) input.columnInto(column, buffer.count);
     }
   }
-  world.readerCursors.clear();
+  world[readerCursors].clear();
   const cursors = input.count(1 << 20, "reader cursors");
-  for (let i = 0; i < cursors; i++) world.readerCursors.set(input.text(), input.f64());
+  for (let i = 0; i < cursors; i++) world[readerCursors].set(input.text(), input.f64());
   if (!input.atEnd()) throw snapshotError("it has bytes after its end");
   return ticks;
 }
 
 function restoreEntityTable(world: World, input: Reader): void {
-  const table = world.entities;
+  const table = world[entityTable];
   table.nextFresh = input.count(table.maxEntities + 1, "next index");
   table.retired = input.u32();
   table.alive = input.u32();
@@ -116,15 +127,15 @@ function restoreEntityTable(world: World, input: Reader): void {
 }
 
 function restoreArchetypes(world: World, input: Reader): void {
-  const table = world.entities;
+  const table = world[entityTable];
   const count = input.count(world.config.maxArchetypes, "archetype count");
   for (let a = 0; a < count; a++) {
     const indices: number[] = [];
-    const length = input.count(world.components.length, "component count");
+    const length = input.count(world[sceneComponents].length, "component count");
     for (let i = 0; i < length; i++) {
-      indices.push(input.count(world.components.length - 1, "component"));
+      indices.push(input.count(world[sceneComponents].length - 1, "component"));
     }
-    const archetype = world.archetypeFor(indices);
+    const archetype = world[archetypeFor](indices);
     if (archetype.id !== a) throw snapshotError(`archetype ${a} is a duplicate`);
     const rows = input.count(table.maxEntities, "row count");
     for (let row = 0; row < rows; row++) archetype.pushRow(0);
@@ -156,9 +167,9 @@ function snapshotError(why: string): SceneError {
 function fingerprint(world: World): number {
   const digest = new Digest();
   const owners: Owner[] = [
-    ...world.components,
-    ...world.resourceStores.keys(),
-    ...world.eventQueues.keys(),
+    ...world[sceneComponents],
+    ...world[resourceStores].keys(),
+    ...world[eventQueues].keys(),
   ];
   for (const owner of owners) {
     const fields = owner.fields.map((f) => `${f.name}:${f.type}`);

@@ -28,7 +28,18 @@ import {
 import type { SystemContext } from "./context.ts";
 import type { IoCompletion } from "./io.ts";
 
-/** Something a system may read or write. */
+/**
+ * Something a system may read or write.
+ *
+ * @example
+ * ```ts
+ * import { type Access, defineComponent, defineEvent, defineResource } from "staticecs";
+ * const Position = defineComponent("Position", { x: "f32" });
+ * const Score = defineResource("Score", { points: "u32" });
+ * const Hit = defineEvent("Hit", { damage: "f32" });
+ * const touched: Access[] = [Position, Score, Hit];
+ * ```
+ */
 export type Access = Component | Resource | EventType;
 
 /** A `reads` or `writes` list, or undefined where the system leaves it out. */
@@ -57,6 +68,15 @@ export type ContextOf<Q, RL, WL> = SystemContext<ReadableNames<Q, RL, WL>, Writa
  * How a system is declared. The type parameters are inferred from `query`,
  * `reads` and `writes`, and type the bodies' chunk and context, so that
  * access the declaration does not allow is a type error.
+ *
+ * @example
+ * ```ts
+ * import { defineSystem } from "staticecs";
+ * // A SystemSpec: a name, what it touches, and a body.
+ * const count = defineSystem({ name: "count", phase: "post_update", run(ctx) {
+ *   if (ctx.tick % 60 === 0) console.log(`tick ${ctx.tick}`);
+ * } });
+ * ```
  */
 export interface SystemSpec<
   Q extends QuerySpec = QuerySpec,
@@ -99,7 +119,16 @@ export interface SystemSpec<
   ) => void;
 }
 
-/** A checked system declaration, its bodies' types widened so that any scene can list it. */
+/**
+ * A checked system declaration, its bodies' types widened so that any scene can list it.
+ *
+ * @example
+ * ```ts
+ * import { defineScene, defineSystem, type System } from "staticecs";
+ * const tick: System = defineSystem({ name: "tick", run() {} });
+ * const scene = defineScene({ components: [], systems: [tick] });
+ * ```
+ */
 export interface System {
   readonly name: string;
   readonly phase?: string;

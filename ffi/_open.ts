@@ -6,6 +6,7 @@
  */
 
 import type { Liburing } from "./_types.ts";
+import { hostName } from "../core/_host.ts";
 
 /** The JavaScript runtimes StaticECS knows how to bind liburing on. */
 export type FfiRuntime = "bun" | "deno";
@@ -20,9 +21,7 @@ export type FfiRuntime = "bun" | "deno";
  * ```
  */
 export function detectFfiRuntime(): FfiRuntime | undefined {
-  if ("Bun" in globalThis) return "bun";
-  if ("Deno" in globalThis) return "deno";
-  return undefined;
+  return hostName();
 }
 
 /**

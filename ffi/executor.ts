@@ -12,7 +12,8 @@
  * @module
  */
 
-import { IO_OP, type IoBatch, type IoExecutor, type IoPair } from "../mod.ts";
+import { IO_OP, type IoBatch, type IoExecutor } from "../core/io.ts";
+import type { IoPair } from "../core/scheduler/adaptive.ts";
 import { PortableExecutor } from "./portable.ts";
 import { ErrnoTally } from "./_errno.ts";
 import {
@@ -27,10 +28,29 @@ import {
   SQE_FLAG,
 } from "./ring.ts";
 
-/** Submission queue entries of the executor's ring unless told otherwise. */
+/**
+ * Submission queue entries of the executor's ring unless told otherwise.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_RING_ENTRIES, openIoExecutor } from "staticecs/backend";
+ * const io = await openIoExecutor({ entries: 4 * DEFAULT_RING_ENTRIES });
+ * io.close();
+ * ```
+ */
 export const DEFAULT_RING_ENTRIES = 256;
 
-/** Runs batches through one io_uring ring. */
+/**
+ * Runs batches through one io_uring ring.
+ *
+ * @example
+ * ```ts
+ * import { openIoExecutor, RingExecutor } from "staticecs/backend";
+ * const io = await openIoExecutor();
+ * io instanceof RingExecutor; // true where io_uring is usable (io.reason says why not)
+ * io.close();
+ * ```
+ */
 export class RingExecutor implements IoExecutor {
   readonly kind = "io_uring";
   readonly reason: string;
@@ -133,7 +153,17 @@ export class RingExecutor implements IoExecutor {
   }
 }
 
-/** How to open an executor. */
+/**
+ * How to open an executor.
+ *
+ * @example
+ * ```ts ignore
+ * import { openIoExecutor, type OpenIoOptions } from "staticecs/backend";
+ * const options: OpenIoOptions = { entries: 1024 }; // a larger ring for large batches
+ * const io = await openIoExecutor(options);
+ * io.close();
+ * ```
+ */
 export interface OpenIoOptions {
   /** Ring entries (DEFAULT_RING_ENTRIES if omitted). */
   readonly entries?: number;

@@ -9,7 +9,7 @@
  */
 
 import { closeSync, fdatasyncSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
-import { IO_OP, type IoBatch, type IoExecutor } from "../mod.ts";
+import { IO_OP, type IoBatch, type IoExecutor } from "../core/io.ts";
 import { ErrnoTally } from "./_errno.ts";
 
 /** IORING_FSYNC_DATASYNC, as the batch's fsync flags carry it. */
@@ -36,7 +36,20 @@ const ERRNO: Readonly<Record<string, number>> = {
   ENOSYS: 38,
 };
 
-/** Runs intents with blocking node:fs calls. */
+/**
+ * Runs intents with blocking node:fs calls.
+ *
+ * @example
+ * ```ts
+ * import { IO_OP, IoBatch, PortableExecutor } from "staticecs/backend";
+ * const io = new PortableExecutor("direct I/O through node:fs");
+ * const batch = new IoBatch(4);
+ * batch.push(IO_OP.open, 0, 0, undefined, "/tmp/portable.txt", 0o101, 0o644); // O_WRONLY | O_CREAT
+ * io.run(batch);
+ * batch.result[0]; // the new fd, or a negative errno
+ * io.close();
+ * ```
+ */
 export class PortableExecutor implements IoExecutor {
   readonly kind = "portable";
   readonly reason: string;

@@ -94,6 +94,7 @@ import {
   processPlatform,
   reasonBeforeOpening,
 } from "./_unusable.ts";
+import { assert } from "../core/_assert.ts";
 
 export { ERRNO, errnoName } from "./_errno.ts";
 export { AT_FDCWD, FSYNC_DATASYNC, OPCODE, OPEN_FLAG, SQE_FLAG, TIMEOUT_FLAG } from "./_layout.ts";
@@ -364,7 +365,7 @@ export class Ring {
     this.#inFlight = new InFlightTable(this.#cqEntries);
     if (this.#sqMask !== this.#sqEntries - 1 || this.#cqMask !== this.#cqEntries - 1) {
       lib.queueExit(this.#memory);
-      assert(false, "ring masks are entries - 1 (is this liburing 2.3's struct io_uring?)");
+      assert(false, "ring: masks are entries - 1 (is this liburing 2.3's struct io_uring?)");
     }
   }
 
@@ -738,7 +739,10 @@ export class Ring {
     }
     this.#inFlightCount -= count;
     Atomics.store(this.#cqHead, 0, (head + count) >>> 0);
-    assert(unknown === 0, `${unknown} completions carried a user_data that was not in flight`);
+    assert(
+      unknown === 0,
+      () => `ring: ${unknown} completions carried a user_data that was not in flight`,
+    );
   }
 
   /** {@linkcode Ring.peekCompletions} then {@linkcode Ring.advance} over what it copied. */
@@ -890,7 +894,7 @@ export class Ring {
   #acquireSqeSlot(): number {
     const tailWord = RING_OFFSET.sqSqeTail / WORD_BYTES;
     const tail = this.#struct[tailWord];
-    assert(this.#sqFree() > 0, "an SQE is free when one is acquired");
+    assert(this.#sqFree() > 0, "ring: an SQE is free when one is acquired");
     this.#struct[tailWord] = (tail + 1) >>> 0;
     return tail & this.#sqMask;
   }
@@ -963,8 +967,4 @@ function checkLength(buffer: ArrayBufferView): number {
     throw new RangeError(`buffer of ${buffer.byteLength} bytes: one operation moves < 4 GiB`);
   }
   return buffer.byteLength;
-}
-
-function assert(condition: boolean, invariant: string): asserts condition {
-  if (!condition) throw new Error(`ring invariant broken: ${invariant}`);
 }

@@ -14,6 +14,13 @@ import type { World } from "../core/world.ts";
 import type { Schedule } from "../core/schedule.ts";
 import type { Archetype } from "../core/archetype.ts";
 import type { EntityAnswer, QueryAnswer, RunWorld } from "./messages.ts";
+import {
+  archetypeList,
+  entityTable,
+  eventQueues,
+  resourceStores,
+  sceneComponents,
+} from "../core/_world_internal.ts";
 
 /** Elements of an array resource field sent to the page (the rest only counted). */
 export const RESOURCE_VALUES_MAX = 64;
@@ -34,14 +41,14 @@ export class ViewError extends Error {
  * ```
  */
 export function worldMessage(world: World, tick: number): RunWorld {
-  const archetypes = world.archetypes.filter((a) => a.count > 0).map((a) => ({
+  const archetypes = world[archetypeList].filter((a) => a.count > 0).map((a) => ({
     id: a.id,
     components: a.components.map((c) => c.name),
     entities: a.count,
     chunks: a.chunks.length,
     bytes: a.chunks.length * a.chunkBytes,
   }));
-  const resources = [...world.resourceStores.values()].map((store) => ({
+  const resources = [...world[resourceStores].values()].map((store) => ({
     name: store.owner.name,
     fields: store.owner.fields.map((field) => {
       const column = store.columns[field.index];
@@ -53,7 +60,7 @@ export function worldMessage(world: World, tick: number): RunWorld {
       };
     }),
   }));
-  const events = [...world.eventQueues.values()].map((queue) => ({
+  const events = [...world[eventQueues].values()].map((queue) => ({
     name: queue.owner.name,
     capacity: queue.capacity,
     lastFrame: queue.current.count,
@@ -64,7 +71,7 @@ export function worldMessage(world: World, tick: number): RunWorld {
     type: "world",
     tick,
     entities: world.entityCount,
-    emptyArchetypes: world.archetypes.length - archetypes.length,
+    emptyArchetypes: world[archetypeList].length - archetypes.length,
     archetypes,
     resources,
     events,
@@ -103,7 +110,7 @@ export function parseHandle(text: string | null): number {
  * ```
  */
 export function describeEntity(world: World, handle: number): EntityAnswer {
-  const table = world.entities;
+  const table = world[entityTable];
   const index = handle & table.indexMask;
   const generation = handle >>> table.indexBits;
   const base = { handle, index, generation };
@@ -116,7 +123,7 @@ export function describeEntity(world: World, handle: number): EntityAnswer {
       components: [],
     };
   }
-  const archetype = world.archetypes[table.archetype[index]];
+  const archetype = world[archetypeList][table.archetype[index]];
   const components = archetype.components.map((owner) => {
     const values: Record<string, number> = {};
     for (const field of owner.fields) values[field.name] = world.get(handle, field);
@@ -126,7 +133,7 @@ export function describeEntity(world: World, handle: number): EntityAnswer {
 }
 
 function whyNotAlive(world: World, handle: number): string {
-  const table = world.entities;
+  const table = world[entityTable];
   const index = handle & table.indexMask;
   const generation = handle >>> table.indexBits;
   if (handle === 0) return "0 is the null handle: it never names an entity";
@@ -189,10 +196,10 @@ function matching(
   if (all.length === 0) {
     throw new ViewError("a query needs system=<name> or all=<Component>[,<Component>...]");
   }
-  const archetypes = world.archetypes.filter((a) =>
+  const archetypes = world[archetypeList].filter((a) =>
     all.every((c) => a.hasIndex(c)) && !none.some((c) => a.hasIndex(c))
   );
-  const names = (list: number[]) => list.map((c) => world.components[c].name).join(", ");
+  const names = (list: number[]) => list.map((c) => world[sceneComponents][c].name).join(", ");
   const without = none.length === 0 ? "" : ` without ${names(none)}`;
   return { archetypes, query: `entities with ${names(all)}${without}` };
 }
@@ -200,9 +207,9 @@ function matching(
 function componentIndices(world: World, text: string | null): number[] {
   if (text === null || text.trim() === "") return [];
   return text.split(",").map((name) => {
-    const index = world.components.findIndex((c) => c.name === name.trim());
+    const index = world[sceneComponents].findIndex((c) => c.name === name.trim());
     if (index < 0) {
-      const known = world.components.map((c) => c.name).join(", ");
+      const known = world[sceneComponents].map((c) => c.name).join(", ");
       throw new ViewError(`no component ${name.trim()} in this scene; components: ${known}`);
     }
     return index;

@@ -11,6 +11,7 @@
 
 import { bunHttpServer } from "./http_bun.ts";
 import { denoHttpServer } from "./http_deno.ts";
+import { hostName } from "../core/_host.ts";
 
 /** Answers one request. */
 export type HttpHandler = (request: Request) => Response | Promise<Response>;
@@ -37,8 +38,9 @@ export interface HttpServer {
  * ```
  */
 export function serveHttp(host: string, port: number, handler: HttpHandler): Promise<HttpServer> {
-  if ("Bun" in globalThis) return bunHttpServer(host, port, handler);
-  if ("Deno" in globalThis) return denoHttpServer(host, port, handler);
+  const runtime = hostName();
+  if (runtime === "bun") return bunHttpServer(host, port, handler);
+  if (runtime === "deno") return denoHttpServer(host, port, handler);
   return Promise.reject(
     new Error("the inspector serves on Bun or Deno; start staticecs with `bun` or `deno run -A`"),
   );

@@ -31,8 +31,8 @@ import { describeSchedule } from "../core/schedule.ts";
 import { type Component, ownerOf } from "../core/schema.ts";
 import type { QuerySpec } from "../core/query.ts";
 import type { TickStats } from "../cli/_tick_stats.ts";
-import { hostRuntime } from "../cli/_host.ts";
-import { HZ_MAX } from "../cli/_args.ts";
+import { hostRuntime } from "../core/_host.ts";
+import { HZ_MAX } from "../core/runtime.ts";
 import { formatHostPort } from "../cluster/transport.ts";
 import { Guard, newToken } from "./_guard.ts";
 import { type HttpServer, serveHttp } from "./http.ts";
@@ -43,6 +43,7 @@ import { type Route, siteHandler } from "./_site.ts";
 import { LiveStream } from "./_stream.ts";
 import { ControlRefused, type RunControl } from "./run_control.ts";
 import { describeEntity, parseHandle, queryPage, ViewError, worldMessage } from "./_world_view.ts";
+import { resourceStores, sceneComponents } from "../core/_world_internal.ts";
 
 /** Where `--inspect` listens when given no address. */
 export const DEFAULT_RUN_INSPECT_ADDRESS = "127.0.0.1:7477";
@@ -220,11 +221,11 @@ function hello(options: RunInspectorOptions, sampler: RunSampler, loopback: bool
       query: entry.system.query === undefined ? null : describeQuery(entry.system.query),
       cost: entry.system.cost ?? 1,
     })),
-    components: runtime.world.components.map((c) => ({
+    components: runtime.world[sceneComponents].map((c) => ({
       name: c.name,
       fields: c.fields.map((f) => f.name),
     })),
-    resources: [...runtime.world.resourceStores.keys()].map((r) => r.name),
+    resources: [...runtime.world[resourceStores].keys()].map((r) => r.name),
     events: (scene.events ?? []).map((e) => ownerOf(e).name),
     ...describeSchedule(runtime.schedule),
     switches: [...options.switches.entries],

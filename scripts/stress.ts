@@ -32,6 +32,7 @@ import {
   type StressSummary,
 } from "../tests/fixtures/deque_stress.ts";
 import { runClusterChurn } from "../tests/fixtures/cluster_churn.ts";
+import { hostName } from "../core/_host.ts";
 
 /** One stress test: `run` throws on failure and returns a one-line summary otherwise. */
 export interface StressCase {
@@ -165,7 +166,7 @@ async function main(): Promise<number> {
     console.error(error instanceof Error ? error.message : String(error));
     return 2;
   }
-  const runtime = "Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "unknown";
+  const runtime = hostName() ?? "unknown";
   const command = runtime === "deno"
     ? "npx deno run -A scripts/stress.ts"
     : `npx ${runtime} scripts/stress.ts`;

@@ -22,7 +22,19 @@ import { fileURLToPath } from "node:url";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = path.join(ROOT, "node_modules", ".bin");
 const TEST_DIR = "tests";
-const CHECK_TARGETS = ["mod.ts", "cli", "core", "ffi", "cluster", "scripts", "examples", "tests"];
+const CHECK_TARGETS = [
+  "mod.ts",
+  "backend.ts",
+  "cluster.ts",
+  "cli",
+  "inspect",
+  "core",
+  "ffi",
+  "cluster",
+  "scripts",
+  "examples",
+  "tests",
+];
 const STEP_TIMEOUT_MS = Number(process.env.STATICECS_TEST_STEP_TIMEOUT_MS ?? 8 * 60_000);
 const TEST_TIMEOUT_MS = 60_000; // per test, for bun (deno has no per-test timeout)
 const OUTPUT_KEPT_CHARS_MAX = 8 * 1024 * 1024; // the tail of a step's output kept for parsing

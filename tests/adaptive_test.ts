@@ -16,17 +16,19 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import {
   AdaptiveBackend,
-  AdaptiveIoExecutor,
   type Backend,
   BlockingBackend,
-  IO_OP,
-  IoBatch,
-  type IoExecutor,
   O_FLAGS,
   Random,
   Runtime,
-  type StageCostModel,
 } from "../mod.ts";
+import {
+  AdaptiveIoExecutor,
+  IO_OP,
+  IoBatch,
+  type IoExecutor,
+  type StageCostModel,
+} from "../backend.ts";
 import { ModeEstimator } from "../core/scheduler/_estimator.ts";
 import { openIoPair } from "../ffi/executor.ts";
 import adaptiveScene, { Growth } from "./fixtures/adaptive_scene.ts";

@@ -15,9 +15,10 @@ import { fileURLToPath } from "node:url";
 import { signalDuringSetup } from "./fixtures/signal_during_setup.ts";
 import { until } from "./fixtures/until.ts";
 import { ioUringUsable, requireIoUring } from "./fixtures/io_uring.ts";
+import { hostRuntime } from "../core/_host.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const isBun = "Bun" in globalThis;
+const isBun = hostRuntime().name === "bun";
 const SKIP = isBun
   ? false
   : "the binary is built with `bun build --compile` and tested in the Bun " +

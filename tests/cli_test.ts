@@ -17,8 +17,10 @@ import { requireIoUring } from "./fixtures/io_uring.ts";
 import { startChild } from "./fixtures/child.ts";
 import { signalDuringSetup } from "./fixtures/signal_during_setup.ts";
 import { until } from "./fixtures/until.ts";
+import { TICKED } from "./fixtures/announcing_scene.ts";
 
 const TINY = "tests/fixtures/tiny_scene.ts";
+const ANNOUNCING = "tests/fixtures/announcing_scene.ts";
 const LOOPING_SETUP = "tests/fixtures/looping_setup_scene.ts";
 
 /** Runs the CLI, expects exit 0, and parses stdout as exactly one JSON object. */
@@ -341,13 +343,9 @@ describe("staticecs run, scenes outside the project", () => {
 
 describe("staticecs run, signals", () => {
   it("ends a run without --ticks on SIGINT with a summary and exit 0", async () => {
-    const run = startChild(...cliCommand(["run", TINY, "--json", "--verbose"]), ROOT);
-    // --verbose says when the loop starts, so the signal never arrives before its handler.
-    await until(
-      "the run loop to start",
-      () => run.stderr().includes("staticecs: running") || undefined,
-    );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const run = startChild(...cliCommand(["run", ANNOUNCING, "--json"]), ROOT);
+    // The scene says when a tick has run: the loop, and its signal handler, are in place.
+    await until("the first tick", () => run.stderr().includes(TICKED) || undefined);
     // Not child.kill: Deno 2.9's node:child_process then reports the child as killed by the
     // signal even when it handled it and exited 0.
     process.kill(run.child.pid!, "SIGINT");

@@ -29,9 +29,9 @@ import {
   type EntityBatch,
   filterBatch,
   mergeBatches,
-  PartitionMap,
-  partitionOf,
 } from "../cluster/batch.ts";
+import { PartitionMap, partitionOf } from "../cluster/partition_map.ts";
+import { archetypeList, entityTable } from "../core/_world_internal.ts";
 
 const Pos = defineComponent("Pos", { x: "f32", y: "f32", z: "f32" });
 const Vel = defineComponent("Vel", { x: "f32", y: "f32", z: "f32" });
@@ -84,7 +84,7 @@ function populate(world: World, count: number, seed = 1): void {
 /** Every entity's components and values by ClusterId, as text to compare. */
 function valuesById(world: World, nullEntities = false): Map<number, string> {
   const out = new Map<number, string>();
-  for (const archetype of world.archetypes) {
+  for (const archetype of world[archetypeList]) {
     for (const chunk of archetype.chunks) {
       for (let row = 0; row < chunk.count; row++) {
         const e = chunk.entities[row];
@@ -105,13 +105,13 @@ function valuesById(world: World, nullEntities = false): Map<number, string> {
 /** Every handle in every row is live and its table entry points back at that row. */
 function assertConsistent(world: World): void {
   let rows = 0;
-  for (const archetype of world.archetypes) {
+  for (const archetype of world[archetypeList]) {
     for (let row = 0; row < archetype.count; row++) {
       const e = archetype.chunkOf(row).entities[row & (archetype.chunkRows - 1)];
       assert.ok(world.isAlive(e), `row ${row} of ${archetype} holds a dead handle`);
-      const index = world.entities.indexOf(e);
-      assert.equal(world.entities.archetype[index], archetype.id);
-      assert.equal(world.entities.row[index], row);
+      const index = world[entityTable].indexOf(e);
+      assert.equal(world[entityTable].archetype[index], archetype.id);
+      assert.equal(world[entityTable].row[index], row);
     }
     rows += archetype.count;
   }
@@ -287,7 +287,7 @@ describe("collect and insert", () => {
     for (const [p, batch] of batches) {
       const other = new World(scene);
       new PartitionMap(other, scene, 2).insert(batch);
-      const hps = other.archetypes.flatMap((a) =>
+      const hps = other[archetypeList].flatMap((a) =>
         a.chunks.flatMap((c) => [...c.column(Hp.hp).subarray(0, c.count)])
       );
       assert.equal(hps.length, 20);
@@ -421,14 +421,14 @@ describe("checkBatch and refused inserts", () => {
       }],
     };
     const world = new World(scene);
-    const archetypes = world.archetypes.length;
+    const archetypes = world[archetypeList].length;
     assert.throws(
       () => new PartitionMap(world, scene, PARTITIONS).insert(wireRoundTrip(bad)),
       (e: Error) =>
         e instanceof BatchError && /column 0 \(\w+\.\w+, \w+\) has \d+ bytes/.test(e.message),
     );
     assert.equal(world.entityCount, 0);
-    assert.equal(world.archetypes.length, archetypes);
+    assert.equal(world[archetypeList].length, archetypes);
   });
 
   test("a component this world does not have is refused by name", () => {

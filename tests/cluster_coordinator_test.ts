@@ -129,7 +129,16 @@ async function leaveAllAndCount(c: Cluster, members: readonly ClusterMember[]): 
   return s.partitions.reduce((n, p) => n + p.entities, 0);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits until each of `members` has sent a checkpoint since this call: their state is saved. */
+function checkpointed(members: readonly ClusterMember[]): Promise<true> {
+  const before = members.map((m) => m.stats().checkpoints);
+  return until(
+    `a new checkpoint from members ${members.map((m) => m.memberId).join(", ")}`,
+    () => members.every((m, i) => m.stats().checkpoints > before[i]) || undefined,
+    10_000,
+    10,
+  );
+}
 
 describe("placement", () => {
   it("moves as few partitions as evens the load", () => {
@@ -169,9 +178,12 @@ describe("coordinator and members in one process", () => {
       await settled(c, members);
       members.push(await join(c), await join(c));
       await settled(c, members);
-      await sleep(500);
-      const sent = members.reduce((n, m) => n + m.stats().sentEntities, 0);
-      assert.ok(sent > 0, "ships crossed between members");
+      await until(
+        "ships crossing between members",
+        () => members.some((m) => m.stats().sentEntities > 0) || undefined,
+        10_000,
+        20,
+      );
       assert.equal(await leaveAllAndCount(c, members), SHIPS);
       assert.doesNotMatch(c.lines.join("\n"), /failed/);
     },
@@ -185,7 +197,7 @@ describe("coordinator and members in one process", () => {
     await settled(c, members);
     members.push(await join(c), await join(c));
     await settled(c, members);
-    await sleep(400);
+    await checkpointed(members);
     const victim = members[1];
     victim.stop("killed by the test");
     const survivors = [members[0], members[2]];
@@ -195,7 +207,7 @@ describe("coordinator and members in one process", () => {
       c.lines.join("\n"),
       /member 2 failed .* \d+( to \d+)? ticks of state lost \(.*; entity count conserved\)/,
     );
-    await sleep(400);
+    await checkpointed(survivors);
     assert.equal(await leaveAllAndCount(c, survivors), SHIPS);
   });
 
@@ -203,15 +215,15 @@ describe("coordinator and members in one process", () => {
     const c = await cluster(3);
     const members = [await join(c), await join(c), await join(c)];
     await settled(c, members);
-    await sleep(300);
+    await checkpointed(members);
     members[0].stop("killed");
     await settled(c, members.slice(1));
-    await sleep(200);
+    await checkpointed(members.slice(1));
     members[1].stop("killed");
     await settled(c, members.slice(2));
     const late = await join(c);
     await settled(c, [members[2], late]);
-    await sleep(300);
+    await checkpointed([members[2], late]);
     assert.equal(await leaveAllAndCount(c, [members[2], late]), SHIPS);
   });
 
@@ -270,12 +282,12 @@ describe("coordinator and members in one process", () => {
       for (const forged of forgeries) {
         const connection = await c.transport.connect("memory", c.port);
         await authenticate(connection, { secret: SECRET });
-        const closed = new Promise<string>((resolve) => connection.onClose = resolve);
+        let reason: string | undefined;
+        connection.onClose = (why) => reason = why;
         connection.onMessage = () => {};
         connection.send({ t: "join", scene: "cluster_sim", components, fieldBytes });
         connection.send(forged);
-        const reason = await Promise.race([closed, sleep(5_000).then(() => "still open")]);
-        assert.notEqual(reason, "still open", `${forged.t} left the connection open`);
+        await until(`${forged.t} closing the connection`, () => reason, 5_000, 10);
       }
       const log = c.lines.join("\n");
       assert.match(

@@ -9,7 +9,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { defineComponent, defineScene, World } from "../mod.ts";
 import { checkSecret, generateSecret } from "../cluster/auth.ts";
-import { PartitionMap } from "../cluster/batch.ts";
+import { PartitionMap } from "../cluster/partition_map.ts";
 import { Coordinator } from "../cluster/coordinator.ts";
 import {
   CLUSTER_LIMIT_RANGES,

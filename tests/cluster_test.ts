@@ -24,6 +24,7 @@ import {
   total,
 } from "./fixtures/cluster_processes.ts";
 import { until } from "./fixtures/until.ts";
+import type { ClusterStatus } from "../cluster/protocol.ts";
 
 const SECRET = "cluster-test-secret";
 const SHIPS = 3_000;
@@ -42,6 +43,26 @@ const settled = cluster.settled.bind(cluster);
 const leaveAllAndCount = cluster.leaveAllAndCount.bind(cluster);
 
 afterEach(() => cluster.killAll());
+
+/**
+ * Waits until every active member of `since` has run two checkpoint intervals past it: each has
+ * cut a checkpoint since, and entities have had ticks to cross partitions.
+ */
+function ranCheckpoints(port: number, since: ClusterStatus): Promise<ClusterStatus> {
+  const ticks = 2 * since.checkpointEveryTicks;
+  const active = since.members.filter((m) => m.state === "active");
+  return until(
+    `members ${active.map((m) => m.id).join(", ")} to run ${ticks} ticks`,
+    async () => {
+      const s = await status(port);
+      const ran = active.every((m) => {
+        const now = s.members.find((n) => n.id === m.id);
+        return now !== undefined && now.tick >= m.tick + ticks;
+      });
+      return ran ? s : undefined;
+    },
+  );
+}
 
 describe("cluster with real processes", () => {
   it("a coordinator and one member run the whole world, and status reports it", {
@@ -104,7 +125,7 @@ describe("cluster with real processes", () => {
     members.push(join(port), join(port));
     const before = await settled(port, 3);
     // Let entities cross partitions and checkpoints happen before the kill.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await ranCheckpoints(port, before);
     const victimId = Number(/member (\d+): joined/.exec(members[1].log())![1]);
     const victim = before.members.find((m) => m.id === victimId)!;
     assert.ok(victim.partitions.length > 0);
@@ -112,7 +133,7 @@ describe("cluster with real processes", () => {
     const after = await settled(port, 2);
     assert.ok(after.partitions.every((p) => p.owner !== victim.id));
     // Ships keep crossing between the two survivors for a while, then both leave.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await ranCheckpoints(port, after);
     assert.equal(await leaveAllAndCount(port, members), SHIPS, proc.log());
     assert.match(
       proc.log(),
@@ -174,7 +195,7 @@ describe("cluster with real processes", () => {
       "the second member to say it joined",
       () => /: joined /.test(second.log()) || undefined,
     );
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await ranCheckpoints(port, await status(port));
     second.child.kill("SIGTERM");
     await cleanExit(second, MEMBER_STOPPED);
     const s = await settled(port, 1);

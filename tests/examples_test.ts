@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Runtime, type Scene } from "../mod.ts";
+import { DEFAULT_SEED, Runtime, type Scene } from "../mod.ts";
 import boids, {
   BOID_COUNT,
   CELL_COUNT,
@@ -28,6 +28,7 @@ import lifecycle, {
   Stats,
 } from "../examples/lifecycle.ts";
 import tour, { Heat } from "../examples/tour.ts";
+import hello from "../examples/hello.ts";
 import clusterSim, { Cell, CELLS_PER_SIDE, MAP_SIZE, Position } from "../examples/cluster_sim.ts";
 
 const TICKS = 100;
@@ -42,6 +43,7 @@ const PINNED_CHECKSUMS: ReadonlyArray<[string, Scene, string]> = [
   ["boids", boids, "b740100a45c42388"],
   ["lifecycle", lifecycle, "8779c3ef5606c107"],
   ["tour", tour, "0d433d62091aaa47"],
+  ["hello", hello, "fcda6273462bfde5"],
 ];
 
 /** Runs `ticks` frames; fails the test with the first frame error, if any. */
@@ -174,6 +176,22 @@ describe("examples/lifecycle.ts", () => {
     assert.equal(restored.checksum(), original.checksum());
     await original.close();
     await restored.close();
+  });
+});
+
+describe("examples/hello.ts", () => {
+  it("is quoted in full in README.md, with the checksum the README gives for 600 ticks", async () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const source = readFileSync(new URL("../examples/hello.ts", import.meta.url), "utf8");
+    assert.ok(
+      readme.includes("```ts\n" + source + "```\n"),
+      "README.md must contain examples/hello.ts verbatim in a ts code block; copy it over",
+    );
+    const checksum = await checksumAfter(hello, DEFAULT_SEED, 600);
+    assert.ok(
+      readme.includes(`\`${checksum}\``),
+      `README.md must give hello's checksum ${checksum}`,
+    );
   });
 });
 

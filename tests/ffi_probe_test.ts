@@ -12,6 +12,7 @@ import { probeIoUring } from "../ffi/probe.ts";
 import { nopRoundTrip } from "../ffi/_nop.ts";
 import type { Liburing } from "../ffi/_types.ts";
 import { ioUringSkip, requireIoUring } from "./fixtures/io_uring.ts";
+import { hostRuntime } from "../core/_host.ts";
 
 describe("probeIoUring on this machine", () => {
   it("completes a NOP through liburing.so.2", { skip: ioUringSkip() }, async () => {
@@ -146,7 +147,7 @@ function evalInChild(module: string, expression: string, env: Record<string, str
   const moduleUrl = new URL(module, import.meta.url).href;
   const code = `const m = await import(${JSON.stringify(moduleUrl)});` +
     `console.log(JSON.stringify(${expression}));`;
-  const args = "Bun" in globalThis ? ["-e", code] : ["eval", code];
+  const args = hostRuntime().name === "bun" ? ["-e", code] : ["eval", code];
   const output = execFileSync(process.execPath, args, {
     env: { ...process.env, ...env },
     encoding: "utf8",

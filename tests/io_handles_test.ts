@@ -11,17 +11,8 @@ import assert from "node:assert/strict";
 import { fstatSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import {
-  BoundError,
-  defineResource,
-  defineScene,
-  defineSystem,
-  IO_OP,
-  IoBatch,
-  type IoExecutor,
-  O_FLAGS,
-  Runtime,
-} from "../mod.ts";
+import { BoundError, defineResource, defineScene, defineSystem, O_FLAGS, Runtime } from "../mod.ts";
+import { IO_OP, IoBatch, type IoExecutor } from "../backend.ts";
 import { IoHandleTable } from "../core/_io_handles.ts";
 import { resolveConfig } from "../core/config.ts";
 import { openIoExecutor } from "../ffi/executor.ts";

@@ -17,11 +17,11 @@ import {
   defineResource,
   defineScene,
   defineSystem,
-  type IoExecutor,
   O_FLAGS,
   Runtime,
   type System,
 } from "../mod.ts";
+import type { IoExecutor } from "../backend.ts";
 import { PortableExecutor } from "../ffi/portable.ts";
 
 const Counter = defineComponent("Counter", { value: "u32" });

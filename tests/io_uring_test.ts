@@ -11,7 +11,8 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os";
 import path from "node:path";
 import process from "node:process";
-import { IO_OP, IoBatch, IoUringBackend, Random, Runtime } from "../mod.ts";
+import { IO_OP, IoBatch } from "../backend.ts";
+import { IoUringBackend, Random, Runtime } from "../mod.ts";
 import { openIoExecutor, RingExecutor } from "../ffi/executor.ts";
 import { PortableExecutor } from "../ffi/portable.ts";
 import journal, { ENTITIES, Journal } from "../examples/journal.ts";

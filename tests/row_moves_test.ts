@@ -20,6 +20,17 @@ import {
 } from "../mod.ts";
 import { CommandBuffer } from "../core/commands.ts";
 import { applyCommands, type CommandError } from "../core/_apply_commands.ts";
+import {
+  addNow,
+  archetypeList,
+  despawnNow,
+  entityTable,
+  indexOfComponent,
+  removeNow,
+  root,
+  spawnIn,
+  withComponent,
+} from "../core/_world_internal.ts";
 
 const A = defineComponent("A", { a: "f32", n: "u8" });
 const B = defineComponent("B", { b: "i32" });
@@ -42,9 +53,9 @@ type Op =
 
 /** The chunk an entity's row is in. */
 function chunkOf(world: World, entity: number): Chunk {
-  const index = world.entities.indexOf(entity);
-  const archetype = world.archetypes[world.entities.archetype[index]];
-  return archetype.chunkOf(world.entities.row[index]);
+  const index = world[entityTable].indexOf(entity);
+  const archetype = world[archetypeList][world[entityTable].archetype[index]];
+  return archetype.chunkOf(world[entityTable].row[index]);
 }
 
 function nameOf(component: Component): string {
@@ -70,7 +81,7 @@ function populated(seed: number, count: number): World {
 /** Live handles in archetype then row order: consecutive rows come out as runs. */
 function handlesByRow(world: World): number[] {
   const handles: number[] = [];
-  for (const archetype of world.archetypes) {
+  for (const archetype of world[archetypeList]) {
     for (const chunk of archetype.chunks) {
       for (let i = 0; i < chunk.count; i++) handles.push(chunk.entities[i]);
     }
@@ -167,13 +178,13 @@ function applyOneByOne(world: World, ops: readonly Op[]): string[] {
   for (const op of ops) {
     if (op.kind === "spawnEach") {
       const batch: number[] = [];
-      let archetype = world.root;
+      let archetype = world[root];
       for (const c of op.components) {
-        if (c !== Mark) archetype = world.withComponent(archetype, world.indexOf(c));
+        if (c !== Mark) archetype = world[withComponent](archetype, world[indexOfComponent](c));
       }
-      for (const _ of op.values) batch.push(world.spawnIn(archetype));
+      for (const _ of op.values) batch.push(world[spawnIn](archetype));
       for (const entity of batch) {
-        if (op.components.includes(Mark)) world.addNow(entity, world.indexOf(Mark));
+        if (op.components.includes(Mark)) world[addNow](entity, world[indexOfComponent](Mark));
       }
       spawned.push(...batch);
       op.values.forEach((v, i) => {
@@ -183,7 +194,7 @@ function applyOneByOne(world: World, ops: readonly Op[]): string[] {
         }
         if (op.components.includes(A)) world.setField(batch[i], A.a, v / 4);
       });
-      world.addNow(batch[op.mark], world.indexOf(T));
+      world[addNow](batch[op.mark], world[indexOfComponent](T));
       continue;
     }
     if (op.kind === "addEach" || op.kind === "removeEach" || op.kind === "despawnEach") {
@@ -191,9 +202,10 @@ function applyOneByOne(world: World, ops: readonly Op[]): string[] {
       let stale = 0;
       for (const entity of op.entities) {
         if (!world.isAlive(entity)) stale++;
-        else if (op.kind === "despawnEach") world.despawnNow(entity);
-        else if (op.kind === "addEach") world.addNow(entity, world.indexOf(op.component));
-        else world.removeNow(entity, world.indexOf(op.component));
+        else if (op.kind === "despawnEach") world[despawnNow](entity);
+        else if (op.kind === "addEach") {
+          world[addNow](entity, world[indexOfComponent](op.component));
+        } else world[removeNow](entity, world[indexOfComponent](op.component));
       }
       if (stale > 0) {
         const name = op.kind === "despawnEach"
@@ -207,15 +219,17 @@ function applyOneByOne(world: World, ops: readonly Op[]): string[] {
       continue;
     }
     try {
-      if (op.kind === "despawn") world.despawnNow(op.entity);
+      if (op.kind === "despawn") world[despawnNow](op.entity);
       else if (op.kind !== "spawn") {
-        const index = world.indexOf(op.component);
-        if (op.kind === "add") world.addNow(op.entity, index);
-        else world.removeNow(op.entity, index);
+        const index = world[indexOfComponent](op.component);
+        if (op.kind === "add") world[addNow](op.entity, index);
+        else world[removeNow](op.entity, index);
       } else {
-        let archetype = world.root;
-        for (const c of op.components) archetype = world.withComponent(archetype, world.indexOf(c));
-        const entity = world.spawnIn(archetype);
+        let archetype = world[root];
+        for (const c of op.components) {
+          archetype = world[withComponent](archetype, world[indexOfComponent](c));
+        }
+        const entity = world[spawnIn](archetype);
         spawned.push(entity);
         if (op.components.includes(B)) world.setField(entity, B.b, op.b);
         if (op.components.includes(C)) {

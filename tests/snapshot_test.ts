@@ -22,6 +22,13 @@ import {
   Time,
   World,
 } from "../mod.ts";
+import {
+  archetypeList,
+  entityTable,
+  eventQueue,
+  eventQueues,
+  readerCursors,
+} from "../core/_world_internal.ts";
 
 const Pos = defineComponent("Pos", { x: "f32", y: "f32" });
 const Hp = defineComponent("Hp", { hp: "i32" });
@@ -152,7 +159,7 @@ function makeScene(config: Record<string, number> = {}): Scene {
 /** Every live handle of a world, in storage order. */
 function liveHandles(world: World): number[] {
   const out: number[] = [];
-  for (const archetype of world.archetypes) {
+  for (const archetype of world[archetypeList]) {
     for (const chunk of archetype.chunks) {
       for (let i = 0; i < chunk.count; i++) out.push(chunk.entities[i]);
     }
@@ -170,8 +177,8 @@ function componentNames(world: World, entity: number): string[] {
 function assertSameWorld(a: World, b: World, everSeen: Iterable<number>): void {
   assert.equal(b.entityCount, a.entityCount, "entity count");
   assert.deepEqual(
-    b.archetypes.map((x) => `${x.id}${x}:${x.count}`),
-    a.archetypes.map((x) => `${x.id}${x}:${x.count}`),
+    b[archetypeList].map((x) => `${x.id}${x}:${x.count}`),
+    a[archetypeList].map((x) => `${x.id}${x}:${x.count}`),
     "archetypes, their order and sizes",
   );
   const handles = liveHandles(a);
@@ -187,7 +194,7 @@ function assertSameWorld(a: World, b: World, everSeen: Iterable<number>): void {
     }
   }
   for (const e of everSeen) assert.equal(b.isAlive(e), a.isAlive(e), `liveness of ${e}`);
-  const [ta, tb] = [a.entities, b.entities];
+  const [ta, tb] = [a[entityTable], b[entityTable]];
   assert.equal(tb.nextFresh, ta.nextFresh);
   assert.equal(tb.alive, ta.alive);
   assert.equal(tb.retired, ta.retired);
@@ -205,7 +212,7 @@ function assertSameWorld(a: World, b: World, everSeen: Iterable<number>): void {
   assert.equal(gb.flag, ga.flag);
   assert.deepEqual({ ...b.resource(Time) }, { ...a.resource(Time) });
   const queues = (w: World) =>
-    [...w.eventQueues.values()].map((q) =>
+    [...w[eventQueues].values()].map((q) =>
       [q.previous, q.current].map((buffer) => ({
         baseSeq: buffer.baseSeq,
         count: buffer.count,
@@ -213,7 +220,7 @@ function assertSameWorld(a: World, b: World, everSeen: Iterable<number>): void {
       }))
     );
   assert.deepEqual(queues(b), queues(a), "event queues");
-  assert.deepEqual([...b.readerCursors], [...a.readerCursors], "reader cursors");
+  assert.deepEqual([...b[readerCursors]], [...a[readerCursors]], "reader cursors");
 }
 
 describe("round trip", () => {
@@ -226,11 +233,11 @@ describe("round trip", () => {
       for (const e of liveHandles(a.world)) everSeen.add(e);
     }
     // The snapshot must hold what makes it interesting.
-    assert.ok(a.world.archetypes.length >= 6, `${a.world.archetypes.length} archetypes`);
-    assert.ok(a.world.entities.freeCount >= 5, "a free list");
-    const pings = a.world.eventQueue(Ping.n.owner);
+    assert.ok(a.world[archetypeList].length >= 6, `${a.world[archetypeList].length} archetypes`);
+    assert.ok(a.world[entityTable].freeCount >= 5, "a free list");
+    const pings = a.world[eventQueue](Ping.n.owner);
     assert.ok(pings.current.count > 0, "events pending for the listener");
-    assert.ok(a.world.readerCursors.size > 0);
+    assert.ok(a.world[readerCursors].size > 0);
     const refs = a.world.query({ all: [Ref] }).count();
     assert.ok(refs > 5, `${refs} entity references`);
 

@@ -23,6 +23,7 @@ import {
   worldChecksum,
 } from "../mod.ts";
 import sparseScene, { Hot, Stun, Tally } from "./fixtures/sparse_scene.ts";
+import { entityTable } from "../core/_world_internal.ts";
 
 const P = defineComponent("P", { x: "f32" });
 const Mark = defineTag("Mark", { storage: "sparse" });
@@ -34,8 +35,8 @@ function world(): World {
 
 /** Where an entity's row is: archetype id and row. */
 function place(w: World, entity: number): [number, number] {
-  const index = w.entities.indexOf(entity);
-  return [w.entities.archetype[index], w.entities.row[index]];
+  const index = w[entityTable].indexOf(entity);
+  return [w[entityTable].archetype[index], w[entityTable].row[index]];
 }
 
 describe("sparse components in the world", () => {
@@ -63,7 +64,7 @@ describe("sparse components in the world", () => {
     const a = w.spawn(P, Mark, [Timer, { leftS: 9 }]);
     w.despawn(a);
     const again = w.spawn(P);
-    assert.equal(w.entities.indexOf(again), w.entities.indexOf(a), "the index is reused");
+    assert.equal(w[entityTable].indexOf(again), w[entityTable].indexOf(a), "the index is reused");
     assert.equal(w.has(again, Mark), false);
     assert.equal(w.has(again, Timer), false);
   });

@@ -7,14 +7,8 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  type Backend,
-  BlockingBackend,
-  DEFAULT_MIN_PARALLEL_WORK,
-  Runtime,
-  UsageError,
-  WorkStealingBackend,
-} from "../mod.ts";
+import { type Backend, BlockingBackend, Runtime, UsageError, WorkStealingBackend } from "../mod.ts";
+import { DEFAULT_MIN_PARALLEL_WORK } from "../backend.ts";
 import scene, { Tally } from "./fixtures/parallel_scene.ts";
 import { blockingChecksum, runUntilWorkersRan, workerTasks } from "./fixtures/on_pool.ts";
 

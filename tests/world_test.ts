@@ -19,6 +19,16 @@ import {
   UsageError,
   World,
 } from "../mod.ts";
+import {
+  archetypeFor,
+  archetypeList,
+  entityTable,
+  indexOfComponent,
+  root,
+  stageDepth,
+  withComponent,
+  withoutComponent,
+} from "../core/_world_internal.ts";
 
 const Position = defineComponent("Position", { x: "f32", y: "f32" });
 const Velocity = defineComponent("Velocity", { x: "f32", y: "f32" });
@@ -28,7 +38,7 @@ const Unused = defineComponent("Unused", { u: "u8" });
 const COMPONENTS = [Position, Velocity, Health, Marked];
 
 function archetypeOf(world: World, entity: number) {
-  return world.archetypes[world.entities.archetype[world.entities.indexOf(entity)]];
+  return world[archetypeList][world[entityTable].archetype[world[entityTable].indexOf(entity)]];
 }
 
 function names(world: World, entity: number): string[] {
@@ -56,9 +66,9 @@ describe("entity operations", () => {
   test("spawn with no components lands in the root archetype", () => {
     const world = new World({ components: COMPONENTS });
     const e = world.spawn();
-    assert.equal(archetypeOf(world, e), world.root);
-    assert.equal(world.root.count, 1);
-    assert.deepEqual(world.root.components, []);
+    assert.equal(archetypeOf(world, e), world[root]);
+    assert.equal(world[root].count, 1);
+    assert.deepEqual(world[root].components, []);
   });
 
   test("add with values, add of a component already there only sets values, remove", () => {
@@ -135,30 +145,33 @@ describe("archetypes", () => {
     const withPosition = archetypeOf(world, a);
     world.add(a, Velocity);
     const both = archetypeOf(world, a);
-    const created = world.archetypes.length;
+    const created = world[archetypeList].length;
     world.add(b, Velocity);
     assert.equal(archetypeOf(world, b), both, "same archetype object");
-    assert.equal(world.archetypes.length, created, "no archetype created the second time");
-    const velocity = world.indexOf(Velocity);
+    assert.equal(world[archetypeList].length, created, "no archetype created the second time");
+    const velocity = world[indexOfComponent](Velocity);
     assert.equal(withPosition.addEdges[velocity], both);
     assert.equal(both.removeEdges[velocity], withPosition);
     world.remove(a, Velocity);
     assert.equal(archetypeOf(world, a), withPosition);
-    assert.equal(world.withComponent(withPosition, velocity), both);
-    assert.equal(world.withoutComponent(both, velocity), withPosition);
+    assert.equal(world[withComponent](withPosition, velocity), both);
+    assert.equal(world[withoutComponent](both, velocity), withPosition);
     // Order of adds does not matter: one archetype per component set.
     const c = world.spawn(Velocity);
     world.add(c, Position);
     assert.equal(archetypeOf(world, c), both);
-    assert.equal(world.archetypes.length, created + 1, "only [Velocity] was new");
-    assert.equal(world.archetypeFor([world.indexOf(Velocity), world.indexOf(Position)]), both);
+    assert.equal(world[archetypeList].length, created + 1, "only [Velocity] was new");
+    assert.equal(
+      world[archetypeFor]([world[indexOfComponent](Velocity), world[indexOfComponent](Position)]),
+      both,
+    );
   });
 
   test("archetype ids are their positions and components are in scene order", () => {
     const world = new World({ components: COMPONENTS });
     const e = world.spawn(Health, Position, Marked);
     assert.deepEqual(names(world, e), ["Position", "Health", "Marked"]);
-    world.archetypes.forEach((archetype, i) => assert.equal(archetype.id, i));
+    world[archetypeList].forEach((archetype, i) => assert.equal(archetype.id, i));
   });
 });
 
@@ -193,7 +206,7 @@ describe("chunks", () => {
     for (const [e, i] of expected) {
       assert.equal(world.get(e, Health.hp), i * 3, `hp of entity ${i}`);
       assert.equal(world.get(e, Position.x), i / 4, `x of entity ${i}`);
-      const row = world.entities.row[world.entities.indexOf(e)];
+      const row = world[entityTable].row[world[entityTable].indexOf(e)];
       assert.equal(archetype.chunkOf(row).entities[row % 16], e, "row index matches");
     }
     for (const i of [17, 5, 31, 15, 47, 1]) {
@@ -214,7 +227,7 @@ describe("stale handles", () => {
     const e = world.spawn([Position, { x: 1 }], Marked);
     world.despawn(e);
     const reused = world.spawn([Position, { x: 9 }], Marked);
-    assert.equal(world.entities.indexOf(reused), world.entities.indexOf(e), "index reused");
+    assert.equal(world[entityTable].indexOf(reused), world[entityTable].indexOf(e), "index reused");
     assert.notEqual(reused, e);
     assert.equal(world.isAlive(e), false);
     assert.equal(world.isAlive(reused), true);
@@ -267,7 +280,7 @@ describe("stale handles", () => {
 describe("generation retirement", () => {
   test("an index whose generation would wrap is retired, never reused (entity table)", () => {
     const world = new World({ config: { maxEntities: 1 } });
-    const table = world.entities;
+    const table = world[entityTable];
     assert.equal(table.indexBits, 8);
     assert.equal(table.generationLimit, 2 ** 24);
     const limit = table.generationLimit;
@@ -296,7 +309,7 @@ describe("generation retirement", () => {
 
   test("through the world: the last generation is used, then the index retires", () => {
     const world = new World({ components: COMPONENTS, config: { maxEntities: 2 } });
-    const table = world.entities;
+    const table = world[entityTable];
     const limit = table.generationLimit;
     table.generation[1] = limit - 2; // skip most of the 2^24 reuses of index 1
     const a = world.spawn([Health, { hp: 1 }]);
@@ -341,7 +354,7 @@ describe("bounds", () => {
     // The root archetype counts: 3 allows root, [Position], [Position, Velocity].
     const world = new World({ components: COMPONENTS, config: { maxArchetypes: 3 } });
     const e = world.spawn(Position, Velocity);
-    assert.equal(world.archetypes.length, 3);
+    assert.equal(world[archetypeList].length, 3);
     assert.throws(() => world.spawn(Health), (error: unknown) => {
       assert.ok(error instanceof BoundError);
       assert.equal(error.bound, "maxArchetypes");
@@ -376,8 +389,8 @@ describe("bounds", () => {
     assert.ok(spawned >= 4096 && spawned < 100_000, `spawned ${spawned}`);
     assert.equal(world.entityCount, spawned, "the failed spawn left no entity behind");
     assert.equal(world.query({ all: [Health] }).count(), spawned);
-    assert.equal(world.entities.alive, spawned);
-    const first = world.archetypes[1].chunks[0].entities[0];
+    assert.equal(world[entityTable].alive, spawned);
+    const first = world[archetypeList][1].chunks[0].entities[0];
     world.despawn(first);
     const e = world.spawn([Health, { hp: -1 }]);
     assert.equal(world.get(e, Health.hp), -1);
@@ -434,7 +447,7 @@ describe("structural lock while a stage runs", () => {
     assert.equal(runtime.world.entityCount, 1);
     assert.deepEqual(names(runtime.world, target), ["Position"]);
     assert.equal(runtime.world.get(target, Position.x), 5);
-    assert.equal(runtime.world.stageDepth, 0, "the lock is released after the frame");
+    assert.equal(runtime.world[stageDepth], 0, "the lock is released after the frame");
     runtime.world.add(target, Velocity);
     assert.equal(runtime.world.has(target, Velocity), true);
     await runtime.close();

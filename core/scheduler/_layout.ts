@@ -11,6 +11,7 @@
 
 import type { World } from "../world.ts";
 import { CONTROL, type PoolMemory } from "./_pool_memory.ts";
+import { archetypeFor, archetypeList, arena } from "../_world_internal.ts";
 
 /** What a worker must add to its view: everything new since the last message. */
 export interface LayoutDelta {
@@ -40,7 +41,7 @@ export class LayoutPublisher {
       Atomics.store(pool.control, CONTROL.layoutVersion, delta.version);
     }
     const rows = pool.archetypeRows;
-    const archetypes = world.archetypes;
+    const archetypes = world[archetypeList];
     for (let a = 0; a < archetypes.length; a++) rows[a] = archetypes[a].count;
     Atomics.store(pool.control, CONTROL.archetypes, archetypes.length);
   }
@@ -53,10 +54,10 @@ export class LayoutPublisher {
   }
 
   private delta(world: World): LayoutDelta | undefined {
-    const segments = world.arena.segments.slice(this.segments);
-    const archetypes = world.archetypes.slice(this.archetypes).map((a) => a.componentIndices);
+    const segments = world[arena].segments.slice(this.segments);
+    const archetypes = world[archetypeList].slice(this.archetypes).map((a) => a.componentIndices);
     const chunks: [number, number, number][] = [];
-    for (const archetype of world.archetypes) {
+    for (const archetype of world[archetypeList]) {
       const posted = this.chunksPosted[archetype.id] ?? 0;
       for (let c = posted; c < archetype.chunks.length; c++) {
         const chunk = archetype.chunks[c];
@@ -84,12 +85,12 @@ export class LayoutFollower {
     }
     this.segments.push(...delta.segments);
     for (const indices of delta.archetypes) {
-      const before = world.archetypes.length;
-      const archetype = world.archetypeFor(indices);
+      const before = world[archetypeList].length;
+      const archetype = world[archetypeFor](indices);
       if (archetype.id !== before) throw new Error(`archetype [${indices}] already in the view`);
     }
     for (const [id, segment, byteOffset] of delta.chunks) {
-      world.archetypes[id].attachChunk({ buffer: this.segments[segment], segment, byteOffset });
+      world[archetypeList][id].attachChunk({ buffer: this.segments[segment], segment, byteOffset });
     }
     this.version = delta.version;
   }
@@ -97,7 +98,7 @@ export class LayoutFollower {
   /** Sets every archetype's row count from the shared counts. */
   syncRows(world: World, pool: PoolMemory): void {
     const rows = pool.archetypeRows;
-    const archetypes = world.archetypes;
+    const archetypes = world[archetypeList];
     for (let a = 0; a < archetypes.length; a++) archetypes[a].setCount(rows[a]);
   }
 }

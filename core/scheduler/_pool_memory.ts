@@ -11,6 +11,7 @@
 import { TASK_WORDS, WorkDeque } from "./deque.ts";
 import { Injector } from "./injector.ts";
 import { Parker } from "./parker.ts";
+import { assert } from "../_assert.ts";
 
 /** Control words (Int32). */
 export const CONTROL = {
@@ -147,6 +148,10 @@ export class PoolMemory {
     this.traceRecords = new Float64Array(this.buffer, take(traceWords * 8), traceWords);
     this.traceOrigin = new Float64Array(this.buffer, take(8), 1);
     if (init) this.cursorEnds.fill(-1);
+    assert(
+      offset === this.buffer.byteLength,
+      () => `PoolMemory: the layout takes ${offset} bytes, bytesFor made ${this.buffer.byteLength}`,
+    );
   }
 
   /** Bytes the pool memory of `shape` takes. */

@@ -33,7 +33,16 @@ import {
   type WorkStealingOptions,
 } from "./work_stealing.ts";
 
-/** The two I/O executors the adaptive backend chooses between. */
+/**
+ * The two I/O executors the adaptive backend chooses between.
+ *
+ * @example
+ * ```ts
+ * import { type IoPair, openIoPair } from "staticecs/backend";
+ * const pair: IoPair = await openIoPair();
+ * console.log(pair.batched?.kind ?? "no io_uring", pair.reason);
+ * ```
+ */
 export interface IoPair {
   /** io_uring, if usable. */
   readonly batched?: IoExecutor;
@@ -43,7 +52,20 @@ export interface IoPair {
   readonly reason: string;
 }
 
-/** How to build the adaptive backend. */
+/**
+ * How to build the adaptive backend.
+ *
+ * @example
+ * ```ts
+ * import { AdaptiveBackend, type AdaptiveOptions } from "staticecs";
+ * import { openIoPair } from "staticecs/backend";
+ * const options: AdaptiveOptions = {
+ *   sceneUrl: new URL("./scene.ts", import.meta.url).href,
+ *   openIo: () => openIoPair(),
+ * };
+ * const backend = new AdaptiveBackend(options);
+ * ```
+ */
 export interface AdaptiveOptions extends Omit<WorkStealingOptions, "policy"> {
   /**
    * Without it, the estimator chooses each stage's mode, starting from the
@@ -67,7 +89,17 @@ export interface AdaptiveOptions extends Omit<WorkStealingOptions, "policy"> {
   readonly stageCost?: StageCostModel;
 }
 
-/** Milliseconds to record for a stage run, from its mode, its estimate and the measured time. */
+/**
+ * Milliseconds to record for a stage run, from its mode, its estimate and the measured time.
+ *
+ * @example
+ * ```ts
+ * import type { StageCostModel } from "staticecs/backend";
+ * // Deterministic costs for tests: parallel halves the work, plus a fixed dispatch cost.
+ * const model: StageCostModel = (_stage, mode, estimate) =>
+ *   mode === "parallel" ? estimate.work / 2e6 + 0.05 : estimate.work / 1e6;
+ * ```
+ */
 export type StageCostModel = (
   stage: Stage,
   mode: StageMode,

@@ -17,7 +17,17 @@ import type { World } from "../world.ts";
 import type { TraceHooks } from "../runtime.ts";
 import type { TaskTrace } from "./task_trace.ts";
 
-/** What a backend gets when the runtime starts. */
+/**
+ * What a backend gets when the runtime starts.
+ *
+ * @example
+ * ```ts
+ * import type { RuntimeState } from "staticecs/backend";
+ * function describe(state: RuntimeState): string {
+ *   return `${state.schedule.stages.length} stages, seed ${state.seed}, ${state.errorPolicy}`;
+ * }
+ * ```
+ */
 export interface RuntimeState {
   readonly world: World;
   readonly schedule: Schedule;
@@ -35,7 +45,26 @@ export interface RuntimeState {
   readonly trace?: TraceHooks;
 }
 
-/** Where a backend reports how each system went. */
+/**
+ * Where a backend reports how each system went.
+ *
+ * @example
+ * ```ts
+ * import { executeSystem, type RuntimeState, type Stage, type StageReport } from "staticecs/backend";
+ * function runTimed(state: RuntimeState, stage: Stage, report: StageReport): void {
+ *   for (const entry of stage.systems) {
+ *     const started = report.timing ? performance.now() : 0;
+ *     try {
+ *       executeSystem(state, entry);
+ *     } catch (error) {
+ *       report.fail(entry, error);
+ *     }
+ *     report.systemDone(entry, report.timing ? performance.now() - started : -1);
+ *     if (report.stopped) return;
+ *   }
+ * }
+ * ```
+ */
 export interface StageReport {
   /** True on ticks whose systems are timed; otherwise backends skip the clock. */
   readonly timing: boolean;
@@ -50,10 +79,29 @@ export interface StageReport {
 /**
  * Counters a backend exposes: numbers, and rows of flat records (numbers, or a
  * label such as a stage's name), so they print and serialize as they are.
+ *
+ * @example
+ * ```ts
+ * import { type BackendStats, defineScene, Runtime } from "staticecs";
+ * const runtime = await Runtime.create(defineScene({ components: [], systems: [] }));
+ * runtime.run(10);
+ * const stats: BackendStats = runtime.backend.stats(); // { stagesRun, systemsRun } on blocking
+ * await runtime.close();
+ * ```
  */
 export type BackendStats = Record<string, number | Record<string, number | string>[]>;
 
-/** A way to run stages. */
+/**
+ * A way to run stages.
+ *
+ * @example
+ * ```ts
+ * import { type Backend, BlockingBackend, defineScene, Runtime } from "staticecs";
+ * const backend: Backend = new BlockingBackend();
+ * const runtime = await Runtime.create(defineScene({ components: [], systems: [] }), { backend });
+ * await runtime.close();
+ * ```
+ */
 export interface Backend {
   /** As given to `--backend`. */
   readonly name: string;

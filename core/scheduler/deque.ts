@@ -47,6 +47,8 @@
  * @module
  */
 
+import { assert } from "../_assert.ts";
+
 /** Int32 words per task: the backend's (system index, archetype id, first chunk, end chunk). */
 export const TASK_WORDS = 4;
 
@@ -196,12 +198,12 @@ export class WorkDeque {
 
   /** The owner's view of `bottom - top` is always in [low, capacity]; anything else is a bug. */
   private assertSize(size: number, low: number, where: string): void {
-    if (size < low || size > this.capacity) {
-      throw new Error(
-        `WorkDeque.${where}: invariant broken: bottom - top = ${size}, expected within ` +
-          `[${low}, ${this.capacity}] (push or pop called by a thread that does not own the deque?)`,
-      );
-    }
+    if (size >= low && size <= this.capacity) return;
+    assert(
+      false,
+      `WorkDeque.${where}: bottom - top = ${size}, expected within [${low}, ${this.capacity}] ` +
+        `(push or pop called by a thread that does not own the deque?)`,
+    );
   }
 }
 

@@ -11,7 +11,17 @@ import type { RuntimeState } from "./backend.ts";
 import type { Archetype } from "../archetype.ts";
 import type { SystemContext } from "../context.ts";
 
-/** Runs `entry` over all its chunks (or once), recording into its context's commands. */
+/**
+ * Runs `entry` over all its chunks (or once), recording into its context's commands.
+ *
+ * @example
+ * ```ts
+ * import { executeSystem, type RuntimeState, type Stage } from "staticecs/backend";
+ * function runInline(state: RuntimeState, stage: Stage): void {
+ *   for (const entry of stage.systems) executeSystem(state, entry);
+ * }
+ * ```
+ */
 export function executeSystem(state: RuntimeState, entry: ScheduledSystem): void {
   const ctx = state.contexts[entry.index];
   ctx.commands.beginSegment(entry.index);

@@ -15,7 +15,17 @@ import type { Stage } from "../schedule.ts";
 import type { Backend, BackendStats, RuntimeState, StageReport } from "./backend.ts";
 import { BlockingBackend } from "./blocking.ts";
 
-/** How to build the io_uring backend. */
+/**
+ * How to build the io_uring backend.
+ *
+ * @example
+ * ```ts
+ * import { IoUringBackend, type IoUringBackendOptions } from "staticecs";
+ * import { openIoExecutor } from "staticecs/backend";
+ * const options: IoUringBackendOptions = { open: () => openIoExecutor() };
+ * const backend = new IoUringBackend(options);
+ * ```
+ */
 export interface IoUringBackendOptions {
   /** Opens the executor: io_uring, or the portable path with the reason. */
   readonly open: () => Promise<IoExecutor>;
@@ -27,7 +37,7 @@ export interface IoUringBackendOptions {
  * @example
  * ```ts ignore
  * import { IoUringBackend } from "staticecs";
- * import { openIoExecutor } from "../ffi/executor.ts";
+ * import { openIoExecutor } from "staticecs/backend";
  * const backend = new IoUringBackend({ open: () => openIoExecutor() });
  * ```
  */

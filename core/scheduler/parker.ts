@@ -34,6 +34,8 @@
  * @module
  */
 
+import { assert } from "../_assert.ts";
+
 const EPOCH = 0;
 const SLEEPERS = 1;
 const WORDS = 2;
@@ -102,7 +104,7 @@ export class Parker {
     Atomics.wait(words, EPOCH, seen | 0, timeoutMs);
     const parkedMs = performance.now() - startedMs;
     const sleepers = Atomics.sub(words, SLEEPERS, 1) - 1;
-    if (sleepers < 0) throw new Error(`Parker.park: invariant broken: ${sleepers} sleepers`);
+    assert(sleepers >= 0, () => `Parker.park: ${sleepers} sleepers`);
     return parkedMs;
   }
 

@@ -39,6 +39,7 @@ import { RUN_TASK, TaskRunner, WHOLE_QUERY_TASK } from "./_task_runner.ts";
 import { TaskTrace, TRACE_KIND, traceOn, writeTrace } from "./task_trace.ts";
 import { Time } from "../resources.ts";
 import type { WorkerInit, WorkerReply } from "./worker.ts";
+import { eventQueues, memory, readerCursor, setReaderCursor } from "../_world_internal.ts";
 
 /**
  * Entities times cost below which a stage stays inline by default: waking
@@ -53,9 +54,30 @@ import type { WorkerInit, WorkerReply } from "./worker.ts";
  */
 export const DEFAULT_MIN_PARALLEL_WORK = 16_384;
 
+/**
+ * The most worker threads a pool may have (besides the calling thread).
+ *
+ * @example
+ * ```ts
+ * import { WORKERS_MAX } from "staticecs";
+ * const workers = Math.min(WORKERS_MAX, navigator.hardwareConcurrency - 1);
+ * ```
+ */
+export const WORKERS_MAX = 256;
+
 const NO_ERRORS: { system: number; message: string }[] = [];
 
-/** How to build a work-stealing pool. */
+/**
+ * How to build a work-stealing pool.
+ *
+ * @example
+ * ```ts
+ * import { WorkStealingBackend, type WorkStealingOptions } from "staticecs";
+ * // sceneUrl: the module whose default export is the scene; each worker imports it.
+ * const options: WorkStealingOptions = { sceneUrl: new URL("./scene.ts", import.meta.url).href, workers: 3 };
+ * const backend = new WorkStealingBackend(options);
+ * ```
+ */
 export interface WorkStealingOptions {
   /** URL of the scene module; each worker imports it and finds systems by name. */
   readonly sceneUrl: string;
@@ -88,7 +110,15 @@ export interface WorkStealingOptions {
   readonly policy?: StagePolicy;
 }
 
-/** What the declarations and entity counts say about a stage, before it runs. */
+/**
+ * What the declarations and entity counts say about a stage, before it runs.
+ *
+ * @example
+ * ```ts
+ * import type { StageEstimate } from "staticecs/backend";
+ * const worthIt = (estimate: StageEstimate) => estimate.parallelizable && estimate.units > 1;
+ * ```
+ */
 export interface StageEstimate {
   /** False if the stage must run inline: no workers, an undeclared system or I/O. */
   readonly parallelizable: boolean;
@@ -102,10 +132,29 @@ export interface StageEstimate {
   readonly staticMode: StageMode;
 }
 
-/** How a stage runs. */
+/**
+ * How a stage runs.
+ *
+ * @example
+ * ```ts
+ * import type { StageMode } from "staticecs/backend";
+ * const always: StageMode = "parallel";
+ * ```
+ */
 export type StageMode = "inline" | "parallel";
 
-/** Chooses how each stage runs and learns from how long it took. */
+/**
+ * Chooses how each stage runs and learns from how long it took.
+ *
+ * @example
+ * ```ts
+ * import { WorkStealingBackend } from "staticecs";
+ * import type { StagePolicy } from "staticecs/backend";
+ * // Every parallelizable stage with more work than one chunk goes to the pool.
+ * const eager: StagePolicy = { decide: (_stage, estimate) => estimate.units > 1 ? "parallel" : "inline" };
+ * const backend = new WorkStealingBackend({ sceneUrl: new URL("./scene.ts", import.meta.url).href, policy: eager });
+ * ```
+ */
 export interface StagePolicy {
   /** Called once, after the pool started. */
   init?(state: RuntimeState): void;
@@ -168,8 +217,8 @@ export class WorkStealingBackend implements Backend {
 
   async init(state: RuntimeState): Promise<void> {
     const workers = this.workerCount;
-    if (!Number.isInteger(workers) || workers < 0 || workers > 256) {
-      throw new UsageError(`workers must be an integer from 0 to 256; got ${workers}`);
+    if (!Number.isInteger(workers) || workers < 0 || workers > WORKERS_MAX) {
+      throw new UsageError(`workers must be an integer from 0 to ${WORKERS_MAX}; got ${workers}`);
     }
     const minWork = this.minParallelWork;
     if (typeof minWork !== "number" || !(minWork >= 0)) {
@@ -181,7 +230,7 @@ export class WorkStealingBackend implements Backend {
     this.state = state;
     await this.inline.init(state);
     const { world, schedule } = state;
-    const events = [...world.eventQueues.keys()];
+    const events = [...world[eventQueues].keys()];
     this.events = events;
     this.pool = new PoolMemory({
       threads: workers + 1,
@@ -418,7 +467,7 @@ export class WorkStealingBackend implements Backend {
     for (const entry of stage.systems) {
       for (const e of this.eventReads[entry.index]) {
         const slot = entry.index * events.length + e;
-        pool.cursors[slot] = world.readerCursor(entry.system.name, events[e]);
+        pool.cursors[slot] = world[readerCursor](entry.system.name, events[e]);
         pool.cursorEnds[slot] = -1;
       }
     }
@@ -442,7 +491,7 @@ export class WorkStealingBackend implements Backend {
       report.systemDone(entry, report.timing ? ms : -1);
       for (const e of this.eventReads[entry.index]) {
         const end = pool.cursorEnds[entry.index * events.length + e];
-        if (end >= 0) world.setReaderCursor(entry.system.name, events[e], end);
+        if (end >= 0) world[setReaderCursor](entry.system.name, events[e], end);
       }
     }
     for (const { system, message } of errors) {
@@ -512,7 +561,7 @@ export class WorkStealingBackend implements Backend {
       systemNames: state.schedule.systems.map((entry) => entry.system.name),
       splittable,
       pool: { shape: this.pool!.shape, buffer: this.pool!.buffer },
-      world: state.world.memory(),
+      world: state.world[memory](),
       commands: buffer.memory,
       spinRounds: this.options.spinRounds ?? 2000,
     };

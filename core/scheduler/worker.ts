@@ -20,6 +20,7 @@ import { type LayoutDelta, LayoutFollower } from "./_layout.ts";
 import { CONTROL, PoolMemory, type PoolShape, STAT } from "./_pool_memory.ts";
 import { TaskRunner } from "./_task_runner.ts";
 import { TRACE_KIND, traceOn, writeTrace } from "./task_trace.ts";
+import { readerCursor, setReaderCursor } from "../_world_internal.ts";
 
 /** The first message a worker gets. */
 export interface WorkerInit {
@@ -53,11 +54,11 @@ class WorkerWorld extends World {
   systemIndex: Map<string, number> = new Map();
   eventIndex: Map<Owner, number> = new Map();
 
-  override readerCursor(system: string, event: Owner): number {
+  override [readerCursor](system: string, event: Owner): number {
     return this.pool!.cursors[this.slot(system, event)];
   }
 
-  override setReaderCursor(system: string, event: Owner, seq: number): void {
+  override [setReaderCursor](system: string, event: Owner, seq: number): void {
     this.pool!.cursorEnds[this.slot(system, event)] = seq;
   }
 

@@ -29,11 +29,13 @@
 
 import { ClusterId, defineComponent, defineScene, World } from "staticecs";
 import { acceptAuthenticated, authenticate } from "../../cluster/auth.ts";
-import { checkBatch, type EntityBatch, PartitionMap } from "../../cluster/batch.ts";
+import { checkBatch, type EntityBatch } from "../../cluster/batch.ts";
+import { PartitionMap } from "../../cluster/partition_map.ts";
 import { encodeFrame, FRAME_HEADER_BYTES } from "../../cluster/_frame.ts";
 import { tcpTransport } from "../../cluster/tcp.ts";
 import { type Connection, DEFAULT_LIMITS } from "../../cluster/transport.ts";
 import { type Child, spawnScript } from "./_cluster_child.ts";
+import { archetypeList, indexOfComponent } from "../../core/_world_internal.ts";
 
 export const Position = defineComponent("Position", { x: "f32", y: "f32", z: "f32" });
 export const Velocity = defineComponent("Velocity", { x: "f32", y: "f32", z: "f32" });
@@ -144,8 +146,8 @@ function sourceBatch(count: number): { batch: EntityBatch; sums: Sums } {
 /** The sums over every entity of `world`. */
 function sumsOf(world: World): Sums {
   let x = 0, vz = 0, key = 0, kg = 0, id = 0;
-  const need = [Position, Velocity, Cell, Mass].map((c) => world.indexOf(c));
-  for (const archetype of world.archetypes) {
+  const need = [Position, Velocity, Cell, Mass].map((c) => world[indexOfComponent](c));
+  for (const archetype of world[archetypeList]) {
     if (archetype.count === 0) continue;
     if (!need.every((i) => archetype.hasIndex(i))) {
       throw new Error(`an archetype of ${archetype.count} entities lacks a benchmark component`);

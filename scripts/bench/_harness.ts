@@ -16,8 +16,10 @@
  */
 
 import process from "node:process";
+import { parseArgs } from "node:util";
 import v8 from "node:v8";
 import vm from "node:vm";
+import { detectHost, hostName } from "../../core/_host.ts";
 
 /** The JavaScript runtime running the benchmark. */
 export type RuntimeName = "bun" | "deno" | "node";
@@ -65,9 +67,20 @@ const BATCH_OPS_MAX = 10_000;
  * ```
  */
 export function runtimeName(): RuntimeName {
-  if ("Bun" in globalThis) return "bun";
-  if ("Deno" in globalThis) return "deno";
-  return "node";
+  return hostName() ?? "node";
+}
+
+/**
+ * The runtime's version (`process.version` under Node).
+ *
+ * @example
+ * ```ts
+ * import { runtimeVersion } from "./_harness.ts";
+ * console.log(runtimeVersion()); // e.g. "1.4.5"
+ * ```
+ */
+export function runtimeVersion(): string {
+  return detectHost()?.version ?? process.version;
 }
 
 /** A full garbage collection, or undefined where the runtime offers none. */
@@ -392,6 +405,136 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A benchmark's own options, besides the common ones: each a string or a boolean flag. */
+export type BenchOptionSpec = Readonly<Record<string, "string" | "boolean">>;
+
+/** The parsed values of a BenchOptionSpec: a string (or undefined) or a boolean per option. */
+export type BenchOptionValues<S extends BenchOptionSpec> = {
+  readonly [K in keyof S]: S[K] extends "boolean" ? boolean : string | undefined;
+};
+
+/** What every benchmark takes: `--json`, `--quick` and `--rounds N`. */
+export interface BenchArgs<S extends BenchOptionSpec> {
+  readonly json: boolean;
+  readonly quick: boolean;
+  readonly rounds: number;
+  /** The benchmark's own options. */
+  readonly values: BenchOptionValues<S>;
+}
+
+/** How a benchmark reads its command line. */
+export interface BenchCommand<S extends BenchOptionSpec> {
+  /** The script's file name, for errors ("ecs.ts"). */
+  readonly script: string;
+  /** The usage line, printed by --help and after an error. */
+  readonly usage: string;
+  /** `--rounds` when not given, for a quick and a full run. */
+  readonly rounds: { readonly quick: number; readonly full: number };
+  /** The benchmark's own options. */
+  readonly options: S;
+}
+
+/**
+ * The one option parser of the benchmarks: the common options plus the
+ * script's own, strictly (an unknown option is an error), then `build` turns
+ * them into the script's options. `-h`/`--help` prints the usage and exits 0;
+ * an error (from parsing or from `build`) prints it with the usage and exits 2.
+ *
+ * @example
+ * ```ts ignore
+ * import { benchOptions, parseNames } from "./_harness.ts";
+ * const options = benchOptions({
+ *   script: "ecs.ts",
+ *   usage: "usage: ecs.ts [--json] [--quick] [--rounds N] [--cases a,b]",
+ *   rounds: { quick: 3, full: 15 },
+ *   options: { cases: "string" },
+ * }, (args) => ({ ...args, cases: parseNames("--cases", args.values.cases, ["a", "b"], "case") }));
+ * ```
+ */
+export function benchOptions<S extends BenchOptionSpec, T>(
+  command: BenchCommand<S>,
+  build: (args: BenchArgs<S>) => T,
+  argv: readonly string[] = process.argv.slice(2),
+): T {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(command.usage);
+    process.exit(0);
+  }
+  try {
+    return build(parseBenchArgs(command, argv));
+  } catch (error) {
+    console.error(`${command.script}: ${error instanceof Error ? error.message : error}`);
+    console.error(command.usage);
+    process.exit(2);
+  }
+}
+
+function parseBenchArgs<S extends BenchOptionSpec>(
+  command: BenchCommand<S>,
+  argv: readonly string[],
+): BenchArgs<S> {
+  const options: Record<string, { type: "string" | "boolean" }> = {
+    json: { type: "boolean" },
+    quick: { type: "boolean" },
+    rounds: { type: "string" },
+  };
+  for (const [name, type] of Object.entries(command.options)) options[name] = { type };
+  const { values } = parseArgs({ args: [...argv], options, strict: true });
+  const quick = values.quick === true;
+  const own: Record<string, string | boolean | undefined> = {};
+  for (const [name, type] of Object.entries(command.options)) {
+    own[name] = type === "boolean" ? values[name] === true : values[name] as string | undefined;
+  }
+  return {
+    json: values.json === true,
+    quick,
+    rounds: parseRounds(values.rounds as string | undefined, quick, command.rounds),
+    values: own as BenchOptionValues<S>,
+  };
+}
+
+/**
+ * The cases (or subjects) a list option picks, in `all`'s order; all of them
+ * when the option is absent.
+ *
+ * @example
+ * ```ts
+ * import { parseSubset } from "./_harness.ts";
+ * parseSubset("--cases", "c,a", ["a", "b", "c"], "case"); // ["a", "c"]
+ * ```
+ */
+export function parseSubset<T extends string>(
+  flag: string,
+  text: string | undefined,
+  all: readonly T[],
+  noun: string,
+): readonly T[] {
+  const names = parseNames(flag, text, all, noun);
+  return names === undefined ? all : all.filter((name) => names.includes(name));
+}
+
+/**
+ * The `--workers` option: a whole number from 1 to `max`, or `fallback` when absent.
+ *
+ * @example
+ * ```ts
+ * import { parseWorkers } from "./_harness.ts";
+ * parseWorkers("3", 64, 1); // 3
+ * ```
+ */
+export function parseWorkers<F extends number | undefined>(
+  text: string | undefined,
+  max: number,
+  fallback: F,
+): number | F {
+  if (text === undefined) return fallback;
+  const workers = Number(text);
+  if (!Number.isInteger(workers) || workers < 1 || workers > max) {
+    throw new Error(`--workers must be an integer from 1 to ${max}; got ${text}`);
+  }
+  return workers;
 }
 
 /**

@@ -36,23 +36,24 @@ import { rmSync } from "node:fs";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import {
   AdaptiveBackend,
   type Backend,
   BlockingBackend,
   IoUringBackend,
   Runtime,
+  WORKERS_MAX,
   WorkStealingBackend,
 } from "staticecs";
 import { openIoExecutor, openIoPair } from "../../ffi/executor.ts";
 import { PortableExecutor } from "../../ffi/portable.ts";
 import scene, { ioMode, Scratch, scratchPath } from "./scenes/mixed.ts";
 import {
+  benchOptions,
   formatNumber,
   formatTable,
   median,
-  parseRounds,
+  parseWorkers,
   printJson,
   type Row,
   runtimeName,
@@ -99,33 +100,26 @@ interface Subject {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    options: {
-      json: { type: "boolean", default: false },
-      quick: { type: "boolean", default: false },
-      rounds: { type: "string" },
-      workers: { type: "string" },
-      subject: { type: "string" },
-    },
+  return benchOptions({
+    script: "adaptive.ts",
+    usage: "usage: adaptive.ts [--json] [--quick] [--rounds N] [--workers N]",
+    rounds: { quick: 3, full: 9 },
+    options: { workers: "string", subject: "string" },
+  }, ({ json, quick, rounds, values }) => {
+    // Set by the parent for each child it launches: the one subject the child runs.
+    const subject = values.subject;
+    if (subject !== undefined && !(SUBJECTS as readonly string[]).includes(subject)) {
+      throw new Error(`--subject: unknown "${subject}"; known are ${SUBJECTS.join(", ")}`);
+    }
+    return {
+      json,
+      rounds,
+      warmupFrames: quick ? 200 : 400,
+      sliceFrames: quick ? 50 : 100,
+      workers: parseWorkers(values.workers, WORKERS_MAX, undefined),
+      subject,
+    };
   });
-  const subject = values.subject;
-  if (subject !== undefined && !(SUBJECTS as readonly string[]).includes(subject)) {
-    throw new Error(`--subject: unknown "${subject}"; known are ${SUBJECTS.join(", ")}`);
-  }
-  const quick = values.quick === true;
-  const workers = values.workers === undefined ? undefined : Number(values.workers);
-  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 256)) {
-    throw new Error(`--workers must be an integer from 1 to 256; got ${values.workers}`);
-  }
-  return {
-    json: values.json === true,
-    rounds: parseRounds(values.rounds, quick, { quick: 3, full: 9 }),
-    warmupFrames: quick ? 200 : 400,
-    sliceFrames: quick ? 50 : 100,
-    workers,
-    subject,
-  };
 }
 
 async function start(name: string, options: Options): Promise<Subject> {

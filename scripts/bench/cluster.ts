@@ -42,7 +42,6 @@
 import { randomBytes } from "node:crypto";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { killAll } from "./_cluster_child.ts";
 import { type FailoverResult, type KillSignal, measureFailover } from "./_cluster_failover.ts";
 import {
@@ -62,11 +61,11 @@ import {
   type TransferShape,
 } from "./_cluster_transfer.ts";
 import {
+  benchOptions,
   formatNumber,
   formatTable,
   median,
-  parseNames,
-  parseRounds,
+  parseSubset,
   printJson,
   type Row,
   runtimeName,
@@ -112,33 +111,29 @@ interface Report {
 }
 
 function parseOptions(): Options & { child?: "receiver" | "coordinator"; childArgs: Args } {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
+  return benchOptions({
+    script: "cluster.ts",
+    usage: `usage: cluster.ts [--json] [--quick] [--rounds N] [--only ${PARTS.join(",")}]`,
+    rounds: { quick: 2, full: 5 },
+    // --receiver, --coordinator and their settings: how the parent starts its children.
     options: {
-      json: { type: "boolean", default: false },
-      quick: { type: "boolean", default: false },
-      rounds: { type: "string" },
-      only: { type: "string" },
-      receiver: { type: "boolean", default: false },
-      coordinator: { type: "boolean", default: false },
-      partitions: { type: "string" },
-      "heartbeat-ms": { type: "string" },
+      only: "string",
+      receiver: "boolean",
+      coordinator: "boolean",
+      partitions: "string",
+      "heartbeat-ms": "string",
     },
-    strict: true,
-  });
-  const quick = values.quick === true;
-  const parts = parseNames("--only", values.only, PARTS, "part") ?? [...PARTS];
-  return {
-    json: values.json === true,
+  }, ({ json, quick, rounds, values }) => ({
+    json,
     quick,
-    rounds: parseRounds(values.rounds, quick, { quick: 2, full: 5 }),
-    parts,
+    rounds,
+    parts: parseSubset("--only", values.only, PARTS, "part"),
     child: values.receiver ? "receiver" : values.coordinator ? "coordinator" : undefined,
     childArgs: {
       partitions: Number(values.partitions ?? HEARTBEAT_PARTITIONS),
       heartbeatMs: Number(values["heartbeat-ms"] ?? HEARTBEAT_MS),
     },
-  };
+  }));
 }
 
 interface Args {

@@ -35,21 +35,22 @@
 import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { scriptArgs } from "./_cluster_child.ts";
 import {
+  benchOptions,
   formatNumber,
   formatTable,
   heapPerOp,
   interleave,
   median,
   parseNames,
-  parseRounds,
+  parseSubset,
   prepareRunner,
   printJson,
   type Row,
   type Runner,
   runtimeName,
+  runtimeVersion,
   type Timing,
   withTimeout,
 } from "./_harness.ts";
@@ -108,35 +109,22 @@ interface Skip {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    options: {
-      json: { type: "boolean", default: false },
-      quick: { type: "boolean", default: false },
-      rounds: { type: "string" },
-      cases: { type: "string" },
-      subjects: { type: "string" },
-      "in-process": { type: "boolean", default: false },
-    },
-  });
-  const quick = values.quick!;
-  const rounds = parseRounds(values.rounds, quick, { quick: 3, full: 15 });
-  return {
-    json: values.json!,
-    inProcess: values["in-process"]!,
+  return benchOptions({
+    script: "ecs.ts",
+    usage: USAGE,
+    rounds: { quick: 3, full: 15 },
+    options: { cases: "string", subjects: "string", "in-process": "boolean" },
+  }, ({ json, quick, rounds, values }) => ({
+    json,
+    inProcess: values["in-process"] === true,
     quick,
     timing: quick ? { warmupMs: 50, sliceMs: 40, rounds } : { warmupMs: 300, sliceMs: 100, rounds },
-    cases: parseCases(values.cases),
+    cases: parseSubset("--cases", values.cases, ALL_CASES, "case"),
     subjects: parseSubjects(values.subjects),
     scaleEntities: quick ? 100_000 : 1_000_000,
     heapBatches: quick ? 3 : 5,
     heapSeconds: quick ? 0.1 : 0.5,
-  };
-}
-
-function parseCases(list: string | undefined): readonly BenchCase[] {
-  const names = parseNames("--cases", list, ALL_CASES, "case");
-  return names === undefined ? ALL_CASES : ALL_CASES.filter((c) => names.includes(c));
+  }));
 }
 
 function parseSubjects(list: string | undefined): readonly string[] | undefined {
@@ -302,11 +290,6 @@ function ratiosOf(rows: readonly Row[], cases: readonly BenchCase[]): Ratios {
   return { ratios, bestPeers };
 }
 
-function runtimeVersion(): string {
-  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
-  return g.Bun?.version ?? g.Deno?.version.deno ?? process.version;
-}
-
 function ratioCell(value: number | undefined): string {
   return value === undefined ? "-" : `${value.toFixed(2)}x`;
 }
@@ -470,13 +453,7 @@ const USAGE =
   "usage: ecs.ts [--json] [--quick] [--rounds N] [--cases a,b] [--subjects a,b] [--in-process]";
 
 async function main(): Promise<void> {
-  let options: Options;
-  try {
-    options = parseOptions();
-  } catch (error) {
-    console.error(`ecs.ts: ${error instanceof Error ? error.message : error}\n${USAGE}`);
-    process.exit(2);
-  }
+  const options = parseOptions();
   const skips: Skip[] = [];
   const subjects = await loadSubjects(options, skips);
   const rows: Row[] = [];

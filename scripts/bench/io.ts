@@ -62,8 +62,6 @@ import {
 import { type FileHandle, open as openHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import process from "node:process";
-import { parseArgs } from "node:util";
 import { IO_OP, type IoBatch, type IoExecutor, IoRecorder } from "../../core/io.ts";
 import { openIoExecutor } from "../../ffi/executor.ts";
 import { PortableExecutor } from "../../ffi/portable.ts";
@@ -77,18 +75,20 @@ import {
   openDirectFile,
 } from "./_io_direct.ts";
 import {
+  benchOptions,
   formatNumber,
   formatTable,
   interleave,
   median,
   type Op,
   parseNames,
-  parseRounds,
+  parseSubset,
   prepareRunner,
   printJson,
   type Row,
   type Runner,
   runtimeName,
+  runtimeVersion,
   type Timing,
 } from "./_harness.ts";
 
@@ -189,30 +189,18 @@ function targetOf(fixture: Fixture, shape: CaseShape): { fd: number; handle: Fil
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    options: {
-      json: { type: "boolean", default: false },
-      quick: { type: "boolean", default: false },
-      rounds: { type: "string" },
-      cases: { type: "string" },
-      subjects: { type: "string" },
-    },
-  });
-  const quick = values.quick!;
-  const rounds = parseRounds(values.rounds, quick, { quick: 3, full: 11 });
-  return {
-    json: values.json!,
+  return benchOptions({
+    script: "io.ts",
+    usage: USAGE,
+    rounds: { quick: 3, full: 11 },
+    options: { cases: "string", subjects: "string" },
+  }, ({ json, quick, rounds, values }) => ({
+    json,
     quick,
     timing: quick ? { warmupMs: 50, sliceMs: 40, rounds } : { warmupMs: 300, sliceMs: 100, rounds },
-    cases: parseCases(values.cases),
+    cases: parseSubset("--cases", values.cases, CASES, "case"),
     subjects: parseNames("--subjects", values.subjects, SUBJECTS, "subject"),
-  };
-}
-
-function parseCases(list: string | undefined): readonly CaseName[] {
-  const names = parseNames("--cases", list, CASES, "case");
-  return names === undefined ? CASES : CASES.filter((c) => names.includes(c));
+  }));
 }
 
 /** mulberry32: a small seeded generator, so every run uses the same offsets. */
@@ -712,11 +700,6 @@ function targetLines(ratios: Record<string, number>): string[] {
   );
 }
 
-function runtimeVersion(): string {
-  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
-  return g.Bun?.version ?? g.Deno?.version.deno ?? process.version;
-}
-
 function printReport(
   rows: readonly Row[],
   ratios: Record<string, number>,
@@ -753,13 +736,7 @@ const USAGE = `usage: io.ts [--json] [--quick] [--rounds N] [--cases ${CASES.joi
   `[--subjects ${SUBJECTS.join(",")}]`;
 
 async function main(): Promise<void> {
-  let options: Options;
-  try {
-    options = parseOptions();
-  } catch (error) {
-    console.error(`io.ts: ${error instanceof Error ? error.message : error}\n${USAGE}`);
-    process.exit(2);
-  }
+  const options = parseOptions();
   const skips: Skip[] = [];
   const rows: Row[] = [];
   const fixture = await openFixture(options);

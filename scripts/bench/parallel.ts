@@ -34,8 +34,6 @@
  * @module
  */
 
-import process from "node:process";
-import { parseArgs } from "node:util";
 import {
   type BackendStats,
   type Chunk,
@@ -46,18 +44,20 @@ import {
   WorkStealingBackend,
 } from "staticecs";
 import {
+  benchOptions,
   formatNumber,
   formatTable,
   interleave,
   median,
   type Op,
-  parseNames,
-  parseRounds,
+  parseSubset,
+  parseWorkers,
   prepareRunner,
   printJson,
   type Row,
   type Runner,
   runtimeName,
+  runtimeVersion,
   type Timing,
   withTimeout,
 } from "./_harness.ts";
@@ -125,37 +125,21 @@ interface CaseReport {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    options: {
-      json: { type: "boolean", default: false },
-      quick: { type: "boolean", default: false },
-      rounds: { type: "string" },
-      workers: { type: "string" },
-      cases: { type: "string" },
-    },
-  });
-  const quick = values.quick!;
-  const rounds = parseRounds(values.rounds, quick, { quick: 5, full: 15 });
   const cores = globalThis.navigator?.hardwareConcurrency ?? 2;
-  const workers = values.workers === undefined ? Math.max(1, cores - 1) : Number(values.workers);
-  if (!Number.isInteger(workers) || workers < 1 || workers > WORKERS_MAX) {
-    throw new Error(`--workers must be an integer from 1 to ${WORKERS_MAX}; got ${values.workers}`);
-  }
-  return {
-    json: values.json!,
+  return benchOptions({
+    script: "parallel.ts",
+    usage: USAGE,
+    rounds: { quick: 5, full: 15 },
+    options: { workers: "string", cases: "string" },
+  }, ({ json, quick, rounds, values }) => ({
+    json,
     quick,
     timing: quick
       ? { warmupMs: 150, sliceMs: 80, rounds }
       : { warmupMs: 400, sliceMs: 200, rounds },
-    workers,
-    cases: parseCases(values.cases),
-  };
-}
-
-function parseCases(list: string | undefined): readonly CaseName[] {
-  const names = parseNames("--cases", list, CASES, "case");
-  return names === undefined ? CASES : CASES.filter((c) => names.includes(c));
+    workers: parseWorkers(values.workers, WORKERS_MAX, Math.max(1, cores - 1)),
+    cases: parseSubset("--cases", values.cases, CASES, "case"),
+  }));
 }
 
 function describe(error: unknown): string {
@@ -481,11 +465,6 @@ function statsLines(stats: Record<string, BackendStats>): string[] {
   });
 }
 
-function runtimeVersion(): string {
-  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
-  return g.Bun?.version ?? g.Deno?.version.deno ?? process.version;
-}
-
 function printReport(
   report: CaseReport,
   ratios: Record<string, number>,
@@ -516,13 +495,7 @@ const USAGE =
   "usage: parallel.ts [--json] [--quick] [--rounds N] [--workers N] [--cases heavy_compute,skewed,overhead]";
 
 async function main(): Promise<void> {
-  let options: Options;
-  try {
-    options = parseOptions();
-  } catch (error) {
-    console.error(`parallel.ts: ${error instanceof Error ? error.message : error}\n${USAGE}`);
-    process.exit(2);
-  }
+  const options = parseOptions();
   const skips: Skip[] = [];
   const all: CaseReport = { rows: [], checks: [], stats: {} };
   for (const name of options.cases) {

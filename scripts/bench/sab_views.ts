@@ -1,4 +1,5 @@
 import process from "node:process";
+import { hostName } from "../../core/_host.ts";
 
 /**
  * Why component memory is segmented: times `x += vx; y += vy` over 1M rows
@@ -40,7 +41,7 @@ function measure(kind: string): number {
   return (performance.now() - started) / ROUNDS;
 }
 
-const runtime = "Bun" in globalThis ? "bun" : "deno";
+const runtime = hostName() ?? "node";
 const ms: Record<string, number> = {};
 for (const kind of ["array_buffer", "shared", "growable_shared"]) ms[kind] = measure(kind);
 const rows = Object.entries(ms).map(([subject, value]) => ({
