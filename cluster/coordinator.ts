@@ -506,7 +506,12 @@ export class Coordinator {
     });
     const missed = member.log.arrivalsAfter(message.appliedSeq);
     for (const entry of missed) {
-      this.post(member, { t: "transfer", partition: entry.partition, state: entry.state, seq: entry.seq });
+      this.post(member, {
+        t: "transfer",
+        partition: entry.partition,
+        state: entry.state,
+        seq: entry.seq,
+      });
     }
     this.log(
       `member ${member.id} rejoined from ${connection.remote} with partitions ` +
@@ -553,8 +558,10 @@ export class Coordinator {
       // With standbys a member may drop a coordinator it thinks silent and come back: it has
       // the failure timeout to do so, as after a change of leader.
       member.state = "adrift";
-      this.log(`member ${member.id} lost its connection (${reason}); it has ` +
-        `${this.failureTimeoutMs} ms to rejoin`);
+      this.log(
+        `member ${member.id} lost its connection (${reason}); it has ` +
+          `${this.failureTimeoutMs} ms to rejoin`,
+      );
     };
   }
 
@@ -998,7 +1005,10 @@ export class Coordinator {
   }
 
   private markHeld(part: Partition): void {
-    this.journal.mark(`held:${part.id}`, () => [{ op: "held", partition: part.id, held: part.held }]);
+    this.journal.mark(
+      `held:${part.id}`,
+      () => [{ op: "held", partition: part.id, held: part.held }],
+    );
   }
 
   private isLive(member: Member): boolean {

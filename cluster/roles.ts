@@ -1,0 +1,159 @@
+/**
+ * The life of a coordinator process: standby until it wins the lease, then leader until it is
+ * stopped or stands down, then standby again. One listener serves both roles (connections go
+ * to the role of the moment), so a member or `cluster status` may reach any coordinator.
+ *
+ * As leader it renews the lease every third of `leaseMs`. If a renewal is refused (another
+ * coordinator's epoch is newer) or none has succeeded for a whole lease (the process was
+ * stopped, or the store was out of reach), it stands down at once: after a lease without
+ * renewal a standby may already lead. Its writes are fenced anyway (store.ts), so even a leader
+ * that has not noticed yet can assign nothing. With the memory store there is no one to take
+ * over, and the lease is not checked.
+ *
+ * @module
+ */
+
+import { Coordinator, type CoordinatorEvent, type CoordinatorOptions } from "./coordinator.ts";
+import type { ClusterLimits } from "./limits.ts";
+import { Standby } from "./standby.ts";
+import type { ClusterStore } from "./store.ts";
+import type { Connection } from "./transport.ts";
+
+/** How often a standby asks for the lease, in leases: a fifth, so takeover comes soon after expiry. */
+const CAMPAIGNS_PER_LEASE = 5;
+/** Renewals per lease. */
+const RENEWALS_PER_LEASE = 3;
+
+/**
+ * A coordinator process's roles over one store.
+ *
+ * @example
+ * ```ts ignore
+ * const roles = new CoordinatorRoles({ ...limits, secret, log }, store);
+ * await tcpTransport().listen(host, port, (c) => roles.accept(c));
+ * const signal = await roles.run("127.0.0.1:7400", stopped);
+ * ```
+ */
+export class CoordinatorRoles {
+  readonly #options: CoordinatorOptions & ClusterLimits & { log: (line: string) => void };
+  readonly #store: ClusterStore;
+  #role: { accept(connection: Connection): void } | undefined;
+
+  constructor(
+    options: CoordinatorOptions & ClusterLimits & { log: (line: string) => void },
+    store: ClusterStore,
+  ) {
+    this.#options = options;
+    this.#store = store;
+  }
+
+  /** Hands a new connection to the role of the moment. */
+  accept(connection: Connection): void {
+    if (this.#role === undefined) return connection.close("the coordinator is starting");
+    this.#role.accept(connection);
+  }
+
+  /**
+   * Runs until `stopped` resolves (with a signal name, returned): standby, leader, standby...
+   * `onLead` hears each coordinator it leads with.
+   */
+  async run(
+    address: string,
+    stopped: Promise<string>,
+    onLead?: (coordinator: Coordinator) => Promise<void>,
+    onEvent?: (event: CoordinatorEvent) => void,
+  ): Promise<string> {
+    let signal: string | undefined;
+    void stopped.then((name) => signal = name);
+    const { log } = this.#options;
+    const store = this.#store;
+    for (;;) {
+      const standby = new Standby({ ...this.#options, limits: this.#options, store, address });
+      this.#role = standby;
+      const epoch = await this.#campaign(address, stopped, () => signal !== undefined);
+      standby.close();
+      if (epoch === undefined) return signal!;
+      const restored = await store.load();
+      let down!: (reason: string) => void;
+      const stoodDown = new Promise<string>((resolve) => down = resolve);
+      const coordinator = new Coordinator({
+        ...this.#options,
+        store,
+        epoch,
+        restored,
+        address,
+        onStandDown: down,
+        onEvent,
+      });
+      this.#role = coordinator;
+      if (store.shared) log(`leads now (epoch ${epoch}, store ${store.name})`);
+      await onLead?.(coordinator);
+      const ticks = setInterval(
+        () => coordinator.tick(),
+        Math.max(5, this.#options.heartbeatIntervalMs / 4),
+      );
+      const stopRenewing = store.shared ? this.#keepLease(coordinator, epoch, address) : () => {};
+      const outcome = await Promise.race([stopped, stoodDown.then(() => undefined)]);
+      clearInterval(ticks);
+      stopRenewing();
+      if (outcome !== undefined) {
+        log(`${outcome}: ${store.shared ? "handing the lead over" : "stopping every member"}`);
+        await coordinator.close(`the coordinator stopped (${outcome})`, store.shared);
+        await store.resign(epoch, address).catch(() => {});
+        return outcome;
+      }
+      log(`epoch ${epoch} is over; standby now`);
+    }
+  }
+
+  /** Asks for the lease until it is won (its epoch) or the process is stopped (undefined). */
+  async #campaign(
+    address: string,
+    stopped: Promise<string>,
+    isStopped: () => boolean,
+  ): Promise<number | undefined> {
+    const { leaseMs, log } = this.#options;
+    let said = "";
+    while (!isStopped()) {
+      let line: string;
+      try {
+        const epoch = await this.#store.campaign(address, leaseMs);
+        if (epoch !== undefined) return epoch;
+        const leader = await this.#store.leader();
+        line = leader === undefined
+          ? "standby: the lease is free; asking for it"
+          : `standby: ${leader.address} leads (epoch ${leader.epoch}); waiting for its lease`;
+      } catch (error) {
+        line = `standby: cannot reach the store: ${(error as Error).message}`;
+      }
+      if (line !== said) log(said = line);
+      await Promise.race([
+        stopped,
+        new Promise((r) => setTimeout(r, leaseMs / CAMPAIGNS_PER_LEASE)),
+      ]);
+    }
+    return undefined;
+  }
+
+  /** Renews the lease while leading; stands the coordinator down when it cannot. */
+  #keepLease(coordinator: Coordinator, epoch: number, address: string): () => void {
+    const { leaseMs } = this.#options;
+    let renewedMs = performance.now();
+    const timer = setInterval(() => {
+      if (coordinator.stopped) return;
+      const sinceMs = performance.now() - renewedMs;
+      if (sinceMs > leaseMs) {
+        return coordinator.standDown(
+          `no renewal of its lease for ${Math.round(sinceMs)} ms (leaseMs ${leaseMs}: the ` +
+            `process was stopped or the store out of reach); another coordinator may lead`,
+        );
+      }
+      const askedMs = performance.now();
+      this.#store.renew(epoch, address, leaseMs).then((ok) => {
+        if (ok) renewedMs = Math.max(renewedMs, askedMs);
+        else coordinator.standDown(`its lease was taken: epoch ${epoch} is fenced`);
+      }, () => {});
+    }, leaseMs / RENEWALS_PER_LEASE);
+    return () => clearInterval(timer);
+  }
+}
