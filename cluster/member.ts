@@ -525,6 +525,8 @@ class CoordinatorRefusal extends ClusterError {
 
 /** How long to wait between rounds over every coordinator address. */
 const REACH_RETRY_MS = 100;
+/** How long one address may take to authenticate when there are others to try. */
+const ATTEMPT_MS = 1_000;
 
 /**
  * Connects to a coordinator that welcomes `first()`: host:port, then the alternates, round after
@@ -549,7 +551,8 @@ async function reachCoordinator(
         connection = await connectAuthenticated(options.transport, host, port, {
           secret: options.secret,
           limits: options.limits,
-          timeoutMs: Math.min(options.joinTimeoutMs ?? 10_000, 2_000 + graceMs),
+          // With other coordinators to try, one stopped (SIGSTOP) must not hold the search up.
+          timeoutMs: addresses.length > 1 ? ATTEMPT_MS : options.joinTimeoutMs ?? 10_000,
         });
         early.length = 0;
         const welcomed = awaitWelcome(connection, early, options.joinTimeoutMs ?? 10_000);
