@@ -361,10 +361,11 @@ export class Coordinator {
     this.closing = true;
     this.admission.close();
     const members = [...this.members.values()].filter((m) => m.connection !== undefined);
-    for (const member of members) trySend(member.connection!, { t: "shutdown", reason });
+    const connections = members.map((m) => m.connection!);
+    for (const connection of connections) trySend(connection, { t: "shutdown", reason });
     // Members close first, once they have read the shutdown (see Member.closed).
     await Promise.all(members.map((m) => withDeadline(m.closed, CLOSE_GRACE_MS)));
-    for (const member of members) member.connection!.close(reason);
+    for (const connection of connections) connection.close(reason);
     await this.listener?.close();
   }
 
