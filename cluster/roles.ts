@@ -4,10 +4,10 @@
  * to the role of the moment), so a member or `cluster status` may reach any coordinator.
  *
  * As leader it renews the lease every third of `leaseMs`. If a renewal is refused (another
- * coordinator's epoch is newer) or none has succeeded for a whole lease (the process was
- * stopped, or the store was out of reach), it stands down at once: after a lease without
- * renewal a standby may already lead. Its writes are fenced anyway (store.ts), so even a leader
- * that has not noticed yet can assign nothing. With the memory store there is no one to take
+ * coordinator's epoch is newer: it was stopped or stalled past its lease and a standby took
+ * over) or renewals have failed for a whole lease (the store out of reach), it stands down.
+ * Its writes are fenced anyway (store.ts), so even a leader that has not noticed yet can
+ * assign nothing. With the memory store there is no one to take
  * over, and the lease is not checked.
  *
  * @module
@@ -135,24 +135,29 @@ export class CoordinatorRoles {
     return undefined;
   }
 
-  /** Renews the lease while leading; stands the coordinator down when it cannot. */
+  /**
+   * Renews the lease while leading; stands the coordinator down when a renewal is refused (a
+   * newer epoch exists), or when renewals have failed (the store out of reach) for a lease.
+   * A renewal late because this process stalled is still tried: it succeeds exactly when no
+   * other coordinator took the lease meanwhile (no newer epoch), and then this one still leads.
+   */
   #keepLease(coordinator: Coordinator, epoch: number, address: string): () => void {
     const { leaseMs } = this.#options;
     let renewedMs = performance.now();
     const timer = setInterval(() => {
       if (coordinator.stopped) return;
-      const sinceMs = performance.now() - renewedMs;
-      if (sinceMs > leaseMs) {
-        return coordinator.standDown(
-          `no renewal of its lease for ${Math.round(sinceMs)} ms (leaseMs ${leaseMs}: the ` +
-            `process was stopped or the store out of reach); another coordinator may lead`,
-        );
-      }
       const askedMs = performance.now();
       this.#store.renew(epoch, address, leaseMs).then((ok) => {
         if (ok) renewedMs = Math.max(renewedMs, askedMs);
         else coordinator.standDown(`its lease was taken: epoch ${epoch} is fenced`);
-      }, () => {});
+      }, (error: Error) => {
+        const sinceMs = performance.now() - renewedMs;
+        if (sinceMs <= leaseMs) return;
+        coordinator.standDown(
+          `no renewal of its lease for ${Math.round(sinceMs)} ms (leaseMs ${leaseMs}): ` +
+            `${error.message}; another coordinator may lead`,
+        );
+      });
     }, leaseMs / RENEWALS_PER_LEASE);
     return () => clearInterval(timer);
   }

@@ -139,11 +139,12 @@ async function settled(port: number, secret: string, members: number, ms = SETTL
   );
 }
 
-function leadsAt(child: Child, epoch: number): number | undefined {
+/** When `child` logged that it leads, at or after `sinceMs` (its ISO stamp), if it has. */
+function leadsAt(child: Child, sinceMs: number): number | undefined {
   for (const line of child.stderr().split("\n")) {
-    if (line.includes(`leads now (epoch ${epoch},`)) {
-      return Date.parse(line.slice(0, line.indexOf(" ")));
-    }
+    if (!line.includes("leads now (epoch ")) continue;
+    const at = Date.parse(line.slice(0, line.indexOf(" ")));
+    if (at >= sinceMs) return at;
   }
   return undefined;
 }
@@ -166,10 +167,9 @@ export async function measureTakeover(
     const standby = 1 - leader;
     const killedMs = Date.now();
     signalChild(cluster.coordinators[leader], "SIGKILL");
-    const epoch = round + 2;
     const leadsMs = await until(
       "the standby to lead",
-      () => leadsAt(cluster.coordinators[standby], epoch),
+      () => leadsAt(cluster.coordinators[standby], killedMs - 1),
       10_000,
       5,
     ) - killedMs;
