@@ -242,21 +242,30 @@ export class RedisStore implements ClusterStore {
     }
   }
 
+  /** Reads everything in two round trips (commands sent together are pipelined). */
   async load(): Promise<StoredCluster> {
     const r = this.#redis;
-    const metaBytes = await r.getBuffer(this.#key("meta"));
+    const [metaBytes, records] = await Promise.all([
+      r.getBuffer(this.#key("meta")),
+      r.hgetallBuffer(this.#key("members")),
+    ]);
     const meta = metaBytes === null ? undefined : this.#packr.unpack(metaBytes) as StoredMeta;
+    const stored = Object.values(records).map((bytes) => this.#packr.unpack(bytes) as StoredMember);
+    const count = meta?.partitions ?? 0;
+    const [logs, hashes, helds] = await Promise.all([
+      Promise.all(stored.map((m) => r.lrangeBuffer(this.#key(`log:${m.id}`), 0, -1))),
+      Promise.all(Array.from({ length: count }, (_, p) => r.hgetallBuffer(this.#key(`part:${p}`)))),
+      Promise.all(
+        Array.from({ length: count }, (_, p) => r.lrangeBuffer(this.#key(`held:${p}`), 0, -1)),
+      ),
+    ]);
     const members = new Map<number, { member: StoredMember; log: LogEntry[] }>();
-    const records = await r.hgetallBuffer(this.#key("members"));
-    for (const bytes of Object.values(records)) {
-      const member = this.#packr.unpack(bytes) as StoredMember;
-      const raw = await r.lrangeBuffer(this.#key(`log:${member.id}`), 0, -1);
-      members.set(member.id, { member, log: raw.map((b) => this.#unpackEntry(b)) });
-    }
+    stored.forEach((member, k) => {
+      members.set(member.id, { member, log: logs[k].map((b) => this.#unpackEntry(b)) });
+    });
     const partitions = new Map<number, StoredPartition>();
-    for (let p = 0; meta !== undefined && p < meta.partitions; p++) {
-      const hash = await r.hgetallBuffer(this.#key(`part:${p}`));
-      const held = await r.lrangeBuffer(this.#key(`held:${p}`), 0, -1);
+    for (let p = 0; p < count; p++) {
+      const hash = hashes[p];
       const owner = hash.owner === undefined ? "" : hash.owner.toString();
       partitions.set(p, {
         owner: owner === "" ? null : Number(owner),
@@ -264,7 +273,7 @@ export class RedisStore implements ClusterStore {
         base: hash.base === undefined
           ? { groups: [] }
           : this.#packr.unpack(hash.base) as EntityBatch,
-        held: held.map((b) => this.#packr.unpack(b) as EntityBatch),
+        held: helds[p].map((b) => this.#packr.unpack(b) as EntityBatch),
       });
     }
     return { meta, members, partitions };

@@ -73,10 +73,19 @@ export class CoordinatorRoles {
       const epoch = await this.#campaign(address, stopped, () => signal !== undefined);
       standby.close();
       if (epoch === undefined) return signal!;
+      // Renewing from the moment it is won: loading a big state may take longer than a lease.
+      let lost: string | undefined;
+      let coordinator: Coordinator | undefined;
+      const stopRenewing = store.shared
+        ? this.#keepLease(epoch, address, (reason) => {
+          lost ??= reason;
+          coordinator?.standDown(reason);
+        })
+        : () => {};
       const restored = await store.load();
       let down!: (reason: string) => void;
       const stoodDown = new Promise<string>((resolve) => down = resolve);
-      const coordinator = new Coordinator({
+      coordinator = new Coordinator({
         ...this.#options,
         store,
         epoch,
@@ -86,13 +95,13 @@ export class CoordinatorRoles {
         onEvent,
       });
       this.#role = coordinator;
-      if (store.shared) log(`leads now (epoch ${epoch}, store ${store.name})`);
+      if (lost !== undefined) coordinator.standDown(lost);
+      else if (store.shared) log(`leads now (epoch ${epoch}, store ${store.name})`);
       await onLead?.(coordinator);
       const ticks = setInterval(
         () => coordinator.tick(),
         Math.max(5, this.#options.heartbeatIntervalMs / 4),
       );
-      const stopRenewing = store.shared ? this.#keepLease(coordinator, epoch, address) : () => {};
       const outcome = await Promise.race([stopped, stoodDown.then(() => undefined)]);
       clearInterval(ticks);
       stopRenewing();
@@ -141,19 +150,24 @@ export class CoordinatorRoles {
    * A renewal late because this process stalled is still tried: it succeeds exactly when no
    * other coordinator took the lease meanwhile (no newer epoch), and then this one still leads.
    */
-  #keepLease(coordinator: Coordinator, epoch: number, address: string): () => void {
+  #keepLease(epoch: number, address: string, lose: (reason: string) => void): () => void {
     const { leaseMs } = this.#options;
     let renewedMs = performance.now();
+    let over = false;
     const timer = setInterval(() => {
-      if (coordinator.stopped) return;
+      if (over) return;
       const askedMs = performance.now();
       this.#store.renew(epoch, address, leaseMs).then((ok) => {
         if (ok) renewedMs = Math.max(renewedMs, askedMs);
-        else coordinator.standDown(`its lease was taken: epoch ${epoch} is fenced`);
+        else {
+          over = true;
+          lose(`its lease was taken: epoch ${epoch} is fenced`);
+        }
       }, (error: Error) => {
         const sinceMs = performance.now() - renewedMs;
         if (sinceMs <= leaseMs) return;
-        coordinator.standDown(
+        over = true;
+        lose(
           `no renewal of its lease for ${Math.round(sinceMs)} ms (leaseMs ${leaseMs}): ` +
             `${error.message}; another coordinator may lead`,
         );

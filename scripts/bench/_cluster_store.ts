@@ -116,23 +116,44 @@ async function startCluster(
       env: { STATICECS_SECRET: options.secret, STATICECS_SHIPS: String(options.ships) },
     });
   const members = [join()];
-  await settled(ports[0], options.secret, 1);
+  await settled(ports, options.secret, 1);
   members.push(join(), join());
-  await settled(ports[0], options.secret, 3);
+  await settled(ports, options.secret, 3);
   return { ports, coordinators: [first, second], members, store };
 }
 
-async function settled(port: number, secret: string, members: number, ms = SETTLE_MS_MAX) {
+/** Which of the two coordinators leads now. */
+async function leaderIndex(cluster: StoreCluster, secret: string): Promise<number> {
+  return await until("a leader", async () => {
+    for (const [index, port] of cluster.ports.entries()) {
+      const s = await fetchStatus("127.0.0.1", port, secret, 1_000).catch(() => undefined);
+      if (s?.role === "leader") return index;
+    }
+    return undefined;
+  }, SETTLE_MS_MAX);
+}
+
+/** Waits for whichever of `ports` leads to run every partition on `members` live members. */
+async function settled(
+  ports: number | number[],
+  secret: string,
+  members: number,
+  ms = SETTLE_MS_MAX,
+) {
+  const list = typeof ports === "number" ? [ports] : ports;
   return await until(
     `${members} members on every partition`,
     async () => {
-      const s = await fetchStatus("127.0.0.1", port, secret, 1_000);
-      const live = s.members.filter((m) => m.state === "active" || m.state === "suspect");
-      const ids = new Set(live.map((m) => m.id));
-      return s.role === "leader" && live.length === members &&
-          s.partitions.every((p) => p.state === "running" && ids.has(p.owner!))
-        ? s
-        : undefined;
+      for (const port of list) {
+        const s = await fetchStatus("127.0.0.1", port, secret, 1_000).catch(() => undefined);
+        if (s === undefined || s.role !== "leader") continue;
+        const live = s.members.filter((m) => m.state === "active" || m.state === "suspect");
+        const ids = new Set(live.map((m) => m.id));
+        const ok = live.length === members &&
+          s.partitions.every((p) => p.state === "running" && ids.has(p.owner!));
+        return ok ? s : undefined;
+      }
+      return undefined;
     },
     ms,
     10,
@@ -158,12 +179,14 @@ export async function measureTakeover(
   db: number,
   options: { rounds: number; leaseMs: number; secret: string; ships: number; partitions: number },
   progress: (line: string) => void,
-): Promise<{ samples: TakeoverSample[]; shipsCounted: number }> {
+): Promise<{ samples: TakeoverSample[]; standDowns: number; shipsCounted: number }> {
   const cluster = await startCluster(redis, db, options);
   const samples: TakeoverSample[] = [];
+  let standDowns = 0;
   let leader = 0;
   for (let round = 0; round < options.rounds; round++) {
     await new Promise((resolve) => setTimeout(resolve, 1_000)); // ships cross, checkpoints land
+    leader = await leaderIndex(cluster, options.secret);
     const standby = 1 - leader;
     const killedMs = Date.now();
     signalChild(cluster.coordinators[leader], "SIGKILL");
@@ -172,26 +195,32 @@ export async function measureTakeover(
       () => leadsAt(cluster.coordinators[standby], killedMs - 1),
       10_000,
       5,
-    ) - killedMs;
-    await settled(cluster.ports[standby], options.secret, 3, 10_000);
+    ).catch((error) => {
+      const logs = cluster.coordinators.map((c) => c.stderr().slice(-3_000)).join("\n---\n");
+      throw new Error(`${error.message}; coordinators' logs:\n${logs}`);
+    }) - killedMs;
+    await settled(cluster.ports, options.secret, 3, 20_000);
     const membersBackMs = Date.now() - killedMs;
     samples.push({ leaseMs: options.leaseMs, leadsMs, membersBackMs });
     progress(
-      `takeover, lease ${options.leaseMs} ms, round ${
-        round + 1
-      }: leads after ${leadsMs} ms, members back after ${membersBackMs} ms`,
+      `takeover, lease ${options.leaseMs} ms, round ${round + 1}: leads after ${leadsMs} ms, ` +
+        `members back after ${membersBackMs} ms`,
     );
     await cluster.coordinators[leader].exited;
-    cluster.coordinators[leader] = startCoordinator(cluster.ports[leader], {
-      ...options,
-      store: cluster.store,
-    });
+    standDowns += (cluster.coordinators[leader].stderr().match(/stood down/g) ?? []).length;
+    const restarted = startCoordinator(cluster.ports[leader], { ...options, store: cluster.store });
+    cluster.coordinators[leader] = restarted;
     await until(
       "the restarted coordinator to stand by",
-      () => /standby: .* leads/.test(cluster.coordinators[leader].stderr()) || undefined,
+      () => /standby: .* leads/.test(restarted.stderr()) || undefined,
       SETTLE_MS_MAX,
-    );
-    leader = standby;
+    ).catch((error) => {
+      throw new Error(`${error.message}; its log:\n${restarted.stderr()}`);
+    });
+  }
+  leader = await leaderIndex(cluster, options.secret);
+  for (const c of cluster.coordinators) {
+    standDowns += (c.stderr().match(/stood down/g) ?? []).length;
   }
   for (const member of cluster.members) {
     signalChild(member, "SIGTERM");
@@ -202,7 +231,11 @@ export async function measureTakeover(
     return s.partitions.every((p) => p.state === "parked") ? s : undefined;
   }, SETTLE_MS_MAX);
   for (const c of cluster.coordinators) signalChild(c, "SIGKILL");
-  return { samples, shipsCounted: parked.partitions.reduce((n, p) => n + p.entities, 0) };
+  return {
+    samples,
+    standDowns,
+    shipsCounted: parked.partitions.reduce((n, p) => n + p.entities, 0),
+  };
 }
 
 /** Redis commands (by name) and bytes per heartbeat interval, 3 members on 64 partitions. */

@@ -472,7 +472,12 @@ async function storePart(options: Options, secret: string, report: Report): Prom
           `leader held ${result.shipsCounted} of the ${STORE_SHIPS} ships`,
         ok: result.shipsCounted === STORE_SHIPS,
       });
-      report.details[caseName] = result.samples;
+      report.details[caseName] = { samples: result.samples, standDowns: result.standDowns };
+      report.checks.push({
+        what: `${caseName}: ${result.standDowns} stand-downs of a live leader (a renewal ` +
+          `refused after a stall past the lease)`,
+        ok: true,
+      });
     }
     const load = await measureRedisLoad(redis, db++, {
       secret,
