@@ -128,7 +128,9 @@ describe("coordinators sharing Redis", { skip: redisSkip() }, () => {
         Date.parse(line.slice(0, line.indexOf(" "))) > downMs
       );
       assert.ok(
-        afterDown.every((line) => !/moves from|member \d+ (joined|rejoined|failed)|parked in/.test(line)),
+        afterDown.every((line) =>
+          !/moves from|member \d+ (joined|rejoined|failed)|parked in/.test(line)
+        ),
         afterDown.join("\n"),
       );
       // One owner per partition, the same one in the leader's view and in the members' own.

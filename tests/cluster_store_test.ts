@@ -118,6 +118,12 @@ function contract(name: string, open: () => Promise<[ClusterStore, ClusterStore]
       // The loaded log restores partition 1 exactly: 5 departed, 8 arrived.
       const log = new RecoveryLog(64, member.member.logStart, member.log);
       assert.deepEqual(idsOf(log.restore(1, one.base, one.basePos)), [6, 7, 8]);
+      // A checkpoint too big to pass through the write script (staged, then renamed in place).
+      const big = batchOf(Array.from({ length: 20_000 }, (_, i) => i + 100));
+      await a.write(epoch, [{ op: "base", partition: 0, base: big, basePos: 9 }]);
+      const bigLoaded = (await b.load()).partitions.get(0)!;
+      assert.equal(batchCount(bigLoaded.base), 20_000);
+      assert.equal(bigLoaded.basePos, 9);
       // A rewrite replaces the log; dropping a member removes it and its log.
       await a.write(epoch, [{ op: "rewriteLog", id: 2, entries: [] }]);
       assert.equal((await b.load()).members.get(2)!.log.length, 0);

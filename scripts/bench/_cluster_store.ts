@@ -116,9 +116,13 @@ async function startCluster(
       env: { STATICECS_SECRET: options.secret, STATICECS_SHIPS: String(options.ships) },
     });
   const members = [join()];
-  await settled(ports, options.secret, 1);
+  const explain = (error: Error) => {
+    const logs = [first, second, ...members].map((c) => c.stderr().slice(-2_000)).join("\n---\n");
+    throw new Error(`${error.message}; logs:\n${logs}`);
+  };
+  await settled(ports, options.secret, 1).catch(explain);
   members.push(join(), join());
-  await settled(ports, options.secret, 3);
+  await settled(ports, options.secret, 3).catch(explain);
   return { ports, coordinators: [first, second], members, store };
 }
 
@@ -243,9 +247,14 @@ export async function measureRedisLoad(
   redis: RedisServer,
   db: number,
   options: { secret: string; ships: number; windowMs: number },
-): Promise<
-  { commands: Record<string, number>; bytesIn: number; bytesOut: number; intervals: number }
-> {
+): Promise<{
+  leads: number[];
+  logs: string[];
+  commands: Record<string, number>;
+  bytesIn: number;
+  bytesOut: number;
+  intervals: number;
+}> {
   const cluster = await startCluster(redis, db, { ...options, partitions: 64, leaseMs: 1_000 });
   const probe = await RedisStore.connect(redis.url, { prefix: "bench-probe" });
   try {
@@ -259,7 +268,10 @@ export async function measureRedisLoad(
       const delta = calls - (before.calls[name] ?? 0) - (name === "info" ? 2 : 0);
       if (delta > 0) commands[name] = delta / intervals;
     }
+    const leads = cluster.coordinators.map((c) => (c.stderr().match(/leads now/g) ?? []).length);
     return {
+      leads,
+      logs: leads.some((n) => n > 1) ? cluster.coordinators.map((c) => c.stderr()) : [],
       commands,
       bytesIn: (after.bytesIn - before.bytesIn) / intervals,
       bytesOut: (after.bytesOut - before.bytesOut) / intervals,
