@@ -74,18 +74,25 @@ export class CoordinatorRoles {
       standby.close();
       if (epoch === undefined) return signal!;
       // Renewing from the moment it is won: loading a big state may take longer than a lease.
-      let lost: string | undefined;
-      let coordinator: Coordinator | undefined;
+      const leading: { lost?: string; coordinator?: Coordinator } = {};
       const stopRenewing = store.shared
         ? this.#keepLease(epoch, address, (reason) => {
-          lost ??= reason;
-          coordinator?.standDown(reason);
+          leading.lost ??= reason;
+          leading.coordinator?.standDown(reason);
         })
         : () => {};
-      const restored = await store.load();
+      const restored = await store.load().catch((error: Error) => {
+        log(`cannot read the store after winning epoch ${epoch}: ${error.message}; standby now`);
+        return undefined;
+      });
+      if (restored === undefined) {
+        stopRenewing();
+        await store.resign(epoch, address).catch(() => {});
+        continue;
+      }
       let down!: (reason: string) => void;
       const stoodDown = new Promise<string>((resolve) => down = resolve);
-      coordinator = new Coordinator({
+      const coordinator = leading.coordinator = new Coordinator({
         ...this.#options,
         store,
         epoch,
@@ -95,7 +102,7 @@ export class CoordinatorRoles {
         onEvent,
       });
       this.#role = coordinator;
-      if (lost !== undefined) coordinator.standDown(lost);
+      if (leading.lost !== undefined) coordinator.standDown(leading.lost);
       else if (store.shared) log(`leads now (epoch ${epoch}, store ${store.name})`);
       await onLead?.(coordinator);
       const ticks = setInterval(
