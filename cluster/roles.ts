@@ -23,6 +23,11 @@ import type { Connection } from "./transport.ts";
 const CAMPAIGNS_PER_LEASE = 5;
 /** Renewals per lease. */
 const RENEWALS_PER_LEASE = 3;
+/**
+ * What `stopped` resolves with to simulate a crash in one process (tests): the coordinator's
+ * connections drop and it neither hands over nor gives its lease back, as after SIGKILL.
+ */
+export const CRASH = "crash";
 
 /**
  * A coordinator process's roles over one store.
@@ -112,6 +117,11 @@ export class CoordinatorRoles {
       const outcome = await Promise.race([stopped, stoodDown.then(() => undefined)]);
       clearInterval(ticks);
       stopRenewing();
+      if (outcome === CRASH) {
+        // A crash simulated in one process (tests): connections drop, the lease is kept.
+        coordinator.standDown(CRASH, false);
+        return outcome;
+      }
       if (outcome !== undefined) {
         log(`${outcome}: ${store.shared ? "handing the lead over" : "stopping every member"}`);
         await coordinator.close(`the coordinator stopped (${outcome})`, store.shared);
