@@ -17,6 +17,8 @@
  * | transfer   | both        | entities for `partition` (a crossing, or a handoff)             |
  * | checkpoint | member      | every owned partition's entities at one tick (a consistent cut) |
  * | leave      | member      | hand everything over, then let me go                            |
+ * | rejoin     | member      | take me back: same id, these partitions, applied up to `seq`    |
+ * | ack        | coordinator | your transfers up to `seq` are written: drop them               |
  * | shutdown   | coordinator | stop now (after a leave, or when the coordinator stops)         |
  * | status?    | client      | asks for `status`                                               |
  * | status     | coordinator | members and partitions                                          |
