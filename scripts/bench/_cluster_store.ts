@@ -21,6 +21,7 @@ import type { Redis } from "ioredis";
 import { fetchStatus } from "../../cli/cluster.ts";
 import { batchCount, type EntityBatch } from "../../cluster/batch.ts";
 import { RedisStore } from "../../cluster/redis_store.ts";
+import { joinArgs, runsEverywhere } from "../../tests/fixtures/cluster_processes.ts";
 import { type RedisServer, startRedis } from "../../tests/fixtures/redis.ts";
 import { type Child, CLI, ROOT, signalChild, spawnScript, until } from "./_cluster_child.ts";
 
@@ -104,14 +105,7 @@ async function startCluster(
   const second = startCoordinator(0, { ...options, store });
   const ports = [firstPort, await portOf(second)];
   const join = () =>
-    spawnScript("member", CLI, [
-      "cluster",
-      "join",
-      ports.map((p) => `127.0.0.1:${p}`).join(","),
-      "examples/cluster_sim.ts",
-      "--hz",
-      "60",
-    ], {
+    spawnScript("member", CLI, joinArgs(ports), {
       cwd: ROOT,
       env: { STATICECS_SECRET: options.secret, STATICECS_SHIPS: String(options.ships) },
     });
@@ -151,11 +145,7 @@ async function settled(
       for (const port of list) {
         const s = await fetchStatus("127.0.0.1", port, secret, 1_000).catch(() => undefined);
         if (s === undefined || s.role !== "leader") continue;
-        const live = s.members.filter((m) => m.state === "active" || m.state === "suspect");
-        const ids = new Set(live.map((m) => m.id));
-        const ok = live.length === members &&
-          s.partitions.every((p) => p.state === "running" && ids.has(p.owner!));
-        return ok ? s : undefined;
+        return runsEverywhere(s, members) ? s : undefined;
       }
       return undefined;
     },
