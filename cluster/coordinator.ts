@@ -32,15 +32,21 @@ import { type ClusterLimits, resolveClusterLimits } from "./limits.ts";
 import { leastLoaded, planMoves } from "./_placement.ts";
 import { ProgressClock } from "./_progress_clock.ts";
 import { Journal, send as trySend } from "./_journal.ts";
-import { type LogEntry, RecoveryLog } from "./recovery_log.ts";
-import { type ClusterStore, MemoryStore, type StoredCluster, type StoreWrite } from "./store.ts";
+import type { LogEntry } from "./recovery_log.ts";
+import { type ClusterStore, MemoryStore, type StoredCluster } from "./store.ts";
+import {
+  type Member,
+  newMember,
+  type Partition,
+  restoreFromStore,
+  StateWriter,
+} from "./_coordinator_state.ts";
 import {
   checkMemberMessage,
   type ClusterSettings,
   type ClusterStatus,
   type CoordinatorMessage,
   type MemberMessage,
-  type MemberState,
   type MemberStatus,
   type RawMessage,
   SceneLayout,
@@ -107,53 +113,6 @@ export type CoordinatorEvent =
     readonly lostTicks: number;
   };
 
-interface Member {
-  readonly id: number;
-  readonly address: string;
-  /** Undefined while adrift: known from the store, waiting for it to rejoin. */
-  connection: Connection | undefined;
-  readonly joinedMs: number;
-  state: MemberState;
-  readonly partitions: Set<number>;
-  /** When its last heartbeat came, on the progress clock (the coordinator's stalls left out). */
-  lastHeartbeatMs: number;
-  tick: number;
-  tickMsMean: number;
-  /** Its ticks per millisecond, from its heartbeats at least an interval apart (0 before). */
-  ticksPerMs: number;
-  /** The wall-clock time and tick the next rate measurement starts from. */
-  rateFromMs: number;
-  rateFromTick: number;
-  checkpointTick: number;
-  readonly counts: Map<number, number>;
-  /** Since the last checkpoint (recovery_log.ts). */
-  log: RecoveryLog;
-  /** Last sequence number forwarded to this member. */
-  seq: number;
-  /** The last of its own transfers taken (they carry its outbound sequence numbers). */
-  outSeq: number;
-  /**
-   * Resolves when its connection has closed. After a shutdown the member closes first: a side
-   * that closes with unread bytes resets the connection, and the peer may lose what it had not
-   * read yet (the shutdown itself).
-   */
-  closed: Promise<void>;
-}
-
-interface Partition {
-  readonly id: number;
-  owner: Member | undefined;
-  /** Revoke sent to the owner; its handoff goes to `nextOwner` (or is parked). */
-  moving: boolean;
-  nextOwner: Member | undefined;
-  base: EntityBatch;
-  /** Position in the owner's log where `base` was taken. */
-  basePos: number;
-  /** Entities waiting for an owner, in arrival order. */
-  held: EntityBatch[];
-  entities: number;
-}
-
 const HISTORY_MAX = 64;
 
 /** How long a member told to shut down has to close its end before the coordinator does. */
@@ -211,6 +170,7 @@ export class Coordinator {
   readonly epoch: number;
   readonly store: ClusterStore;
   private readonly journal: Journal;
+  private readonly writer: StateWriter;
   private readonly onStandDown: ((reason: string) => void) | undefined;
   private readonly address: string | null;
 
@@ -255,6 +215,7 @@ export class Coordinator {
     this.onStandDown = options.onStandDown;
     this.address = options.address ?? null;
     this.journal = new Journal(this.store, this.epoch, (error) => this.standDown(error.message));
+    this.writer = new StateWriter(this.journal, (m) => this.members.get(m.id) === m);
     if (options.restored?.meta !== undefined) this.adopt(options.restored);
     else this.markMeta();
   }
@@ -442,7 +403,7 @@ export class Coordinator {
     this.members.set(id, member);
     this.attach(member, connection);
     this.markMeta();
-    this.markMember(member);
+    this.writer.member(member);
     const runSetup = !this.seeded && this.seeder === undefined;
     if (runSetup) this.seeder = member;
     this.post(member, {
@@ -522,26 +483,12 @@ export class Coordinator {
   }
 
   private newMember(id: number, address: string): Member {
-    return {
-      id,
-      address,
-      connection: undefined,
-      joinedMs: this.clock(),
-      state: "active",
-      partitions: new Set(),
-      lastHeartbeatMs: this.progress.now(this.clock()),
-      tick: 0,
-      tickMsMean: 0,
-      ticksPerMs: 0,
-      rateFromMs: this.clock(),
-      rateFromTick: 0,
-      checkpointTick: 0,
-      counts: new Map(),
-      log: new RecoveryLog(this.limits.memberLogEntriesMax),
-      seq: 0,
-      outSeq: 0,
-      closed: Promise.resolve(),
-    };
+    const nowMs = this.clock();
+    return newMember(id, address, {
+      nowMs,
+      progressMs: this.progress.now(nowMs),
+      logEntriesMax: this.limits.memberLogEntriesMax,
+    });
   }
 
   /** Makes `connection` the member's. Its close fails the member, or (shared store) sets it adrift. */
@@ -592,7 +539,7 @@ export class Coordinator {
         // Sent again after a rejoin, and already taken (by this leader or the one before).
         if (message.seq !== 0 && message.seq <= member.outSeq) return;
         if (message.seq !== 0) member.outSeq = message.seq;
-        this.markMember(member);
+        this.writer.member(member);
         return this.onTransfer(member, message.partition, message.state, message.handoff);
       case "checkpoint":
         return this.onCheckpoint(member, message);
@@ -658,11 +605,11 @@ export class Coordinator {
     const owner = part.owner;
     if (owner === undefined || part.moving || owner.state === "failed" || owner.state === "left") {
       part.held.push(state);
-      this.markHeld(part);
+      this.writer.held(part);
       return;
     }
     owner.seq++;
-    this.markMember(owner);
+    this.writer.member(owner);
     this.record(owner, { kind: "arrive", seq: owner.seq, partition: part.id, state });
     // An adrift owner gets it from its log when it rejoins.
     this.post(owner, { t: "transfer", partition: part.id, state, seq: owner.seq });
@@ -673,9 +620,9 @@ export class Coordinator {
     part.moving = false;
     part.owner = undefined;
     part.held.unshift(state);
-    this.markHeld(part);
-    this.markOwner(part);
-    this.markMember(member);
+    this.writer.held(part);
+    this.writer.owner(part);
+    this.writer.member(member);
     const next = part.nextOwner !== undefined && this.isLive(part.nextOwner)
       ? part.nextOwner
       : this.leastLoaded(this.liveMembers());
@@ -689,9 +636,9 @@ export class Coordinator {
   private onCheckpoint(member: Member, message: Extract<MemberMessage, { t: "checkpoint" }>): void {
     // Arrivals not yet applied at the cut come after it: replay them on restore.
     const cut = member.log.cut(message.appliedSeq);
-    this.markLog(member);
+    this.writer.log(member);
     member.checkpointTick = message.tick;
-    this.markMember(member);
+    this.writer.member(member);
     for (const { partition, state } of message.parts) {
       const part = this.parts[partition];
       if (part.owner !== member) continue; // stale: handed over or failed over meanwhile
@@ -700,7 +647,7 @@ export class Coordinator {
     }
     for (const partition of member.partitions) {
       this.parts[partition].basePos = cut;
-      this.markBase(this.parts[partition]);
+      this.writer.base(this.parts[partition]);
     }
     if (
       this.seeder === member && !this.seeded && message.parts.length === this.settings.partitions
@@ -750,9 +697,9 @@ export class Coordinator {
     part.basePos = member.log.end;
     part.entities = batchCount(state);
     member.partitions.add(part.id);
-    this.markHeld(part);
-    this.markBase(part);
-    this.markMember(member);
+    this.writer.held(part);
+    this.writer.base(part);
+    this.writer.member(member);
     this.post(member, { t: "assign", partition: part.id, state });
   }
 
@@ -811,8 +758,8 @@ export class Coordinator {
       part.held.unshift(member.log.restore(part.id, part.base, part.basePos));
       part.owner = undefined;
       part.moving = false;
-      this.markHeld(part);
-      this.markOwner(part);
+      this.writer.held(part);
+      this.writer.owner(part);
       // Before setup has checkpointed there is nothing to resume: park for the next seeder.
       const next = !this.seeded
         ? undefined
@@ -884,14 +831,12 @@ export class Coordinator {
       return;
     }
     member.log.append(entry);
-    this.markLog(member);
+    this.writer.log(member);
   }
 
   private retire(member: Member): void {
     this.members.delete(member.id);
-    this.journal.forget(`member:${member.id}:`);
-    this.journal.forget(`log:${member.id}:`);
-    this.journal.mark(`drop:${member.id}`, () => [{ op: "dropMember", id: member.id }]);
+    this.writer.drop(member);
     this.history.unshift(member);
     if (this.history.length > HISTORY_MAX) this.history.pop();
     // Setup never finished and no member holds the scene: it was never the cluster's.
@@ -920,25 +865,12 @@ export class Coordinator {
       : new SceneLayout(meta.layout.components, meta.layout.fieldBytes);
     this.nextMemberId = meta.nextMemberId;
     this.failovers = meta.failovers;
-    for (const { member: stored_, log } of stored.members.values()) {
-      const member = this.newMember(stored_.id, stored_.address);
-      member.state = "adrift";
-      member.log = new RecoveryLog(this.limits.memberLogEntriesMax, stored_.logStart, log);
-      member.seq = stored_.seq;
-      member.outSeq = stored_.outSeq;
-      member.checkpointTick = stored_.checkpointTick;
-      member.tick = stored_.tick;
-      this.members.set(member.id, member);
-    }
-    for (const [partition, stored_] of stored.partitions) {
-      const part = this.parts[partition];
-      part.owner = stored_.owner === null ? undefined : this.members.get(stored_.owner);
-      part.owner?.partitions.add(partition);
-      part.base = stored_.base;
-      part.basePos = stored_.basePos;
-      part.held = [...stored_.held];
-      part.entities = batchCount(part.base);
-    }
+    restoreFromStore(
+      stored,
+      this.members,
+      this.parts,
+      (id, address) => this.newMember(id, address),
+    );
     this.log(
       `continues from the store (${this.store.name}, epoch ${this.epoch}): ` +
         `${this.members.size} members have ${this.failureTimeoutMs} ms to rejoin`,
@@ -946,70 +878,15 @@ export class Coordinator {
   }
 
   private markMeta(): void {
-    this.journal.mark("meta", () => [{
-      op: "meta",
-      meta: {
-        partitions: this.settings.partitions,
-        seeded: this.seeded,
-        layout: this.layout === undefined
-          ? null
-          : { components: this.layout.components, fieldBytes: this.layout.fieldBytes },
-        nextMemberId: this.nextMemberId,
-        failovers: this.failovers,
-      },
-    }]);
-  }
-
-  private markMember(member: Member): void {
-    this.journal.mark(`member:${member.id}:`, () =>
-      this.members.get(member.id) !== member ? [] : [{
-        op: "member",
-        member: {
-          id: member.id,
-          address: member.address,
-          partitions: [...member.partitions],
-          logStart: member.log.start,
-          seq: member.seq,
-          outSeq: member.outSeq,
-          checkpointTick: member.checkpointTick,
-          tick: member.tick,
-        },
-      }]);
-  }
-
-  private markLog(member: Member): void {
-    this.journal.mark(`log:${member.id}:`, (): StoreWrite[] => {
-      const unsaved = member.log.takeUnsaved();
-      if (unsaved === undefined || this.members.get(member.id) !== member) return [];
-      const op = unsaved.rewrite ? "rewriteLog" : "appendLog";
-      return [{ op, id: member.id, entries: unsaved.entries }];
-    });
-  }
-
-  private markOwner(part: Partition): void {
-    this.journal.mark(`owner:${part.id}`, () => [{
-      op: "owner",
-      partition: part.id,
-      owner: part.owner?.id ?? null,
-      basePos: part.basePos,
-    }]);
-  }
-
-  private markBase(part: Partition): void {
-    this.markOwner(part);
-    this.journal.mark(`base:${part.id}`, () => [{
-      op: "base",
-      partition: part.id,
-      base: part.base,
-      basePos: part.basePos,
-    }]);
-  }
-
-  private markHeld(part: Partition): void {
-    this.journal.mark(
-      `held:${part.id}`,
-      () => [{ op: "held", partition: part.id, held: part.held }],
-    );
+    this.writer.meta(() => ({
+      partitions: this.settings.partitions,
+      seeded: this.seeded,
+      layout: this.layout === undefined
+        ? null
+        : { components: this.layout.components, fieldBytes: this.layout.fieldBytes },
+      nextMemberId: this.nextMemberId,
+      failovers: this.failovers,
+    }));
   }
 
   private isLive(member: Member): boolean {
