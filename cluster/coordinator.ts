@@ -591,8 +591,9 @@ export class Coordinator {
         `protocol error: handoff of partition ${partition}, which it was not asked for`,
       );
     }
-    this.record(member, { kind: "depart", ids: batchIds(state) });
     const entities = batchCount(state);
+    if (entities === 0 && !handoff) return; // an empty crossing changes nothing
+    this.record(member, { kind: "depart", ids: batchIds(state) });
     this.transferredEntities += entities;
     this.transferFrames++;
     this.onEvent?.({ kind: "transfer", partition, member: member.id, entities, handoff });

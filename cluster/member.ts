@@ -261,7 +261,9 @@ export class ClusterMember {
   private sendCrossings(): void {
     const out = this.map.collect((p) => this.owned[p] === 0, true);
     for (const [partition, state] of out) {
-      this.sentEntities += batchCount(state);
+      const entities = batchCount(state);
+      if (entities === 0) continue; // nothing crossed: no frame, no log entry, no store write
+      this.sentEntities += entities;
       this.sendTransfer(partition, state, false);
     }
   }
