@@ -64,6 +64,49 @@ export interface Partition {
   entities: number;
 }
 
+/** How far one heartbeat moves a member's measured tick rate toward its own. */
+const RATE_SMOOTHING = 0.25;
+
+/**
+ * Updates a member's tick rate over spans of at least one heartbeat interval of wall time: the
+ * member keeps ticking while the coordinator stalls, so a burst of heartbeats read after a stall
+ * must not look like a fast member.
+ */
+export function measureRate(
+  member: Member,
+  tick: number,
+  wallMs: number,
+  intervalMs: number,
+): void {
+  const spanMs = wallMs - member.rateFromMs;
+  if (spanMs < intervalMs || tick < member.rateFromTick) return;
+  const ticksPerMs = (tick - member.rateFromTick) / spanMs;
+  // Smoothed: one heartbeat held up behind a transfer must not halve or double the rate.
+  member.ticksPerMs = member.ticksPerMs === 0
+    ? ticksPerMs
+    : member.ticksPerMs + RATE_SMOOTHING * (ticksPerMs - member.ticksPerMs);
+  member.rateFromMs = wallMs;
+  member.rateFromTick = tick;
+}
+
+/**
+ * What a failover loses, in the member's ticks: from its checkpoint to the tick it last
+ * reported, plus what it may have run since that heartbeat at its measured rate (at most one
+ * heartbeat interval's worth: running longer, it would have sent another). `progressMs` is now
+ * on the coordinator's progress clock.
+ */
+export function lossText(member: Member, progressMs: number, intervalMs: number): string {
+  const reportedTicks = Math.max(0, member.tick - member.checkpointTick);
+  const sinceMs = progressMs - member.lastHeartbeatMs;
+  const unreportedTicks = Math.round(member.ticksPerMs * Math.min(sinceMs, intervalMs));
+  const range = unreportedTicks === 0
+    ? `${reportedTicks}`
+    : `${reportedTicks} to ${reportedTicks + unreportedTicks}`;
+  return `from the checkpoint at tick ${member.checkpointTick}: ${range} ticks of state lost ` +
+    `(it last reported tick ${member.tick}, ${Math.round(sinceMs)} ms before; entity count ` +
+    `conserved)`;
+}
+
 /** A member's record as it starts: active, no partition, an empty log. */
 export function newMember(
   id: number,

@@ -34,7 +34,12 @@ import { ProgressClock } from "./_progress_clock.ts";
 import { Journal, send as trySend } from "./_journal.ts";
 import type { LogEntry } from "./recovery_log.ts";
 import { type ClusterStore, MemoryStore, type StoredCluster } from "./store.ts";
+import type { CoordinatorEvent, CoordinatorOptions } from "./coordinator_options.ts";
+
+export type { CoordinatorEvent, CoordinatorOptions };
 import {
+  lossText,
+  measureRate,
   type Member,
   newMember,
   type Partition,
@@ -53,73 +58,10 @@ import {
 } from "./protocol.ts";
 import { type Connection, type Listener, type Transport, transportLimitsOf } from "./transport.ts";
 
-/**
- * How to run a coordinator: the cluster limits (limits.ts; `partitions` is required, every
- * other bound has its default there) and the rest.
- */
-export interface CoordinatorOptions extends Partial<ClusterLimits> {
-  readonly partitions: number;
-  /** The shared secret: at least 16 bytes that are not whitespace. */
-  readonly secret: string;
-  /** Seed the members' runtimes derive theirs from (0 if omitted). */
-  readonly seed?: number;
-  /** Where log lines go (stderr in the CLI). */
-  readonly log?: (line: string) => void;
-  /** Milliseconds now; `performance.now` if omitted. */
-  readonly clock?: () => number;
-  /** Hears handoffs, transfers and failovers as they happen (the inspector's log); optional. */
-  readonly onEvent?: (event: CoordinatorEvent) => void;
-  /** Where the state is written (a MemoryStore of its own if omitted). */
-  readonly store?: ClusterStore;
-  /** The leader epoch this coordinator writes under (0 with its own memory store). */
-  readonly epoch?: number;
-  /** What the store held when this coordinator took over, to continue from. */
-  readonly restored?: StoredCluster;
-  /** The lease (limits.ts leaseMs) its members are told, so they know when it went silent. */
-  readonly leaseMs?: number;
-  /** Its address for members, as status reports it. */
-  readonly address?: string;
-  /** Called once if a write is fenced or fails: the coordinator has stood down. */
-  readonly onStandDown?: (reason: string) => void;
-}
-
-/**
- * What `CoordinatorOptions.onEvent` hears: a revoke starts a handoff, a
- * transfer is a handoff's entities (or entities crossing between
- * partitions), a failover restarts a dead member's partitions elsewhere.
- */
-export type CoordinatorEvent =
-  | {
-    readonly kind: "revoke";
-    readonly partition: number;
-    readonly member: number;
-    /** The member meant to take it, if one is chosen. */
-    readonly to: number | null;
-  }
-  | {
-    readonly kind: "transfer";
-    readonly partition: number;
-    /** The sender. */
-    readonly member: number;
-    readonly entities: number;
-    readonly handoff: boolean;
-  }
-  | {
-    readonly kind: "failover";
-    readonly member: number;
-    readonly reason: string;
-    readonly partitions: readonly number[];
-    /** Ticks the member ran past its last checkpoint: state lost with it. */
-    readonly lostTicks: number;
-  };
-
 const HISTORY_MAX = 64;
 
 /** How long a member told to shut down has to close its end before the coordinator does. */
 const CLOSE_GRACE_MS = 2_000;
-
-/** How far one heartbeat moves a member's measured tick rate toward its own. */
-const RATE_SMOOTHING = 0.25;
 
 /** What the coordinator sends: to members, and to status clients. */
 type Outgoing =
@@ -560,7 +502,7 @@ export class Coordinator {
   }
 
   private onHeartbeat(member: Member, message: Extract<MemberMessage, { t: "heartbeat" }>): void {
-    this.measureRate(member, message.tick);
+    measureRate(member, message.tick, this.clock(), this.settings.heartbeatIntervalMs);
     member.lastHeartbeatMs = this.progress.now(this.clock());
     if (member.state === "suspect") {
       member.state = "active";
@@ -777,48 +719,11 @@ export class Coordinator {
     }
     const lost = wasSeeder && !this.seeded
       ? "setup had not checkpointed: its entities are lost; the next member to join runs setup"
-      : this.lossText(member);
+      : lossText(member, this.progress.now(this.clock()), this.settings.heartbeatIntervalMs);
     this.log(`member ${member.id} failed (${reason}); partitions ${resumed.join(", ")} ${lost}`);
     const lostTicks = Math.max(0, member.tick - member.checkpointTick);
     this.onEvent?.({ kind: "failover", member: member.id, reason, partitions, lostTicks });
     this.rebalance();
-  }
-
-  /**
-   * Updates a member's tick rate over spans of at least one heartbeat interval of wall time: the
-   * member keeps ticking while the coordinator stalls, so a burst of heartbeats read after a stall
-   * must not look like a fast member.
-   */
-  private measureRate(member: Member, tick: number): void {
-    const wallMs = this.clock();
-    const spanMs = wallMs - member.rateFromMs;
-    if (spanMs < this.settings.heartbeatIntervalMs || tick < member.rateFromTick) return;
-    const ticksPerMs = (tick - member.rateFromTick) / spanMs;
-    // Smoothed: one heartbeat held up behind a transfer must not halve or double the rate.
-    member.ticksPerMs = member.ticksPerMs === 0
-      ? ticksPerMs
-      : member.ticksPerMs + RATE_SMOOTHING * (ticksPerMs - member.ticksPerMs);
-    member.rateFromMs = wallMs;
-    member.rateFromTick = tick;
-  }
-
-  /**
-   * What a failover loses, in the member's ticks: from its checkpoint to the tick it last
-   * reported, plus what it may have run since that heartbeat at its measured rate (at most one
-   * heartbeat interval's worth: running longer, it would have sent another).
-   */
-  private lossText(member: Member): string {
-    const reportedTicks = Math.max(0, member.tick - member.checkpointTick);
-    const sinceMs = this.progress.now(this.clock()) - member.lastHeartbeatMs;
-    const unreportedTicks = Math.round(
-      member.ticksPerMs * Math.min(sinceMs, this.settings.heartbeatIntervalMs),
-    );
-    const range = unreportedTicks === 0
-      ? `${reportedTicks}`
-      : `${reportedTicks} to ${reportedTicks + unreportedTicks}`;
-    return `from the checkpoint at tick ${member.checkpointTick}: ${range} ticks of state lost ` +
-      `(it last reported tick ${member.tick}, ${Math.round(sinceMs)} ms before; entity count ` +
-      `conserved)`;
   }
 
   private record(member: Member, entry: LogEntry): void {
