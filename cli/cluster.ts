@@ -280,7 +280,7 @@ async function openStore(text: string | undefined): Promise<ClusterStore> {
   try {
     return await RedisStore.connect(text);
   } catch (error) {
-    throw new BadInput(`--store: ${firstLine(error)}`, { cause: error });
+    throw new BadInput(firstLine(error), { cause: error });
   }
 }
 
