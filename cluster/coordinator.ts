@@ -396,9 +396,12 @@ export class Coordinator {
     member.state = member.state === "leaving" ? "leaving" : "active";
     member.lastHeartbeatMs = this.progress.now(this.clock());
     member.tick = message.tick;
+    // A revoke sent on its old connection may never have arrived: it is sent again.
+    const revokeAgain: number[] = [];
     for (const partition of member.partitions) {
       const part = this.parts[partition];
       if (!claimed.has(partition)) part.moving = true;
+      else if (part.moving) revokeAgain.push(partition);
     }
     this.post(member, {
       t: "welcome",
@@ -408,6 +411,7 @@ export class Coordinator {
       idBase: member.id * 2 ** 32,
       outSeq: member.outSeq,
     });
+    for (const partition of revokeAgain) this.post(member, { t: "revoke", partition });
     const missed = member.log.arrivalsAfter(message.appliedSeq);
     for (const entry of missed) {
       this.post(member, {
@@ -777,6 +781,8 @@ export class Coordinator {
       this.parts,
       (id, address) => this.newMember(id, address),
     );
+    // A leader that died during setup: the member that ran it still holds every partition.
+    if (!this.seeded) this.seeder = [...this.members.values()].find((m) => m.partitions.size > 0);
     this.log(
       `continues from the store (${this.store.name}, epoch ${this.epoch}): ` +
         `${this.members.size} members have ${this.failureTimeoutMs} ms to rejoin`,

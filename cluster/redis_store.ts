@@ -243,7 +243,7 @@ export class RedisStore implements ClusterStore {
   async write(epoch: number, writes: readonly StoreWrite[]): Promise<void> {
     const args: (string | number | Uint8Array)[] = [String(epoch)];
     const staged: Promise<unknown>[] = [];
-    for (const w of writes) this.#commands(w, args, staged);
+    for (const w of writes) this.#commands(w, args, staged, epoch);
     try {
       // Sent before the script on the same connection, so Redis runs them first.
       const script = this.#redis.eval(WRITE, 1, this.#key("epoch"), ...(args as string[]));
@@ -316,6 +316,7 @@ export class RedisStore implements ClusterStore {
     w: StoreWrite,
     out: (string | number | Uint8Array)[],
     staged: Promise<unknown>[],
+    epoch: number,
   ): void {
     const command = (...parts: (string | number | Uint8Array)[]): void => {
       out.push(parts.length, ...parts);
@@ -352,7 +353,8 @@ export class RedisStore implements ClusterStore {
         const key = this.#key(`base:${w.partition}`);
         command("HSET", this.#key(`part:${w.partition}`), "basePos", w.basePos);
         if (bytes.byteLength < STAGED_BYTES_MIN) return command("SET", key, bytes);
-        const staging = this.#key(`staging:${++this.#staged}`);
+        // Named by epoch too: a deposed leader's staging can never be renamed by the next one.
+        const staging = this.#key(`staging:${epoch}:${++this.#staged}`);
         staged.push(this.#redis.set(staging, bytes as Buffer, "PX", STAGED_TTL_MS));
         command("RENAME", staging, key);
         return command("PERSIST", key);
