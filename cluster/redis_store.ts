@@ -247,8 +247,8 @@ export class RedisStore implements ClusterStore {
     try {
       // Sent before the script on the same connection, so Redis runs them first.
       const script = this.#redis.eval(WRITE, 1, this.#key("epoch"), ...(args as string[]));
-      await Promise.all(staged);
-      await script;
+      // Together: a script refused while a staged SET is pending is never unhandled.
+      await Promise.all([...staged, script]);
     } catch (error) {
       const match = /FENCED (\S+)/.exec((error as Error).message);
       if (match !== null) throw new FencedError(epoch, match[1]);
