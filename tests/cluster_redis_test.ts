@@ -164,11 +164,8 @@ describe("coordinators sharing Redis", { skip: redisSkip() }, () => {
       );
       await sleep(1_000);
       const survivors = [members[0], members[2]];
-      assert.equal(
-        await cluster.leaveAllAndCount(standby.port, survivors),
-        SHIPS,
-        standby.proc.log(),
-      );
+      const everyLog = () => cluster.running.map((p) => p.log()).join("\n---\n");
+      assert.equal(await cluster.leaveAllAndCount(standby.port, survivors), SHIPS, everyLog());
     },
   );
 });
