@@ -396,12 +396,17 @@ export class Coordinator {
     member.state = member.state === "leaving" ? "leaving" : "active";
     member.lastHeartbeatMs = this.progress.now(this.clock());
     member.tick = message.tick;
-    // A revoke sent on its old connection may never have arrived: it is sent again.
+    // What was sent on its old connection may never have arrived: a revoke is sent again, and
+    // a partition it neither claims nor hands over is one whose assign was lost: sent again.
+    const handedOver = new Set(message.handedOver);
     const revokeAgain: number[] = [];
+    const assignAgain: Partition[] = [];
     for (const partition of member.partitions) {
       const part = this.parts[partition];
-      if (!claimed.has(partition)) part.moving = true;
-      else if (part.moving) revokeAgain.push(partition);
+      if (claimed.has(partition)) {
+        if (part.moving) revokeAgain.push(partition);
+      } else if (handedOver.has(partition)) part.moving = true;
+      else assignAgain.push(part);
     }
     this.post(member, {
       t: "welcome",
@@ -412,6 +417,10 @@ export class Coordinator {
       outSeq: member.outSeq,
     });
     for (const partition of revokeAgain) this.post(member, { t: "revoke", partition });
+    for (const part of assignAgain) {
+      part.moving = false;
+      this.post(member, { t: "assign", partition: part.id, state: part.base });
+    }
     const missed = member.log.arrivalsAfter(message.appliedSeq);
     for (const entry of missed) {
       this.post(member, {

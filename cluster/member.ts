@@ -400,6 +400,7 @@ export class ClusterMember {
       t: "rejoin",
       memberId: this.memberId,
       partitions,
+      handedOver: this.outbox.filter((m) => m.handoff).map((m) => m.partition),
       appliedSeq: this.appliedSeq,
       tick: this.ticks,
     };

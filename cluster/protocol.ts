@@ -140,6 +140,8 @@ export type MemberMessage =
     readonly components: readonly string[];
     readonly fieldBytes: readonly (readonly number[])[];
     readonly partitions: readonly number[];
+    /** Partitions whose handoff it holds unacknowledged (it sends them again after). */
+    readonly handedOver: readonly number[];
     /** The last arrival it applied. */
     readonly appliedSeq: number;
     readonly tick: number;
@@ -223,20 +225,14 @@ export function checkMemberMessage(raw: RawMessage, partitions: number): MemberM
       return { t: "leave" };
     case "rejoin": {
       const components = strings(raw, "components", 4096);
-      const partitionList = raw.partitions;
-      if (
-        !Array.isArray(partitionList) || partitionList.length > partitions ||
-        partitionList.some((p) => !Number.isInteger(p) || p < 0 || p >= partitions)
-      ) {
-        fail(raw, "partitions", `an array of at most ${partitions} partitions`);
-      }
       return {
         t: "rejoin",
         memberId: count(raw, "memberId"),
         scene: text(raw, "scene", 256),
         components,
         fieldBytes: fieldSizes(raw, components.length),
-        partitions: partitionList as number[],
+        partitions: partitionsOf(raw, "partitions", partitions),
+        handedOver: partitionsOf(raw, "handedOver", partitions),
         appliedSeq: count(raw, "appliedSeq"),
         tick: count(raw, "tick"),
       };
@@ -357,6 +353,17 @@ function finite(raw: RawMessage, name: string): number {
   const value = field(raw, name);
   if (typeof value !== "number" || !Number.isFinite(value)) fail(raw, name, "a finite number");
   return value;
+}
+
+function partitionsOf(raw: RawMessage, name: string, partitions: number): number[] {
+  const value = field(raw, name) ?? [];
+  if (
+    !Array.isArray(value) || value.length > partitions ||
+    value.some((p) => !Number.isInteger(p) || p < 0 || p >= partitions)
+  ) {
+    fail(raw, name, `an array of at most ${partitions} partitions`);
+  }
+  return value as number[];
 }
 
 function partitionOfField(raw: RawMessage, name: string, partitions: number): number {
