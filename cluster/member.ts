@@ -383,7 +383,8 @@ export class ClusterMember {
     connection.close(why);
     const graceMs = this.options.coordinatorGraceMs ?? DEFAULT_CLUSTER_LIMITS.coordinatorGraceMs;
     this.log(
-      `member ${this.memberId}: lost the coordinator (${why}); still running, holding ` +
+      `member ${this.memberId}: lost the coordinator at tick ${this.ticks} (${why}); still ` +
+        `running, holding ` +
         `transfers, looking for a coordinator for up to ${graceMs} ms`,
     );
     const early: RawMessage[] = [];
