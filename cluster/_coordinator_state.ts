@@ -41,6 +41,9 @@ export interface Member {
   seq: number;
   /** The last of its own transfers taken (they carry its outbound sequence numbers). */
   outSeq: number;
+  /** The outSeq it was last acknowledged, and when (wall clock). */
+  ackedSeq: number;
+  ackedMs: number;
   /**
    * Resolves when its connection has closed. After a shutdown the member closes first: a side
    * that closes with unread bytes resets the connection, and the peer may lose what it had not
@@ -131,6 +134,8 @@ export function newMember(
     log: new RecoveryLog(options.logEntriesMax),
     seq: 0,
     outSeq: 0,
+    ackedSeq: 0,
+    ackedMs: options.nowMs,
     closed: Promise.resolve(),
   };
 }

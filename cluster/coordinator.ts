@@ -523,8 +523,18 @@ export class Coordinator {
     }
     member.tick = message.tick;
     member.tickMsMean = message.tickMsMean;
-    // Its transfers up to outSeq are written once this goes out: it may drop them.
-    this.post(member, { t: "ack", seq: member.outSeq });
+    // Its transfers up to outSeq are written once this goes out: it may drop them. Sent when
+    // there is something new to acknowledge, and with standbys often enough that the member
+    // can tell a live coordinator from a stopped one; an idle member of a memory store gets none.
+    const nowMs = this.clock();
+    const silenceMs = this.settings.coordinatorSilenceMs;
+    if (
+      member.outSeq > member.ackedSeq || (silenceMs > 0 && nowMs - member.ackedMs >= silenceMs / 4)
+    ) {
+      member.ackedSeq = member.outSeq;
+      member.ackedMs = nowMs;
+      this.post(member, { t: "ack", seq: member.outSeq });
+    }
     member.counts.clear();
     for (const [partition, entities] of message.counts) {
       member.counts.set(partition, entities);
