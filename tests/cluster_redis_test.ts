@@ -96,7 +96,10 @@ describe("coordinators sharing Redis", { skip: redisSkip() }, () => {
         await until(
           "the member to log its rejoin",
           () => /rejoined the coordinator at 127\.0\.0\.1:\d+/.test(member.log()) || undefined,
-        );
+        ).catch((error) => {
+          const logs = cluster.running.map((p) => p.log()).join("\n---\n");
+          throw new Error(`${error.message}; every log:\n${logs}`);
+        });
       }
       await sleep(1_000);
       assert.equal(
