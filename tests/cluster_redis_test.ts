@@ -95,7 +95,7 @@ describe("coordinators sharing Redis", { skip: redisSkip() }, () => {
         // Its own line may still be on its way through the pipe.
         await until(
           "the member to log its rejoin",
-          () => /rejoined the coordinator at 127\.0\.0\.1:\d+/.test(member.log()) || undefined,
+          () => /rejoined the coordinator at /.test(member.log()) || undefined,
         ).catch((error) => {
           const logs = cluster.running.map((p) => p.log()).join("\n---\n");
           throw new Error(`${error.message}; every log:\n${logs}`);
