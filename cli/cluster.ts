@@ -18,12 +18,18 @@ import {
   SECRET_BYTES_MIN,
 } from "../cluster/auth.ts";
 import { Coordinator } from "../cluster/coordinator.ts";
+import { CoordinatorRoles } from "../cluster/roles.ts";
+import { RedisStore } from "../cluster/redis_store.ts";
+import { type ClusterStore, MemoryStore } from "../cluster/store.ts";
+import { transportLimitsOf } from "../cluster/transport.ts";
 import {
+  checkClusterLimit,
   ClusterLimitError,
   type ClusterLimitKey,
   type ClusterLimits,
   DEFAULT_CLUSTER_LIMITS,
   FAILURE_TIMEOUT_HEARTBEATS,
+  resolveClusterLimits,
 } from "../cluster/limits.ts";
 import { ClusterMember } from "../cluster/member.ts";
 import type { ClusterStatus } from "../cluster/protocol.ts";
@@ -65,6 +71,7 @@ const LIMIT_FLAGS = {
   checkpointEveryTicks: "--checkpoint-every",
   handshakeTimeoutMs: "--handshake-ms",
   unauthenticatedConnectionsMax: "--unauthenticated-max",
+  leaseMs: "--lease-ms",
 } as const satisfies Partial<Record<ClusterLimitKey, string>>;
 
 const defaults = DEFAULT_CLUSTER_LIMITS;
@@ -83,16 +90,26 @@ export const CLUSTER_USAGE = `Usage: staticecs cluster <coordinator|join|status|
       --unauthenticated-max N  connections authenticating at once; one more evicts the oldest
                            (default ${defaults.unauthenticatedConnectionsMax})
       --seed S             seed the members' runtimes derive theirs from (default ${DEFAULT_SEED})
+      --store memory|redis://[user:password@]host:port[/db]
+                           where the cluster's state lives (default memory); with Redis, any
+                           number of coordinators share it: one leads, the others stand by
+                           (password also from STATICECS_REDIS_PASSWORD)
+      --lease-ms N         the leader's lease in a shared store (default ${defaults.leaseMs}): a
+                           standby takes over about this long after the leader dies
       --inspect [HOST:PORT] serve a live page of members, partitions and handoffs
                            (default ${DEFAULT_CLUSTER_INSPECT_ADDRESS}; port 0 picks a free one)
 
-  staticecs cluster join HOST:PORT <scene.ts> [options]
-      run the scene for the partitions the coordinator assigns, until it says stop;
+  staticecs cluster join HOST:PORT[,HOST:PORT...] <scene.ts> [options]
+      run the scene for the partitions the coordinator assigns, until it says stop; give
+      every coordinator (leader and standbys): a member that loses its coordinator keeps
+      running and tries them all until one takes it back;
       Ctrl-C or SIGTERM hands every partition over first (a second signal exits at once);
       during setup it stops the member at once (exit 130, or 143 for SIGTERM)
       --backend NAME       one of: ${Object.keys(BACKENDS).join(", ")} (default ${DEFAULT_BACKEND})
       --workers N          worker threads for work-stealing or adaptive
       --hz H               ticks per second (default 60)
+      --coordinator-grace-ms N  how long to keep running without a coordinator, looking for
+                           one, before exiting 1 (default ${defaults.coordinatorGraceMs})
 
   staticecs cluster status HOST:PORT [--json]
       print members and partitions (--json: one object with members and partitions)
@@ -196,6 +213,7 @@ async function coordinatorCommand(args: string[]): Promise<number> {
     inspect: { type: "string" },
     listen: { type: "string" },
     seed: { type: "string" },
+    store: { type: "string" },
     ...flagOptions,
   });
   if (positionals.length > 0) {
@@ -210,43 +228,60 @@ async function coordinatorCommand(args: string[]): Promise<number> {
     throw new BadInput("cluster coordinator needs --partitions P, e.g. --partitions 16");
   }
   const { host, port } = parseHostPort(String(values.listen));
-  const clusterLog = values.inspect === undefined ? undefined : new ClusterLog();
-  const coordinator = withFlags(() =>
-    new Coordinator({
+  const secret = resolveSecret(values.secret as string | undefined);
+  const options = withFlags(() => ({
+    ...resolveClusterLimits({
       ...limitsFromFlags(values),
       partitions: parsePositiveInteger("--partitions", String(values.partitions)),
-      secret: resolveSecret(values.secret as string | undefined),
-      seed: values.seed === undefined ? DEFAULT_SEED : parseSeed(String(values.seed)),
-      log: (line) => stamp(`coordinator: ${line}`),
-      onEvent: clusterLog?.onEvent,
-    })
-  );
-  const listener = await coordinator.listen(await tcpTransport(), host, port).catch((error) => {
+    }),
+    secret,
+    seed: values.seed === undefined ? DEFAULT_SEED : parseSeed(String(values.seed)),
+    log: (line: string) => stamp(`coordinator: ${line}`),
+  }));
+  const store = await openStore(values.store as string | undefined);
+  const roles = new CoordinatorRoles(options, store);
+  const listener = await tcpTransport().listen(
+    host,
+    port,
+    (connection) => roles.accept(connection),
+    transportLimitsOf(options),
+  ).catch(async (error) => {
+    await store.close();
     throw new BadInput(`cannot listen on ${host}:${port}: ${firstLine(error)}`, { cause: error });
   });
+  const address = `${listener.host}:${listener.port}`;
   stamp(
-    `coordinator: listening on ${listener.host}:${listener.port}, ${coordinator.settings.partitions} ` +
-      `partitions, heartbeat ${coordinator.settings.heartbeatIntervalMs} ms, failure after ` +
-      `${coordinator.failureTimeoutMs} ms`,
+    `coordinator: listening on ${address}, ${options.partitions} partitions, heartbeat ` +
+      `${options.heartbeatIntervalMs} ms, failure after ${options.failureTimeoutMs} ms, store ` +
+      `${store.name}${store.shared ? `, lease ${options.leaseMs} ms` : ""}`,
   );
-  const inspector = clusterLog === undefined
-    ? undefined
-    : await startInspector(String(values.inspect), coordinator, clusterLog, listener);
-  const timer = setInterval(
-    () => coordinator.tick(),
-    Math.max(5, coordinator.settings.heartbeatIntervalMs / 4),
-  );
-  const signal = await new Promise<string>((resolve) => {
+  const stopped = new Promise<string>((resolve) => {
     const stop = listenForStop((name) => {
       stop.dispose();
       resolve(name);
     });
   });
-  clearInterval(timer);
+  const clusterLog = values.inspect === undefined ? undefined : new ClusterLog();
+  let inspector: ClusterInspector | undefined;
+  const signal = await roles.run(address, stopped, async (coordinator) => {
+    if (clusterLog === undefined || inspector !== undefined) return;
+    inspector = await startInspector(String(values.inspect), coordinator, clusterLog, listener);
+  }, clusterLog?.onEvent);
   await inspector?.close();
-  stamp(`coordinator: ${signal}: stopping every member`);
-  await coordinator.close(`the coordinator stopped (${signal})`);
+  await listener.close();
+  await store.close();
+  stamp(`coordinator: ${signal}: stopped`);
   return EXIT_OK;
+}
+
+/** `--store`: memory (the default) or a Redis URL, reached and checked now. */
+async function openStore(text: string | undefined): Promise<ClusterStore> {
+  if (text === undefined || text === "memory") return new MemoryStore();
+  try {
+    return await RedisStore.connect(text);
+  } catch (error) {
+    throw new BadInput(firstLine(error), { cause: error });
+  }
 }
 
 /** The limits given as flags, each a whole number; their ranges are checked by limits.ts. */
@@ -265,7 +300,10 @@ function withFlags<T>(build: () => T): T {
     return build();
   } catch (error) {
     if (!(error instanceof ClusterLimitError)) throw error;
-    const flags: Partial<Record<ClusterLimitKey, string>> = LIMIT_FLAGS;
+    const flags: Partial<Record<ClusterLimitKey, string>> = {
+      ...LIMIT_FLAGS,
+      coordinatorGraceMs: "--coordinator-grace-ms",
+    };
     throw new BadInput(error.render((key) => flags[key] ?? key), { cause: error });
   }
 }
@@ -304,13 +342,25 @@ async function joinCommand(args: string[]): Promise<number> {
     backend: { type: "string", default: DEFAULT_BACKEND },
     workers: { type: "string" },
     hz: { type: "string" },
+    "coordinator-grace-ms": { type: "string" },
   });
   if (positionals.length !== 2) {
     throw new BadInput(
-      "cluster join needs HOST:PORT and a scene file: staticecs cluster join 127.0.0.1:7400 scene.ts",
+      "cluster join needs HOST:PORT (or several, A,B,C: the coordinator and its standbys) and a " +
+        "scene file: staticecs cluster join 127.0.0.1:7400 scene.ts",
     );
   }
-  const { host, port } = parseHostPort(positionals[0]);
+  const addresses = positionals[0].split(",").map((a) => parseHostPort(a.trim()));
+  const { host, port } = addresses[0];
+  const graceText = values["coordinator-grace-ms"];
+  const coordinatorGraceMs = graceText === undefined
+    ? undefined
+    : withFlags(() =>
+      checkClusterLimit(
+        "coordinatorGraceMs",
+        parsePositiveInteger("--coordinator-grace-ms", String(graceText)),
+      )
+    );
   const backend = String(values.backend);
   backendFactory(backend);
   if (values.workers !== undefined && !PARALLEL_BACKENDS.includes(backend)) {
@@ -339,6 +389,8 @@ async function joinCommand(args: string[]): Promise<number> {
     transport: await tcpTransport(),
     host,
     port,
+    alternates: addresses.slice(1),
+    coordinatorGraceMs,
     secret,
     scene: loaded.scene,
     ticksPerSecond: hz,
@@ -356,7 +408,7 @@ async function joinCommand(args: string[]): Promise<number> {
     stop.dispose();
     // A signal during setup (the first member runs it) stops the member with its own line.
     if (error instanceof Stopped) throw error;
-    throw new BadInput(`cannot join ${host}:${port}: ${firstLine(error)}`, { cause: error });
+    throw new BadInput(`cannot join ${positionals[0]}: ${firstLine(error)}`, { cause: error });
   });
   joined.member = member;
   stamp(

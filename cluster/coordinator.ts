@@ -26,140 +26,42 @@
 
 import { Admission } from "./_admission.ts";
 import { checkSecret, PROTOCOL_VERSION } from "./auth.ts";
-import {
-  batchCount,
-  batchIds,
-  emptyBatch,
-  type EntityBatch,
-  filterBatch,
-  mergeBatches,
-} from "./batch.ts";
+import { batchCount, batchIds, emptyBatch, type EntityBatch, mergeBatches } from "./batch.ts";
 import { ClusterError } from "./errors.ts";
 import { type ClusterLimits, resolveClusterLimits } from "./limits.ts";
 import { leastLoaded, planMoves } from "./_placement.ts";
 import { ProgressClock } from "./_progress_clock.ts";
+import { Journal, send as trySend } from "./_journal.ts";
+import type { LogEntry } from "./recovery_log.ts";
+import { type ClusterStore, MemoryStore, type StoredCluster } from "./store.ts";
+import type { CoordinatorEvent, CoordinatorOptions } from "./coordinator_options.ts";
+
+export type { CoordinatorEvent, CoordinatorOptions };
+import {
+  lossText,
+  measureRate,
+  type Member,
+  newMember,
+  type Partition,
+  restoreFromStore,
+  StateWriter,
+} from "./_coordinator_state.ts";
 import {
   checkMemberMessage,
   type ClusterSettings,
   type ClusterStatus,
   type CoordinatorMessage,
   type MemberMessage,
-  type MemberState,
   type MemberStatus,
   type RawMessage,
   SceneLayout,
 } from "./protocol.ts";
 import { type Connection, type Listener, type Transport, transportLimitsOf } from "./transport.ts";
 
-/**
- * How to run a coordinator: the cluster limits (limits.ts; `partitions` is required, every
- * other bound has its default there) and the rest.
- */
-export interface CoordinatorOptions extends Partial<ClusterLimits> {
-  readonly partitions: number;
-  /** The shared secret: at least 16 bytes that are not whitespace. */
-  readonly secret: string;
-  /** Seed the members' runtimes derive theirs from (0 if omitted). */
-  readonly seed?: number;
-  /** Where log lines go (stderr in the CLI). */
-  readonly log?: (line: string) => void;
-  /** Milliseconds now; `performance.now` if omitted. */
-  readonly clock?: () => number;
-  /** Hears handoffs, transfers and failovers as they happen (the inspector's log); optional. */
-  readonly onEvent?: (event: CoordinatorEvent) => void;
-}
-
-/**
- * What `CoordinatorOptions.onEvent` hears: a revoke starts a handoff, a
- * transfer is a handoff's entities (or entities crossing between
- * partitions), a failover restarts a dead member's partitions elsewhere.
- */
-export type CoordinatorEvent =
-  | {
-    readonly kind: "revoke";
-    readonly partition: number;
-    readonly member: number;
-    /** The member meant to take it, if one is chosen. */
-    readonly to: number | null;
-  }
-  | {
-    readonly kind: "transfer";
-    readonly partition: number;
-    /** The sender. */
-    readonly member: number;
-    readonly entities: number;
-    readonly handoff: boolean;
-  }
-  | {
-    readonly kind: "failover";
-    readonly member: number;
-    readonly reason: string;
-    readonly partitions: readonly number[];
-    /** Ticks the member ran past its last checkpoint: state lost with it. */
-    readonly lostTicks: number;
-  };
-
-type LogEntry =
-  | {
-    readonly kind: "arrive";
-    readonly seq: number;
-    readonly partition: number;
-    readonly state: EntityBatch;
-  }
-  | { readonly kind: "depart"; readonly ids: Set<number> };
-
-interface Member {
-  readonly id: number;
-  readonly address: string;
-  readonly connection: Connection;
-  readonly joinedMs: number;
-  state: MemberState;
-  readonly partitions: Set<number>;
-  /** When its last heartbeat came, on the progress clock (the coordinator's stalls left out). */
-  lastHeartbeatMs: number;
-  tick: number;
-  tickMsMean: number;
-  /** Its ticks per millisecond, from its heartbeats at least an interval apart (0 before). */
-  ticksPerMs: number;
-  /** The wall-clock time and tick the next rate measurement starts from. */
-  rateFromMs: number;
-  rateFromTick: number;
-  checkpointTick: number;
-  readonly counts: Map<number, number>;
-  /** Since the last checkpoint; entry k sits at position logStart + k. */
-  log: LogEntry[];
-  logStart: number;
-  /** Last sequence number forwarded to this member. */
-  seq: number;
-  /**
-   * Resolves when its connection has closed. After a shutdown the member closes first: a side
-   * that closes with unread bytes resets the connection, and the peer may lose what it had not
-   * read yet (the shutdown itself).
-   */
-  readonly closed: Promise<void>;
-}
-
-interface Partition {
-  readonly id: number;
-  owner: Member | undefined;
-  /** Revoke sent to the owner; its handoff goes to `nextOwner` (or is parked). */
-  moving: boolean;
-  nextOwner: Member | undefined;
-  base: EntityBatch;
-  /** Position in the owner's log where `base` was taken. */
-  basePos: number;
-  /** Entities waiting for an owner, in arrival order. */
-  held: EntityBatch[];
-  entities: number;
-}
-
 const HISTORY_MAX = 64;
 
 /** How long a member told to shut down has to close its end before the coordinator does. */
 const CLOSE_GRACE_MS = 2_000;
-
-/** How far one heartbeat moves a member's measured tick rate toward its own. */
-const RATE_SMOOTHING = 0.25;
 
 /** What the coordinator sends: to members, and to status clients. */
 type Outgoing =
@@ -206,6 +108,13 @@ export class Coordinator {
   private listener: Listener | undefined;
   private closing = false;
   private readonly onEvent: ((event: CoordinatorEvent) => void) | undefined;
+  /** The leader epoch its writes carry. */
+  readonly epoch: number;
+  readonly store: ClusterStore;
+  private readonly journal: Journal;
+  private readonly writer: StateWriter;
+  private readonly onStandDown: ((reason: string) => void) | undefined;
+  private readonly address: string | null;
 
   constructor(options: CoordinatorOptions) {
     this.limits = resolveClusterLimits(options);
@@ -215,6 +124,11 @@ export class Coordinator {
       heartbeatIntervalMs: this.limits.heartbeatIntervalMs,
       checkpointEveryTicks: this.limits.checkpointEveryTicks,
       seed: options.seed ?? 0,
+      // Members of a shared store look for another coordinator once this one is silent past
+      // its lease and two heartbeats; with the memory store there is none to look for.
+      coordinatorSilenceMs: options.store?.shared === true
+        ? (options.leaseMs ?? this.limits.leaseMs) + 2 * this.limits.heartbeatIntervalMs
+        : 0,
     };
     this.log = options.log ?? (() => {});
     this.clock = options.clock ?? (() => performance.now());
@@ -238,6 +152,14 @@ export class Coordinator {
       held: [],
       entities: 0,
     }));
+    this.store = options.store ?? new MemoryStore();
+    this.epoch = options.epoch ?? 0;
+    this.onStandDown = options.onStandDown;
+    this.address = options.address ?? null;
+    this.journal = new Journal(this.store, this.epoch, (error) => this.standDown(error.message));
+    this.writer = new StateWriter(this.journal, (m) => this.members.get(m.id) === m);
+    if (options.restored?.meta !== undefined) this.adopt(options.restored);
+    else this.markMeta();
   }
 
   /** Silence after which a member is failed (limits.failureTimeoutMs). */
@@ -326,21 +248,53 @@ export class Coordinator {
       checkpointEveryTicks: this.settings.checkpointEveryTicks,
       transfers: { entities: this.transferredEntities, frames: this.transferFrames },
       failovers: this.failovers,
+      role: "leader",
+      leader: this.address,
+      epoch: this.epoch,
+      store: this.store.name,
     };
   }
 
-  /** Tells every member to stop, closes connections and the listener. */
-  async close(reason = "the coordinator stopped"): Promise<void> {
+  /**
+   * Tells every member to stop, closes connections and the listener. With `handOver` (a shared
+   * store), members are not stopped: their connections close and they find the next leader.
+   */
+  async close(reason = "the coordinator stopped", handOver = false): Promise<void> {
+    if (handOver) return this.standDown(reason, false);
     this.closing = true;
     this.admission.close();
-    const members = [...this.members.values()];
-    for (const member of members) {
-      trySend(member.connection, { t: "shutdown", reason });
-    }
+    const members = [...this.members.values()].filter((m) => m.connection !== undefined);
+    const connections = members.map((m) => m.connection!);
+    for (const connection of connections) trySend(connection, { t: "shutdown", reason });
     // Members close first, once they have read the shutdown (see Member.closed).
     await Promise.all(members.map((m) => withDeadline(m.closed, CLOSE_GRACE_MS)));
-    for (const member of members) member.connection.close(reason);
+    for (const connection of connections) connection.close(reason);
     await this.listener?.close();
+  }
+
+  /**
+   * Stops leading: a write was fenced (another coordinator leads), the store failed, or the
+   * lease was lost. Members' connections close without a shutdown, so they keep running and
+   * find the leader; nothing more is written or sent.
+   */
+  standDown(reason: string, logIt = true): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.admission.close();
+    if (logIt) this.log(`stood down (epoch ${this.epoch}): ${reason}; it assigns nothing more`);
+    for (const member of this.members.values()) {
+      const connection = member.connection;
+      if (connection === undefined) continue;
+      connection.onClose = undefined;
+      connection.onMessage = undefined;
+      connection.close("the coordinator stood down");
+    }
+    this.onStandDown?.(reason);
+  }
+
+  /** True once it stopped leading (closed or stood down). */
+  get stopped(): boolean {
+    return this.closing;
   }
 
   private firstMessage(connection: Connection, raw: RawMessage): void {
@@ -352,7 +306,9 @@ export class Coordinator {
     let message: MemberMessage;
     try {
       message = checkMemberMessage(raw, this.settings.partitions);
-      if (message.t !== "join") throw new ClusterError(`expected join or status?, got ${raw.t}`);
+      if (message.t !== "join" && message.t !== "rejoin") {
+        throw new ClusterError(`expected join, rejoin or status?, got ${raw.t}`);
+      }
     } catch (error) {
       this.refuse(connection, (error as Error).message);
       return;
@@ -367,8 +323,10 @@ export class Coordinator {
       );
       return;
     }
+    if (message.t === "rejoin") return this.rejoin(connection, message);
     if (this.layout === undefined) {
       this.layout = layout;
+      this.markMeta();
       if (!this.seeded) this.log(`the cluster's scene is ${message.scene} (${layout.key}) for now`);
     }
     this.join(connection, message.scene);
@@ -383,42 +341,20 @@ export class Coordinator {
 
   private join(connection: Connection, scene: string): void {
     const id = this.nextMemberId++;
-    let closedNow!: () => void;
-    const member: Member = {
-      id,
-      address: connection.remote,
-      connection,
-      joinedMs: this.clock(),
-      state: "active",
-      partitions: new Set(),
-      lastHeartbeatMs: this.progress.now(this.clock()),
-      tick: 0,
-      tickMsMean: 0,
-      ticksPerMs: 0,
-      rateFromMs: this.clock(),
-      rateFromTick: 0,
-      checkpointTick: 0,
-      counts: new Map(),
-      log: [],
-      logStart: 0,
-      seq: 0,
-      closed: new Promise((resolve) => closedNow = resolve),
-    };
+    const member = this.newMember(id, connection.remote);
     this.members.set(id, member);
-    connection.onMessage = (raw) => this.onMemberMessage(member, raw);
-    connection.onClose = (reason) => {
-      closedNow();
-      if (this.closing || member.state === "left" || member.state === "failed") return;
-      this.fail(member, `connection closed: ${reason}`);
-    };
+    this.attach(member, connection);
+    this.markMeta();
+    this.writer.member(member);
     const runSetup = !this.seeded && this.seeder === undefined;
     if (runSetup) this.seeder = member;
-    trySend(connection, {
+    this.post(member, {
       t: "welcome",
       memberId: id,
       settings: this.settings,
       runSetup,
       idBase: id * 2 ** 32,
+      outSeq: 0,
     });
     this.log(
       `member ${id} joined from ${member.address} (scene ${scene})${
@@ -427,6 +363,114 @@ export class Coordinator {
     );
     // Before setup has checkpointed, every partition is parked: the seeder takes them all.
     this.rebalance();
+  }
+
+  /**
+   * Takes a member back after it lost its connection (to this coordinator, or to the leader
+   * before this one): same id, same partitions, the arrivals it has not applied sent again, and
+   * it resends its own transfers after `outSeq`. A partition the store gives it that it no
+   * longer claims was handed over: its handoff is among the transfers it resends.
+   */
+  private rejoin(connection: Connection, message: Extract<MemberMessage, { t: "rejoin" }>): void {
+    const member = this.members.get(message.memberId);
+    const claimed = new Set(message.partitions);
+    const foreign = member === undefined
+      ? []
+      : [...claimed].filter((p) => !member.partitions.has(p));
+    if (member === undefined || member.state === "left" || foreign.length > 0) {
+      return this.refuse(
+        connection,
+        `member ${message.memberId} is not a member of this cluster any more (${
+          member === undefined
+            ? "it was failed over, or this coordinator started without its state"
+            : `partitions ${foreign.join(", ")} are not its own`
+        }); restart it to join afresh`,
+      );
+    }
+    if (member.connection !== undefined) {
+      member.connection.onClose = undefined;
+      member.connection.onMessage = undefined;
+      member.connection.close("replaced by the member's new connection");
+    }
+    this.attach(member, connection);
+    member.state = member.state === "leaving" ? "leaving" : "active";
+    member.lastHeartbeatMs = this.progress.now(this.clock());
+    member.tick = message.tick;
+    // What was sent on its old connection may never have arrived: a revoke is sent again, and
+    // a partition it neither claims nor hands over is one whose assign was lost: sent again.
+    const handedOver = new Set(message.handedOver);
+    const revokeAgain: number[] = [];
+    const assignAgain: Partition[] = [];
+    for (const partition of member.partitions) {
+      const part = this.parts[partition];
+      if (claimed.has(partition)) {
+        if (part.moving) revokeAgain.push(partition);
+      } else if (handedOver.has(partition)) part.moving = true;
+      else assignAgain.push(part);
+    }
+    this.post(member, {
+      t: "welcome",
+      memberId: member.id,
+      settings: this.settings,
+      runSetup: false,
+      idBase: member.id * 2 ** 32,
+      outSeq: member.outSeq,
+    });
+    for (const partition of revokeAgain) this.post(member, { t: "revoke", partition });
+    for (const part of assignAgain) {
+      part.moving = false;
+      this.post(member, { t: "assign", partition: part.id, state: part.base });
+    }
+    const missed = member.log.arrivalsAfter(message.appliedSeq);
+    for (const entry of missed) {
+      this.post(member, {
+        t: "transfer",
+        partition: entry.partition,
+        state: entry.state,
+        seq: entry.seq,
+      });
+    }
+    this.log(
+      `member ${member.id} rejoined from ${connection.remote} with partitions ` +
+        `${list(claimed)}; ${missed.length} arrivals sent again`,
+    );
+    this.rebalance();
+  }
+
+  private newMember(id: number, address: string): Member {
+    const nowMs = this.clock();
+    return newMember(id, address, {
+      nowMs,
+      progressMs: this.progress.now(nowMs),
+      logEntriesMax: this.limits.memberLogEntriesMax,
+    });
+  }
+
+  /** Makes `connection` the member's. Its close fails the member, or (shared store) sets it adrift. */
+  private attach(member: Member, connection: Connection): void {
+    let closedNow!: () => void;
+    member.closed = new Promise((resolve) => closedNow = resolve);
+    member.connection = connection;
+    connection.onMessage = (raw) => this.onMemberMessage(member, raw);
+    connection.onClose = (reason) => {
+      closedNow();
+      if (member.connection !== connection) return;
+      member.connection = undefined;
+      if (this.closing || member.state === "left" || member.state === "failed") return;
+      if (!this.store.shared) return this.fail(member, `connection closed: ${reason}`);
+      // With standbys a member may drop a coordinator it thinks silent and come back: it has
+      // the failure timeout to do so, as after a change of leader.
+      member.state = "adrift";
+      this.log(
+        `member ${member.id} lost its connection (${reason}); it has ` +
+          `${this.failureTimeoutMs} ms to rejoin`,
+      );
+    };
+  }
+
+  /** Sends to a member once what the message reflects is written; nothing while it is adrift. */
+  private post(member: Member, message: Outgoing): void {
+    if (member.connection !== undefined) this.journal.post(member.connection, message);
   }
 
   private onMemberMessage(member: Member, raw: RawMessage): void {
@@ -442,10 +486,15 @@ export class Coordinator {
     if (wrong !== undefined) return this.fail(member, `protocol error: ${message.t}: ${wrong}`);
     switch (message.t) {
       case "join":
-        return this.fail(member, "protocol error: join sent twice");
+      case "rejoin":
+        return this.fail(member, `protocol error: ${message.t} on a joined connection`);
       case "heartbeat":
         return this.onHeartbeat(member, message);
       case "transfer":
+        // Sent again after a rejoin, and already taken (by this leader or the one before).
+        if (message.seq !== 0 && message.seq <= member.outSeq) return;
+        if (message.seq !== 0) member.outSeq = message.seq;
+        this.writer.member(member);
         return this.onTransfer(member, message.partition, message.state, message.handoff);
       case "checkpoint":
         return this.onCheckpoint(member, message);
@@ -466,7 +515,7 @@ export class Coordinator {
   }
 
   private onHeartbeat(member: Member, message: Extract<MemberMessage, { t: "heartbeat" }>): void {
-    this.measureRate(member, message.tick);
+    measureRate(member, message.tick, this.clock(), this.settings.heartbeatIntervalMs);
     member.lastHeartbeatMs = this.progress.now(this.clock());
     if (member.state === "suspect") {
       member.state = "active";
@@ -474,6 +523,18 @@ export class Coordinator {
     }
     member.tick = message.tick;
     member.tickMsMean = message.tickMsMean;
+    // Its transfers up to outSeq are written once this goes out: it may drop them. Sent when
+    // there is something new to acknowledge, and with standbys often enough that the member
+    // can tell a live coordinator from a stopped one; an idle member of a memory store gets none.
+    const nowMs = this.clock();
+    const silenceMs = this.settings.coordinatorSilenceMs;
+    if (
+      member.outSeq > member.ackedSeq || (silenceMs > 0 && nowMs - member.ackedMs >= silenceMs / 4)
+    ) {
+      member.ackedSeq = member.outSeq;
+      member.ackedMs = nowMs;
+      this.post(member, { t: "ack", seq: member.outSeq });
+    }
     member.counts.clear();
     for (const [partition, entities] of message.counts) {
       member.counts.set(partition, entities);
@@ -495,8 +556,9 @@ export class Coordinator {
         `protocol error: handoff of partition ${partition}, which it was not asked for`,
       );
     }
-    this.record(member, { kind: "depart", ids: new Set(batchIds(state)) });
     const entities = batchCount(state);
+    if (entities === 0 && !handoff) return; // an empty crossing changes nothing
+    this.record(member, { kind: "depart", ids: batchIds(state) });
     this.transferredEntities += entities;
     this.transferFrames++;
     this.onEvent?.({ kind: "transfer", partition, member: member.id, entities, handoff });
@@ -509,11 +571,14 @@ export class Coordinator {
     const owner = part.owner;
     if (owner === undefined || part.moving || owner.state === "failed" || owner.state === "left") {
       part.held.push(state);
+      this.writer.held(part);
       return;
     }
     owner.seq++;
+    this.writer.member(owner);
     this.record(owner, { kind: "arrive", seq: owner.seq, partition: part.id, state });
-    trySend(owner.connection, { t: "transfer", partition: part.id, state, seq: owner.seq });
+    // An adrift owner gets it from its log when it rejoins.
+    this.post(owner, { t: "transfer", partition: part.id, state, seq: owner.seq });
   }
 
   private onHandoff(member: Member, part: Partition, state: EntityBatch): void {
@@ -521,6 +586,9 @@ export class Coordinator {
     part.moving = false;
     part.owner = undefined;
     part.held.unshift(state);
+    this.writer.held(part);
+    this.writer.owner(part);
+    this.writer.member(member);
     const next = part.nextOwner !== undefined && this.isLive(part.nextOwner)
       ? part.nextOwner
       : this.leastLoaded(this.liveMembers());
@@ -532,23 +600,27 @@ export class Coordinator {
   }
 
   private onCheckpoint(member: Member, message: Extract<MemberMessage, { t: "checkpoint" }>): void {
-    const cut = member.logStart + member.log.length;
     // Arrivals not yet applied at the cut come after it: replay them on restore.
-    member.log = member.log.filter((e) => e.kind === "arrive" && e.seq > message.appliedSeq);
-    member.logStart = cut;
+    const cut = member.log.cut(message.appliedSeq);
+    this.writer.log(member);
     member.checkpointTick = message.tick;
+    this.writer.member(member);
     for (const { partition, state } of message.parts) {
       const part = this.parts[partition];
       if (part.owner !== member) continue; // stale: handed over or failed over meanwhile
       part.base = state;
       part.entities = batchCount(state);
     }
-    for (const partition of member.partitions) this.parts[partition].basePos = cut;
+    for (const partition of member.partitions) {
+      this.parts[partition].basePos = cut;
+      this.writer.base(this.parts[partition]);
+    }
     if (
       this.seeder === member && !this.seeded && message.parts.length === this.settings.partitions
     ) {
       this.seeded = true;
       this.seeder = undefined;
+      this.markMeta();
       this.log(
         `setup done on member ${member.id}: ${
           message.parts.reduce((n, p) => n + batchCount(p.state), 0)
@@ -576,8 +648,9 @@ export class Coordinator {
     member.state = "left";
     this.retire(member);
     this.log(`member ${member.id} left; nothing lost`);
-    trySend(member.connection, { t: "shutdown", reason: "left the cluster" });
-    void withDeadline(member.closed, CLOSE_GRACE_MS).then(() => member.connection.close("left"));
+    const connection = member.connection;
+    this.post(member, { t: "shutdown", reason: "left the cluster" });
+    void withDeadline(member.closed, CLOSE_GRACE_MS).then(() => connection?.close("left"));
     if (this.seeder === member) this.seeder = undefined;
   }
 
@@ -587,17 +660,20 @@ export class Coordinator {
     part.owner = member;
     part.moving = false;
     part.base = state;
-    part.basePos = member.logStart + member.log.length;
+    part.basePos = member.log.end;
     part.entities = batchCount(state);
     member.partitions.add(part.id);
-    trySend(member.connection, { t: "assign", partition: part.id, state });
+    this.writer.held(part);
+    this.writer.base(part);
+    this.writer.member(member);
+    this.post(member, { t: "assign", partition: part.id, state });
   }
 
   private revoke(part: Partition): void {
     const to = part.nextOwner?.id ?? null;
     this.onEvent?.({ kind: "revoke", partition: part.id, member: part.owner!.id, to });
     part.moving = true;
-    trySend(part.owner!.connection, { t: "revoke", partition: part.id });
+    this.post(part.owner!, { t: "revoke", partition: part.id });
   }
 
   /**
@@ -633,7 +709,7 @@ export class Coordinator {
     const wasSeeder = this.seeder === member;
     member.state = "failed";
     this.retire(member);
-    member.connection.close(reason);
+    member.connection?.close(reason);
     if (wasSeeder) this.seeder = undefined;
     const partitions = [...member.partitions];
     if (partitions.length === 0) {
@@ -641,12 +717,15 @@ export class Coordinator {
       return;
     }
     this.failovers++;
+    this.markMeta();
     const resumed: string[] = [];
     for (const partition of partitions) {
       const part = this.parts[partition];
-      part.held.unshift(this.restore(member, part));
+      part.held.unshift(member.log.restore(part.id, part.base, part.basePos));
       part.owner = undefined;
       part.moving = false;
+      this.writer.held(part);
+      this.writer.owner(part);
       // Before setup has checkpointed there is nothing to resume: park for the next seeder.
       const next = !this.seeded
         ? undefined
@@ -663,79 +742,30 @@ export class Coordinator {
     }
     const lost = wasSeeder && !this.seeded
       ? "setup had not checkpointed: its entities are lost; the next member to join runs setup"
-      : this.lossText(member);
+      : lossText(member, this.progress.now(this.clock()), this.settings.heartbeatIntervalMs);
     this.log(`member ${member.id} failed (${reason}); partitions ${resumed.join(", ")} ${lost}`);
     const lostTicks = Math.max(0, member.tick - member.checkpointTick);
     this.onEvent?.({ kind: "failover", member: member.id, reason, partitions, lostTicks });
     this.rebalance();
   }
 
-  /**
-   * Updates a member's tick rate over spans of at least one heartbeat interval of wall time: the
-   * member keeps ticking while the coordinator stalls, so a burst of heartbeats read after a stall
-   * must not look like a fast member.
-   */
-  private measureRate(member: Member, tick: number): void {
-    const wallMs = this.clock();
-    const spanMs = wallMs - member.rateFromMs;
-    if (spanMs < this.settings.heartbeatIntervalMs || tick < member.rateFromTick) return;
-    const ticksPerMs = (tick - member.rateFromTick) / spanMs;
-    // Smoothed: one heartbeat held up behind a transfer must not halve or double the rate.
-    member.ticksPerMs = member.ticksPerMs === 0
-      ? ticksPerMs
-      : member.ticksPerMs + RATE_SMOOTHING * (ticksPerMs - member.ticksPerMs);
-    member.rateFromMs = wallMs;
-    member.rateFromTick = tick;
-  }
-
-  /**
-   * What a failover loses, in the member's ticks: from its checkpoint to the tick it last
-   * reported, plus what it may have run since that heartbeat at its measured rate (at most one
-   * heartbeat interval's worth: running longer, it would have sent another).
-   */
-  private lossText(member: Member): string {
-    const reportedTicks = Math.max(0, member.tick - member.checkpointTick);
-    const sinceMs = this.progress.now(this.clock()) - member.lastHeartbeatMs;
-    const unreportedTicks = Math.round(
-      member.ticksPerMs * Math.min(sinceMs, this.settings.heartbeatIntervalMs),
-    );
-    const range = unreportedTicks === 0
-      ? `${reportedTicks}`
-      : `${reportedTicks} to ${reportedTicks + unreportedTicks}`;
-    return `from the checkpoint at tick ${member.checkpointTick}: ${range} ticks of state lost ` +
-      `(it last reported tick ${member.tick}, ${Math.round(sinceMs)} ms before; entity count ` +
-      `conserved)`;
-  }
-
-  /** A failed member's partition: its base with the log since replayed over it. */
-  private restore(member: Member, part: Partition): EntityBatch {
-    let state = part.base;
-    for (let k = Math.max(0, part.basePos - member.logStart); k < member.log.length; k++) {
-      const entry = member.log[k];
-      if (entry.kind === "arrive") {
-        if (entry.partition === part.id) state = mergeBatches([state, entry.state]);
-      } else {
-        state = filterBatch(state, (id) => !entry.ids.has(id));
-      }
-    }
-    return state;
-  }
-
   private record(member: Member, entry: LogEntry): void {
-    if (member.log.length >= this.limits.memberLogEntriesMax) {
+    if (member.log.full) {
       this.fail(
         member,
-        `${member.log.length} transfers since its last checkpoint (memberLogEntriesMax is ` +
+        `${member.log.entries.length} transfers since its last checkpoint (memberLogEntriesMax is ` +
           `${this.limits.memberLogEntriesMax}); checkpoint more often (checkpointEveryTicks, ` +
           `--checkpoint-every)`,
       );
       return;
     }
-    member.log.push(entry);
+    member.log.append(entry);
+    this.writer.log(member);
   }
 
   private retire(member: Member): void {
     this.members.delete(member.id);
+    this.writer.drop(member);
     this.history.unshift(member);
     if (this.history.length > HISTORY_MAX) this.history.pop();
     // Setup never finished and no member holds the scene: it was never the cluster's.
@@ -746,6 +776,48 @@ export class Coordinator {
           "runs setup",
       );
     }
+  }
+
+  /** Continues from what the store held when this coordinator took over. */
+  private adopt(stored: StoredCluster): void {
+    const meta = stored.meta!;
+    if (meta.partitions !== this.settings.partitions) {
+      throw new ClusterError(
+        `the store (${this.store.name}) holds a cluster of ${meta.partitions} partitions and ` +
+          `this coordinator has ${this.settings.partitions}: start it with --partitions ` +
+          `${meta.partitions}, or give it another store`,
+      );
+    }
+    this.seeded = meta.seeded;
+    this.layout = meta.layout === null
+      ? undefined
+      : new SceneLayout(meta.layout.components, meta.layout.fieldBytes);
+    this.nextMemberId = meta.nextMemberId;
+    this.failovers = meta.failovers;
+    restoreFromStore(
+      stored,
+      this.members,
+      this.parts,
+      (id, address) => this.newMember(id, address),
+    );
+    // A leader that died during setup: the member that ran it still holds every partition.
+    if (!this.seeded) this.seeder = [...this.members.values()].find((m) => m.partitions.size > 0);
+    this.log(
+      `continues from the store (${this.store.name}, epoch ${this.epoch}): ` +
+        `${this.members.size} members have ${this.failureTimeoutMs} ms to rejoin`,
+    );
+  }
+
+  private markMeta(): void {
+    this.writer.meta(() => ({
+      partitions: this.settings.partitions,
+      seeded: this.seeded,
+      layout: this.layout === undefined
+        ? null
+        : { components: this.layout.components, fieldBytes: this.layout.fieldBytes },
+      nextMemberId: this.nextMemberId,
+      failovers: this.failovers,
+    }));
   }
 
   private isLive(member: Member): boolean {
@@ -771,16 +843,6 @@ export class Coordinator {
 
 function list(partitions: Iterable<number>): string {
   return [...partitions].sort((a, b) => a - b).join(", ") || "(none)";
-}
-
-/** Sends unless the connection is closed or its queue is full (then it closes: the peer is too slow). */
-function trySend(connection: Connection, message: Outgoing): void {
-  if (connection.closed) return;
-  try {
-    connection.send(message);
-  } catch (error) {
-    connection.close(`send failed: ${(error as Error).message}`);
-  }
 }
 
 function withDeadline(promise: Promise<void>, ms: number): Promise<void> {

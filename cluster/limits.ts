@@ -41,6 +41,13 @@ export interface ClusterLimits {
   readonly handshakeBytesMax: number;
   /** MessagePack values (map keys included) one frame may hold: bounds the work of decoding it. */
   readonly frameElementsMax: number;
+  /**
+   * The leader lease of coordinators sharing a store: renewed every third of it, and a standby
+   * takes over once it has expired, so a leader killed is replaced within about this long.
+   */
+  readonly leaseMs: number;
+  /** How long a member that lost its coordinator keeps running and looking for one. */
+  readonly coordinatorGraceMs: number;
 }
 
 /** A key of the table. */
@@ -71,6 +78,8 @@ export const CLUSTER_LIMIT_RANGES: Readonly<Record<ClusterLimitKey, LimitRange>>
   handshakeFrameBytesMax: [256, FRAME_PAYLOAD_BYTES_LIMIT],
   handshakeBytesMax: [256, Number.MAX_SAFE_INTEGER],
   frameElementsMax: [16, 1 << 24],
+  leaseMs: [100, 600_000],
+  coordinatorGraceMs: [100, 86_400_000],
 });
 
 /**
@@ -96,6 +105,8 @@ export const DEFAULT_CLUSTER_LIMITS: Readonly<
   handshakeFrameBytesMax: 1024,
   handshakeBytesMax: 4096,
   frameElementsMax: 1 << 20,
+  leaseMs: 1_000,
+  coordinatorGraceMs: 10_000,
 });
 
 /** The default failure timeout, in heartbeat intervals. */

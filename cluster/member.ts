@@ -12,6 +12,14 @@
  * one: an assign or transfer inserts entities, a revoke moves a partition's
  * entities out and hands them over.
  *
+ * A member outlives its coordinator. Transfers it sends carry its own sequence numbers and stay
+ * in an outbox until the coordinator acknowledges them (on its answer to a heartbeat, once they
+ * are written to the store). When the connection closes, or the coordinator stays silent past
+ * `coordinatorSilenceMs` (standbys exist), the member keeps simulating, holds what it would
+ * send, and tries every coordinator address it knows for `coordinatorGraceMs`: the leader takes
+ * it back (rejoin: same id, same partitions), it resends what was not acknowledged and gets the
+ * arrivals it had not applied. Past the grace it stops with a line that says so.
+ *
  * @module
  */
 
@@ -22,6 +30,7 @@ import { checkSecret, connectAuthenticated } from "./auth.ts";
 import { batchCount, emptyBatch, type EntityBatch } from "./batch.ts";
 import { PartitionMap } from "./partition_map.ts";
 import { ClusterError } from "./errors.ts";
+import { DEFAULT_CLUSTER_LIMITS } from "./limits.ts";
 import {
   checkCoordinatorMessage,
   type ClusterSettings,
@@ -36,6 +45,10 @@ export interface MemberOptions {
   readonly transport: Transport;
   readonly host: string;
   readonly port: number;
+  /** More coordinators (standbys) to try, after host:port, when it is lost. */
+  readonly alternates?: readonly { readonly host: string; readonly port: number }[];
+  /** How long to keep looking for a coordinator (limits.ts coordinatorGraceMs if omitted). */
+  readonly coordinatorGraceMs?: number;
   /** The shared secret: at least 16 bytes that are not whitespace. */
   readonly secret: string;
   readonly scene: Scene;
@@ -84,7 +97,14 @@ export class ClusterMember {
   readonly done: Promise<string>;
   /** True if the member stopped because something failed (not a shutdown or a finished leave). */
   failed = false;
-  private readonly connection: Connection;
+  private connection: Connection | undefined;
+  private readonly options: MemberOptions;
+  /** Transfers sent and not yet acknowledged, oldest first; resent after a rejoin. */
+  private outbox: Extract<MemberMessage, { t: "transfer" }>[] = [];
+  private outSeq = 0;
+  /** When the coordinator was last heard from (performance.now). */
+  private heardMs = 0;
+  private readonly coordinatorSilenceMs: number;
   private readonly map: PartitionMap;
   private readonly owned: Uint8Array;
   private readonly log: (line: string) => void;
@@ -115,6 +135,8 @@ export class ClusterMember {
     options: MemberOptions,
   ) {
     this.connection = connection;
+    this.options = options;
+    this.coordinatorSilenceMs = welcome.settings.coordinatorSilenceMs;
     this.memberId = welcome.memberId;
     this.settings = welcome.settings;
     this.runtime = runtime;
@@ -131,15 +153,16 @@ export class ClusterMember {
   /** Connects, authenticates, joins and starts ticking. */
   static async join(options: MemberOptions): Promise<ClusterMember> {
     checkSecret(options.secret, "secret");
-    const connection = await connectAuthenticated(options.transport, options.host, options.port, {
-      secret: options.secret,
-      limits: options.limits,
-    });
+    const early: RawMessage[] = [];
+    const { connection, welcome } = await reachCoordinator(
+      options,
+      () => joinMessage(options.scene),
+      early,
+      options.alternates === undefined || options.alternates.length === 0
+        ? 0
+        : options.coordinatorGraceMs ?? DEFAULT_CLUSTER_LIMITS.coordinatorGraceMs,
+    );
     try {
-      const early: RawMessage[] = [];
-      const welcomed = awaitWelcome(connection, early, options.joinTimeoutMs ?? 10_000);
-      connection.send(joinMessage(options.scene));
-      const welcome = await welcomed;
       const runtime = await options.createRuntime({
         seed: (welcome.settings.seed + welcome.memberId) >>> 0,
         skipSetup: !welcome.runSetup,
@@ -158,7 +181,7 @@ export class ClusterMember {
     if (!this.stopped && !this.leaving) {
       this.leaving = true;
       this.log(`member ${this.memberId}: leaving, handing partitions over`);
-      this.send({ t: "leave" });
+      this.send({ t: "leave" }); // or after it rejoins, if it is looking for a coordinator
     }
     return this.done;
   }
@@ -184,9 +207,7 @@ export class ClusterMember {
   }
 
   private start(early: readonly RawMessage[], runSetup: boolean): void {
-    this.connection.onMessage = (raw) => this.onMessage(raw);
-    this.connection.onClose = (reason) =>
-      this.finish(`connection to the coordinator closed: ${reason}`, true);
+    this.attach(this.connection!);
     this.map.assignIds(() => this.nextId++);
     this.seeding = runSetup;
     for (const raw of early) this.onMessage(raw);
@@ -242,12 +263,29 @@ export class ClusterMember {
   private sendCrossings(): void {
     const out = this.map.collect((p) => this.owned[p] === 0, true);
     for (const [partition, state] of out) {
-      this.sentEntities += batchCount(state);
-      this.send({ t: "transfer", partition, state, handoff: false });
+      const entities = batchCount(state);
+      if (entities === 0) continue; // nothing crossed: no frame, no log entry, no store write
+      this.sentEntities += entities;
+      this.sendTransfer(partition, state, false);
     }
   }
 
+  /** Numbers a transfer, keeps it until acknowledged, and sends it if connected. */
+  private sendTransfer(partition: number, state: EntityBatch, handoff: boolean): void {
+    const message = { t: "transfer", partition, state, handoff, seq: ++this.outSeq } as const;
+    if (this.outbox.length >= DEFAULT_CLUSTER_LIMITS.memberLogEntriesMax) {
+      return this.finish(
+        `${this.outbox.length} transfers unacknowledged by the coordinator ` +
+          `(memberLogEntriesMax); stopping rather than growing without bound`,
+        true,
+      );
+    }
+    this.outbox.push(message);
+    if (this.connection !== undefined) this.send(message);
+  }
+
   private checkpoint(): void {
+    if (this.connection === undefined) return; // adrift: the next leader keeps the last one
     const cut = this.map.collect((p) => this.owned[p] === 1, false);
     const parts: { partition: number; state: EntityBatch }[] = [];
     this.owned.forEach((o, partition) => {
@@ -258,7 +296,14 @@ export class ClusterMember {
   }
 
   private heartbeat(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.connection === undefined) return;
+    const silentMs = performance.now() - this.heardMs;
+    if (this.coordinatorSilenceMs > 0 && silentMs > this.coordinatorSilenceMs) {
+      return this.lose(
+        `the coordinator has been silent for ${Math.round(silentMs)} ms (coordinatorSilenceMs ` +
+          `${this.coordinatorSilenceMs})`,
+      );
+    }
     this.map.countByPartition(this.counts);
     const counts: [number, number][] = [];
     this.owned.forEach((o, p) => o === 1 && counts.push([p, this.counts[p]]));
@@ -269,6 +314,7 @@ export class ClusterMember {
 
   private onMessage(raw: RawMessage): void {
     if (this.stopped) return;
+    this.heardMs = performance.now();
     let message: CoordinatorMessage;
     try {
       message = checkCoordinatorMessage(raw, this.settings.partitions);
@@ -296,6 +342,8 @@ export class ClusterMember {
         return this.handOver(message.partition);
       case "shutdown":
         return this.finish(message.reason, false);
+      case "ack":
+        return this.acknowledged(message.seq);
       case "welcome":
         return this.finish("protocol error: a second welcome", true);
     }
@@ -305,15 +353,93 @@ export class ClusterMember {
     this.owned[partition] = 0;
     const state = this.map.collect((p) => p === partition, true).get(partition) ?? emptyBatch();
     this.sentEntities += batchCount(state);
-    this.send({ t: "transfer", partition, state, handoff: true });
+    this.sendTransfer(partition, state, true);
+  }
+
+  /** Drops transfers up to `seq` from the outbox: the coordinator has written them. */
+  private acknowledged(seq: number): void {
+    let k = 0;
+    while (k < this.outbox.length && this.outbox[k].seq <= seq) k++;
+    if (k > 0) this.outbox.splice(0, k);
+  }
+
+  private attach(connection: Connection): void {
+    this.connection = connection;
+    this.heardMs = performance.now();
+    connection.onMessage = (raw) => this.onMessage(raw);
+    connection.onClose = (reason) => {
+      if (this.connection === connection) this.lose(`connection closed: ${reason}`);
+    };
+  }
+
+  /**
+   * The coordinator is gone (or silent): keep simulating, hold what would be sent, and look for
+   * a coordinator (this one back, or the leader after it) for coordinatorGraceMs.
+   */
+  private lose(why: string): void {
+    if (this.stopped || this.connection === undefined) return;
+    const connection = this.connection;
+    this.connection = undefined;
+    connection.onClose = undefined;
+    connection.onMessage = undefined;
+    connection.close(why);
+    const graceMs = this.options.coordinatorGraceMs ?? DEFAULT_CLUSTER_LIMITS.coordinatorGraceMs;
+    this.log(
+      `member ${this.memberId}: lost the coordinator at tick ${this.ticks} (${why}); still ` +
+        `running, holding ` +
+        `transfers, looking for a coordinator for up to ${graceMs} ms`,
+    );
+    const early: RawMessage[] = [];
+    reachCoordinator(this.options, () => this.rejoinMessage(), early, graceMs, () => this.stopped)
+      .then(({ connection, welcome }) => this.rejoined(connection, welcome, early))
+      .catch((error) => this.finish((error as Error).message, true));
+  }
+
+  private rejoinMessage(): Extract<MemberMessage, { t: "rejoin" }> {
+    const partitions: number[] = [];
+    this.owned.forEach((o, p) => o === 1 && partitions.push(p));
+    return {
+      ...joinMessage(this.options.scene),
+      t: "rejoin",
+      memberId: this.memberId,
+      partitions,
+      handedOver: this.outbox.filter((m) => m.handoff).map((m) => m.partition),
+      appliedSeq: this.appliedSeq,
+      tick: this.ticks,
+    };
+  }
+
+  private rejoined(
+    connection: Connection,
+    welcome: Extract<CoordinatorMessage, { t: "welcome" }>,
+    early: readonly RawMessage[],
+  ): void {
+    if (this.stopped) return connection.close("the member stopped");
+    if (welcome.memberId !== this.memberId) {
+      connection.close("welcomed as another member");
+      return this.finish(
+        `the coordinator took member ${this.memberId} back as member ${welcome.memberId}`,
+        true,
+      );
+    }
+    this.attach(connection);
+    this.acknowledged(welcome.outSeq);
+    for (const message of this.outbox) this.send(message);
+    this.log(
+      `member ${this.memberId}: rejoined the coordinator at ${connection.remote}; ` +
+        `${this.outbox.length} held transfers sent again`,
+    );
+    for (const raw of early) this.onMessage(raw);
+    if (this.leaving) this.send({ t: "leave" });
+    this.heartbeat();
   }
 
   private send(message: MemberMessage): void {
-    if (this.stopped) return;
+    if (this.stopped || this.connection === undefined) return;
     try {
       this.connection.send(message);
     } catch (error) {
-      this.finish(`cannot send to the coordinator: ${(error as Error).message}`, true);
+      this.lose(`cannot send to the coordinator: ${(error as Error).message}`);
     }
   }
 
@@ -323,7 +449,11 @@ export class ClusterMember {
     this.failed = failed;
     clearTimeout(this.tickTimer);
     clearInterval(this.heartbeatTimer);
-    void this.connection.drained().then(() => this.connection.close(reason));
+    const connection = this.connection;
+    if (connection !== undefined) {
+      connection.onClose = undefined;
+      void connection.drained().then(() => connection.close(reason));
+    }
     this.resolveDone(reason);
   }
 }
@@ -372,7 +502,10 @@ function awaitWelcome(
       clearTimeout(timer);
       if (raw.t === "error") {
         return reject(
-          new ClusterError(`the coordinator refused: ${String(raw.message).slice(0, 300)}`),
+          new CoordinatorRefusal(
+            `the coordinator refused: ${String(raw.message).slice(0, 300)}`,
+            raw.retry === true,
+          ),
         );
       }
       try {
@@ -385,4 +518,71 @@ function awaitWelcome(
       }
     };
   });
+}
+
+/** A coordinator said no; `retry` when it is a standby (the leader may take the member). */
+class CoordinatorRefusal extends ClusterError {
+  readonly retry: boolean;
+  constructor(message: string, retry: boolean) {
+    super(message);
+    this.retry = retry;
+  }
+}
+
+/** How long to wait between rounds over every coordinator address. */
+const REACH_RETRY_MS = 100;
+/** How long one address may take to authenticate when there are others to try. */
+const ATTEMPT_MS = 1_000;
+
+/**
+ * Connects to a coordinator that welcomes `first()`: host:port, then the alternates, round after
+ * round for up to `graceMs` (one round if 0). A standby's refusal or an unreachable address
+ * moves on to the next; any other refusal (a wrong secret, an unknown member) ends the search.
+ */
+async function reachCoordinator(
+  options: MemberOptions,
+  first: () => MemberMessage,
+  early: RawMessage[],
+  graceMs: number,
+  stopped: () => boolean = () => false,
+): Promise<{ connection: Connection; welcome: Extract<CoordinatorMessage, { t: "welcome" }> }> {
+  const addresses = [{ host: options.host, port: options.port }, ...(options.alternates ?? [])];
+  const deadline = performance.now() + graceMs;
+  let last: Error | undefined;
+  for (let round = 0; round === 0 || performance.now() < deadline; round++) {
+    for (const { host, port } of addresses) {
+      if (stopped()) throw new ClusterError("the member stopped while looking for a coordinator");
+      let connection: Connection | undefined;
+      try {
+        connection = await connectAuthenticated(options.transport, host, port, {
+          secret: options.secret,
+          limits: options.limits,
+          // With other coordinators to try, one stopped (SIGSTOP) must not hold the search up.
+          timeoutMs: addresses.length > 1 ? ATTEMPT_MS : options.joinTimeoutMs ?? 10_000,
+        });
+        early.length = 0;
+        const welcomed = awaitWelcome(connection, early, options.joinTimeoutMs ?? 10_000);
+        connection.send(first());
+        return { connection, welcome: await welcomed };
+      } catch (error) {
+        connection?.close(`no welcome: ${(error as Error).message}`);
+        last = error as Error;
+        // A standby, an address with nothing listening, a coordinator stopped or busy: try the
+        // next. A wrong secret, another scene, an unknown member: no other coordinator differs.
+        const moveOn = error instanceof CoordinatorRefusal
+          ? error.retry
+          : !/authentication failed: (the (server|peer) refused|.*wrong secret)/i.test(
+            last.message,
+          );
+        if (!moveOn || graceMs === 0 && addresses.length === 1) throw error;
+      }
+    }
+    if (graceMs === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, REACH_RETRY_MS));
+  }
+  throw new ClusterError(
+    `no coordinator took this member within ${graceMs} ms (coordinatorGraceMs, ` +
+      `--coordinator-grace-ms) at ${addresses.map((a) => `${a.host}:${a.port}`).join(", ")}; ` +
+      `last: ${last?.message ?? "none"}`,
+  );
 }

@@ -17,6 +17,8 @@
  * | transfer   | both        | entities for `partition` (a crossing, or a handoff)             |
  * | checkpoint | member      | every owned partition's entities at one tick (a consistent cut) |
  * | leave      | member      | hand everything over, then let me go                            |
+ * | rejoin     | member      | take me back: same id, these partitions, applied up to `seq`    |
+ * | ack        | coordinator | your transfers up to `seq` are written: drop them               |
  * | shutdown   | coordinator | stop now (after a leave, or when the coordinator stops)         |
  * | status?    | client      | asks for `status`                                               |
  * | status     | coordinator | members and partitions                                          |
@@ -36,10 +38,23 @@ export interface ClusterSettings {
   readonly heartbeatIntervalMs: number;
   readonly checkpointEveryTicks: number;
   readonly seed: number;
+  /**
+   * Silence from the coordinator after which a member drops it and looks for another (a
+   * standby that took over); 0 means never (the memory store: there is no other).
+   */
+  readonly coordinatorSilenceMs: number;
 }
 
 /** A member's state, as the coordinator sees it. */
-export type MemberState = "joining" | "active" | "suspect" | "leaving" | "left" | "failed";
+export type MemberState =
+  | "joining"
+  | "active"
+  | "suspect"
+  /** Known from the store after a change of leader, not yet reconnected. */
+  | "adrift"
+  | "leaving"
+  | "left"
+  | "failed";
 
 /** One member in a status answer. */
 export interface MemberStatus {
@@ -75,6 +90,14 @@ export interface ClusterStatus {
   readonly checkpointEveryTicks: number;
   readonly transfers: { readonly entities: number; readonly frames: number };
   readonly failovers: number;
+  /** "leader", or "standby" (then members and partitions are the store's view). */
+  readonly role?: "leader" | "standby";
+  /** The leader's address for members, if one holds the lease. */
+  readonly leader?: string | null;
+  /** The leader's epoch. */
+  readonly epoch?: number;
+  /** "memory" or the Redis URL (without its password). */
+  readonly store?: string;
 }
 
 /** Member to coordinator. */
@@ -99,6 +122,8 @@ export type MemberMessage =
     readonly state: EntityBatch;
     /** True when this is a revoked partition's live state. */
     readonly handoff: boolean;
+    /** The member's outbound sequence number (1, 2, ...); 0 for an unnumbered transfer. */
+    readonly seq: number;
   }
   | {
     readonly t: "checkpoint";
@@ -107,7 +132,21 @@ export type MemberMessage =
     readonly appliedSeq: number;
     readonly parts: readonly { readonly partition: number; readonly state: EntityBatch }[];
   }
-  | { readonly t: "leave" };
+  | { readonly t: "leave" }
+  | {
+    /** A member that lost its coordinator, back (to it, or to the leader that replaced it). */
+    readonly t: "rejoin";
+    readonly memberId: number;
+    readonly scene: string;
+    readonly components: readonly string[];
+    readonly fieldBytes: readonly (readonly number[])[];
+    readonly partitions: readonly number[];
+    /** Partitions whose handoff it holds unacknowledged (it sends them again after). */
+    readonly handedOver: readonly number[];
+    /** The last arrival it applied. */
+    readonly appliedSeq: number;
+    readonly tick: number;
+  };
 
 /** Coordinator to member. */
 export type CoordinatorMessage =
@@ -119,6 +158,8 @@ export type CoordinatorMessage =
     readonly runSetup: boolean;
     /** Cluster ids this member gives start above this (member serial times 2^32). */
     readonly idBase: number;
+    /** For a rejoin: the last of the member's transfers the coordinator holds (resend the rest). */
+    readonly outSeq: number;
   }
   | {
     readonly t: "assign";
@@ -132,7 +173,9 @@ export type CoordinatorMessage =
     readonly state: EntityBatch;
     readonly seq: number;
   }
-  | { readonly t: "shutdown"; readonly reason: string };
+  | { readonly t: "shutdown"; readonly reason: string }
+  /** The answer to a heartbeat: the member's transfers up to `seq` are written; drop them. */
+  | { readonly t: "ack"; readonly seq: number };
 
 /** A message as decoded from a frame, before its check. */
 export type RawMessage = { readonly t: string; readonly [key: string]: unknown };
@@ -170,6 +213,7 @@ export function checkMemberMessage(raw: RawMessage, partitions: number): MemberM
         partition: partitionOfField(raw, "partition", partitions),
         state: batch(raw, "state"),
         handoff: raw.handoff === true,
+        seq: raw.seq === undefined ? 0 : count(raw, "seq"),
       };
     case "checkpoint":
       return {
@@ -180,6 +224,20 @@ export function checkMemberMessage(raw: RawMessage, partitions: number): MemberM
       };
     case "leave":
       return { t: "leave" };
+    case "rejoin": {
+      const components = strings(raw, "components", 4096);
+      return {
+        t: "rejoin",
+        memberId: count(raw, "memberId"),
+        scene: text(raw, "scene", 256),
+        components,
+        fieldBytes: fieldSizes(raw, components.length),
+        partitions: partitionsOf(raw, "partitions", partitions),
+        handedOver: partitionsOf(raw, "handedOver", partitions),
+        appliedSeq: count(raw, "appliedSeq"),
+        tick: count(raw, "tick"),
+      };
+    }
     default:
       throw new ClusterError(`unknown message "${String(raw.t).slice(0, 40)}" from a member`);
   }
@@ -210,9 +268,13 @@ export function checkCoordinatorMessage(raw: RawMessage, partitions: number): Co
           heartbeatIntervalMs: setting(settings, "heartbeatIntervalMs"),
           checkpointEveryTicks: setting(settings, "checkpointEveryTicks"),
           seed: bounded(withT, "seed", 0, SEED_MAX),
+          coordinatorSilenceMs: settings.coordinatorSilenceMs === undefined
+            ? 0
+            : bounded(withT, "coordinatorSilenceMs", 0, 2 ** 31),
         },
         runSetup: raw.runSetup === true,
         idBase: count(raw, "idBase"),
+        outSeq: raw.outSeq === undefined ? 0 : count(raw, "outSeq"),
       };
     }
     case "assign":
@@ -232,6 +294,8 @@ export function checkCoordinatorMessage(raw: RawMessage, partitions: number): Co
       };
     case "shutdown":
       return { t: "shutdown", reason: text(raw, "reason", 1024) };
+    case "ack":
+      return { t: "ack", seq: count(raw, "seq") };
     default:
       throw new ClusterError(
         `unknown message "${String(raw.t).slice(0, 40)}" from the coordinator`,
@@ -292,6 +356,17 @@ function finite(raw: RawMessage, name: string): number {
   return value;
 }
 
+function partitionsOf(raw: RawMessage, name: string, partitions: number): number[] {
+  const value = field(raw, name) ?? [];
+  if (
+    !Array.isArray(value) || value.length > partitions ||
+    value.some((p) => !Number.isInteger(p) || p < 0 || p >= partitions)
+  ) {
+    fail(raw, name, `an array of at most ${partitions} partitions`);
+  }
+  return value as number[];
+}
+
 function partitionOfField(raw: RawMessage, name: string, partitions: number): number {
   return bounded(raw, name, 0, partitions - 1);
 }
@@ -343,9 +418,13 @@ function fieldSizes(raw: RawMessage, components: number): number[][] {
  */
 export class SceneLayout {
   readonly key: string;
+  readonly components: readonly string[];
+  readonly fieldBytes: readonly (readonly number[])[];
   private readonly sizes: Map<string, readonly number[]>;
 
   constructor(components: readonly string[], fieldBytes: readonly (readonly number[])[]) {
+    this.components = components;
+    this.fieldBytes = fieldBytes;
     this.sizes = new Map(components.map((name, i) => [name, fieldBytes[i]]));
     this.key = components.map((name, i) => `${name}:${fieldBytes[i].join(".")}`).join(",");
   }

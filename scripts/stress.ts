@@ -33,6 +33,8 @@ import {
 } from "../tests/fixtures/deque_stress.ts";
 import { runClusterChurn } from "../tests/fixtures/cluster_churn.ts";
 import { hostName } from "../core/_host.ts";
+import { runClusterChurnRedis } from "../tests/fixtures/cluster_churn_redis.ts";
+import { startRedis } from "../tests/fixtures/redis.ts";
 
 /** One stress test: `run` throws on failure and returns a one-line summary otherwise. */
 export interface StressCase {
@@ -64,6 +66,26 @@ export const CASES: readonly StressCase[] = [
       const summary = await runClusterChurn({ seed, events: 10, timeoutMs });
       return `${summary.events.length} membership changes, ${summary.failovers} failovers, ` +
         `${summary.entities} entities at the end, as spawned`;
+    },
+  },
+  {
+    name: "cluster-redis",
+    run: async (seed, timeoutMs) => {
+      const redis = await startRedis();
+      try {
+        const summary = await runClusterChurnRedis({
+          seed,
+          events: 12,
+          timeoutMs,
+          redisUrl: redis.url,
+          prefix: `stress${seed}`,
+        });
+        const crashes = summary.events.filter((e) => e.startsWith("crash")).length;
+        return `${summary.events.length} changes, ${crashes} coordinator crashes, ` +
+          `${summary.entities} entities at the end, as spawned`;
+      } finally {
+        await redis.stop();
+      }
     },
   },
   {

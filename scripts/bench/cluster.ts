@@ -24,6 +24,12 @@
  * 4. The cost of authenticating every frame (issue 13): sealing and
  *    opening a heartbeat frame, and bulk MB/s, in this process. See
  *    measureMacCost in _cluster_heartbeat.ts.
+ * 5. The cluster store in Redis (issue 16): takeover time after SIGKILL of
+ *    the leader with the default 1 s lease and with a 250 ms lease (targets
+ *    2 s and 0.5 s), Redis commands and bytes per heartbeat interval with 3
+ *    members on 64 partitions, and checkpoint throughput into Redis with
+ *    32-byte entities (target 1,000,000 entities/s). Needs redis-server.
+ *    See _cluster_store.ts.
  * Every figure is the median over rounds, and every run checks that the
  * work was real: world B ends with exactly the entities and field sums
  * world A had; after the failovers every member leaves and the coordinator
@@ -33,7 +39,7 @@
  * Usage:
  *   npx bun scripts/bench/cluster.ts [--json] [--quick] [--rounds N] [--only LIST]
  *   npx deno run -A scripts/bench/cluster.ts [same options]
- * `--only failover,transfer,heartbeat,mac` runs some parts. Children run this
+ * `--only failover,transfer,heartbeat,mac,store` runs some parts. Children run this
  * script with `--receiver` (transfer) or `--coordinator` (heartbeat CPU).
  *
  * @module
@@ -61,6 +67,12 @@ import {
   type TransferShape,
 } from "./_cluster_transfer.ts";
 import {
+  measureCheckpoint,
+  measureRedisLoad,
+  measureTakeover,
+  startRedis,
+} from "./_cluster_store.ts";
+import {
   benchOptions,
   formatNumber,
   formatTable,
@@ -72,7 +84,7 @@ import {
 } from "./_harness.ts";
 
 const SCRIPT = fileURLToPath(import.meta.url);
-const PARTS = ["transfer", "heartbeat", "failover", "mac"] as const;
+const PARTS = ["transfer", "heartbeat", "failover", "mac", "store"] as const;
 type Part = typeof PARTS[number];
 
 const FAILOVER_TARGET_MS = 1_000;
@@ -406,6 +418,127 @@ function macPart(options: Options, report: Report): void {
   report.details.mac = cost;
 }
 
+// --- store ------------------------------------------------------------------------------------
+
+/** Takeover targets by lease: the issue's 2 s with the default lease, 0.5 s with 250 ms. */
+const TAKEOVER_TARGETS_MS: readonly [leaseMs: number, targetMs: number][] = (process.env
+  .STATICECS_BENCH_LEASES ?? "1000,250").split(",").map((ms) => [Number(ms), Number(ms) * 2]);
+const STORE_SHIPS = 5_000;
+const CHECKPOINT_ENTITIES = 1_000_000;
+const CHECKPOINT_TARGET_PER_S = 1_000_000;
+
+async function storePart(options: Options, secret: string, report: Report): Promise<void> {
+  const redis = await startRedis();
+  try {
+    let db = 0;
+    for (const [leaseMs, targetMs] of TAKEOVER_TARGETS_MS) {
+      const result = await measureTakeover(redis, db++, {
+        rounds: options.rounds,
+        leaseMs,
+        secret,
+        ships: STORE_SHIPS,
+        partitions: 16,
+      }, (line) => progress(options, line));
+      const leads = median(result.samples.map((s) => s.leadsMs));
+      const back = median(result.samples.map((s) => s.membersBackMs));
+      const worst = Math.max(...result.samples.map((s) => s.leadsMs));
+      const caseName = `takeover, lease ${leaseMs} ms`;
+      report.rows.push(
+        { case: caseName, subject: "standby leads", value: leads, unit: "ms" },
+        { case: caseName, subject: "standby leads, worst", value: worst, unit: "ms" },
+        { case: caseName, subject: "members back", value: back, unit: "ms" },
+      );
+      report.ratios[`${caseName}: leads / ${targetMs} ms target`] = leads / targetMs;
+      report.table.push(
+        [
+          `${caseName} (SIGKILL)`,
+          "standby leads",
+          formatNumber(leads),
+          "ms",
+          ratioText(leads / targetMs, `of ${targetMs} ms`),
+        ],
+        ["", "worst", formatNumber(worst), "ms", ratioText(worst / targetMs, `of ${targetMs} ms`)],
+        ["", "3 members back", formatNumber(back), "ms"],
+      );
+      report.checks.push({
+        what: `${caseName}: after ${result.samples.length} takeovers every member left and the ` +
+          `leader held ${result.shipsCounted} of the ${STORE_SHIPS} ships`,
+        ok: result.shipsCounted === STORE_SHIPS,
+      });
+      report.details[caseName] = { samples: result.samples, standDowns: result.standDowns };
+      report.checks.push({
+        what: `${caseName}: ${result.standDowns} stand-downs of a live leader (a renewal ` +
+          `refused after a stall past the lease)`,
+        ok: true,
+      });
+    }
+    // Without ships: the cost of leases, heartbeats and empty checkpoints; with 5,000 ships
+    // crossing between members: transfers and checkpoints written too.
+    for (const ships of [0, STORE_SHIPS]) {
+      const load = await measureRedisLoad(redis, db++, {
+        secret,
+        ships,
+        windowMs: options.quick ? 2_000 : 5_000,
+      });
+      const commands = Object.values(load.commands).reduce((a, b) => a + b, 0);
+      const scripts = load.commands.eval ?? 0;
+      const caseName = `redis per heartbeat interval, ${ships} ships`;
+      report.rows.push(
+        { case: caseName, subject: "commands", value: commands, unit: "" },
+        { case: caseName, subject: "round trips (scripts)", value: scripts, unit: "" },
+        { case: caseName, subject: "bytes in", value: load.bytesIn, unit: "B" },
+        { case: caseName, subject: "bytes out", value: load.bytesOut, unit: "B" },
+      );
+      const byName = Object.entries(load.commands).map(([n, c]) => `${n} ${formatNumber(c, 1)}`)
+        .join(", ");
+      report.table.push(
+        [
+          `redis per 100 ms heartbeat, ${ships} ships`,
+          "commands",
+          formatNumber(commands, 1),
+          byName,
+        ],
+        [
+          "3 members, 64 partitions",
+          "bytes in / out",
+          `${formatNumber(load.bytesIn)} / ${formatNumber(load.bytesOut)}`,
+          "B",
+        ],
+      );
+      report.details[caseName] = { ...load, logs: undefined };
+    }
+    const checkpoint = await measureCheckpoint(redis, {
+      rounds: options.rounds,
+      entities: CHECKPOINT_ENTITIES,
+      partitions: 64,
+    });
+    const perS = median(checkpoint.perSecond);
+    report.rows.push({
+      case: "checkpoint into redis",
+      subject: "64 partitions",
+      value: perS,
+      unit: "entities/s",
+    });
+    report.ratios["checkpoint into redis / 1,000,000 entities/s target"] = perS /
+      CHECKPOINT_TARGET_PER_S;
+    report.table.push([
+      "checkpoint into redis (32 B)",
+      `${formatNumber(CHECKPOINT_ENTITIES)} in 64 partitions`,
+      formatNumber(perS),
+      "entities/s",
+      ratioText(perS / CHECKPOINT_TARGET_PER_S, "of 1M/s"),
+    ]);
+    report.checks.push({
+      what: `checkpoint: read back ${checkpoint.counted} of ${CHECKPOINT_ENTITIES} entities`,
+      ok: checkpoint.counted >= CHECKPOINT_ENTITIES,
+    });
+    report.details.checkpoint = checkpoint;
+  } finally {
+    await killAll();
+    await redis.stop();
+  }
+}
+
 // --- main -------------------------------------------------------------------------------------
 
 function progress(options: Options, line: string): void {
@@ -422,6 +555,7 @@ async function runParts(options: Options): Promise<Report> {
       heartbeat: () => heartbeatPart(options, secret, report),
       failover: () => failoverPart(options, secret, report),
       mac: () => Promise.resolve(macPart(options, report)),
+      store: () => storePart(options, secret, report),
     };
     for (const part of PARTS) if (options.parts.includes(part)) await run[part]();
   } finally {

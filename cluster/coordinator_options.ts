@@ -1,0 +1,69 @@
+/**
+ * How to run a coordinator (CoordinatorOptions) and what it tells a listener as it works
+ * (CoordinatorEvent): the inspector's log of handoffs, transfers and failovers.
+ *
+ * @module
+ */
+
+import type { ClusterLimits } from "./limits.ts";
+import type { ClusterStore, StoredCluster } from "./store.ts";
+
+/**
+ * How to run a coordinator: the cluster limits (limits.ts; `partitions` is required, every
+ * other bound has its default there) and the rest.
+ */
+export interface CoordinatorOptions extends Partial<ClusterLimits> {
+  readonly partitions: number;
+  /** The shared secret: at least 16 bytes that are not whitespace. */
+  readonly secret: string;
+  /** Seed the members' runtimes derive theirs from (0 if omitted). */
+  readonly seed?: number;
+  /** Where log lines go (stderr in the CLI). */
+  readonly log?: (line: string) => void;
+  /** Milliseconds now; `performance.now` if omitted. */
+  readonly clock?: () => number;
+  /** Hears handoffs, transfers and failovers as they happen (the inspector's log); optional. */
+  readonly onEvent?: (event: CoordinatorEvent) => void;
+  /** Where the state is written (a MemoryStore of its own if omitted). */
+  readonly store?: ClusterStore;
+  /** The leader epoch this coordinator writes under (0 with its own memory store). */
+  readonly epoch?: number;
+  /** What the store held when this coordinator took over, to continue from. */
+  readonly restored?: StoredCluster;
+  /** The lease (limits.ts leaseMs) its members are told, so they know when it went silent. */
+  readonly leaseMs?: number;
+  /** Its address for members, as status reports it. */
+  readonly address?: string;
+  /** Called once if a write is fenced or fails: the coordinator has stood down. */
+  readonly onStandDown?: (reason: string) => void;
+}
+
+/**
+ * What `CoordinatorOptions.onEvent` hears: a revoke starts a handoff, a
+ * transfer is a handoff's entities (or entities crossing between
+ * partitions), a failover restarts a dead member's partitions elsewhere.
+ */
+export type CoordinatorEvent =
+  | {
+    readonly kind: "revoke";
+    readonly partition: number;
+    readonly member: number;
+    /** The member meant to take it, if one is chosen. */
+    readonly to: number | null;
+  }
+  | {
+    readonly kind: "transfer";
+    readonly partition: number;
+    /** The sender. */
+    readonly member: number;
+    readonly entities: number;
+    readonly handoff: boolean;
+  }
+  | {
+    readonly kind: "failover";
+    readonly member: number;
+    readonly reason: string;
+    readonly partitions: readonly number[];
+    /** Ticks the member ran past its last checkpoint: state lost with it. */
+    readonly lostTicks: number;
+  };

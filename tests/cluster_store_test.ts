@@ -1,0 +1,226 @@
+/**
+ * The store contract (cluster/store.ts), run against the memory store and against a real
+ * redis-server: leadership with a lease and a fencing epoch, fenced writes, and a round trip of
+ * everything a store holds. Also the recovery log (cluster/recovery_log.ts) on its own, and
+ * the Redis store's errors for a bad URL, an unreachable server and a wrong password.
+ */
+
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { batchCount, batchIds, type EntityBatch, mergeBatches } from "../cluster/batch.ts";
+import { RecoveryLog } from "../cluster/recovery_log.ts";
+import { parseRedisUrl, RedisStore } from "../cluster/redis_store.ts";
+import { type ClusterStore, FencedError, MemoryBackend, MemoryStore } from "../cluster/store.ts";
+import { freePort, type RedisServer, redisSkip, startRedis } from "./fixtures/redis.ts";
+
+/** A batch of `ids`, each with one u32 column holding id * 10. */
+function batchOf(ids: readonly number[]): EntityBatch {
+  const column = new Uint32Array(ids.map((id) => id * 10));
+  return {
+    groups: ids.length === 0 ? [] : [{
+      components: ["Cell", "ClusterId"],
+      count: ids.length,
+      ids: new Uint8Array(new Float64Array(ids).buffer),
+      columns: [new Uint8Array(column.buffer)],
+    }],
+  };
+}
+
+function idsOf(batch: EntityBatch): number[] {
+  return [...batchIds(batch)].sort((a, b) => a - b);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The contract, for two clients `a` and `b` of one store. */
+function contract(name: string, open: () => Promise<[ClusterStore, ClusterStore]>): void {
+  describe(`store contract: ${name}`, () => {
+    it("one leader at a time; a new epoch after the lease expires; the old one is fenced", async () => {
+      const [a, b] = await open();
+      const e1 = await a.campaign("a:1", 150);
+      assert.equal(typeof e1, "number");
+      assert.equal(await b.campaign("b:1", 150), undefined);
+      assert.deepEqual(await b.leader(), { epoch: e1, address: "a:1" });
+      assert.equal(await a.renew(e1!, "a:1", 150), true);
+      await a.write(e1!, [
+        {
+          op: "meta",
+          meta: { partitions: 1, seeded: true, layout: null, nextMemberId: 1, failovers: 0 },
+        },
+        { op: "held", partition: 0, held: [batchOf([1])] },
+      ]);
+      await sleep(250); // past the lease, not renewed: a stall
+      const e2 = await b.campaign("b:1", 1_000);
+      assert.ok(e2! > e1!);
+      assert.equal(await a.renew(e1!, "a:1", 150), false);
+      await assert.rejects(
+        a.write(e1!, [{ op: "held", partition: 0, held: [] }]),
+        (error) => error instanceof FencedError && /epoch \d+ is fenced/.test(error.message),
+      );
+      // The fenced write changed nothing.
+      assert.deepEqual(idsOf((await b.load()).partitions.get(0)!.held[0]), [1]);
+      await b.resign(e2!, "b:1");
+      assert.equal(await b.leader(), undefined);
+      await a.close();
+      await b.close();
+    });
+
+    it("holds the map, members, checkpoints and recovery logs, and loads them back", async () => {
+      const [a, b] = await open();
+      const epoch = (await a.campaign("a:1", 1_000))!;
+      const base = batchOf([5, 6, 7]);
+      await a.write(epoch, [
+        {
+          op: "meta",
+          meta: {
+            partitions: 2,
+            seeded: true,
+            layout: { components: ["Cell", "ClusterId"], fieldBytes: [[4], [8]] },
+            nextMemberId: 3,
+            failovers: 1,
+          },
+        },
+        {
+          op: "member",
+          member: {
+            id: 2,
+            address: "127.0.0.1:5000",
+            partitions: [1],
+            logStart: 4,
+            seq: 9,
+            outSeq: 12,
+            checkpointTick: 60,
+            tick: 70,
+          },
+        },
+        { op: "owner", partition: 1, owner: 2, basePos: 4 },
+        { op: "base", partition: 1, base, basePos: 4 },
+        { op: "held", partition: 0, held: [batchOf([1]), batchOf([2])] },
+        {
+          op: "appendLog",
+          id: 2,
+          entries: [{ kind: "arrive", seq: 9, partition: 1, state: batchOf([8]) }],
+        },
+        { op: "appendLog", id: 2, entries: [{ kind: "depart", ids: new Float64Array([5]) }] },
+      ]);
+      const loaded = await b.load();
+      assert.equal(loaded.meta?.nextMemberId, 3);
+      assert.deepEqual(loaded.meta?.layout?.fieldBytes, [[4], [8]]);
+      const member = loaded.members.get(2)!;
+      assert.equal(member.member.outSeq, 12);
+      assert.deepEqual(member.member.partitions, [1]);
+      assert.equal(member.log.length, 2);
+      const one = loaded.partitions.get(1)!;
+      assert.equal(one.owner, 2);
+      assert.equal(one.basePos, 4);
+      assert.deepEqual(idsOf(one.base), [5, 6, 7]);
+      assert.deepEqual(loaded.partitions.get(0)!.held.map(idsOf), [[1], [2]]);
+      // The loaded log restores partition 1 exactly: 5 departed, 8 arrived.
+      const log = new RecoveryLog(64, member.member.logStart, member.log);
+      assert.deepEqual(idsOf(log.restore(1, one.base, one.basePos)), [6, 7, 8]);
+      // A checkpoint too big to pass through the write script (staged, then renamed in place).
+      const big = batchOf(Array.from({ length: 20_000 }, (_, i) => i + 100));
+      await a.write(epoch, [{ op: "base", partition: 0, base: big, basePos: 9 }]);
+      const bigLoaded = (await b.load()).partitions.get(0)!;
+      assert.equal(batchCount(bigLoaded.base), 20_000);
+      assert.equal(bigLoaded.basePos, 9);
+      // A rewrite replaces the log; dropping a member removes it and its log.
+      await a.write(epoch, [{ op: "rewriteLog", id: 2, entries: [] }]);
+      assert.equal((await b.load()).members.get(2)!.log.length, 0);
+      await a.write(epoch, [{ op: "dropMember", id: 2 }, {
+        op: "owner",
+        partition: 1,
+        owner: null,
+        basePos: 0,
+      }]);
+      const dropped = await b.load();
+      assert.equal(dropped.members.size, 0);
+      assert.equal(dropped.partitions.get(1)!.owner, null);
+      await a.close();
+      await b.close();
+    });
+  });
+}
+
+contract("memory", () => {
+  const backend = new MemoryBackend();
+  return Promise.resolve([new MemoryStore(backend), new MemoryStore(backend)]);
+});
+
+describe("redis", { skip: redisSkip() }, () => {
+  let redis: RedisServer;
+  let prefix = 0;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+  contract("redis", async () => {
+    const name = `test${prefix++}`;
+    return [
+      await RedisStore.connect(redis.url, { prefix: name }),
+      await RedisStore.connect(redis.url, { prefix: name }),
+    ];
+  });
+
+  it("an unreachable server, a wrong password and a bad URL each say what to fix", async () => {
+    const closed = await freePort();
+    await assert.rejects(
+      RedisStore.connect(`redis://127.0.0.1:${closed}/0`, { timeoutMs: 1_000 }),
+      /cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+\/0: .*start redis-server there/,
+    );
+    const guarded = await startRedis(["--requirepass", "right-password"]);
+    try {
+      await assert.rejects(
+        RedisStore.connect(`redis://:wrong@127.0.0.1:${guarded.port}/0`, { env: {} }),
+        /refused the credentials .*STATICECS_REDIS_PASSWORD/,
+      );
+      await assert.rejects(
+        RedisStore.connect(guarded.url, { env: {} }),
+        /requires a password: .*STATICECS_REDIS_PASSWORD/,
+      );
+      const store = await RedisStore.connect(guarded.url, {
+        env: { STATICECS_REDIS_PASSWORD: "right-password" },
+      });
+      await store.close();
+    } finally {
+      await guarded.stop();
+    }
+    assert.throws(() => parseRedisUrl("http://x:1"), /the scheme must be redis:\/\//);
+    assert.throws(() => parseRedisUrl("redis://h:1/99"), /database must be a number from 0 to 15/);
+    assert.equal(parseRedisUrl("redis://u:p%40ss@h:7/1", {}).password, "p@ss");
+    assert.equal(parseRedisUrl("redis://u:pass@h:7/1", {}).safe, "redis://u@h:7/1");
+  });
+});
+
+describe("recovery log", () => {
+  it("replays arrivals and departures after a base, and cuts at a checkpoint", () => {
+    const log = new RecoveryLog(8);
+    log.append({ kind: "arrive", seq: 1, partition: 0, state: batchOf([1]) });
+    const basePos = log.end;
+    log.append({ kind: "arrive", seq: 2, partition: 0, state: batchOf([2]) });
+    log.append({ kind: "arrive", seq: 3, partition: 1, state: batchOf([3]) });
+    log.append({ kind: "depart", ids: new Float64Array([10]) });
+    const restored = log.restore(0, batchOf([10, 11]), basePos);
+    assert.deepEqual(idsOf(restored), [2, 11]);
+    assert.equal(batchCount(mergeBatches([restored])), 2);
+    assert.deepEqual(log.takeUnsaved()?.entries.length, 4);
+    assert.equal(log.takeUnsaved(), undefined);
+    // The member applied up to seq 2 before its checkpoint: seq 3 stays, to be replayed.
+    assert.equal(log.cut(2), 4);
+    assert.equal(log.start, 4);
+    assert.deepEqual(log.entries.map((e) => e.kind === "arrive" && e.seq), [3]);
+    assert.deepEqual(log.arrivalsAfter(2).map((e) => e.seq), [3]);
+    const unsaved = log.takeUnsaved()!;
+    assert.equal(unsaved.rewrite, true);
+    assert.equal(unsaved.entries.length, 1);
+  });
+
+  it("refuses an entry past its bound", () => {
+    const log = new RecoveryLog(1);
+    log.append({ kind: "depart", ids: new Float64Array([1]) });
+    assert.equal(log.full, true);
+    assert.throws(() => log.append({ kind: "depart", ids: new Float64Array([2]) }), /full/);
+  });
+});
