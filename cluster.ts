@@ -48,4 +48,4 @@ export {
   DEFAULT_CLUSTER_LIMITS,
   PARTITIONS_MAX,
 } from "./cluster/limits.ts";
-export { checkSecret, generateSecret, resolveSecret, SECRET_BYTES_MIN } from "./cluster/auth.ts";
+export { checkSecret, generateSecret, SECRET_BYTES_MIN } from "./cluster/auth.ts";

@@ -12,9 +12,9 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { ClusterError } from "../cluster/errors.ts";
 import {
+  checkSecret,
   connectAuthenticated,
   generateSecret,
-  resolveSecret,
   SECRET_BYTES_MIN,
 } from "../cluster/auth.ts";
 import { Coordinator } from "../cluster/coordinator.ts";
@@ -35,7 +35,8 @@ import { ClusterMember } from "../cluster/member.ts";
 import type { ClusterStatus } from "../cluster/protocol.ts";
 import { tcpTransport } from "../cluster/tcp.ts";
 import { parseHostPort } from "../cluster/transport.ts";
-import { DEFAULT_SEED } from "../mod.ts";
+import { DEFAULT_SEED } from "../core/runtime.ts";
+import { WORKERS_MAX } from "../core/scheduler/work_stealing.ts";
 import {
   parseBoundedInteger,
   parsePositiveInteger,
@@ -168,9 +169,18 @@ export async function clusterCommand(args: string[]): Promise<number> {
   try {
     return await run(rest);
   } catch (error) {
-    if (error instanceof ClusterError) throw new BadInput(error.message, { cause: error });
+    if (error instanceof ClusterError) {
+      throw new BadInput(withFlagHint(error.message), { cause: error });
+    }
     throw error;
   }
+}
+
+/** A cluster error as the CLI says it: where the secret is given, for a wrong one. */
+function withFlagHint(message: string): string {
+  return /wrong secret|with the same secret/.test(message)
+    ? `${message}; the secret is --secret or STATICECS_SECRET on every command`
+    : message;
 }
 
 /** Parsed flags, by name; values are checked where they are used. */
@@ -368,7 +378,7 @@ async function joinCommand(args: string[]): Promise<number> {
   }
   const workers = values.workers === undefined
     ? undefined
-    : parseBoundedInteger("--workers", String(values.workers), 256);
+    : parseBoundedInteger("--workers", String(values.workers), WORKERS_MAX);
   const hz = values.hz === undefined
     ? undefined
     : parsePositiveNumber("--hz", String(values.hz), HZ_MAX);
@@ -408,7 +418,9 @@ async function joinCommand(args: string[]): Promise<number> {
     stop.dispose();
     // A signal during setup (the first member runs it) stops the member with its own line.
     if (error instanceof Stopped) throw error;
-    throw new BadInput(`cannot join ${positionals[0]}: ${firstLine(error)}`, { cause: error });
+    throw new BadInput(`cannot join ${positionals[0]}: ${withFlagHint(firstLine(error))}`, {
+      cause: error,
+    });
   });
   joined.member = member;
   stamp(
@@ -439,7 +451,9 @@ async function statusCommand(args: string[]): Promise<number> {
   const { host, port } = parseHostPort(positionals[0]);
   const secret = resolveSecret(values.secret as string | undefined);
   const status = await fetchStatus(host, port, secret).catch((error) => {
-    throw new BadInput(`cluster status ${host}:${port}: ${firstLine(error)}`, { cause: error });
+    throw new BadInput(`cluster status ${host}:${port}: ${withFlagHint(firstLine(error))}`, {
+      cause: error,
+    });
   });
   process.stdout.write(values.json ? JSON.stringify(status) + "\n" : formatStatus(status));
   return EXIT_OK;
@@ -506,4 +520,28 @@ function formatStatus(status: ClusterStatus): string {
     `${total} entities in ${status.partitions.length} partitions; ${status.failovers} failovers; ${status.transfers.entities} entities transferred`,
   );
   return lines.join("\n") + "\n";
+}
+
+/**
+ * The cluster secret: the `--secret` flag if given, else STATICECS_SECRET. Throws ClusterError
+ * naming where it came from when neither is set, or when it is too weak (checkSecret).
+ *
+ * @example
+ * ```ts
+ * import { resolveSecret } from "./cluster.ts";
+ * resolveSecret(undefined, { STATICECS_SECRET: "correct horse battery staple" }); // the same
+ * ```
+ */
+export function resolveSecret(
+  flag: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+): string {
+  const secret = flag ?? (env.STATICECS_SECRET === "" ? undefined : env.STATICECS_SECRET);
+  if (secret === undefined) {
+    throw new ClusterError(
+      "no cluster secret: pass --secret or set STATICECS_SECRET (generate one with " +
+        "`staticecs cluster secret`)",
+    );
+  }
+  return checkSecret(secret, flag !== undefined ? "--secret" : "STATICECS_SECRET");
 }

@@ -24,7 +24,6 @@
  */
 
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import process from "node:process";
 import { ClusterBusyError, ClusterError } from "./errors.ts";
 import { DEFAULT_CLUSTER_LIMITS } from "./limits.ts";
 import type { Connection, Transport, TransportLimits } from "./transport.ts";
@@ -49,7 +48,7 @@ const REFUSAL_FLUSH_MS = 1_000;
 const REFUSAL_REASON_CHARS_MAX = 512;
 
 const WRONG_SECRET = "wrong secret (the peer's proof does not match; give both sides the same " +
-  "--secret or STATICECS_SECRET)";
+  "secret)";
 
 type Message = { readonly t: string; readonly [key: string]: unknown };
 
@@ -204,7 +203,7 @@ export function authenticate(
         () =>
           finish(
             `authentication timed out: no ${what} within ${timeoutMs} ms; is this a ` +
-              `StaticECS cluster port, and is its --secret set?`,
+              `StaticECS cluster port, with the same secret?`,
           ),
         timeoutMs,
       );
@@ -401,30 +400,6 @@ function refuse(connection: Connection, reason: string, tellPeer: boolean, busy 
     clearTimeout(timer);
     connection.close(reason);
   });
-}
-
-/**
- * The cluster secret: the `--secret` flag if given, else STATICECS_SECRET. Throws ClusterError
- * naming where it came from when neither is set, or when it is too weak (checkSecret).
- *
- * @example
- * ```ts
- * import { resolveSecret } from "./auth.ts";
- * resolveSecret(undefined, { STATICECS_SECRET: "correct horse battery staple" }); // the same
- * ```
- */
-export function resolveSecret(
-  flag: string | undefined,
-  env: Record<string, string | undefined> = process.env,
-): string {
-  const secret = flag ?? (env.STATICECS_SECRET === "" ? undefined : env.STATICECS_SECRET);
-  if (secret === undefined) {
-    throw new ClusterError(
-      "no cluster secret: pass --secret or set STATICECS_SECRET (generate one with " +
-        "`staticecs cluster secret`)",
-    );
-  }
-  return checkSecret(secret, flag !== undefined ? "--secret" : "STATICECS_SECRET");
 }
 
 /**

@@ -228,6 +228,7 @@ describe("cluster with real processes", () => {
     });
     assert.equal(out.status, 2);
     assert.match(out.stderr, /authentication failed/);
+    assert.match(out.stderr, /--secret or STATICECS_SECRET/);
     const member = start(["cluster", "join", `127.0.0.1:${port}`, "examples/cluster_sim.ts"], {
       STATICECS_SECRET: "not-the-secret-at-all",
     });

@@ -22,12 +22,8 @@ import { FrameSession, MAC_BYTES } from "../cluster/_session.ts";
 import { ClusterError } from "../cluster/errors.ts";
 import { MemoryTransport } from "../cluster/memory_transport.ts";
 import { tcpTransport } from "../cluster/tcp.ts";
-import {
-  acceptAuthenticated,
-  authenticate,
-  PROTOCOL_VERSION,
-  resolveSecret,
-} from "../cluster/auth.ts";
+import { acceptAuthenticated, authenticate, PROTOCOL_VERSION } from "../cluster/auth.ts";
+import { resolveSecret } from "../cli/cluster.ts";
 import {
   type Connection,
   type Listener,
@@ -580,7 +576,7 @@ describe(`TCP transport (${hostRuntime().name})`, () => {
       within(authenticate(connection, { secret: "not the right one" }), "auth"),
       (error: Error) =>
         error instanceof ClusterError && /server refused: .*wrong secret/.test(error.message) &&
-        /--secret or STATICECS_SECRET/.test(error.message),
+        /give both sides the same secret/.test(error.message),
     );
     await closed;
     await waitFor(() => log.length === 1, "refusal logged");
