@@ -2,15 +2,15 @@
  * StaticECS as a library of another project: a temporary project outside the
  * repository depends on it the way the README shows (package.json
  * `"staticecs": "file:<path>"`, installed as node_modules/staticecs; under
- * Deno also a deno.json import), imports the `staticecs` entry point, runs a
- * tiny scene and prints its checksum, which must be the one the same scene
- * gives in this process.
+ * Deno also a deno.json import), imports the `staticecs` entry point, runs
+ * the README's opening scene (examples/hello.ts) and prints its checksum,
+ * which must be the one the same scene gives in this process.
  *
  * @module
  */
 
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import process from "node:process";
@@ -19,40 +19,19 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ROOT, RUN_TIMEOUT_MS, RUNTIME } from "./fixtures/cli.ts";
 
-/** A tiny scene: seeded spawns, one moving system; `API` is replaced by the import specifier. */
-const SCENE = `
-import { defineComponent, defineScene, defineSystem, Runtime } from "API";
+/** The project's program: runs the README's opening scene (copied in as scene.ts) 10 ticks. */
+const MAIN = `
+import { Runtime } from "staticecs";
+import scene from "./scene.ts";
 
-const Position = defineComponent("Position", { x: "f32" });
-const Velocity = defineComponent("Velocity", { x: "f32" });
-const move = defineSystem({
-  name: "move",
-  query: { all: [Position, Velocity] },
-  reads: [Velocity],
-  writes: [Position],
-  runChunk(chunk, ctx) {
-    const x = chunk.write(Position.x), vx = chunk.read(Velocity.x);
-    for (let i = 0; i < chunk.count; i++) x[i] += vx[i] * ctx.dt;
-  },
-});
-const scene = defineScene({
-  components: [Position, Velocity],
-  systems: [move],
-  setup(world, { random }) {
-    for (let i = 0; i < 100; i++) world.spawn([Position, { x: random.next() }], [Velocity, { x: 1 }]);
-  },
-});
-
-export async function checksum(): Promise<string> {
-  const runtime = await Runtime.create(scene, { seed: 7 });
-  runtime.run(10);
-  const sum = runtime.checksum();
-  await runtime.close();
-  return sum;
-}
-
-if (import.meta.main) console.log(await checksum());
+const runtime = await Runtime.create(scene, { seed: 7 });
+runtime.run(10);
+console.log(runtime.checksum());
+await runtime.close();
 `;
+
+/** The scene every project runs: examples/hello.ts, which imports "staticecs". */
+const HELLO = path.join(ROOT, "examples", "hello.ts");
 
 const dirs: string[] = [];
 after(() => {
@@ -73,7 +52,8 @@ function project(): string {
   // What `npm install` makes of a file: dependency, without a registry.
   mkdirSync(path.join(dir, "node_modules"));
   symlinkSync(ROOT, path.join(dir, "node_modules", "staticecs"), "dir");
-  writeFileSync(path.join(dir, "main.ts"), SCENE.replace("API", "staticecs"));
+  copyFileSync(HELLO, path.join(dir, "scene.ts"));
+  writeFileSync(path.join(dir, "main.ts"), MAIN);
   return dir;
 }
 
@@ -89,14 +69,15 @@ function run(dir: string): string {
   return result.stdout.trim();
 }
 
-/** The checksum of the same scene imported from this checkout, in this process. */
+/** The checksum of the same scene and seed in this process, from this checkout. */
 async function expectedChecksum(): Promise<string> {
-  const dir = mkdtempSync(path.join(tmpdir(), "staticecs-here-"));
-  dirs.push(dir);
-  const file = path.join(dir, "scene.ts");
-  writeFileSync(file, SCENE.replace("API", pathToFileURL(path.join(ROOT, "mod.ts")).href));
-  const module = await import(pathToFileURL(file).href) as { checksum(): Promise<string> };
-  return module.checksum();
+  const { Runtime } = await import("../mod.ts");
+  const { default: scene } = await import("../examples/hello.ts");
+  const runtime = await Runtime.create(scene, { seed: 7 });
+  runtime.run(10);
+  const sum = runtime.checksum();
+  await runtime.close();
+  return sum;
 }
 
 describe(`StaticECS from another project (${RUNTIME})`, () => {
