@@ -146,14 +146,15 @@ export class SystemContext<R extends string = string, W extends string = string>
     return this.time.elapsed;
   }
 
-  /**
-   * Points `random` at the stream of (tick, system, archetype, chunk) and
-   * the thread's access gate at this system.
-   */
-  beginChunk(archetypeId: number, chunkIndex: number): void {
+  /** Points the thread's access gate at this system, before it runs over chunks. */
+  beginChunks(): void {
     this.gate.table = this.table;
     this.gate.system = this.system;
     this.gate.filter = this.filter;
+  }
+
+  /** Points `random` at the stream of (tick, system, archetype, chunk); after beginChunks. */
+  beginChunk(archetypeId: number, chunkIndex: number): void {
     this.random.reseed(this.seed, this.time.tick, this.systemIndex, archetypeId, chunkIndex);
   }
 

@@ -168,6 +168,7 @@ export class TaskRunner {
     const failed = this.t.pool.failed;
     const archetype = this.t.queries[system]!.archetypes[archetypeOrdinal];
     const runChunk = ctx.chunkBody!;
+    ctx.beginChunks();
     for (let c = first; c < end; c++) {
       const chunk = archetype.chunks[c];
       if (chunk.count === 0 || Atomics.load(failed, system) !== 0) break;

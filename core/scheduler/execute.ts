@@ -45,6 +45,7 @@ export function executeSystem(state: RuntimeState, entry: ScheduledSystem): void
  */
 function runChunks(archetypes: readonly Archetype[], ctx: SystemContext): void {
   const runChunk = ctx.chunkBody!;
+  ctx.beginChunks();
   for (let a = 0; a < archetypes.length; a++) {
     const chunks = archetypes[a].chunks;
     for (let c = 0; c < chunks.length; c++) {
