@@ -744,8 +744,7 @@ export class Coordinator {
       ? "setup had not checkpointed: its entities are lost; the next member to join runs setup"
       : lossText(member, this.progress.now(this.clock()), this.settings.heartbeatIntervalMs);
     this.log(`member ${member.id} failed (${reason}); partitions ${resumed.join(", ")} ${lost}`);
-    const lostTicks = Math.max(0, member.tick - member.checkpointTick);
-    this.onEvent?.({ kind: "failover", member: member.id, reason, partitions, lostTicks });
+    this.onEvent?.({ kind: "failover", member: member.id, reason, partitions, loss: lost });
     this.rebalance();
   }
 

@@ -64,6 +64,10 @@ export type CoordinatorEvent =
     readonly member: number;
     readonly reason: string;
     readonly partitions: readonly number[];
-    /** Ticks the member ran past its last checkpoint: state lost with it. */
-    readonly lostTicks: number;
+    /**
+     * What the failover lost, as the coordinator logs it: the checkpoint's tick and the range of
+     * ticks the member ran past it (`from the checkpoint at tick 540: 20 to 26 ticks of state
+     * lost ...`), or that setup had not checkpointed.
+     */
+    readonly loss: string;
   };

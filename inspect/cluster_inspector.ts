@@ -170,7 +170,7 @@ export class ClusterLog {
       this.add(
         "failover",
         `member ${event.member} failed (${event.reason}); its partitions ${parts} restart ` +
-          `elsewhere from its last checkpoint: ${event.lostTicks} ticks of state lost`,
+          `elsewhere ${event.loss}`,
         null,
       );
     }
