@@ -14,7 +14,7 @@
  * nothing).
  *
  * Usage:
- *   npx bun scripts/bench/frame.ts [--json] [--quick] [--rounds N] [--systems N]
+ *   npx bun scripts/bench/frame.ts [--json] [--quick] [--rounds N] [--systems N] [--no-timing]
  *   npx deno run -A scripts/bench/frame.ts [same options]
  *
  * @module
@@ -50,6 +50,7 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     rounds: { type: "string" },
     systems: { type: "string", default: "100" },
+    "no-timing": { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -93,11 +94,17 @@ function baseline(): () => void {
   };
 }
 
+/**
+ * The runtime's own clock reads, on (the CLI's default) or off with `--no-timing` (frameTiming
+ * false, systemTimingEvery 0): under Deno each `performance.now()` read allocates a number.
+ */
+const TIMING = values["no-timing"] ? { frameTiming: false, systemTimingEvery: 0 } as const : {};
+
 const rows: Row[] = [];
 const ratios: Record<string, number> = {};
 const heap: Record<string, number> = {};
 for (const [name, make] of Object.entries(CASES)) {
-  const runtime = await Runtime.create(make());
+  const runtime = await Runtime.create(make(), TIMING);
   try {
     const tick = await prepareRunner("staticecs", () => runtime.tick());
     const loop = await prepareRunner("baseline", baseline());
