@@ -34,11 +34,13 @@ import {
 import { runClusterChurn } from "../tests/fixtures/cluster_churn.ts";
 import { hostName } from "../core/_host.ts";
 import { runClusterChurnRedis } from "../tests/fixtures/cluster_churn_redis.ts";
-import { startRedis } from "../tests/fixtures/redis.ts";
+import { redisSkip, startRedis } from "../tests/fixtures/redis.ts";
 
 /** One stress test: `run` throws on failure and returns a one-line summary otherwise. */
 export interface StressCase {
   readonly name: string;
+  /** Why the case cannot run on this machine (a missing system part), or false. */
+  skip?(): false | string;
   run(seed: number, timeoutMs: number): Promise<string>;
 }
 
@@ -70,6 +72,7 @@ export const CASES: readonly StressCase[] = [
   },
   {
     name: "cluster-redis",
+    skip: redisSkip,
     run: async (seed, timeoutMs) => {
       const redis = await startRedis();
       try {
@@ -198,12 +201,19 @@ async function main(): Promise<number> {
   );
   let passed = 0;
   let failed = 0;
+  let skipped = 0;
   const startedMs = performance.now();
   for (let round = 0; round < options.rounds; round += 1) {
     const seed = roundSeed(options.seed, round);
     const roundStartedMs = performance.now();
     for (const entry of options.cases) {
       const caseStartedMs = performance.now();
+      const skip = entry.skip?.() ?? false;
+      if (skip !== false) {
+        skipped += 1;
+        console.log(`  round ${round} ${entry.name}: skipped: ${skip}`);
+        continue;
+      }
       try {
         const summary = await entry.run(seed, options.timeoutMs);
         passed += 1;
@@ -223,6 +233,7 @@ async function main(): Promise<number> {
   }
   const seconds = ((performance.now() - startedMs) / 1000).toFixed(1);
   console.log(`${options.rounds} rounds in ${seconds} s`);
+  if (skipped > 0) console.log(`${skipped} skipped`);
   console.log(`${passed} passed, ${failed} failed`);
   return failed > 0 ? 1 : 0;
 }

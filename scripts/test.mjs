@@ -145,7 +145,12 @@ function plannedSteps() {
 function parsePlainCounts(output, exitCode) {
   const match = /^(\d+) passed, (\d+) failed$/m.exec(output.split("\n").reverse().join("\n"));
   if (match === null) return { passed: 0, failed: exitCode === 0 ? 0 : 1, skipped: 0 };
-  return { passed: Number(match[1]), failed: Number(match[2]), skipped: 0 };
+  const skipped = /^(\d+) skipped$/m.exec(output);
+  return {
+    passed: Number(match[1]),
+    failed: Number(match[2]),
+    skipped: skipped === null ? 0 : Number(skipped[1]),
+  };
 }
 
 /** @param {string} name @param {string[]} args @returns {Step} */
