@@ -34,7 +34,7 @@ const POLL_MS = 10;
 /** Longest a failover may take before the round is abandoned as a failure. */
 const FAILOVER_MS_MAX = 10_000;
 /** Longest wait for start-up, settling or a graceful leave. */
-const SETTLE_MS_MAX = 60_000;
+export const SETTLE_MS_MAX = 60_000;
 /** A status poll's own deadline. */
 const STATUS_TIMEOUT_MS = 2_000;
 

@@ -24,6 +24,7 @@ import { RedisStore } from "../../cluster/redis_store.ts";
 import { joinArgs, runsEverywhere } from "../../tests/fixtures/cluster_processes.ts";
 import { type RedisServer, startRedis } from "../../tests/fixtures/redis.ts";
 import { type Child, CLI, ROOT, signalChild, spawnScript, until } from "./_cluster_child.ts";
+import { SETTLE_MS_MAX } from "./_cluster_failover.ts";
 
 /** A cluster of two coordinators sharing Redis and three members. */
 interface StoreCluster {
@@ -33,7 +34,6 @@ interface StoreCluster {
   readonly store: string;
 }
 
-const SETTLE_MS_MAX = 60_000;
 const HEARTBEAT_MS = 100;
 
 /** One takeover. */
