@@ -124,7 +124,7 @@ export function applyCommands(
   buffer.clear();
 }
 
-/** Where applyCommands is and what it carries from record to record (one: it runs on one thread). */
+/** Where applyCommands is, and what it carries from record to record (one: one thread applies). */
 const cursor = {
   /** The next record to apply; after a throw, the last record the failing command used. */
   record: 0,
@@ -636,61 +636,56 @@ function applyEach(world: World, buffer: CommandBuffer, record: number): number 
   const words = buffer.words, table = world[entityTable];
   const kind = words[record * WORDS], component = words[record * WORDS + 1];
   const rows = words[record * WORDS + 2] | 0;
-  const sparse = kind === DESPAWN_EACH ? undefined : world[sparseByIndex][component];
-  if (sparse === undefined && eachIsOneRun(world, buffer, record, rows)) {
+  const store = kind === DESPAWN_EACH ? undefined : world[sparseByIndex][component];
+  if (store === undefined && eachIsOneRun(world, buffer, record, rows)) {
     const index = table.indexOf(words[handleWord(record, 0)]);
     const from = world[archetypeList][table.archetype[index]];
-    const to = kind === DESPAWN_EACH
-      ? null
-      : kind === ADD_EACH
-      ? world[withComponent](from, component)
-      : world[withoutComponent](from, component);
+    const to = eachTarget(world, from, kind, component);
     if (to !== from) moveRun(world, from, table.row[index], rows, to);
     return 0;
   }
-  if (sparse !== undefined) return flipEach(words, record, rows, table, sparse, kind === ADD_EACH);
   let stale = 0;
   for (let k = 0, at = (record + 1) * WORDS + 1; k < rows; k++, at++) {
     if ((at & (WORDS - 1)) === 0) at++; // past the next list record's kind
-    const entity = words[at];
-    if (!table.isAlive(entity)) {
-      stale++;
-      continue;
-    }
-    if (kind === DESPAWN_EACH) world[despawnNow](entity);
-    else if (kind === ADD_EACH) world[addNow](entity, component);
-    else world[removeNow](entity, component);
+    if (!applyOneOfEach(world, kind, component, store, words[at])) stale++;
   }
   return stale;
 }
 
+/** Where an `_EACH` of `kind` moves rows of `from`: with or without `component`, or null (gone). */
+function eachTarget(
+  world: World,
+  from: Archetype,
+  kind: number,
+  component: number,
+): Archetype | null {
+  return kind === DESPAWN_EACH
+    ? null
+    : kind === ADD_EACH
+    ? world[withComponent](from, component)
+    : world[withoutComponent](from, component);
+}
+
 /**
- * Adds (or removes) a sparse component for each listed entity: a bit each,
- * no row moved. Returns how many were no longer alive.
+ * Applies an `_EACH` of `kind` to one entity (a sparse component's presence
+ * where `store` is given); false if the entity was no longer alive.
  */
-function flipEach(
-  words: Float64Array,
-  record: number,
-  rows: number,
-  table: EntityTable,
-  store: SparseStore,
-  add: boolean,
-): number {
-  const mask = table.indexMask, generation = table.generation, archetype = table.archetype;
-  let stale = 0;
-  for (let k = 0, at = (record + 1) * WORDS + 1; k < rows; k++, at++) {
-    if ((at & (WORDS - 1)) === 0) at++; // past the next list record's kind
-    const entity = words[at] >>> 0;
-    const index = entity & mask;
-    // Alive: its index is in a table, and its generation is the handle's.
-    if (archetype[index] < 0 || table.handle(index, generation[index]) !== entity) {
-      stale++;
-      continue;
-    }
-    if (add) store.add(index);
-    else store.remove(index);
-  }
-  return stale;
+function applyOneOfEach(
+  world: World,
+  kind: number,
+  component: number,
+  store: SparseStore | undefined,
+  entity: number,
+): boolean {
+  const table = world[entityTable];
+  if (!table.isAlive(entity)) return false;
+  if (store !== undefined) {
+    if (kind === ADD_EACH) store.add(entity & table.indexMask);
+    else store.remove(entity & table.indexMask);
+  } else if (kind === DESPAWN_EACH) world[despawnNow](entity);
+  else if (kind === ADD_EACH) world[addNow](entity, component);
+  else world[removeNow](entity, component);
+  return true;
 }
 
 /** True if the listed entities are all alive, in one archetype, at consecutive rows in order. */
@@ -828,11 +823,7 @@ function applyRows(
     );
     return 0;
   }
-  const to = each === DESPAWN_EACH
-    ? null
-    : each === ADD_EACH
-    ? world[withComponent](archetype, component)
-    : world[withoutComponent](archetype, component);
+  const to = eachTarget(world, archetype, each, component);
   if (to !== archetype) moveRun(world, archetype, first, rows, to);
   return 0;
 }
@@ -875,20 +866,9 @@ function applyCopied(
   component: number,
   store: SparseStore | undefined,
 ): number {
-  const table = world[entityTable];
   let stale = 0;
   for (let k = at + 1; k <= at + copied[at]; k++) {
-    const entity = copied[k];
-    if (!table.isAlive(entity)) {
-      stale++;
-      continue;
-    }
-    if (store !== undefined) {
-      if (each === ADD_EACH) store.add(entity & table.indexMask);
-      else store.remove(entity & table.indexMask);
-    } else if (each === DESPAWN_EACH) world[despawnNow](entity);
-    else if (each === ADD_EACH) world[addNow](entity, component);
-    else world[removeNow](entity, component);
+    if (!applyOneOfEach(world, each, component, store, copied[k])) stale++;
   }
   return stale;
 }
