@@ -15,6 +15,7 @@ import {
   checkSecret,
   connectAuthenticated,
   generateSecret,
+  saysSecretMismatch,
   SECRET_BYTES_MIN,
 } from "../cluster/auth.ts";
 import { Coordinator } from "../cluster/coordinator.ts";
@@ -178,7 +179,7 @@ export async function clusterCommand(args: string[]): Promise<number> {
 
 /** A cluster error as the CLI says it: where the secret is given, for a wrong one. */
 function withFlagHint(message: string): string {
-  return /wrong secret|with the same secret/.test(message)
+  return saysSecretMismatch(message)
     ? `${message}; the secret is --secret or STATICECS_SECRET on every command`
     : message;
 }

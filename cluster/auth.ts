@@ -50,6 +50,23 @@ const REFUSAL_REASON_CHARS_MAX = 512;
 const WRONG_SECRET = "wrong secret (the peer's proof does not match; give both sides the same " +
   "secret)";
 
+/** How a timed-out handshake ends its message: the secret may differ. */
+const SAME_SECRET_QUESTION = "is this a StaticECS cluster port, with the same secret?";
+
+/**
+ * True if `message` (an error, or a peer's refusal read off the wire) says the two sides may
+ * not share a secret: the CLI then says where the secret is given.
+ *
+ * @example
+ * ```ts
+ * import { saysSecretMismatch } from "./auth.ts";
+ * saysSecretMismatch("no status within 2000 ms"); // false
+ * ```
+ */
+export function saysSecretMismatch(message: string): boolean {
+  return message.includes(WRONG_SECRET) || message.includes(SAME_SECRET_QUESTION);
+}
+
 type Message = { readonly t: string; readonly [key: string]: unknown };
 
 /** What the server side of authentication needs. */
@@ -202,8 +219,7 @@ export function authenticate(
       timer = setTimeout(
         () =>
           finish(
-            `authentication timed out: no ${what} within ${timeoutMs} ms; is this a ` +
-              `StaticECS cluster port, with the same secret?`,
+            `authentication timed out: no ${what} within ${timeoutMs} ms; ${SAME_SECRET_QUESTION}`,
           ),
         timeoutMs,
       );
