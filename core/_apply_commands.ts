@@ -12,7 +12,6 @@ import type { EventQueue } from "./events.ts";
 import type { World } from "./world.ts";
 import type { Archetype } from "./archetype.ts";
 import type { EntityTable } from "./entities.ts";
-import type { Column } from "./schema.ts";
 import type { SparseFilter, SparseStore } from "./sparse.ts";
 import { BoundError, StaleEntityError } from "./errors.ts";
 import { type CommandBuffer, eventOverflow } from "./commands.ts";
@@ -34,6 +33,7 @@ import {
   WORDS,
 } from "./_command_records.ts";
 import { moveRun } from "./_row_moves.ts";
+import { kernelsOf } from "./_column_kernels.ts";
 import {
   addNow,
   archetypeList,
@@ -447,7 +447,8 @@ function applySparseRun(world: World, buffer: CommandBuffer, record: number): nu
 function placeSpawn(table: EntityTable, archetype: Archetype, row: number): number {
   const chunk = archetype.chunks[row >>> archetype.chunkShift];
   const local = row & (archetype.chunkRows - 1), ids = archetype.fieldIds;
-  for (let f = 0; f < ids.length; f++) chunk.byField[ids[f]]![local] = 0;
+  const kernels = archetype.kernels;
+  for (let f = 0; f < ids.length; f++) kernels[f].zero(chunk.byField[ids[f]]!, local, 1);
   const entity = table.allocate();
   chunk.entities[local] = entity;
   const index = table.indexOf(entity);
@@ -589,29 +590,12 @@ function writeSpawnEachValues(
           const row = base + i, local = row & mask;
           const n = Math.min(placed - i, archetype.chunkRows - local);
           const column = archetype.chunks[row >>> archetype.chunkShift].byField[field.id]!;
-          copyValues(words, firstWord, i, column, local, n);
+          kernelsOf(field.type).fromRecords(column, local, words, firstWord, i, n);
           i += n;
         }
       }
       valueRecord += perField;
     }
-  }
-}
-
-/** Copies values `from`..`from + n` of a VALUES run starting at word `first` into `column`. */
-function copyValues(
-  words: Float64Array,
-  first: number,
-  from: number,
-  column: Column,
-  local: number,
-  n: number,
-): void {
-  const list = (from / PER_RECORD) | 0;
-  let at = first + list * WORDS + from - list * PER_RECORD;
-  for (let k = 0; k < n; k++, at++) {
-    if ((at & (WORDS - 1)) === 0) at++; // past the next VALUES record's kind
-    column[local + k] = words[at];
   }
 }
 

@@ -54,7 +54,7 @@ function appendRun(
 ): void {
   const base = to.growBy(count);
   const fromMask = from.chunkRows - 1, toMask = to.chunkRows - 1;
-  const ids = to.fieldIds;
+  const ids = to.fieldIds, kernels = to.kernels;
   for (let i = 0; i < count;) {
     const source = first + i, target = base + i;
     const sourceLocal = source & fromMask, targetLocal = target & toMask;
@@ -64,8 +64,8 @@ function appendRun(
     for (let f = 0; f < ids.length; f++) {
       const into = targetChunk.byField[ids[f]]!;
       const out = sourceChunk.byField[ids[f]];
-      if (out === undefined) into.fill(0, targetLocal, targetLocal + n);
-      else for (let k = 0; k < n; k++) into[targetLocal + k] = out[sourceLocal + k];
+      if (out === undefined) kernels[f].zero(into, targetLocal, n);
+      else kernels[f].copy(into, targetLocal, out, sourceLocal, n);
     }
     const handles = sourceChunk.entities, into = targetChunk.entities;
     for (let k = 0; k < n; k++) {
@@ -97,7 +97,7 @@ function freeRun(world: World, from: Archetype, first: number, count: number): v
 function fillHoles(entities: EntityTable, from: Archetype, first: number, count: number): void {
   const final = from.count - count;
   const mask = from.chunkRows - 1;
-  const ids = from.fieldIds;
+  const ids = from.fieldIds, kernels = from.kernels;
   let source = from.count - 1;
   for (let hole = first; hole < first + count && hole < final; hole++) {
     while (source >= first && source < first + count) source--;
@@ -105,7 +105,7 @@ function fillHoles(entities: EntityTable, from: Archetype, first: number, count:
       out = from.chunks[source >>> from.chunkShift];
     const holeLocal = hole & mask, sourceLocal = source & mask;
     for (let f = 0; f < ids.length; f++) {
-      into.byField[ids[f]]![holeLocal] = out.byField[ids[f]]![sourceLocal];
+      kernels[f].copy(into.byField[ids[f]]!, holeLocal, out.byField[ids[f]]!, sourceLocal, 1);
     }
     const entity = out.entities[sourceLocal];
     into.entities[holeLocal] = entity;

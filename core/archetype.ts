@@ -22,6 +22,7 @@ import {
   type ReadonlyColumn,
 } from "./schema.ts";
 import { UsageError } from "./errors.ts";
+import { type ColumnKernels, kernelsOf } from "./_column_kernels.ts";
 
 /** How a type error names a column the system may not read. */
 type READ_HINT = " is not in this system's query, reads or writes";
@@ -257,6 +258,8 @@ export class Archetype implements ArchetypeInfo {
   readonly fields: readonly Field[];
   /** The ids of `fields`, for loops that only index columns. */
   readonly fieldIds: readonly number[];
+  /** The bulk column loops for each of `fields` (see _column_kernels.ts). */
+  readonly kernels: readonly ColumnKernels[];
   readonly chunkRows: number;
   readonly chunkShift: number;
   readonly chunkBytes: number;
@@ -289,6 +292,7 @@ export class Archetype implements ArchetypeInfo {
     for (const index of componentIndices) this.mask[index >>> 5] |= 1 << (index & 31);
     this.fields = components.flatMap((c) => c.fields);
     this.fieldIds = this.fields.map((f) => f.id);
+    this.kernels = this.fields.map((f) => kernelsOf(f.type));
     this.chunkRows = chunkRows;
     this.chunkShift = 31 - Math.clz32(chunkRows);
     const rowBytes = components.reduce((sum, c) => sum + c.rowBytes, 4);
@@ -321,8 +325,8 @@ export class Archetype implements ArchetypeInfo {
     const local = row & (this.chunkRows - 1);
     chunk.entities[local] = entity;
     if (zeroed) {
-      const ids = this.fieldIds;
-      for (let f = 0; f < ids.length; f++) chunk.byField[ids[f]]![local] = 0;
+      const ids = this.fieldIds, kernels = this.kernels;
+      for (let f = 0; f < ids.length; f++) kernels[f].zero(chunk.byField[ids[f]]!, local, 1);
     }
     chunk.count = local + 1;
     this.count = row + 1;
@@ -343,9 +347,9 @@ export class Archetype implements ArchetypeInfo {
       const local = row & (this.chunkRows - 1);
       moved = lastChunk.entities[lastLocal];
       chunk.entities[local] = moved;
-      const ids = this.fieldIds;
+      const ids = this.fieldIds, kernels = this.kernels;
       for (let f = 0; f < ids.length; f++) {
-        chunk.byField[ids[f]]![local] = lastChunk.byField[ids[f]]![lastLocal];
+        kernels[f].copy(chunk.byField[ids[f]]!, local, lastChunk.byField[ids[f]]!, lastLocal, 1);
       }
     }
     lastChunk.count = lastLocal;

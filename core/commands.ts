@@ -149,7 +149,9 @@ export class CommandBuffer {
 
   /** Starts a frame: the per-frame bounds (shared by every thread's buffer) reset. */
   beginFrame(): void {
-    this.counters.fill(0);
+    // A loop, not fill(): V8 calls out of JIT code to fill a shared array, each frame.
+    const counters = this.counters;
+    for (let i = 0; i < counters.length; i++) counters[i] = 0;
     this.budget = 0;
   }
 
@@ -160,7 +162,10 @@ export class CommandBuffer {
 
   /** Makes `count` visible to other threads and returns unused budget to the frame. */
   publish(): void {
-    Atomics.store(this.header, 0, this.count);
+    // Only this buffer's thread stores a count other than 0 (mergeSegments stores 0 for it), so
+    // a plain read of 0 with nothing recorded means the shared count is already right: the
+    // store, a full fence, is left out of most stages.
+    if (this.count !== 0 || this.header[0] !== 0) Atomics.store(this.header, 0, this.count);
     if (this.budget > 0) {
       Atomics.sub(this.counters, 0, this.budget);
       this.budget = 0;
@@ -531,6 +536,42 @@ export class SpawnBatch {
     this.words![this.starts[slot] + list * WORDS + 1 + i - list * PER_RECORD] = toFieldNumber(
       value,
     );
+  }
+
+  /**
+   * Sets `field` of every entity of the batch at once: entity `i` takes
+   * `values[from + i]`. One call per field instead of one `set` per entity;
+   * `values` is typically a column the chunk read.
+   *
+   * @example
+   * ```ts ignore
+   * runChunk(chunk, ctx) {
+   *   const a = chunk.read(A.value);
+   *   ctx.commands.spawnEach(chunk.count, B).setColumn(B.value, a); // B.value of entity i = a[i]
+   * }
+   * ```
+   */
+  setColumn<T extends FieldType>(
+    field: Field<T>,
+    values: ArrayLike<number> | ArrayLike<boolean>,
+    from = 0,
+  ): void {
+    const slot = this.slots[field.id];
+    const count = this.count;
+    if (!(slot >= 0)) throw this.misuse(0, field);
+    if (!(Number.isInteger(from) && from >= 0 && from + count <= values.length)) {
+      throw new UsageError(
+        `spawnEach batch: setColumn(${field.owner.name}.${field.name}) needs values ${from} to ` +
+          `${from + count - 1}, but values holds ${values.length}`,
+      );
+    }
+    const words = this.words!;
+    // Three values per VALUES record, after its kind word.
+    let at = this.starts[slot] + 1;
+    for (let i = 0; i < count; i++, at++) {
+      if ((at & (WORDS - 1)) === 0) at++;
+      words[at] = toFieldNumber(values[from + i]);
+    }
   }
 
   /** The pending handle of entity `i` of the batch, for later commands of this system. */

@@ -151,11 +151,12 @@ export class SystemContext<R extends string = string, W extends string = string>
     this.gate.table = this.table;
     this.gate.system = this.system;
     this.gate.filter = this.filter;
+    this.random.reseed(this.seed, this.time.tick, this.systemIndex, 0, 0);
   }
 
   /** Points `random` at the stream of (tick, system, archetype, chunk); after beginChunks. */
   beginChunk(archetypeId: number, chunkIndex: number): void {
-    this.random.reseed(this.seed, this.time.tick, this.systemIndex, archetypeId, chunkIndex);
+    this.random.rekeyTail(archetypeId, chunkIndex);
   }
 
   /** Points `random` at the stream of (tick, system) for a `run` body, and the gate here. */

@@ -30,8 +30,13 @@ export class Random {
   private b = 0;
   private c = 0;
   private d = 0;
-  /** Key of the stream to start at the next draw; keying is lazy, so unused streams cost nothing. */
-  private readonly key = new Uint32Array(5);
+  // The key of the stream to start at the next draw, as int32 fields (small integers stay
+  // unboxed; mix32 reads each word as uint32); keying is lazy, so unused streams cost nothing.
+  private seed = 0;
+  private k0 = 0;
+  private k1 = 0;
+  private k2 = 0;
+  private k3 = 0;
   private keyed = false;
 
   constructor(seed: number, ...key: number[]) {
@@ -40,19 +45,29 @@ export class Random {
 
   /** Restarts as the stream for `seed` and a key of up to four words. */
   reseed(seed: number, k0 = 0, k1 = 0, k2 = 0, k3 = 0): void {
-    const key = this.key;
-    key[0] = seed;
-    key[1] = k0;
-    key[2] = k1;
-    key[3] = k2;
-    key[4] = k3;
+    this.seed = seed | 0;
+    this.k0 = k0 | 0;
+    this.k1 = k1 | 0;
+    this.rekeyTail(k2, k3);
+  }
+
+  /**
+   * Restarts as the stream of the same seed and first two key words, with
+   * the last two replaced: what a chunk loop calls per chunk, after one
+   * `reseed` per run.
+   */
+  rekeyTail(k2: number, k3: number): void {
+    this.k2 = k2 | 0;
+    this.k3 = k3 | 0;
     this.keyed = false;
   }
 
   private start(): void {
-    const key = this.key;
-    let h = 0x9e3779b9;
-    for (let i = 0; i < 5; i++) h = mix32(h, key[i]);
+    let h = mix32(0x9e3779b9, this.seed);
+    h = mix32(h, this.k0);
+    h = mix32(h, this.k1);
+    h = mix32(h, this.k2);
+    h = mix32(h, this.k3);
     this.a = h;
     this.b = mix32(h, 1);
     this.c = mix32(h, 2);

@@ -581,10 +581,11 @@ export class World {
     const toRow = to.pushRow(src.entities[srcLocal], false);
     const dst = to.chunkOf(toRow);
     const dstLocal = toRow & (to.chunkRows - 1);
-    const ids = to.fieldIds;
+    const ids = to.fieldIds, kernels = to.kernels;
     for (let f = 0; f < ids.length; f++) {
       const source = src.byField[ids[f]];
-      dst.byField[ids[f]]![dstLocal] = source === undefined ? 0 : source[srcLocal];
+      if (source === undefined) kernels[f].zero(dst.byField[ids[f]]!, dstLocal, 1);
+      else kernels[f].copy(dst.byField[ids[f]]!, dstLocal, source, srcLocal, 1);
     }
     this.removeRow(from, fromRow);
     entities.archetype[index] = to.id;

@@ -556,6 +556,56 @@ describe("bounds and errors", () => {
     await runtime.close();
   });
 
+  test("spawnEach: setColumn fills a field from a column; misuse names the field and the fix", async () => {
+    const messages: string[] = [];
+    const spawner = defineSystem({
+      name: "spawner",
+      query: { all: [Health] },
+      reads: [Health],
+      writes: [Position, Source],
+      runChunk(chunk, ctx) {
+        const hp = chunk.read(Health.hp);
+        const batch = ctx.commands.spawnEach(chunk.count, [Position, Source]);
+        batch.setColumn(Position.x, hp);
+        batch.setColumn(Source.row, hp, 0);
+        for (
+          const misuse of [
+            () => batch.setColumn(Health.hp, hp),
+            () => batch.setColumn(Position.y, [1, 2, 3], 1),
+            () => batch.set(chunk.count, Position.y, 1),
+          ]
+        ) {
+          try {
+            misuse();
+          } catch (error) {
+            assert.ok(error instanceof UsageError);
+            messages.push(error.message);
+          }
+        }
+      },
+    });
+    const runtime = await start({
+      systems: [spawner],
+      setup(world) {
+        for (let hp = 1; hp <= 7; hp++) world.spawn([Health, { hp }]);
+      },
+    });
+    assert.ok(runtime.tick().ok);
+    const rows: number[][] = [];
+    runtime.world.query({ all: [Position, Source] }).forEachChunk((chunk) => {
+      const x = chunk.read(Position.x), row = chunk.read(Source.row);
+      for (let i = 0; i < chunk.count; i++) rows.push([x[i], row[i]]);
+    });
+    assert.deepEqual(rows, [1, 2, 3, 4, 5, 6, 7].map((hp) => [hp, hp]));
+    assert.deepEqual(messages, [
+      "spawnEach batch: Health.hp is not a field of the batch's components; list Health in " +
+      "spawnEach(count, components)",
+      "spawnEach batch: setColumn(Position.y) needs values 1 to 7, but values holds 3",
+      "spawnEach batch: entity 7 is outside 0 to 6",
+    ]);
+    await runtime.close();
+  });
+
   test("commands on the pending handle of a failed spawn touch no other entity", async () => {
     const spawnOne = defineSystem({
       name: "spawnOne",

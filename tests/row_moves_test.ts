@@ -139,8 +139,9 @@ function applyAsCommands(world: World, ops: readonly Op[]): string[] {
   for (const op of ops) {
     if (op.kind === "spawnEach") {
       const batch = buffer.spawnEach(op.values.length, op.components);
+      // B through the column-wide call, from an offset into a longer array; the rest one by one.
+      if (op.components.includes(B)) batch.setColumn(B.b, [7, ...op.values], 1);
       op.values.forEach((v, i) => {
-        if (op.components.includes(B)) batch.set(i, B.b, v);
         // Entity field values: the batch's own handles, pending.
         if (op.components.includes(C)) batch.set(i, C.c, batch.entity(op.values.length - 1 - i));
         if (op.components.includes(A)) batch.set(i, A.a, v / 4);

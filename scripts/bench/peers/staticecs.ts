@@ -153,8 +153,7 @@ function entityCycle(): Promise<CaseInstance> {
     writes: [B],
     runChunk(chunk, ctx) {
       const a = chunk.read(A.value);
-      const spawned = ctx.commands.spawnEach(chunk.count, B);
-      for (let i = 0; i < chunk.count; i++) spawned.set(i, B.value, a[i]);
+      ctx.commands.spawnEach(chunk.count, B).setColumn(B.value, a);
     },
   });
   const killB = defineSystem({

@@ -1,0 +1,231 @@
+/**
+ * Structural changes on entities whose fields are of mixed types, against
+ * the baseline of the same changes on entities with as many fields, all
+ * i32 (the layout of the standard ECS benchmark's cases, where every value
+ * is one integer). A loop that copies columns of several typed-array classes
+ * goes megamorphic in V8 and JavaScriptCore (see core/_column_kernels.ts);
+ * this bench shows whether the row moves still cost what they cost on one
+ * class. Cases, 1,000 entities, one op = one frame:
+ *
+ * - `add_remove`: a tag added to every entity (addEach), then removed
+ *   (removeEach) in a later stage: every row moves twice;
+ * - `entity_cycle`: a block of entities spawned per chunk (spawnEach, three
+ *   fields set with setColumn), then despawned (despawnEach);
+ * - `single_moves`: the tag added and removed one entity at a time
+ *   (commands.add / commands.remove).
+ *
+ * Each layout of each case runs in a child process of its own, so the
+ * uniform world's loops never see another column class (in one process the
+ * mixed world would slow both alike, and the ratio would hide it). Prints ns
+ * per entity per frame for each layout, the ratio mixed ÷ uniform (1.0 = no
+ * cost for mixing types) and the heap growth per frame.
+ *
+ * Usage:
+ *   npx bun scripts/bench/moves.ts [--json] [--quick] [--rounds N]
+ *   npx deno run -A scripts/bench/moves.ts [same options]
+ *   (`--case NAME --layout mixed|uniform` runs one, in this process: what a child does)
+ *
+ * @module
+ */
+
+import { spawnSync } from "node:child_process";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import {
+  type Component,
+  defineComponent,
+  defineScene,
+  defineSystem,
+  defineTag,
+  Runtime,
+  type Scene,
+} from "staticecs";
+import {
+  formatNumber,
+  formatTable,
+  heapPerOp,
+  interleave,
+  median,
+  parseRounds,
+  prepareRunner,
+  printJson,
+  runtimeName,
+} from "./_harness.ts";
+import { scriptArgs } from "./_cluster_child.ts";
+
+const { values } = parseArgs({
+  options: {
+    json: { type: "boolean", default: false },
+    quick: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    case: { type: "string" },
+    layout: { type: "string" },
+  },
+  strict: true,
+});
+const rounds = parseRounds(values.rounds, values.quick, { quick: 3, full: 9 });
+const timing = { warmupMs: values.quick ? 200 : 1000, sliceMs: values.quick ? 200 : 500, rounds };
+const ENTITIES = 1_000;
+
+/** Ten fields in five components: every field type once (bool and entity too) in `mixed`. */
+function layout(mixed: boolean): Component[] {
+  const t = (type: string) => (mixed ? type : "i32") as "i32";
+  return [
+    defineComponent("Position", { x: t("f32"), y: t("f32") }),
+    defineComponent("Velocity", { x: t("f64"), y: t("i16") }),
+    defineComponent("Health", { hp: t("i32"), max: t("u16") }),
+    defineComponent("Flags", { bits: t("u8"), alive: t("bool") }),
+    defineComponent("Link", { of: t("entity"), salt: t("i8") }),
+  ];
+}
+
+const CASES = ["add_remove", "entity_cycle", "single_moves"] as const;
+
+function scene(name: typeof CASES[number], mixed: boolean): Scene {
+  const components = layout(mixed);
+  const [Position] = components as [Component<{ x: "f32"; y: "f32" }>];
+  const Tag = defineTag("Tag");
+  const Spark = defineComponent("Spark", { x: mixed ? "f32" : "i32", n: "u32", t: "f64" });
+  const systems = {
+    add_remove: [
+      defineSystem({
+        name: "add",
+        query: { all: [Position], none: [Tag] },
+        writes: [Tag],
+        runChunk: (chunk, ctx) => ctx.commands.addEach(chunk, Tag),
+      }),
+      defineSystem({
+        name: "remove",
+        after: ["add"],
+        query: { all: [Position, Tag] },
+        writes: [Tag],
+        runChunk: (chunk, ctx) => ctx.commands.removeEach(chunk, Tag),
+      }),
+    ],
+    entity_cycle: [
+      defineSystem({
+        name: "spawn",
+        query: { all: [Position] },
+        reads: [Position],
+        writes: [Spark],
+        runChunk(chunk, ctx) {
+          const x = chunk.read(Position.x);
+          const batch = ctx.commands.spawnEach(chunk.count, Spark);
+          batch.setColumn(Spark.x, x);
+          batch.setColumn(Spark.n, x);
+          batch.setColumn(Spark.t, x);
+        },
+      }),
+      defineSystem({
+        name: "despawn",
+        after: ["spawn"],
+        query: { all: [Spark] },
+        writes: [Spark],
+        runChunk: (chunk, ctx) => ctx.commands.despawnEach(chunk),
+      }),
+    ],
+    single_moves: [
+      defineSystem({
+        name: "add",
+        query: { all: [Position], none: [Tag] },
+        writes: [Tag],
+        runChunk(chunk, ctx) {
+          for (let i = 0; i < chunk.count; i++) ctx.commands.add(chunk.entities[i], Tag);
+        },
+      }),
+      defineSystem({
+        name: "remove",
+        after: ["add"],
+        query: { all: [Position, Tag] },
+        writes: [Tag],
+        runChunk(chunk, ctx) {
+          for (let i = 0; i < chunk.count; i++) ctx.commands.remove(chunk.entities[i], Tag);
+        },
+      }),
+    ],
+  }[name];
+  return defineScene({
+    components: [...components, Tag, Spark],
+    systems,
+    setup(world) {
+      for (let i = 0; i < ENTITIES; i++) world.spawn(...components);
+    },
+  });
+}
+
+/** The runtime as a program after throughput runs it (as in ecs.ts): no clock reads per frame. */
+const THROUGHPUT = { frameTiming: false, systemTimingEvery: 0 } as const;
+
+/** One layout of one case, measured in this process: ns per entity per frame, heap per frame. */
+async function measure(name: typeof CASES[number], mixed: boolean) {
+  const runtime = await Runtime.create(scene(name, mixed), THROUGHPUT);
+  try {
+    const runner = await prepareRunner(mixed ? "mixed" : "uniform", () => runtime.tick());
+    const [ops] = (await interleave([runner], timing)).map(median);
+    return { ns: 1e9 / ops / ENTITIES, heap: (await heapPerOp(runner, 3, 5_000)).grownBytes };
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** The same, in a child process of this runtime. */
+function measureInChild(name: string, layout: string): { ns: number; heap: number } {
+  const script = fileURLToPath(import.meta.url);
+  const passed = values.rounds === undefined ? [] : ["--rounds", values.rounds];
+  if (values.quick) passed.push("--quick");
+  const args = [...scriptArgs(script), ...passed, "--case", name, "--layout", layout];
+  const child = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 300_000 });
+  const last = child.stdout.trim().split("\n").at(-1) ?? "";
+  if (child.status !== 0 || !last.startsWith("{")) {
+    throw new Error(`the child for ${name} (${layout}) exited ${child.status}: ${child.stderr}`);
+  }
+  return JSON.parse(last);
+}
+
+if (values.case !== undefined) {
+  const name = values.case as typeof CASES[number];
+  if (!CASES.includes(name) || !["mixed", "uniform"].includes(values.layout ?? "")) {
+    throw new Error(`--case takes ${CASES.join(", ")} and --layout mixed or uniform`);
+  }
+  console.log(JSON.stringify(await measure(name, values.layout === "mixed")));
+  process.exit(0);
+}
+
+const table: string[][] = [];
+const ratios: Record<string, number> = {};
+const nsPerEntity: Record<string, { mixed: number; uniform: number }> = {};
+const heap: Record<string, number> = {};
+for (const name of CASES) {
+  const mixed = measureInChild(name, "mixed"), uniform = measureInChild(name, "uniform");
+  nsPerEntity[name] = { mixed: mixed.ns, uniform: uniform.ns };
+  ratios[name] = mixed.ns / uniform.ns;
+  heap[name] = Math.max(mixed.heap, uniform.heap);
+  table.push([
+    name,
+    formatNumber(mixed.ns, 1),
+    formatNumber(uniform.ns, 1),
+    formatNumber(ratios[name], 2),
+    formatNumber(heap[name], 1),
+  ]);
+}
+
+if (values.json) {
+  printJson({
+    bench: "moves",
+    runtime: runtimeName(),
+    entities: ENTITIES,
+    nsPerEntity,
+    ratios,
+    heap,
+  });
+} else {
+  console.log(
+    `row moves on ${runtimeName()}: ${ENTITIES} entities of ten fields, mixed types against all ` +
+      `i32 (each in a process of its own), median of ${rounds} rounds`,
+  );
+  console.log(formatTable(
+    ["case", "mixed ns/entity", "uniform ns/entity", "mixed / uniform", "heap bytes/frame"],
+    table,
+  ));
+}

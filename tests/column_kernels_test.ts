@@ -1,0 +1,65 @@
+/**
+ * Tests of core/_column_kernels.ts: for every field type, the bulk loops give what a plain
+ * element-by-element loop gives, and each typed-array class has loops of its own.
+ */
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { kernelsOf } from "../core/_column_kernels.ts";
+import { FIELD_TYPES, type FieldType } from "../core/schema.ts";
+import { PER_RECORD, WORDS } from "../core/_command_records.ts";
+
+const TYPES = Object.keys(FIELD_TYPES) as FieldType[];
+
+/** A column of `type` over shared memory, as chunks hold them, with values 1, 2, 3... */
+function column(type: FieldType, length: number) {
+  const Ctor = FIELD_TYPES[type];
+  const out = new Ctor(new SharedArrayBuffer(length * Ctor.BYTES_PER_ELEMENT), 0, length);
+  for (let i = 0; i < length; i++) out[i] = i + 1;
+  return out;
+}
+
+describe("column kernels", () => {
+  test("copy and zero match a plain loop, for every field type", () => {
+    for (const type of TYPES) {
+      const kernels = kernelsOf(type);
+      const out = column(type, 40), into = column(type, 40), expected = column(type, 40);
+      into.fill(0);
+      expected.fill(0);
+      kernels.copy(into, 3, out, 10, 20);
+      for (let k = 0; k < 20; k++) expected[3 + k] = out[10 + k];
+      assert.deepEqual([...into], [...expected], type);
+      kernels.zero(into, 5, 4);
+      expected.fill(0, 5, 9);
+      assert.deepEqual([...into], [...expected], type);
+    }
+  });
+
+  test("fromRecords reads values past each record's kind word, from any starting value", () => {
+    const count = 11, records = Math.ceil(count / PER_RECORD);
+    const words = new Float64Array((1 + records) * WORDS).fill(-99); // -99 marks kind words
+    for (let i = 0; i < count; i++) {
+      const list = Math.floor(i / PER_RECORD);
+      words[WORDS + list * WORDS + 1 + i - list * PER_RECORD] = i * 2;
+    }
+    for (const type of TYPES) {
+      for (const from of [0, 1, 2, 3, 7]) {
+        const into = column(type, count);
+        into.fill(0);
+        kernelsOf(type).fromRecords(into, 0, words, WORDS + 1, from, count - from);
+        const expected = column(type, count);
+        expected.fill(0);
+        for (let k = 0; k < count - from; k++) expected[k] = (from + k) * 2;
+        assert.deepEqual([...into], [...expected], `${type} from ${from}`);
+      }
+    }
+  });
+
+  test("each typed-array class has its own loops; types of one class share them", () => {
+    const copies = new Set(TYPES.map((type) => kernelsOf(type).copy));
+    assert.equal(copies.size, new Set(Object.values(FIELD_TYPES)).size);
+    assert.equal(kernelsOf("bool"), kernelsOf("u8"));
+    assert.equal(kernelsOf("entity"), kernelsOf("u32"));
+    assert.notEqual(kernelsOf("f32").copy, kernelsOf("i32").copy);
+  });
+});
