@@ -22,6 +22,7 @@ import {
   Time,
 } from "./resources.ts";
 import {
+  type Column,
   type Declared,
   eventOwnerOf,
   type EventType,
@@ -100,6 +101,8 @@ export class SystemContext<R extends string = string, W extends string = string>
   private readonly filter: SparseFilter | null;
   private readonly readOnlyResources: Map<Owner, object> = new Map();
   private readonly time: ResourceValues<{ dt: "f64"; elapsed: "f64"; tick: "u32" }>;
+  /** Time.tick's column: read once per run, without the accessor `time.tick` goes through. */
+  private readonly tickColumn: Column;
   private readonly views: Map<Owner, EventView> = new Map();
   private readonly viewEnds: Map<Owner, number> = new Map();
   private readonly seed: number;
@@ -122,6 +125,7 @@ export class SystemContext<R extends string = string, W extends string = string>
     this.seed = seed;
     this.random = new Random(seed);
     this.time = world.resource(Time);
+    this.tickColumn = world[resourceStore](ownerOf(Time)).columns[Time.tick.index];
     this.io = new SystemIo(options.io, entry.index, this.system);
     const guard = options.checkAccess === true && this.table !== null
       ? new AccessGuard(world, this.system, this.table, entry.access)
@@ -151,7 +155,7 @@ export class SystemContext<R extends string = string, W extends string = string>
     this.gate.table = this.table;
     this.gate.system = this.system;
     this.gate.filter = this.filter;
-    this.random.reseed(this.seed, this.time.tick, this.systemIndex, 0, 0);
+    this.random.reseed(this.seed, this.tickColumn[0], this.systemIndex, 0, 0);
   }
 
   /** Points `random` at the stream of (tick, system, archetype, chunk); after beginChunks. */
@@ -164,7 +168,7 @@ export class SystemContext<R extends string = string, W extends string = string>
     this.gate.table = this.table;
     this.gate.system = this.system;
     this.gate.filter = null;
-    this.random.reseed(this.seed, this.time.tick, this.systemIndex, 0xffffffff, 0);
+    this.random.reseed(this.seed, this.tickColumn[0], this.systemIndex, 0xffffffff, 0);
   }
 
   /**
