@@ -78,8 +78,6 @@ import {
   PROBE_LAYOUT,
   RING_OFFSET,
   RING_STRUCT_BYTES,
-  SETUP_FLAG_REFUSED,
-  SQ_ENTRIES_MAX,
   SQE_BYTES,
   SQE_FLAGS_ALLOWED,
   SQE_OFFSET,
@@ -96,7 +94,12 @@ import {
 } from "./_unusable.ts";
 import { assert } from "../core/_assert.ts";
 
+import { IoUringError, IoUringUnavailableError } from "./errors.ts";
+import { checkFd, checkLength, checkOffset, checkRingOptions, checkUint32 } from "./_ring_args.ts";
+
 export { ERRNO, errnoName } from "./_errno.ts";
+export { IoUringError, IoUringUnavailableError } from "./errors.ts";
+export { kernelTimespec, pathBytes } from "./_ring_args.ts";
 export { AT_FDCWD, FSYNC_DATASYNC, OPCODE, OPEN_FLAG, SQE_FLAG, TIMEOUT_FLAG } from "./_layout.ts";
 export type { Liburing } from "./_types.ts";
 
@@ -121,58 +124,6 @@ export interface RingOptions {
   readonly env?: Environment;
   /** Operating system as `process.platform` names it; this one by default (for tests). */
   readonly platform?: string;
-}
-
-/**
- * Thrown by {@linkcode openRing} when io_uring cannot be used here. `reason` is the same line
- * `probeIoUring` reports (disabled by `STATICECS_IO_URING=off`, not Linux, liburing missing,
- * EPERM/ENOSYS from the kernel, ...); the caller falls back to portable I/O and tells the user.
- *
- * @example
- * ```ts
- * import { IoUringUnavailableError, openRing } from "./ring.ts";
- * try {
- *   (await openRing({ entries: 8, env: { STATICECS_IO_URING: "off" } })).close();
- * } catch (error) {
- *   if (error instanceof IoUringUnavailableError) console.log(error.reason); // "disabled by STATICECS_IO_URING=off"
- * }
- * ```
- */
-export class IoUringUnavailableError extends Error {
-  /** Why io_uring is unusable, and how to fix it when something can be done. */
-  readonly reason: string;
-
-  /** An error for `reason`; `cause` is the underlying error, if any. */
-  constructor(reason: string, options?: { cause?: unknown }) {
-    super(`io_uring is unusable: ${reason}`, options);
-    this.name = "IoUringUnavailableError";
-    this.reason = reason;
-  }
-}
-
-/**
- * A liburing call that returned a negative errno, for example `io_uring_submit failed: EBUSY`.
- *
- * @example
- * ```ts
- * import { IoUringError } from "./ring.ts";
- * const error = new IoUringError("io_uring_submit", -16);
- * console.log(error.message, error.errno); // "io_uring_submit failed: EBUSY" 16
- * ```
- */
-export class IoUringError extends Error {
-  /** The liburing function that failed. */
-  readonly call: string;
-  /** The positive errno value (`ERRNO.EBUSY` is 16). */
-  readonly errno: number;
-
-  /** An error for `call` having returned `negativeErrno`. */
-  constructor(call: string, negativeErrno: number) {
-    super(`${call} failed: ${describeNegativeErrno(negativeErrno)}`);
-    this.name = "IoUringError";
-    this.call = call;
-    this.errno = -negativeErrno;
-  }
 }
 
 /**
@@ -209,43 +160,6 @@ export async function openRing(options: RingOptions): Promise<Ring> {
     lib.close();
     throw error;
   }
-}
-
-/**
- * The bytes of `path` in UTF-8 followed by the NUL that OPENAT needs.
- *
- * @example
- * ```ts
- * import { pathBytes } from "./ring.ts";
- * pathBytes("a.txt"); // Uint8Array [97, 46, 116, 120, 116, 0]
- * ```
- */
-export function pathBytes(path: string): Uint8Array<ArrayBuffer> {
-  if (path.length === 0 || path.includes("\0")) {
-    throw new TypeError(`pathBytes: path must be non-empty and contain no NUL; got ${path}`);
-  }
-  return new TextEncoder().encode(`${path}\0`);
-}
-
-/**
- * A `__kernel_timespec` holding `durationMs` (relative, for TIMEOUT): seconds, nanoseconds.
- *
- * @example
- * ```ts
- * import { kernelTimespec } from "./ring.ts";
- * kernelTimespec(1500); // BigInt64Array [1n, 500000000n]
- * ```
- */
-export function kernelTimespec(durationMs: number): BigInt64Array<ArrayBuffer> {
-  if (!Number.isFinite(durationMs) || durationMs < 0) {
-    throw new RangeError(`kernelTimespec: durationMs must be finite and >= 0, got ${durationMs}`);
-  }
-  const seconds = Math.floor(durationMs / 1000);
-  const nanoseconds = Math.round((durationMs - seconds * 1000) * 1e6);
-  const timespec = new BigInt64Array(new ArrayBuffer(TIMESPEC_BYTES));
-  timespec[0] = BigInt(seconds);
-  timespec[1] = BigInt(Math.min(nanoseconds, 999_999_999));
-  return timespec;
 }
 
 const WORD_BYTES = 4;
@@ -928,43 +842,4 @@ export class Ring {
     this.#sqeInts[base + SQE_WORD.spliceFdIn] = 0;
     for (let word = SQE_WORD.tail; word < SQE_WORDS; word++) words[base + word] = 0;
   }
-}
-
-function checkRingOptions(entries: number, flags: number): void {
-  if (!Number.isInteger(entries) || entries < 1 || entries > SQ_ENTRIES_MAX) {
-    throw new RangeError(
-      `ring entries must be an integer from 1 to ${SQ_ENTRIES_MAX}, got ${entries}`,
-    );
-  }
-  checkUint32(flags, "ring flags");
-  if ((flags & (SETUP_FLAG_REFUSED.sqe128 | SETUP_FLAG_REFUSED.cqe32)) !== 0) {
-    throw new RangeError(
-      "ring flags: IORING_SETUP_SQE128 and IORING_SETUP_CQE32 are not supported",
-    );
-  }
-}
-
-function checkFd(fd: number): void {
-  if (!Number.isInteger(fd) || fd < -0x8000_0000 || fd > 0x7fff_ffff) {
-    throw new RangeError(`fd must be a 32-bit integer, got ${fd}`);
-  }
-}
-
-function checkOffset(offset: number): void {
-  if (offset !== -1 && (!Number.isSafeInteger(offset) || offset < 0)) {
-    throw new RangeError(`offset must be an integer in [0, 2^53) or -1, got ${offset}`);
-  }
-}
-
-function checkUint32(value: number, name: string): void {
-  if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
-    throw new RangeError(`${name} must be an unsigned 32-bit integer, got ${value}`);
-  }
-}
-
-function checkLength(buffer: ArrayBufferView): number {
-  if (buffer.byteLength > 0xffff_ffff) {
-    throw new RangeError(`buffer of ${buffer.byteLength} bytes: one operation moves < 4 GiB`);
-  }
-  return buffer.byteLength;
 }
