@@ -424,6 +424,22 @@ export interface BenchArgs<S extends BenchOptionSpec> {
   readonly values: BenchOptionValues<S>;
 }
 
+/**
+ * The timing of the benchmarks whose op is a frame of a runtime (frame.ts,
+ * check_access.ts, moves.ts): 1 s of warm-up and 500 ms slices, or 200 ms
+ * each for `--quick`.
+ *
+ * @example
+ * ```ts ignore
+ * const timing = frameTiming(options); // { warmupMs: 1000, sliceMs: 500, rounds: 9 }
+ * ```
+ */
+export function frameTiming(args: { readonly quick: boolean; readonly rounds: number }): Timing {
+  return args.quick
+    ? { warmupMs: 200, sliceMs: 200, rounds: args.rounds }
+    : { warmupMs: 1000, sliceMs: 500, rounds: args.rounds };
+}
+
 /** How a benchmark reads its command line. */
 export interface BenchCommand<S extends BenchOptionSpec> {
   /** The script's file name, for errors ("ecs.ts"). */

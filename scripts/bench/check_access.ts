@@ -13,18 +13,18 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { type Backend, BlockingBackend, Runtime, type Scene, WorkStealingBackend } from "staticecs";
 import boids from "../../examples/boids.ts";
 import lifecycle from "../../examples/lifecycle.ts";
 import heavy from "./scenes/heavy_compute.ts";
 import {
+  benchOptions,
   formatNumber,
   formatTable,
+  frameTiming,
   interleave,
   median,
   parseNames,
-  parseRounds,
   prepareRunner,
   printJson,
   type Row,
@@ -47,19 +47,18 @@ const BACKENDS: Record<string, (url: string) => Backend> = {
   "work-stealing": (url) => new WorkStealingBackend({ sceneUrl: url, workers: 1 }),
 };
 
-const { values } = parseArgs({
-  options: {
-    json: { type: "boolean", default: false },
-    quick: { type: "boolean", default: false },
-    rounds: { type: "string" },
-    scenes: { type: "string" },
-  },
-  strict: true,
-});
-const rounds = parseRounds(values.rounds, values.quick, { quick: 3, full: 9 });
-const timing = { warmupMs: values.quick ? 200 : 1000, sliceMs: values.quick ? 200 : 500, rounds };
-const scenes = parseNames("--scenes", values.scenes, Object.keys(SCENES), "scene") ??
-  Object.keys(SCENES);
+const options = benchOptions({
+  script: "check_access.ts",
+  usage: "usage: check_access.ts [--json] [--quick] [--rounds N] [--scenes a,b]",
+  rounds: { quick: 3, full: 9 },
+  options: { scenes: "string" },
+}, (args) => ({
+  ...args,
+  scenes: parseNames("--scenes", args.values.scenes, Object.keys(SCENES), "scene") ??
+    Object.keys(SCENES),
+}));
+const { rounds, scenes } = options;
+const timing = frameTiming(options);
 
 const rows: Row[] = [];
 const ratios: Record<string, number> = {};
@@ -91,7 +90,7 @@ for (const name of scenes) {
   }
 }
 
-if (values.json) {
+if (options.json) {
   printJson({ bench: "check_access", runtime: runtimeName(), rows, ratios, rounds });
 } else {
   console.log(`checkAccess cost on ${runtimeName()}, median of ${rounds} interleaved rounds`);

@@ -32,7 +32,6 @@
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { fetchStatus } from "../../cli/cluster.ts";
 import { generateSecret } from "../../cluster/auth.ts";
 import type { ClusterStatus } from "../../cluster/protocol.ts";
@@ -60,11 +59,11 @@ import {
   startMember,
 } from "./_cluster_failover.ts";
 import {
+  benchOptions,
   formatNumber,
   formatTable,
   median,
   parseNames,
-  parseRounds,
   printJson,
   type Row,
   runtimeName,
@@ -349,27 +348,20 @@ async function settledOrLogs(cluster: Cluster): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    options: {
-      json: { type: "boolean", default: false },
-      quick: { type: "boolean", default: false },
-      only: { type: "string" },
-      attack: { type: "string" },
-      port: { type: "string" },
-      ms: { type: "string" },
-      rounds: { type: "string" },
-    },
-    strict: true,
-  });
+  const options = benchOptions({
+    script: "cluster_hostile.ts",
+    usage: "usage: cluster_hostile.ts [--json] [--quick] [--rounds N] [--only a,b]",
+    rounds: { quick: 1, full: 3 },
+    // --attack, --port and --ms: what the script passes a child that attacks.
+    options: { only: "string", attack: "string", port: "string", ms: "string" },
+  }, (args) => args);
+  const { values, quick, rounds } = options;
   if (values.attack !== undefined) {
     await attackChild(values.attack, Number(values.port), Number(values.ms));
     return 0;
   }
   const only = parseNames("--only", values.only, CASES, "case");
   const cases = CASES.filter((c) => c === "idle" || only === undefined || only.includes(c));
-  const quick = values.quick === true;
-  const rounds = parseRounds(values.rounds, quick, { quick: 1, full: 3 });
   const ms = quick ? 3_000 : 6_000;
   const cluster = await startCluster(generateSecret());
   const byCase = new Map<string, CaseResult[]>(cases.map((name) => [name, []]));
@@ -378,14 +370,14 @@ async function main(): Promise<number> {
     for (let round = 1; round <= rounds; round++) {
       for (const name of cases) {
         byCase.get(name)!.push(await runCase(cluster, name, ms));
-        if (!values.json) console.error(`  round ${round}/${rounds}, ${name}: done`);
+        if (!options.json) console.error(`  round ${round}/${rounds}, ${name}: done`);
       }
     }
     shipsCounted = await leaveAllAndCount(cluster.status, cluster.members);
   } finally {
     await killAll();
   }
-  print(values.json === true, [...byCase.values()].map(combine), shipsCounted, quick, rounds);
+  print(options.json, [...byCase.values()].map(combine), shipsCounted, quick, rounds);
   return 0;
 }
 

@@ -20,7 +20,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import {
   defineComponent,
   defineResource,
@@ -32,34 +31,34 @@ import {
   type System,
 } from "staticecs";
 import {
+  benchOptions,
   formatNumber,
   formatTable,
+  frameTiming,
   heapPerOp,
   interleave,
   median,
-  parseRounds,
   prepareRunner,
   printJson,
   type Row,
   runtimeName,
 } from "./_harness.ts";
 
-const { values } = parseArgs({
-  options: {
-    json: { type: "boolean", default: false },
-    quick: { type: "boolean", default: false },
-    rounds: { type: "string" },
-    systems: { type: "string", default: "100" },
-    "no-timing": { type: "boolean", default: false },
-  },
-  strict: true,
+const options = benchOptions({
+  script: "frame.ts",
+  usage: "usage: frame.ts [--json] [--quick] [--rounds N] [--systems N] [--no-timing]",
+  rounds: { quick: 3, full: 9 },
+  options: { systems: "string", "no-timing": "boolean" },
+}, (args) => {
+  const systems = Number(args.values.systems ?? "100");
+  if (!Number.isInteger(systems) || systems < 1 || systems > 10_000) {
+    throw new Error(`--systems must be an integer from 1 to 10000; got ${args.values.systems}`);
+  }
+  return { ...args, systems, noTiming: args.values["no-timing"] };
 });
-const rounds = parseRounds(values.rounds, values.quick, { quick: 3, full: 9 });
-const timing = { warmupMs: values.quick ? 200 : 1000, sliceMs: values.quick ? 200 : 500, rounds };
-const systemCount = Number(values.systems);
-if (!Number.isInteger(systemCount) || systemCount < 1 || systemCount > 10_000) {
-  throw new Error(`--systems must be an integer from 1 to 10000; got ${values.systems}`);
-}
+const { rounds } = options;
+const timing = frameTiming(options);
+const systemCount = options.systems;
 
 const Nobody = defineComponent("Nobody", { value: "u32" });
 const Shared = defineResource("Shared", { value: "u32" });
@@ -98,7 +97,7 @@ function baseline(): () => void {
  * The runtime's own clock reads, on (the CLI's default) or off with `--no-timing` (frameTiming
  * false, systemTimingEvery 0): under Deno each `performance.now()` read allocates a number.
  */
-const TIMING = values["no-timing"] ? { frameTiming: false, systemTimingEvery: 0 } as const : {};
+const TIMING = options.noTiming ? { frameTiming: false, systemTimingEvery: 0 } as const : {};
 
 const rows: Row[] = [];
 const ratios: Record<string, number> = {};
@@ -124,7 +123,7 @@ for (const [name, make] of Object.entries(CASES)) {
   }
 }
 
-if (values.json) {
+if (options.json) {
   printJson({ bench: "frame", runtime: runtimeName(), systems: systemCount, rows, ratios, heap });
 } else {
   console.log(

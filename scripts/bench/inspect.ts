@@ -33,15 +33,14 @@ import os from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { existsSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { type Browser, CHROMIUM_PATH, launchChromium } from "../chromium.ts";
 import { startChild } from "../../tests/fixtures/child.ts";
 import { until } from "../../tests/fixtures/until.ts";
 import {
+  benchOptions,
   formatNumber,
   formatTable,
   median,
-  parseRounds,
   printJson,
   type Row,
   runtimeName,
@@ -51,23 +50,23 @@ const ROOT = path.resolve(import.meta.dirname ?? ".", "..", "..");
 const SUBJECTS = ["off", "stream", "page", "baseline"] as const;
 type Subject = typeof SUBJECTS[number];
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: "string" },
-    ticks: { type: "string", default: "3000" },
-    workers: { type: "string", default: "1" },
-    baseline: { type: "string" },
-    json: { type: "boolean", default: false },
-  },
-  strict: true,
+const options = benchOptions({
+  script: "inspect.ts",
+  usage: "usage: inspect.ts [--json] [--quick] [--rounds N] [--ticks N] [--workers N] " +
+    "[--baseline CHECKOUT]",
+  rounds: { quick: 3, full: 7 },
+  options: { ticks: "string", workers: "string", baseline: "string" },
+}, (args) => {
+  const ticks = Number(args.values.ticks ?? (args.quick ? "1000" : "3000"));
+  if (!Number.isInteger(ticks) || ticks < 100) throw new Error("--ticks must be an integer >= 100");
+  const workers = args.values.workers ?? "1";
+  const { baseline } = args.values;
+  if (baseline !== undefined && !existsSync(path.join(path.resolve(baseline), "cli", "main.ts"))) {
+    throw new Error(`--baseline ${baseline}: no cli/main.ts there; give a checkout of the project`);
+  }
+  return { ...args, ticks, workers, baseline: baseline && path.resolve(baseline) };
 });
-const rounds = parseRounds(values.rounds, false, { quick: 3, full: 7 });
-const ticks = Number(values.ticks);
-if (!Number.isInteger(ticks) || ticks < 100) throw new Error("--ticks must be an integer >= 100");
-const baseline = values.baseline === undefined ? undefined : path.resolve(values.baseline);
-if (baseline !== undefined && !existsSync(path.join(baseline, "cli", "main.ts"))) {
-  throw new Error(`--baseline ${baseline}: no cli/main.ts there; give a checkout of the project`);
-}
+const { rounds, ticks, workers, baseline } = options;
 const hasChromium = existsSync(CHROMIUM_PATH);
 const subjects = SUBJECTS.filter((s) =>
   (s !== "page" || hasChromium) && (s !== "baseline" || baseline !== undefined)
@@ -78,7 +77,7 @@ const RUN_ARGS = [
   "--backend",
   "work-stealing",
   "--workers",
-  values.workers,
+  workers,
   "--ticks",
   String(ticks),
   "--json",
@@ -177,7 +176,7 @@ for (const subject of subjects) {
   if (subject !== "off") ratios[`${subject}_vs_off`] = pairedRatio(subject);
 }
 const note = hasChromium ? "" : `page: skipped, no Chromium at ${CHROMIUM_PATH}`;
-if (values.json) {
+if (options.json) {
   printJson({
     bench: "inspect",
     runtime: runtimeName(),
@@ -190,7 +189,7 @@ if (values.json) {
   });
 } else {
   console.log(
-    `boids, work-stealing, ${values.workers} worker(s), ${ticks} ticks per run, median of ` +
+    `boids, work-stealing, ${workers} worker(s), ${ticks} ticks per run, median of ` +
       `${rounds} interleaved rounds (${runtimeName()}); load average ${loadAverage.join(" -> ")}`,
   );
   console.log(formatTable(

@@ -31,7 +31,6 @@
 import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import {
   type Component,
   defineComponent,
@@ -42,30 +41,28 @@ import {
   type Scene,
 } from "staticecs";
 import {
+  benchOptions,
   formatNumber,
   formatTable,
+  frameTiming,
   heapPerOp,
   interleave,
   median,
-  parseRounds,
   prepareRunner,
   printJson,
+  type Row,
   runtimeName,
 } from "./_harness.ts";
 import { scriptArgs } from "./_cluster_child.ts";
 
-const { values } = parseArgs({
-  options: {
-    json: { type: "boolean", default: false },
-    quick: { type: "boolean", default: false },
-    rounds: { type: "string" },
-    case: { type: "string" },
-    layout: { type: "string" },
-  },
-  strict: true,
-});
-const rounds = parseRounds(values.rounds, values.quick, { quick: 3, full: 9 });
-const timing = { warmupMs: values.quick ? 200 : 1000, sliceMs: values.quick ? 200 : 500, rounds };
+const options = benchOptions({
+  script: "moves.ts",
+  usage: "usage: moves.ts [--json] [--quick] [--rounds N] [--case NAME --layout mixed|uniform]",
+  rounds: { quick: 3, full: 9 },
+  options: { case: "string", layout: "string" },
+}, (args) => args);
+const { rounds, values } = options;
+const timing = frameTiming(options);
 const ENTITIES = 1_000;
 
 /** Ten fields in five components: every field type once (bool and entity too) in `mixed`. */
@@ -172,8 +169,8 @@ async function measure(name: typeof CASES[number], mixed: boolean) {
 /** The same, in a child process of this runtime. */
 function measureInChild(name: string, layout: string): { ns: number; heap: number } {
   const script = fileURLToPath(import.meta.url);
-  const passed = values.rounds === undefined ? [] : ["--rounds", values.rounds];
-  if (values.quick) passed.push("--quick");
+  const passed = ["--rounds", String(rounds)];
+  if (options.quick) passed.push("--quick");
   const args = [...scriptArgs(script), ...passed, "--case", name, "--layout", layout];
   const child = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 300_000 });
   const last = child.stdout.trim().split("\n").at(-1) ?? "";
@@ -194,11 +191,12 @@ if (values.case !== undefined) {
 
 const table: string[][] = [];
 const ratios: Record<string, number> = {};
-const nsPerEntity: Record<string, { mixed: number; uniform: number }> = {};
+const rows: Row[] = [];
 const heap: Record<string, number> = {};
 for (const name of CASES) {
   const mixed = measureInChild(name, "mixed"), uniform = measureInChild(name, "uniform");
-  nsPerEntity[name] = { mixed: mixed.ns, uniform: uniform.ns };
+  rows.push({ case: name, subject: "mixed", value: mixed.ns, unit: "ns/entity" });
+  rows.push({ case: name, subject: "uniform", value: uniform.ns, unit: "ns/entity" });
   ratios[name] = mixed.ns / uniform.ns;
   heap[name] = Math.max(mixed.heap, uniform.heap);
   table.push([
@@ -210,12 +208,12 @@ for (const name of CASES) {
   ]);
 }
 
-if (values.json) {
+if (options.json) {
   printJson({
     bench: "moves",
     runtime: runtimeName(),
     entities: ENTITIES,
-    nsPerEntity,
+    rows,
     ratios,
     heap,
   });

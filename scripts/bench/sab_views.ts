@@ -1,18 +1,23 @@
-import process from "node:process";
-import { hostName } from "../../core/_host.ts";
+import { benchOptions, printJson, runtimeName } from "./_harness.ts";
 
 /**
  * Why component memory is segmented: times `x += vx; y += vy` over 1M rows
  * with typed arrays on an ArrayBuffer, a fixed SharedArrayBuffer and a
  * growable SharedArrayBuffer, in the same run. Run with
- * `npx bun scripts/bench/sab_views.ts [--json]` or
- * `npx deno run scripts/bench/sab_views.ts [--json]`.
+ * `npx bun scripts/bench/sab_views.ts [--json] [--quick] [--rounds N]` or
+ * `npx deno run -A scripts/bench/sab_views.ts [same options]` (rounds: timed passes over the rows).
  *
  * @module
  */
 
 const ROWS = 1_000_000;
-const ROUNDS = 50;
+const options = benchOptions({
+  script: "sab_views.ts",
+  usage: "usage: sab_views.ts [--json] [--quick] [--rounds N]",
+  rounds: { quick: 10, full: 50 },
+  options: {},
+}, (args) => args);
+const ROUNDS = options.rounds;
 
 function views(kind: string): Float32Array[] {
   const bytes = ROWS * 16;
@@ -41,7 +46,6 @@ function measure(kind: string): number {
   return (performance.now() - started) / ROUNDS;
 }
 
-const runtime = hostName() ?? "node";
 const ms: Record<string, number> = {};
 for (const kind of ["array_buffer", "shared", "growable_shared"]) ms[kind] = measure(kind);
 const rows = Object.entries(ms).map(([subject, value]) => ({
@@ -51,8 +55,8 @@ const rows = Object.entries(ms).map(([subject, value]) => ({
   unit: "M updates/s",
 }));
 const ratios = { growable_vs_fixed_shared: ms.shared / ms.growable_shared };
-if (process.argv.includes("--json")) {
-  console.log(JSON.stringify({ bench: "sab_views", runtime, rows, ratios }));
+if (options.json) {
+  printJson({ bench: "sab_views", runtime: runtimeName(), rows, ratios });
 } else {
   for (const row of rows) {
     console.log(`${row.subject.padEnd(16)} ${row.value.toFixed(0)} ${row.unit}`);

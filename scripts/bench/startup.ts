@@ -5,7 +5,7 @@
  * median time from process start to the end of the first frame (as the
  * binary reports it) and the median wall time of the whole command, against
  * the same scene run from the sources with `bun cli/main.ts`.
- * `npx bun scripts/bench/startup.ts [--runs N] [--json]`.
+ * `npx bun scripts/bench/startup.ts [--rounds N] [--quick] [--json]` (rounds: runs of each).
  *
  * @module
  */
@@ -14,15 +14,16 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { benchOptions } from "./_harness.ts";
 import { buildBinary, DEFAULT_OUTFILE, ROOT } from "../build.ts";
 
-const { values } = parseArgs({
-  options: { runs: { type: "string", default: "15" }, json: { type: "boolean", default: false } },
-  strict: true,
-});
-const runs = Number(values.runs);
-if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer`);
+const options = benchOptions({
+  script: "startup.ts",
+  usage: "usage: startup.ts [--json] [--quick] [--rounds N]",
+  rounds: { quick: 5, full: 15 },
+  options: {},
+}, (args) => args);
+const runs = options.rounds;
 
 if (!existsSync(DEFAULT_OUTFILE)) buildBinary();
 const folder = mkdtempSync(path.join(tmpdir(), "staticecs-startup-"));
@@ -65,7 +66,7 @@ const rows = [
   { case: "size", subject: "binary", value: sizeMiB, unit: "MiB" },
 ];
 const ratios = { first_frame_binary_vs_sources: source.firstFrame / binary.firstFrame };
-if (values.json) {
+if (options.json) {
   console.log(JSON.stringify({ bench: "startup", runtime: "bun", runs, rows, ratios }));
 } else {
   console.log(`median of ${runs} runs of: staticecs ${runArgs.join(" ")}`);
