@@ -103,6 +103,8 @@ export class SystemContext<R extends string = string, W extends string = string>
   private readonly time: ResourceValues<{ dt: "f64"; elapsed: "f64"; tick: "u32" }>;
   /** Time.tick's column: read once per run, without the accessor `time.tick` goes through. */
   private readonly tickColumn: Column;
+  /** True once `random` holds this run's (tick, system) words. */
+  private runKeyed = false;
   private readonly views: Map<Owner, EventView> = new Map();
   private readonly viewEnds: Map<Owner, number> = new Map();
   private readonly seed: number;
@@ -155,12 +157,19 @@ export class SystemContext<R extends string = string, W extends string = string>
     this.gate.table = this.table;
     this.gate.system = this.system;
     this.gate.filter = this.filter;
-    this.random.reseed(this.seed, this.tickColumn[0], this.systemIndex, 0, 0);
+    this.runKeyed = false;
   }
 
   /** Points `random` at the stream of (tick, system, archetype, chunk); after beginChunks. */
   beginChunk(archetypeId: number, chunkIndex: number): void {
-    this.random.rekeyTail(archetypeId, chunkIndex);
+    // The (tick, system) words are written at a run's first chunk only, so that a system whose
+    // query matches nothing pays nothing for its random stream.
+    if (this.runKeyed) {
+      this.random.rekeyTail(archetypeId, chunkIndex);
+    } else {
+      this.random.reseed(this.seed, this.tickColumn[0], this.systemIndex, archetypeId, chunkIndex);
+      this.runKeyed = true;
+    }
   }
 
   /** Points `random` at the stream of (tick, system) for a `run` body, and the gate here. */
