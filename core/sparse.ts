@@ -19,6 +19,7 @@
  * @module
  */
 
+import { type ColumnKernels, kernelsOf } from "./_column_kernels.ts";
 import { type Column, FIELD_TYPES, type Owner } from "./schema.ts";
 
 /** The presence bytes and field slots of one sparse component. */
@@ -30,6 +31,8 @@ export class SparseStore {
   readonly present: Uint8Array;
   /** One column per field, indexed by entity index. */
   readonly columns: readonly Column[];
+  /** The column loops of each field's class (see _column_kernels.ts). */
+  private readonly kernels: readonly ColumnKernels[];
   /** The shared memory: the presence bytes, then one buffer per field. */
   readonly buffers: readonly SharedArrayBuffer[];
 
@@ -47,6 +50,7 @@ export class SparseStore {
     this.columns = owner.fields.map((f, i) =>
       new FIELD_TYPES[f.type](this.buffers[i + 1], 0, slots)
     );
+    this.kernels = owner.fields.map((f) => kernelsOf(f.type));
   }
 
   /** True if the entity at `index` has the component. */
@@ -58,8 +62,8 @@ export class SparseStore {
   add(index: number): void {
     if (this.present[index] !== 0) return;
     this.present[index] = 1;
-    const columns = this.columns;
-    for (let f = 0; f < columns.length; f++) columns[f][index] = 0;
+    const columns = this.columns, kernels = this.kernels;
+    for (let f = 0; f < columns.length; f++) kernels[f].zero(columns[f], index, 1);
   }
 
   /** Takes the component from the entity at `index`; no-op if it lacks it. */
