@@ -447,8 +447,16 @@ export class PartitionMap {
       chunks[to >>> shift].entities[to & mask] = entity;
       table.row[table.indexOf(entity)] = to;
     }
-    for (const id of archetype.fieldIds) {
-      replayMoves(chunks.map((chunk) => chunk.byField[id]!), targets, sources, moves, shift, mask);
+    // Field by field, through the loops of the field's class (core/_column_kernels.ts): one loop
+    // storing into every field type would go megamorphic.
+    const ids = archetype.fieldIds;
+    for (let f = 0; f < ids.length; f++) {
+      const id = ids[f], copy = archetype.kernels[f].copy;
+      for (let m = 0; m < moves; m++) {
+        const from = sources[m], to = targets[m];
+        const into = chunks[to >>> shift].byField[id]!, out = chunks[from >>> shift].byField[id]!;
+        copy(into, to & mask, out, from & mask, 1);
+      }
     }
     archetype.setCount(count);
   }
@@ -570,21 +578,6 @@ export class PartitionMap {
 }
 
 /** Takes handles for a planned group's rows and copies its columns in, chunk span by span. */
-/** Applies planned row moves to one field's columns (one per chunk), in order. */
-function replayMoves(
-  columns: readonly Column[],
-  targets: Int32Array,
-  sources: Int32Array,
-  moves: number,
-  shift: number,
-  mask: number,
-): void {
-  for (let m = 0; m < moves; m++) {
-    const from = sources[m], to = targets[m];
-    columns[to >>> shift][to & mask] = columns[from >>> shift][from & mask];
-  }
-}
-
 function writeGroup(world: World, plan: InsertPlan, idField: Field): void {
   const { archetype, group, columns } = plan;
   const table = world[entityTable], start = archetype.count, count = group.count;
