@@ -17,13 +17,7 @@ import type { Archetype } from "../core/archetype.ts";
 import { ClusterId } from "../core/cluster_id.ts";
 import { BoundError, SceneError, UsageError } from "../core/errors.ts";
 import type { Scene } from "../core/scene.ts";
-import {
-  type Column,
-  type ColumnConstructor,
-  type Field,
-  FIELD_TYPES,
-  type Owner,
-} from "../core/schema.ts";
+import { type ColumnConstructor, type Field, FIELD_TYPES, type Owner } from "../core/schema.ts";
 import type { SparseStore } from "../core/sparse.ts";
 import type { World } from "../core/world.ts";
 import { PARTITIONS_MAX } from "./limits.ts";
