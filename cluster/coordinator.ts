@@ -558,7 +558,9 @@ export class Coordinator {
     }
     const entities = batchCount(state);
     if (entities === 0 && !handoff) return; // an empty crossing changes nothing
-    this.record(member, { kind: "depart", ids: batchIds(state) });
+    // A sender failed for a full log keeps these entities: its partitions come back from its
+    // checkpoint and log, which do not say they left. Taking them too would count them twice.
+    if (!this.record(member, { kind: "depart", ids: batchIds(state) })) return;
     this.transferredEntities += entities;
     this.transferFrames++;
     this.onEvent?.({ kind: "transfer", partition, member: member.id, entities, handoff });
@@ -574,9 +576,12 @@ export class Coordinator {
       this.writer.held(part);
       return;
     }
-    owner.seq++;
+    const arrival = { kind: "arrive", seq: owner.seq + 1, partition: part.id, state } as const;
+    // An owner failed for a full log had its partitions restored without these entities and
+    // given on (or parked): they go to whoever has the partition now.
+    if (!this.record(owner, arrival)) return this.route(part, state);
+    owner.seq = arrival.seq;
     this.writer.member(owner);
-    this.record(owner, { kind: "arrive", seq: owner.seq, partition: part.id, state });
     // An adrift owner gets it from its log when it rejoins.
     this.post(owner, { t: "transfer", partition: part.id, state, seq: owner.seq });
   }
@@ -748,7 +753,11 @@ export class Coordinator {
     this.rebalance();
   }
 
-  private record(member: Member, entry: LogEntry): void {
+  /**
+   * Appends to a member's log. A full log fails the member instead, and then the caller must not
+   * act on the entry: the member's partitions were restored without it. False in that case.
+   */
+  private record(member: Member, entry: LogEntry): boolean {
     if (member.log.full) {
       this.fail(
         member,
@@ -756,10 +765,11 @@ export class Coordinator {
           `${this.limits.memberLogEntriesMax}); checkpoint more often (checkpointEveryTicks, ` +
           `--checkpoint-every)`,
       );
-      return;
+      return false;
     }
     member.log.append(entry);
     this.writer.log(member);
+    return true;
   }
 
   private retire(member: Member): void {

@@ -56,7 +56,10 @@ afterEach(async () => {
   }
 });
 
-async function cluster(checkpointEveryTicks = 5): Promise<Cluster> {
+async function cluster(
+  checkpointEveryTicks = 5,
+  limits: { memberLogEntriesMax?: number } = {},
+): Promise<Cluster> {
   const transport = new MemoryTransport();
   const lines: string[] = [];
   const coordinator = new Coordinator({
@@ -64,6 +67,7 @@ async function cluster(checkpointEveryTicks = 5): Promise<Cluster> {
     secret: SECRET,
     heartbeatIntervalMs: 50,
     checkpointEveryTicks,
+    ...limits,
     log: (line) => lines.push(line),
   });
   const listener = await coordinator.listen(transport, "memory", 0);
@@ -117,6 +121,11 @@ async function leaveAllAndCount(c: Cluster, members: readonly ClusterMember[]): 
   for (const member of members) {
     assert.equal(await member.leave(), "left the cluster");
   }
+  return await parkedCount(c);
+}
+
+/** Waits until every partition is parked in the coordinator, and counts what it holds. */
+async function parkedCount(c: Cluster): Promise<number> {
   const s = await until(
     "every partition parked",
     () => {
@@ -226,6 +235,36 @@ describe("coordinator and members in one process", () => {
     await checkpointed([members[2], late]);
     assert.equal(await leaveAllAndCount(c, [members[2], late]), SHIPS);
   });
+
+  it(
+    "members failed for a full recovery log, mid-transfer, conserve the count",
+    { timeout: 30_000 },
+    async () => {
+      // Checkpoints too rare for the log bound: crossings fill a member's log within ticks, and
+      // the transfer that finds it full fails a member, the sender (a departure) or the owner
+      // (an arrival). Those entities must be counted once: in the failed member's restored
+      // partitions, or where the transfer goes, never both and never neither.
+      const c = await cluster(100_000, { memberLogEntriesMax: 8 });
+      const members = [await join(c)];
+      await settled(c, members);
+      members.push(await join(c), await join(c));
+      await until(
+        "a member failed for a full log",
+        () => /memberLogEntriesMax is 8/.test(c.lines.join("\n")) || undefined,
+        10_000,
+        10,
+      );
+      // Whoever is left running leaves; the others were failed over and stop.
+      const live = new Set(
+        c.coordinator.status().members.filter((m) => m.state === "active").map((m) => m.id),
+      );
+      for (const member of members) {
+        if (live.has(member.memberId)) await member.leave();
+        else member.stop("failed over");
+      }
+      assert.equal(await parkedCount(c), SHIPS, c.lines.join("\n"));
+    },
+  );
 
   it("a member running another scene is refused by name", { timeout: 30_000 }, async () => {
     const c = await cluster();
