@@ -533,11 +533,16 @@ class CoordinatorRefusal extends ClusterError {
 const REACH_RETRY_MS = 100;
 /** How long one address may take to authenticate when there are others to try. */
 const ATTEMPT_MS = 1_000;
+/** The longest wait for a welcome when MemberOptions.joinTimeoutMs is not given. */
+const JOIN_TIMEOUT_MS = 10_000;
 
 /**
  * Connects to a coordinator that welcomes `first()`: host:port, then the alternates, round after
- * round for up to `graceMs` (one round if 0). A standby's refusal or an unreachable address
- * moves on to the next; any other refusal (a wrong secret, an unknown member) ends the search.
+ * round for up to `graceMs` (one round if 0). The grace bounds the whole search: no attempt starts
+ * after it, and one under way is cut off at it, whatever an address does (a coordinator that
+ * authenticates and then never answers would otherwise hold the search for joinTimeoutMs). A
+ * standby's refusal or an unreachable address moves on to the next; any other refusal (a wrong
+ * secret, an unknown member) ends the search.
  */
 async function reachCoordinator(
   options: MemberOptions,
@@ -545,27 +550,25 @@ async function reachCoordinator(
   early: RawMessage[],
   graceMs: number,
   stopped: () => boolean = () => false,
-): Promise<{ connection: Connection; welcome: Extract<CoordinatorMessage, { t: "welcome" }> }> {
+): Promise<Reached> {
   const addresses = [{ host: options.host, port: options.port }, ...(options.alternates ?? [])];
+  const joinTimeoutMs = options.joinTimeoutMs ?? JOIN_TIMEOUT_MS;
   const deadline = performance.now() + graceMs;
   let last: Error | undefined;
   for (let round = 0; round === 0 || performance.now() < deadline; round++) {
     for (const { host, port } of addresses) {
       if (stopped()) throw new ClusterError("the member stopped while looking for a coordinator");
-      let connection: Connection | undefined;
+      const leftMs = graceMs === 0
+        ? joinTimeoutMs
+        : Math.min(joinTimeoutMs, deadline - performance.now());
+      if (leftMs <= 0) break;
       try {
-        connection = await connectAuthenticated(options.transport, host, port, {
-          secret: options.secret,
-          limits: options.limits,
+        return await attempt(options, host, port, first, early, {
           // With other coordinators to try, one stopped (SIGSTOP) must not hold the search up.
-          timeoutMs: addresses.length > 1 ? ATTEMPT_MS : options.joinTimeoutMs ?? 10_000,
+          authMs: Math.min(addresses.length > 1 ? ATTEMPT_MS : joinTimeoutMs, leftMs),
+          welcomedMs: leftMs,
         });
-        early.length = 0;
-        const welcomed = awaitWelcome(connection, early, options.joinTimeoutMs ?? 10_000);
-        connection.send(first());
-        return { connection, welcome: await welcomed };
       } catch (error) {
-        connection?.close(`no welcome: ${(error as Error).message}`);
         last = error as Error;
         // A standby, an address with nothing listening, a coordinator stopped or busy: try the
         // next. A wrong secret, another scene, an unknown member: no other coordinator differs.
@@ -578,11 +581,75 @@ async function reachCoordinator(
       }
     }
     if (graceMs === 0) break;
-    await new Promise((resolve) => setTimeout(resolve, REACH_RETRY_MS));
+    const leftMs = deadline - performance.now();
+    if (leftMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(REACH_RETRY_MS, leftMs)));
+    }
   }
   throw new ClusterError(
     `no coordinator took this member within ${graceMs} ms (coordinatorGraceMs, ` +
       `--coordinator-grace-ms) at ${addresses.map((a) => `${a.host}:${a.port}`).join(", ")}; ` +
       `last: ${last?.message ?? "none"}`,
   );
+}
+
+/** A coordinator's connection and its welcome. */
+type Reached = {
+  connection: Connection;
+  welcome: Extract<CoordinatorMessage, { t: "welcome" }>;
+};
+
+/**
+ * One attempt at one address: connect and authenticate within `authMs`, send `first()`, and be
+ * welcomed within `welcomedMs` of the start. Past that it gives up, and a connection that opens
+ * later is closed.
+ */
+async function attempt(
+  options: MemberOptions,
+  host: string,
+  port: number,
+  first: () => MemberMessage,
+  early: RawMessage[],
+  bounds: { readonly authMs: number; readonly welcomedMs: number },
+): Promise<Reached> {
+  let connection: Connection | undefined;
+  let abandoned = false;
+  const trying = (async (): Promise<Reached> => {
+    const opened = await connectAuthenticated(options.transport, host, port, {
+      secret: options.secret,
+      limits: options.limits,
+      timeoutMs: bounds.authMs,
+    });
+    if (abandoned) {
+      opened.close("the member gave up on this attempt");
+      throw new ClusterError("too late");
+    }
+    connection = opened;
+    early.length = 0;
+    const welcomed = awaitWelcome(opened, early, bounds.welcomedMs);
+    opened.send(first());
+    return { connection: opened, welcome: await welcomed };
+  })();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const cutOff = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ClusterError(
+            `no welcome from ${host}:${port} within ${Math.round(bounds.welcomedMs)} ms`,
+          ),
+        ),
+      bounds.welcomedMs,
+    );
+  });
+  try {
+    return await Promise.race([trying, cutOff]);
+  } catch (error) {
+    abandoned = true;
+    connection?.close(`no welcome: ${(error as Error).message}`);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    trying.catch(() => {}); // settles after the cut-off, if at all; nothing waits for it then
+  }
 }

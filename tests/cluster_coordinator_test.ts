@@ -17,7 +17,7 @@ import { MemoryTransport } from "../cluster/memory_transport.ts";
 import { planMoves } from "../cluster/_placement.ts";
 import { runClusterChurn } from "./fixtures/cluster_churn.ts";
 import { until } from "./fixtures/until.ts";
-import { authenticate, connectAuthenticated } from "../cluster/auth.ts";
+import { acceptAuthenticated, authenticate, connectAuthenticated } from "../cluster/auth.ts";
 import { FIELD_TYPES, ownerOf } from "../core/schema.ts";
 import type { ClusterStatus } from "../cluster/protocol.ts";
 import type { Connection } from "../cluster/transport.ts";
@@ -557,6 +557,46 @@ describe("what the coordinator judges, and how", () => {
       assert.equal(await leaveAllAndCount(c, [first]), SHIPS);
     },
   );
+});
+
+describe("a member looking for a coordinator", () => {
+  it("gives up at coordinatorGraceMs, even at coordinators that authenticate and never answer", {
+    timeout: 30_000,
+  }, async () => {
+    const transport = new MemoryTransport();
+    const listeners = await Promise.all(
+      [0, 1].map(() =>
+        transport.listen("memory", 0, (connection) => {
+          void acceptAuthenticated(connection, { secret: SECRET }).then((peer) => {
+            if (peer !== undefined) peer.onMessage = () => {}; // reads the join, says nothing
+          });
+        })
+      ),
+    );
+    const graceMs = 300;
+    const startedMs = performance.now();
+    try {
+      await assert.rejects(
+        ClusterMember.join({
+          transport,
+          host: "memory",
+          port: listeners[0].port,
+          alternates: [{ host: "memory", port: listeners[1].port }],
+          coordinatorGraceMs: graceMs,
+          secret: SECRET,
+          scene,
+          createRuntime: (options) => Runtime.create(scene, options),
+        }),
+        new RegExp(`no coordinator took this member within ${graceMs} ms`),
+      );
+      // Each of its waits (joinTimeoutMs, 10 s by default) is cut off at the grace; what is
+      // left over is timer lateness on a busy machine.
+      const tookMs = performance.now() - startedMs;
+      assert.ok(tookMs < graceMs + 1_000, `the search took ${Math.round(tookMs)} ms`);
+    } finally {
+      await Promise.all(listeners.map((listener) => listener.close()));
+    }
+  });
 });
 
 describe("cluster churn", () => {
