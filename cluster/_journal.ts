@@ -38,6 +38,8 @@ export class Journal {
   #scheduled = false;
   /** Writes issued and not yet complete. */
   #inFlight = 0;
+  /** Writes issued in all: the store applies each only after the one before (store.ts). */
+  #issued = 0;
   #failed = false;
 
   constructor(store: ClusterStore, epoch: number, onFailure: (error: Error) => void) {
@@ -92,7 +94,7 @@ export class Journal {
       return;
     }
     this.#inFlight++;
-    this.#store.write(this.#epoch, writes).then(() => {
+    this.#store.write(this.#epoch, ++this.#issued, writes).then(() => {
       this.#inFlight--;
       if (this.#failed) return;
       for (const [connection, message] of waiting) send(connection, message);

@@ -9,8 +9,12 @@
  * of the partition's checkpoint) and `held:P` (a list of msgpackr batches).
  *
  * Every write is one Lua script that first compares `epoch` with the writer's and refuses the
- * whole write if they differ, so writes are atomic and fenced; a coordinator's writes travel on
- * one connection and run in order.
+ * whole write if they differ, so writes are fenced. It then compares `written` (`EPOCH SEQ` of
+ * the last write applied) with the write before it in the writer's order and refuses the write
+ * unless it follows (store.ts, Order): ioredis resends a command whose reply a dropped connection
+ * lost, and it may already have run. And it checks that every staged checkpoint it renames is
+ * there before it changes anything, since Redis does not undo a script's earlier commands when a
+ * later one fails; so a write applies all or nothing, once, in order.
  *
  * @module
  */
@@ -30,6 +34,7 @@ import {
   type StoredMeta,
   type StoredPartition,
   type StoreWrite,
+  WriteOrderError,
 } from "./store.ts";
 
 /** The environment variable a Redis password may come from, instead of the URL. */
@@ -122,10 +127,29 @@ const RESIGN = `
 if redis.call('GET', KEYS[2]) == ARGV[1] .. ' ' .. ARGV[2] then redis.call('DEL', KEYS[2]) end
 return 1`;
 
+/**
+ * KEYS: epoch, written. ARGV: the writer's epoch, the `written` its write follows ('' for its
+ * first: then no write of its epoch may be there), its own `written`, then each command as a
+ * count and the command's words.
+ */
 const WRITE = `
 local newest = redis.call('GET', KEYS[1])
 if newest ~= ARGV[1] then return redis.error_reply('FENCED ' .. tostring(newest)) end
-local i = 2
+local written = redis.call('GET', KEYS[2]) or ''
+local mine = string.sub(written, 1, #ARGV[1] + 1) == ARGV[1] .. ' '
+if (ARGV[2] == '' and mine) or (ARGV[2] ~= '' and written ~= ARGV[2]) then
+  return redis.error_reply('ORDER ' .. written)
+end
+local i = 4
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  if ARGV[i + 1] == 'RENAME' and redis.call('EXISTS', ARGV[i + 2]) == 0 then
+    return redis.error_reply('STAGED ' .. ARGV[i + 2] .. ' is gone')
+  end
+  i = i + n + 1
+end
+redis.call('SET', KEYS[2], ARGV[3])
+i = 4
 while i <= #ARGV do
   local n = tonumber(ARGV[i])
   redis.call(unpack(ARGV, i + 1, i + n))
@@ -240,18 +264,28 @@ export class RedisStore implements ClusterStore {
     return { epoch: Number(value.slice(0, space)), address: value.slice(space + 1) };
   }
 
-  async write(epoch: number, writes: readonly StoreWrite[]): Promise<void> {
-    const args: (string | number | Uint8Array)[] = [String(epoch)];
+  async write(epoch: number, seq: number, writes: readonly StoreWrite[]): Promise<void> {
+    const follows = seq === 1 ? "" : `${epoch} ${seq - 1}`;
+    const args: (string | number | Uint8Array)[] = [String(epoch), follows, `${epoch} ${seq}`];
     const staged: Promise<unknown>[] = [];
     for (const w of writes) this.#commands(w, args, staged, epoch);
     try {
       // Sent before the script on the same connection, so Redis runs them first.
-      const script = this.#redis.eval(WRITE, 1, this.#key("epoch"), ...(args as string[]));
+      const script = this.#redis.eval(
+        WRITE,
+        2,
+        this.#key("epoch"),
+        this.#key("written"),
+        ...(args as string[]),
+      );
       // Together: a script refused while a staged SET is pending is never unhandled.
       await Promise.all([...staged, script]);
     } catch (error) {
-      const match = /FENCED (\S+)/.exec((error as Error).message);
-      if (match !== null) throw new FencedError(epoch, match[1]);
+      const message = (error as Error).message;
+      const fenced = /FENCED (\S+)/.exec(message);
+      if (fenced !== null) throw new FencedError(epoch, fenced[1]);
+      const order = /^ORDER ?(.*)$/.exec(message);
+      if (order !== null) throw new WriteOrderError(epoch, seq, order[1]);
       throw error;
     }
   }

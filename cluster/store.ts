@@ -14,6 +14,12 @@
  * deposed leader (stopped past its lease, then continued) can change nothing; since a
  * coordinator sends members only what it has written, it can assign nothing either.
  *
+ * Order: a leader numbers its writes (1, 2, ... within its epoch), and a store applies write k
+ * only right after write k - 1 of that epoch. A write sent again (a client that reconnects resends
+ * what had no reply, and it may have run) or one whose predecessor never arrived is refused
+ * with {@linkcode WriteOrderError}, so the store holds exactly a prefix of the leader's writes,
+ * each once, or the leader stands down.
+ *
  * @module
  */
 
@@ -111,8 +117,12 @@ export interface ClusterStore {
   resign(epoch: number, address: string): Promise<void>;
   /** The lease holder now, if any. */
   leader(): Promise<Leadership | undefined>;
-  /** Applies `writes` in order, all or none; rejects with FencedError past `epoch`. */
-  write(epoch: number, writes: readonly StoreWrite[]): Promise<void>;
+  /**
+   * Applies `writes` in order, all or none, as write number `seq` (1, 2, ...) of `epoch`; rejects
+   * with FencedError past `epoch`, and with WriteOrderError unless write `seq - 1` of `epoch` is
+   * the last one applied (for `seq` 1: none of `epoch` is).
+   */
+  write(epoch: number, seq: number, writes: readonly StoreWrite[]): Promise<void>;
   load(): Promise<StoredCluster>;
   close(): Promise<void>;
 }
@@ -136,10 +146,31 @@ export class FencedError extends ClusterError {
   }
 }
 
+/**
+ * A write out of its leader's order: sent twice, or after one that never arrived. Nothing of it
+ * was applied; the leader must stand down (its successor loads what the store holds).
+ *
+ * @example
+ * ```ts
+ * import { WriteOrderError } from "./store.ts";
+ * new WriteOrderError(3, 2, "3 1").message; // "write 2 of epoch 3 is out of order: the last applied is 3 1"
+ * ```
+ */
+export class WriteOrderError extends ClusterError {
+  constructor(epoch: number, seq: number, last: string) {
+    super(
+      `write ${seq} of epoch ${epoch} is out of order: the last applied is ${last || "none"}`,
+    );
+    this.name = "WriteOrderError";
+  }
+}
+
 /** The state MemoryStore clients share: one per process, or one per test of two "coordinators". */
 export class MemoryBackend {
   epoch = 0;
   lease: { epoch: number; address: string; untilMs: number } | undefined;
+  /** The last write applied: its epoch and number. */
+  written = { epoch: 0, seq: 0 };
   meta: StoredMeta | undefined;
   readonly members = new Map<number, StoredMember>();
   readonly logs = new Map<number, LogEntry[]>();
@@ -160,7 +191,7 @@ export class MemoryBackend {
  * import { MemoryStore } from "./store.ts";
  * const store = new MemoryStore();
  * const epoch = await store.campaign("127.0.0.1:7400", 1000); // 1
- * await store.write(epoch!, [{ op: "held", partition: 0, held: [] }]);
+ * await store.write(epoch!, 1, [{ op: "held", partition: 0, held: [] }]);
  * ```
  */
 export class MemoryStore implements ClusterStore {
@@ -205,9 +236,15 @@ export class MemoryStore implements ClusterStore {
     return Promise.resolve({ epoch: lease.epoch, address: lease.address });
   }
 
-  write(epoch: number, writes: readonly StoreWrite[]): Promise<void> {
+  write(epoch: number, seq: number, writes: readonly StoreWrite[]): Promise<void> {
     const b = this.#backend;
     if (b.epoch !== epoch) return Promise.reject(new FencedError(epoch, b.epoch));
+    const last = b.written.epoch === epoch ? b.written.seq : 0;
+    if (seq !== last + 1) {
+      const lastText = b.written.epoch === 0 ? "" : `${b.written.epoch} ${b.written.seq}`;
+      return Promise.reject(new WriteOrderError(epoch, seq, lastText));
+    }
+    b.written = { epoch, seq };
     for (const w of writes) applyWrite(b, w);
     return Promise.resolve();
   }

@@ -10,7 +10,13 @@ import assert from "node:assert/strict";
 import { batchCount, batchIds, type EntityBatch, mergeBatches } from "../cluster/batch.ts";
 import { RecoveryLog } from "../cluster/recovery_log.ts";
 import { parseRedisUrl, RedisStore } from "../cluster/redis_store.ts";
-import { type ClusterStore, FencedError, MemoryBackend, MemoryStore } from "../cluster/store.ts";
+import {
+  type ClusterStore,
+  FencedError,
+  MemoryBackend,
+  MemoryStore,
+  WriteOrderError,
+} from "../cluster/store.ts";
 import { freePort, type RedisServer, redisSkip, startRedis } from "./fixtures/redis.ts";
 
 /** A batch of `ids`, each with one u32 column holding id * 10. */
@@ -42,7 +48,7 @@ function contract(name: string, open: () => Promise<[ClusterStore, ClusterStore]
       assert.equal(await b.campaign("b:1", 150), undefined);
       assert.deepEqual(await b.leader(), { epoch: e1, address: "a:1" });
       assert.equal(await a.renew(e1!, "a:1", 150), true);
-      await a.write(e1!, [
+      await a.write(e1!, 1, [
         {
           op: "meta",
           meta: { partitions: 1, seeded: true, layout: null, nextMemberId: 1, failovers: 0 },
@@ -54,7 +60,7 @@ function contract(name: string, open: () => Promise<[ClusterStore, ClusterStore]
       assert.ok(e2! > e1!);
       assert.equal(await a.renew(e1!, "a:1", 150), false);
       await assert.rejects(
-        a.write(e1!, [{ op: "held", partition: 0, held: [] }]),
+        a.write(e1!, 2, [{ op: "held", partition: 0, held: [] }]),
         (error) => error instanceof FencedError && /epoch \d+ is fenced/.test(error.message),
       );
       // The fenced write changed nothing.
@@ -69,7 +75,7 @@ function contract(name: string, open: () => Promise<[ClusterStore, ClusterStore]
       const [a, b] = await open();
       const epoch = (await a.campaign("a:1", 1_000))!;
       const base = batchOf([5, 6, 7]);
-      await a.write(epoch, [
+      await a.write(epoch, 1, [
         {
           op: "meta",
           meta: {
@@ -120,14 +126,14 @@ function contract(name: string, open: () => Promise<[ClusterStore, ClusterStore]
       assert.deepEqual(idsOf(log.restore(1, one.base, one.basePos)), [6, 7, 8]);
       // A checkpoint too big to pass through the write script (staged, then renamed in place).
       const big = batchOf(Array.from({ length: 20_000 }, (_, i) => i + 100));
-      await a.write(epoch, [{ op: "base", partition: 0, base: big, basePos: 9 }]);
+      await a.write(epoch, 2, [{ op: "base", partition: 0, base: big, basePos: 9 }]);
       const bigLoaded = (await b.load()).partitions.get(0)!;
       assert.equal(batchCount(bigLoaded.base), 20_000);
       assert.equal(bigLoaded.basePos, 9);
       // A rewrite replaces the log; dropping a member removes it and its log.
-      await a.write(epoch, [{ op: "rewriteLog", id: 2, entries: [] }]);
+      await a.write(epoch, 3, [{ op: "rewriteLog", id: 2, entries: [] }]);
       assert.equal((await b.load()).members.get(2)!.log.length, 0);
-      await a.write(epoch, [{ op: "dropMember", id: 2 }, {
+      await a.write(epoch, 4, [{ op: "dropMember", id: 2 }, {
         op: "owner",
         partition: 1,
         owner: null,
@@ -136,6 +142,47 @@ function contract(name: string, open: () => Promise<[ClusterStore, ClusterStore]
       const dropped = await b.load();
       assert.equal(dropped.members.size, 0);
       assert.equal(dropped.partitions.get(1)!.owner, null);
+      await a.close();
+      await b.close();
+    });
+
+    it("a leader's writes apply once each, in order: one sent again or after a gap changes nothing", async () => {
+      const [a, b] = await open();
+      const epoch = (await a.campaign("a:1", 1_000))!;
+      const member = {
+        id: 1,
+        address: "127.0.0.1:5000",
+        partitions: [],
+        logStart: 0,
+        seq: 0,
+        outSeq: 0,
+        checkpointTick: 0,
+        tick: 0,
+      };
+      const departs = (id: number) => ({
+        op: "appendLog" as const,
+        id: 1,
+        entries: [{ kind: "depart" as const, ids: new Float64Array([id]) }],
+      });
+      const logged = async () =>
+        (await b.load()).members.get(1)!.log.flatMap((e) => e.kind === "depart" ? [...e.ids] : []);
+      await a.write(epoch, 1, [{ op: "member", member }, departs(10)]);
+      // Sent again, as a client that reconnects resends a command whose reply was lost (it ran).
+      await assert.rejects(
+        a.write(epoch, 1, [{ op: "member", member }, departs(10)]),
+        (error) => error instanceof WriteOrderError && /write 1 of epoch \d+/.test(error.message),
+      );
+      // Sent after a write that never arrived.
+      await assert.rejects(a.write(epoch, 3, [departs(30)]), WriteOrderError);
+      assert.deepEqual(await logged(), [10]);
+      await a.write(epoch, 2, [departs(20)]);
+      assert.deepEqual(await logged(), [10, 20]);
+      // The next leader numbers its writes from 1 again.
+      await a.resign(epoch, "a:1");
+      const next = (await b.campaign("b:1", 1_000))!;
+      await b.write(next, 1, [departs(40)]);
+      await assert.rejects(a.write(epoch, 3, [departs(30)]), FencedError);
+      assert.deepEqual(await logged(), [10, 20, 40]);
       await a.close();
       await b.close();
     });

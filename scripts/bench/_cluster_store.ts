@@ -330,12 +330,14 @@ export async function measureCheckpoint(
       nextMemberId: 1,
       failovers: 0,
     };
-    await store.write(epoch, [{ op: "meta", meta }]);
+    let writes = 0;
+    await store.write(epoch, ++writes, [{ op: "meta", meta }]);
     const perSecond: number[] = [];
     for (let round = 0; round <= options.rounds; round++) {
       const started = performance.now();
       await store.write(
         epoch,
+        ++writes,
         batches.map((base, partition) => ({ op: "base", partition, base, basePos: round })),
       );
       const ms = performance.now() - started;
