@@ -110,6 +110,19 @@ export function lossText(member: Member, progressMs: number, intervalMs: number)
     `conserved)`;
 }
 
+/**
+ * Partition numbers in order, for a log line.
+ *
+ * @example
+ * ```ts
+ * import { partitionList } from "./_coordinator_state.ts";
+ * partitionList(new Set([3, 1])); // "1, 3"
+ * ```
+ */
+export function partitionList(partitions: Iterable<number>): string {
+  return [...partitions].sort((a, b) => a - b).join(", ") || "(none)";
+}
+
 /** A member's record as it starts: active, no partition, an empty log. */
 export function newMember(
   id: number,

@@ -21,28 +21,32 @@
  * The coordinator trusts nothing it receives: every message is checked
  * (protocol.ts) and a bad one closes that connection only.
  *
+ * This file is the side that faces connections: admission, joins and rejoins, messages, and
+ * failure detection. Who owns each partition and how partitions move (assign, revoke, handoff,
+ * rebalance, failover, routing) is _ownership.ts; the records it keeps and how they reach the
+ * store are _coordinator_state.ts and _journal.ts.
+ *
  * @module
  */
 
 import { Admission } from "./_admission.ts";
 import { checkSecret, PROTOCOL_VERSION } from "./auth.ts";
-import { batchCount, batchIds, emptyBatch, type EntityBatch, mergeBatches } from "./batch.ts";
+import { batchCount } from "./batch.ts";
 import { ClusterError } from "./errors.ts";
 import { type ClusterLimits, resolveClusterLimits } from "./limits.ts";
-import { leastLoaded, planMoves } from "./_placement.ts";
 import { ProgressClock } from "./_progress_clock.ts";
 import { Journal, send as trySend } from "./_journal.ts";
-import type { LogEntry } from "./recovery_log.ts";
 import { type ClusterStore, MemoryStore, type StoredCluster } from "./store.ts";
 import type { CoordinatorEvent, CoordinatorOptions } from "./coordinator_options.ts";
+import { CLOSE_GRACE_MS, closeWhenSent, withDeadline } from "./_closing.ts";
+import { Ownership } from "./_ownership.ts";
 
 export type { CoordinatorEvent, CoordinatorOptions };
 import {
-  lossText,
   measureRate,
   type Member,
   newMember,
-  type Partition,
+  partitionList,
   restoreFromStore,
   StateWriter,
 } from "./_coordinator_state.ts";
@@ -57,11 +61,6 @@ import {
   SceneLayout,
 } from "./protocol.ts";
 import { type Connection, type Listener, type Transport, transportLimitsOf } from "./transport.ts";
-
-const HISTORY_MAX = 64;
-
-/** How long a member told to shut down has to close its end before the coordinator does. */
-const CLOSE_GRACE_MS = 2_000;
 
 /** What the coordinator sends: to members, and to status clients. */
 type Outgoing =
@@ -89,9 +88,8 @@ export class Coordinator {
   /** Time that counts against members' silence: the coordinator's own stalls left out. */
   private readonly progress: ProgressClock;
   private readonly admission: Admission;
-  private readonly members = new Map<number, Member>();
-  private readonly history: Member[] = [];
-  private readonly parts: Partition[];
+  /** Its members and partitions, and how partitions move among them (_ownership.ts). */
+  private readonly ownership: Ownership;
   private readonly startedMs: number;
   private nextMemberId = 1;
   /**
@@ -99,12 +97,6 @@ export class Coordinator {
    * checkpointed. Until then a cluster left with no member forgets it.
    */
   private layout: SceneLayout | undefined;
-  /** Whether setup's entities exist in the cluster (the seeding member has checkpointed). */
-  private seeded = false;
-  private seeder: Member | undefined;
-  private transferredEntities = 0;
-  private transferFrames = 0;
-  private failovers = 0;
   private listener: Listener | undefined;
   private closing = false;
   private readonly onEvent: ((event: CoordinatorEvent) => void) | undefined;
@@ -142,22 +134,23 @@ export class Coordinator {
       log: this.log,
       onFirstMessage: (connection, raw) => this.firstMessage(connection, raw),
     });
-    this.parts = Array.from({ length: this.limits.partitions }, (_, id) => ({
-      id,
-      owner: undefined,
-      moving: false,
-      nextOwner: undefined,
-      base: emptyBatch(),
-      basePos: 0,
-      held: [],
-      entities: 0,
-    }));
     this.store = options.store ?? new MemoryStore();
     this.epoch = options.epoch ?? 0;
     this.onStandDown = options.onStandDown;
     this.address = options.address ?? null;
     this.journal = new Journal(this.store, this.epoch, (error) => this.standDown(error.message));
-    this.writer = new StateWriter(this.journal, (m) => this.members.get(m.id) === m);
+    this.writer = new StateWriter(this.journal, (m) => this.ownership.members.get(m.id) === m);
+    this.ownership = new Ownership({
+      settings: this.settings,
+      limits: this.limits,
+      writer: this.writer,
+      log: this.log,
+      onEvent: this.onEvent,
+      post: (member, message) => this.post(member, message),
+      markMeta: () => this.markMeta(),
+      progressNow: () => this.progress.now(this.clock()),
+      retired: () => this.forgetUnseededScene(),
+    });
     if (options.restored?.meta !== undefined) this.adopt(options.restored);
     else this.markMeta();
   }
@@ -205,11 +198,11 @@ export class Coordinator {
     }
     const interval = this.settings.heartbeatIntervalMs;
     const progressMs = this.progress.now(nowMs);
-    for (const member of [...this.members.values()]) {
+    for (const member of [...this.ownership.members.values()]) {
       if (member.state === "joining") continue;
       const silentMs = progressMs - member.lastHeartbeatMs;
       if (silentMs > this.failureTimeoutMs) {
-        this.fail(member, `no heartbeat for ${Math.round(silentMs)} ms`);
+        this.ownership.fail(member, `no heartbeat for ${Math.round(silentMs)} ms`);
       } else if (silentMs > 2 * interval && member.state === "active") {
         member.state = "suspect";
         this.log(`member ${member.id} is suspect: no heartbeat for ${Math.round(silentMs)} ms`);
@@ -221,6 +214,7 @@ export class Coordinator {
   status(): ClusterStatus {
     const now = this.clock();
     const progressMs = this.progress.now(now);
+    const { members, history, parts } = this.ownership;
     const describe = (m: Member): MemberStatus => ({
       id: m.id,
       address: m.address,
@@ -233,8 +227,8 @@ export class Coordinator {
     });
     return {
       protocol: PROTOCOL_VERSION,
-      members: [...this.members.values(), ...this.history].map(describe),
-      partitions: this.parts.map((p) => ({
+      members: [...members.values(), ...history].map(describe),
+      partitions: parts.map((p) => ({
         id: p.id,
         owner: p.owner?.id ?? null,
         entities: p.owner === undefined
@@ -246,8 +240,11 @@ export class Coordinator {
       heartbeatIntervalMs: this.settings.heartbeatIntervalMs,
       failureTimeoutMs: this.failureTimeoutMs,
       checkpointEveryTicks: this.settings.checkpointEveryTicks,
-      transfers: { entities: this.transferredEntities, frames: this.transferFrames },
-      failovers: this.failovers,
+      transfers: {
+        entities: this.ownership.transferredEntities,
+        frames: this.ownership.transferFrames,
+      },
+      failovers: this.ownership.failovers,
       role: "leader",
       leader: this.address,
       epoch: this.epoch,
@@ -263,7 +260,7 @@ export class Coordinator {
     if (handOver) return this.standDown(reason, false);
     this.closing = true;
     this.admission.close();
-    const members = [...this.members.values()].filter((m) => m.connection !== undefined);
+    const members = [...this.ownership.members.values()].filter((m) => m.connection !== undefined);
     const connections = members.map((m) => m.connection!);
     for (const connection of connections) trySend(connection, { t: "shutdown", reason });
     // Members close first, once they have read the shutdown (see Member.closed).
@@ -282,7 +279,7 @@ export class Coordinator {
     this.closing = true;
     this.admission.close();
     if (logIt) this.log(`stood down (epoch ${this.epoch}): ${reason}; it assigns nothing more`);
-    for (const member of this.members.values()) {
+    for (const member of this.ownership.members.values()) {
       const connection = member.connection;
       if (connection === undefined) continue;
       connection.onClose = undefined;
@@ -300,7 +297,7 @@ export class Coordinator {
   private firstMessage(connection: Connection, raw: RawMessage): void {
     if (raw.t === "status?") {
       trySend(connection, { t: "status", status: this.status() });
-      void withDeadline(connection.drained(), 2_000).then(() => connection.close("status sent"));
+      closeWhenSent(connection, "status sent");
       return;
     }
     let message: MemberMessage;
@@ -327,7 +324,9 @@ export class Coordinator {
     if (this.layout === undefined) {
       this.layout = layout;
       this.markMeta();
-      if (!this.seeded) this.log(`the cluster's scene is ${message.scene} (${layout.key}) for now`);
+      if (!this.ownership.seeded) {
+        this.log(`the cluster's scene is ${message.scene} (${layout.key}) for now`);
+      }
     }
     this.join(connection, message.scene);
   }
@@ -336,18 +335,18 @@ export class Coordinator {
     this.log(`connection from ${connection.remote} closed: ${why}`);
     trySend(connection, { t: "error", message: why });
     // close() drops what is queued: let the error reach the peer first.
-    void withDeadline(connection.drained(), 2_000).then(() => connection.close(why));
+    closeWhenSent(connection, why);
   }
 
   private join(connection: Connection, scene: string): void {
     const id = this.nextMemberId++;
     const member = this.newMember(id, connection.remote);
-    this.members.set(id, member);
+    this.ownership.members.set(id, member);
     this.attach(member, connection);
     this.markMeta();
     this.writer.member(member);
-    const runSetup = !this.seeded && this.seeder === undefined;
-    if (runSetup) this.seeder = member;
+    const runSetup = !this.ownership.seeded && this.ownership.seeder === undefined;
+    if (runSetup) this.ownership.seeder = member;
     this.post(member, {
       t: "welcome",
       memberId: id,
@@ -362,7 +361,7 @@ export class Coordinator {
       }`,
     );
     // Before setup has checkpointed, every partition is parked: the seeder takes them all.
-    this.rebalance();
+    this.ownership.rebalance();
   }
 
   /**
@@ -372,7 +371,7 @@ export class Coordinator {
    * longer claims was handed over: its handoff is among the transfers it resends.
    */
   private rejoin(connection: Connection, message: Extract<MemberMessage, { t: "rejoin" }>): void {
-    const member = this.members.get(message.memberId);
+    const member = this.ownership.members.get(message.memberId);
     const claimed = new Set(message.partitions);
     const foreign = member === undefined
       ? []
@@ -398,16 +397,11 @@ export class Coordinator {
     member.tick = message.tick;
     // What was sent on its old connection may never have arrived: a revoke is sent again, and
     // a partition it neither claims nor hands over is one whose assign was lost: sent again.
-    const handedOver = new Set(message.handedOver);
-    const revokeAgain: number[] = [];
-    const assignAgain: Partition[] = [];
-    for (const partition of member.partitions) {
-      const part = this.parts[partition];
-      if (claimed.has(partition)) {
-        if (part.moving) revokeAgain.push(partition);
-      } else if (handedOver.has(partition)) part.moving = true;
-      else assignAgain.push(part);
-    }
+    const { revokeAgain, assignAgain } = this.ownership.reconcile(
+      member,
+      claimed,
+      new Set(message.handedOver),
+    );
     this.post(member, {
       t: "welcome",
       memberId: member.id,
@@ -432,9 +426,9 @@ export class Coordinator {
     }
     this.log(
       `member ${member.id} rejoined from ${connection.remote} with partitions ` +
-        `${list(claimed)}; ${missed.length} arrivals sent again`,
+        `${partitionList(claimed)}; ${missed.length} arrivals sent again`,
     );
-    this.rebalance();
+    this.ownership.rebalance();
   }
 
   private newMember(id: number, address: string): Member {
@@ -457,7 +451,7 @@ export class Coordinator {
       if (member.connection !== connection) return;
       member.connection = undefined;
       if (this.closing || member.state === "left" || member.state === "failed") return;
-      if (!this.store.shared) return this.fail(member, `connection closed: ${reason}`);
+      if (!this.store.shared) return this.ownership.fail(member, `connection closed: ${reason}`);
       // With standbys a member may drop a coordinator it thinks silent and come back: it has
       // the failure timeout to do so, as after a change of leader.
       member.state = "adrift";
@@ -479,15 +473,17 @@ export class Coordinator {
     try {
       message = checkMemberMessage(raw, this.settings.partitions);
     } catch (error) {
-      this.fail(member, `protocol error: ${(error as Error).message}`);
+      this.ownership.fail(member, `protocol error: ${(error as Error).message}`);
       return;
     }
     const wrong = this.badBatch(message);
-    if (wrong !== undefined) return this.fail(member, `protocol error: ${message.t}: ${wrong}`);
+    if (wrong !== undefined) {
+      return this.ownership.fail(member, `protocol error: ${message.t}: ${wrong}`);
+    }
     switch (message.t) {
       case "join":
       case "rejoin":
-        return this.fail(member, `protocol error: ${message.t} on a joined connection`);
+        return this.ownership.fail(member, `protocol error: ${message.t} on a joined connection`);
       case "heartbeat":
         return this.onHeartbeat(member, message);
       case "transfer":
@@ -495,11 +491,11 @@ export class Coordinator {
         if (message.seq !== 0 && message.seq <= member.outSeq) return;
         if (message.seq !== 0) member.outSeq = message.seq;
         this.writer.member(member);
-        return this.onTransfer(member, message.partition, message.state, message.handoff);
+        return this.ownership.transfer(member, message.partition, message.state, message.handoff);
       case "checkpoint":
-        return this.onCheckpoint(member, message);
+        return this.ownership.checkpoint(member, message);
       case "leave":
-        return this.onLeave(member);
+        return this.ownership.leave(member);
     }
   }
 
@@ -538,252 +534,8 @@ export class Coordinator {
     member.counts.clear();
     for (const [partition, entities] of message.counts) {
       member.counts.set(partition, entities);
-      const part = this.parts[partition];
+      const part = this.ownership.parts[partition];
       if (part.owner === member) part.entities = entities;
-    }
-  }
-
-  private onTransfer(
-    member: Member,
-    partition: number,
-    state: EntityBatch,
-    handoff: boolean,
-  ): void {
-    const part = this.parts[partition];
-    if (handoff && !(part.moving && part.owner === member)) {
-      return this.fail(
-        member,
-        `protocol error: handoff of partition ${partition}, which it was not asked for`,
-      );
-    }
-    const entities = batchCount(state);
-    if (entities === 0 && !handoff) return; // an empty crossing changes nothing
-    // A sender failed for a full log keeps these entities: its partitions come back from its
-    // checkpoint and log, which do not say they left. Taking them too would count them twice.
-    if (!this.record(member, { kind: "depart", ids: batchIds(state) })) return;
-    this.transferredEntities += entities;
-    this.transferFrames++;
-    this.onEvent?.({ kind: "transfer", partition, member: member.id, entities, handoff });
-    if (handoff) return this.onHandoff(member, part, state);
-    this.route(part, state);
-  }
-
-  /** Sends entities to a partition's owner, or holds them while it has none. */
-  private route(part: Partition, state: EntityBatch): void {
-    const owner = part.owner;
-    if (owner === undefined || part.moving || owner.state === "failed" || owner.state === "left") {
-      part.held.push(state);
-      this.writer.held(part);
-      return;
-    }
-    const arrival = { kind: "arrive", seq: owner.seq + 1, partition: part.id, state } as const;
-    // An owner failed for a full log had its partitions restored without these entities and
-    // given on (or parked): they go to whoever has the partition now.
-    if (!this.record(owner, arrival)) return this.route(part, state);
-    owner.seq = arrival.seq;
-    this.writer.member(owner);
-    // An adrift owner gets it from its log when it rejoins.
-    this.post(owner, { t: "transfer", partition: part.id, state, seq: owner.seq });
-  }
-
-  private onHandoff(member: Member, part: Partition, state: EntityBatch): void {
-    member.partitions.delete(part.id);
-    part.moving = false;
-    part.owner = undefined;
-    part.held.unshift(state);
-    this.writer.held(part);
-    this.writer.owner(part);
-    this.writer.member(member);
-    const next = part.nextOwner !== undefined && this.isLive(part.nextOwner)
-      ? part.nextOwner
-      : this.leastLoaded(this.liveMembers());
-    part.nextOwner = undefined;
-    if (next !== undefined) this.assign(part, next);
-    else this.log(`partition ${part.id} parked in the coordinator: no member to run it`);
-    if (member.state === "leaving") this.finishLeaveIfDone(member);
-    this.rebalance();
-  }
-
-  private onCheckpoint(member: Member, message: Extract<MemberMessage, { t: "checkpoint" }>): void {
-    // Arrivals not yet applied at the cut come after it: replay them on restore.
-    const cut = member.log.cut(message.appliedSeq);
-    this.writer.log(member);
-    member.checkpointTick = message.tick;
-    this.writer.member(member);
-    for (const { partition, state } of message.parts) {
-      const part = this.parts[partition];
-      if (part.owner !== member) continue; // stale: handed over or failed over meanwhile
-      part.base = state;
-      part.entities = batchCount(state);
-    }
-    for (const partition of member.partitions) {
-      this.parts[partition].basePos = cut;
-      this.writer.base(this.parts[partition]);
-    }
-    if (
-      this.seeder === member && !this.seeded && message.parts.length === this.settings.partitions
-    ) {
-      this.seeded = true;
-      this.seeder = undefined;
-      this.markMeta();
-      this.log(
-        `setup done on member ${member.id}: ${
-          message.parts.reduce((n, p) => n + batchCount(p.state), 0)
-        } entities`,
-      );
-      this.rebalance();
-    }
-  }
-
-  private onLeave(member: Member): void {
-    if (member.state === "leaving") return;
-    member.state = "leaving";
-    this.log(`member ${member.id} leaves: handing over partitions ${list(member.partitions)}`);
-    for (const partition of member.partitions) {
-      const part = this.parts[partition];
-      if (part.moving) continue;
-      part.nextOwner = this.leastLoaded(this.liveMembers().filter((m) => m !== member));
-      this.revoke(part);
-    }
-    this.finishLeaveIfDone(member);
-  }
-
-  private finishLeaveIfDone(member: Member): void {
-    if (member.partitions.size > 0) return;
-    member.state = "left";
-    this.retire(member);
-    this.log(`member ${member.id} left; nothing lost`);
-    const connection = member.connection;
-    this.post(member, { t: "shutdown", reason: "left the cluster" });
-    void withDeadline(member.closed, CLOSE_GRACE_MS).then(() => connection?.close("left"));
-    if (this.seeder === member) this.seeder = undefined;
-  }
-
-  private assign(part: Partition, member: Member): void {
-    const state = mergeBatches([...part.held]);
-    part.held = [];
-    part.owner = member;
-    part.moving = false;
-    part.base = state;
-    part.basePos = member.log.end;
-    part.entities = batchCount(state);
-    member.partitions.add(part.id);
-    this.writer.held(part);
-    this.writer.base(part);
-    this.writer.member(member);
-    this.post(member, { t: "assign", partition: part.id, state });
-  }
-
-  private revoke(part: Partition): void {
-    const to = part.nextOwner?.id ?? null;
-    this.onEvent?.({ kind: "revoke", partition: part.id, member: part.owner!.id, to });
-    part.moving = true;
-    this.post(part.owner!, { t: "revoke", partition: part.id });
-  }
-
-  /**
-   * Gives parked partitions to the least loaded members, then moves
-   * partitions until no member has more than one partition more than
-   * another, as few as it can. Partitions on their way are not moved again;
-   * it runs again when they arrive.
-   */
-  private rebalance(): void {
-    if (!this.seeded && this.seeder === undefined) return;
-    const live = this.liveMembers();
-    if (live.length === 0) return;
-    for (const part of this.parts) {
-      if (part.owner !== undefined || part.moving) continue;
-      this.assign(part, this.seeded ? this.leastLoaded(live)! : this.seeder!);
-    }
-    if (!this.seeded) return;
-    const moves = planMoves(
-      this.parts.map((p) => (p.moving ? p.nextOwner : p.owner)?.id ?? -1),
-      this.parts.map((p) => !p.moving && p.owner !== undefined && this.isLive(p.owner)),
-      live.map((m) => m.id),
-    );
-    for (const [partition, to] of moves) {
-      const part = this.parts[partition];
-      part.nextOwner = this.members.get(to);
-      this.revoke(part);
-      this.log(`partition ${partition} moves from member ${part.owner!.id} to member ${to}`);
-    }
-  }
-
-  private fail(member: Member, reason: string): void {
-    if (member.state === "failed" || member.state === "left") return;
-    const wasSeeder = this.seeder === member;
-    member.state = "failed";
-    this.retire(member);
-    member.connection?.close(reason);
-    if (wasSeeder) this.seeder = undefined;
-    const partitions = [...member.partitions];
-    if (partitions.length === 0) {
-      this.log(`member ${member.id} failed (${reason}); it owned no partitions`);
-      return;
-    }
-    this.failovers++;
-    this.markMeta();
-    const resumed: string[] = [];
-    for (const partition of partitions) {
-      const part = this.parts[partition];
-      part.held.unshift(member.log.restore(part.id, part.base, part.basePos));
-      part.owner = undefined;
-      part.moving = false;
-      this.writer.held(part);
-      this.writer.owner(part);
-      // Before setup has checkpointed there is nothing to resume: park for the next seeder.
-      const next = !this.seeded
-        ? undefined
-        : part.nextOwner !== undefined && this.isLive(part.nextOwner)
-        ? part.nextOwner
-        : this.leastLoaded(this.liveMembers());
-      part.nextOwner = undefined;
-      if (next === undefined) {
-        resumed.push(`${partition} parked`);
-        continue;
-      }
-      this.assign(part, next);
-      resumed.push(`${partition} on member ${next.id}`);
-    }
-    const lost = wasSeeder && !this.seeded
-      ? "setup had not checkpointed: its entities are lost; the next member to join runs setup"
-      : lossText(member, this.progress.now(this.clock()), this.settings.heartbeatIntervalMs);
-    this.log(`member ${member.id} failed (${reason}); partitions ${resumed.join(", ")} ${lost}`);
-    this.onEvent?.({ kind: "failover", member: member.id, reason, partitions, loss: lost });
-    this.rebalance();
-  }
-
-  /**
-   * Appends to a member's log. A full log fails the member instead, and then the caller must not
-   * act on the entry: the member's partitions were restored without it. False in that case.
-   */
-  private record(member: Member, entry: LogEntry): boolean {
-    if (member.log.full) {
-      this.fail(
-        member,
-        `${member.log.entries.length} transfers since its last checkpoint (memberLogEntriesMax is ` +
-          `${this.limits.memberLogEntriesMax}); checkpoint more often (checkpointEveryTicks, ` +
-          `--checkpoint-every)`,
-      );
-      return false;
-    }
-    member.log.append(entry);
-    this.writer.log(member);
-    return true;
-  }
-
-  private retire(member: Member): void {
-    this.members.delete(member.id);
-    this.writer.drop(member);
-    this.history.unshift(member);
-    if (this.history.length > HISTORY_MAX) this.history.pop();
-    // Setup never finished and no member holds the scene: it was never the cluster's.
-    if (!this.seeded && this.members.size === 0 && this.layout !== undefined) {
-      this.layout = undefined;
-      this.log(
-        "no member left and setup has not finished: the next member to join, with any scene, " +
-          "runs setup",
-      );
     }
   }
 
@@ -797,65 +549,44 @@ export class Coordinator {
           `${meta.partitions}, or give it another store`,
       );
     }
-    this.seeded = meta.seeded;
+    this.ownership.seeded = meta.seeded;
     this.layout = meta.layout === null
       ? undefined
       : new SceneLayout(meta.layout.components, meta.layout.fieldBytes);
     this.nextMemberId = meta.nextMemberId;
-    this.failovers = meta.failovers;
-    restoreFromStore(
-      stored,
-      this.members,
-      this.parts,
-      (id, address) => this.newMember(id, address),
-    );
+    this.ownership.failovers = meta.failovers;
+    const { members, parts } = this.ownership;
+    restoreFromStore(stored, members, parts, (id, address) => this.newMember(id, address));
     // A leader that died during setup: the member that ran it still holds every partition.
-    if (!this.seeded) this.seeder = [...this.members.values()].find((m) => m.partitions.size > 0);
+    if (!this.ownership.seeded) {
+      this.ownership.seeder = [...members.values()].find((m) => m.partitions.size > 0);
+    }
     this.log(
       `continues from the store (${this.store.name}, epoch ${this.epoch}): ` +
-        `${this.members.size} members have ${this.failureTimeoutMs} ms to rejoin`,
+        `${members.size} members have ${this.failureTimeoutMs} ms to rejoin`,
     );
   }
 
   private markMeta(): void {
     this.writer.meta(() => ({
       partitions: this.settings.partitions,
-      seeded: this.seeded,
+      seeded: this.ownership.seeded,
       layout: this.layout === undefined
         ? null
         : { components: this.layout.components, fieldBytes: this.layout.fieldBytes },
       nextMemberId: this.nextMemberId,
-      failovers: this.failovers,
+      failovers: this.ownership.failovers,
     }));
   }
 
-  private isLive(member: Member): boolean {
-    return this.members.get(member.id) === member &&
-      (member.state === "active" || member.state === "suspect");
-  }
-
-  /** The live member with the fewest partitions, counting those on their way to it. */
-  private leastLoaded(members: readonly Member[]): Member | undefined {
-    const load = new Map<number, number>();
-    for (const p of this.parts) {
-      const to = p.moving ? p.nextOwner : p.owner;
-      if (to !== undefined) load.set(to.id, (load.get(to.id) ?? 0) + 1);
+  /** Setup never finished and no member holds the scene: it was never the cluster's. */
+  private forgetUnseededScene(): void {
+    if (!this.ownership.seeded && this.ownership.members.size === 0 && this.layout !== undefined) {
+      this.layout = undefined;
+      this.log(
+        "no member left and setup has not finished: the next member to join, with any scene, " +
+          "runs setup",
+      );
     }
-    const id = leastLoaded(members.map((m) => m.id), load);
-    return members.find((m) => m.id === id);
   }
-
-  private liveMembers(): Member[] {
-    return [...this.members.values()].filter((m) => this.isLive(m));
-  }
-}
-
-function list(partitions: Iterable<number>): string {
-  return [...partitions].sort((a, b) => a - b).join(", ") || "(none)";
-}
-
-function withDeadline(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

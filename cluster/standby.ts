@@ -16,6 +16,7 @@ import type { ClusterStatus, RawMessage } from "./protocol.ts";
 import type { ClusterStore } from "./store.ts";
 import type { Connection } from "./transport.ts";
 import { send } from "./_journal.ts";
+import { closeWhenSent } from "./_closing.ts";
 
 /** What a standby needs. */
 export interface StandbyOptions {
@@ -26,9 +27,6 @@ export interface StandbyOptions {
   readonly address: string;
   readonly log: (line: string) => void;
 }
-
-/** How long a refused peer has to read why before the connection closes. */
-const CLOSE_AFTER_MS = 2_000;
 
 /**
  * The standby role of a coordinator process.
@@ -120,10 +118,6 @@ export class Standby {
         retry: true,
       });
     }
-    const timer = setTimeout(() => connection.close("answered"), CLOSE_AFTER_MS);
-    void connection.drained().then(() => {
-      clearTimeout(timer);
-      connection.close("answered");
-    });
+    closeWhenSent(connection, "answered");
   }
 }
