@@ -31,7 +31,16 @@ import type { Connection, Transport, TransportLimits } from "./transport.ts";
 /** The wire protocol version both sides must speak; part of the authenticated exchange. */
 export const PROTOCOL_VERSION = 2;
 
-/** The fewest bytes of a secret that are not whitespace. */
+/**
+ * The fewest bytes of a secret that are not whitespace.
+ *
+ * @example
+ * ```ts
+ * import { generateSecret, SECRET_BYTES_MIN } from "./auth.ts";
+ * SECRET_BYTES_MIN; // 16
+ * new TextEncoder().encode(generateSecret()).length >= SECRET_BYTES_MIN; // true
+ * ```
+ */
 export const SECRET_BYTES_MIN = 16;
 
 /** Bytes of randomness in a secret from generateSecret (printed as twice as many hex digits). */

@@ -72,12 +72,16 @@ type Outgoing =
  * Runs the cluster's control plane over any transport.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Coordinator } from "./coordinator.ts";
- * import { tcpTransport } from "./tcp.ts";
- * const coordinator = new Coordinator({ partitions: 8, secret: "s3cret-s3cret" });
- * const listener = await coordinator.listen(await tcpTransport(), "127.0.0.1", 7400);
- * setInterval(() => coordinator.tick(), 100);
+ * import { MemoryTransport } from "./memory_transport.ts";
+ * const coordinator = new Coordinator({ partitions: 8, secret: "correct horse battery staple" });
+ * // tcpTransport() and "127.0.0.1", 7400 between processes
+ * await coordinator.listen(new MemoryTransport(), "memory", 0);
+ * const ticks = setInterval(() => coordinator.tick(), 100); // failure detection
+ * coordinator.status().partitions.length; // 8, parked until a member joins
+ * clearInterval(ticks);
+ * await coordinator.close();
  * ```
  */
 export class Coordinator {

@@ -11,6 +11,21 @@ import type { ClusterStore, StoredCluster } from "./store.ts";
 /**
  * How to run a coordinator: the cluster limits (limits.ts; `partitions` is required, every
  * other bound has its default there) and the rest.
+ *
+ * @example
+ * ```ts
+ * import { Coordinator } from "./coordinator.ts";
+ * import type { CoordinatorOptions } from "./coordinator_options.ts";
+ * const options: CoordinatorOptions = {
+ *   partitions: 16,
+ *   secret: "correct horse battery staple",
+ *   heartbeatIntervalMs: 100,
+ *   log: (line) => console.error(line),
+ * };
+ * const coordinator = new Coordinator(options);
+ * coordinator.failureTimeoutMs; // 400: four heartbeat intervals, failureTimeoutMs's default
+ * await coordinator.close();
+ * ```
  */
 export interface CoordinatorOptions extends Partial<ClusterLimits> {
   readonly partitions: number;
@@ -42,6 +57,23 @@ export interface CoordinatorOptions extends Partial<ClusterLimits> {
  * What `CoordinatorOptions.onEvent` hears: a revoke starts a handoff, a
  * transfer is a handoff's entities (or entities crossing between
  * partitions), a failover restarts a dead member's partitions elsewhere.
+ *
+ * @example
+ * ```ts
+ * import type { CoordinatorEvent } from "./coordinator_options.ts";
+ * function describe(event: CoordinatorEvent): string {
+ *   switch (event.kind) {
+ *     case "revoke":
+ *       return `partition ${event.partition} leaves member ${event.member}`;
+ *     case "transfer":
+ *       return `${event.entities} entities from member ${event.member}`;
+ *     case "failover":
+ *       return `member ${event.member} failed (${event.reason})`;
+ *   }
+ * }
+ * describe({ kind: "transfer", partition: 2, member: 1, entities: 40, handoff: false });
+ * // "40 entities from member 1"
+ * ```
  */
 export type CoordinatorEvent =
   | {

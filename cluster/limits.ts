@@ -15,7 +15,17 @@ import { ClusterError } from "./errors.ts";
 /** The largest payload a frame's 4-byte length prefix can declare. */
 export const FRAME_PAYLOAD_BYTES_LIMIT = 0xffff_ffff;
 
-/** Bounds and settings of a cluster, of one coordinator, and of each of its connections. */
+/**
+ * Bounds and settings of a cluster, of one coordinator, and of each of its connections.
+ *
+ * @example
+ * ```ts
+ * import { type ClusterLimits, resolveClusterLimits } from "./limits.ts";
+ * const limits: ClusterLimits = resolveClusterLimits({ partitions: 16, heartbeatIntervalMs: 100 });
+ * limits.failureTimeoutMs; // 400: four heartbeat intervals
+ * limits.leaseMs; // 1000: the default
+ * ```
+ */
 export interface ClusterLimits {
   /** Partitions the world is split into (a coordinator's required setting). */
   readonly partitions: number;
@@ -50,7 +60,16 @@ export interface ClusterLimits {
   readonly coordinatorGraceMs: number;
 }
 
-/** A key of the table. */
+/**
+ * A key of the table.
+ *
+ * @example
+ * ```ts
+ * import { CLUSTER_LIMIT_RANGES, type ClusterLimitKey } from "./limits.ts";
+ * const key: ClusterLimitKey = "heartbeatIntervalMs";
+ * CLUSTER_LIMIT_RANGES[key]; // [10, 60000]
+ * ```
+ */
 export type ClusterLimitKey = keyof ClusterLimits;
 
 /** The least and the greatest value a key accepts. */

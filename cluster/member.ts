@@ -40,7 +40,29 @@ import {
 } from "./protocol.ts";
 import type { Connection, Transport, TransportLimits } from "./transport.ts";
 
-/** How to join. */
+/**
+ * How to join.
+ *
+ * @example
+ * ```ts
+ * import { defineComponent, defineScene, Runtime } from "../mod.ts";
+ * import type { MemberOptions } from "./member.ts";
+ * import { MemoryTransport } from "./memory_transport.ts";
+ * const Cell = defineComponent("Cell", { key: "u32" });
+ * const scene = defineScene({ components: [Cell], systems: [], cluster: { key: Cell.key } });
+ * const options: MemberOptions = {
+ *   transport: new MemoryTransport(), // tcpTransport() between processes
+ *   host: "127.0.0.1",
+ *   port: 7400,
+ *   alternates: [{ host: "127.0.0.1", port: 7401 }], // a standby coordinator
+ *   coordinatorGraceMs: 10_000,
+ *   secret: "correct horse battery staple",
+ *   scene,
+ *   createRuntime: (runtimeOptions) => Runtime.create(scene, runtimeOptions),
+ * };
+ * // ClusterMember.join(options) connects, joins and starts ticking.
+ * ```
+ */
 export interface MemberOptions {
   readonly transport: Transport;
   readonly host: string;
@@ -63,7 +85,26 @@ export interface MemberOptions {
   readonly limits?: Partial<TransportLimits>;
 }
 
-/** What a member has done, for its summary. */
+/**
+ * What a member has done, for its summary (`member.stats()`).
+ *
+ * @example
+ * ```ts
+ * import type { MemberStats } from "./member.ts";
+ * const summary = (s: MemberStats) =>
+ *   `member ${s.memberId}: ${s.entities} entities on partitions ${s.partitions.join(", ")}`;
+ * summary({
+ *   memberId: 2,
+ *   ticks: 600,
+ *   entities: 5_000,
+ *   partitions: [1, 4],
+ *   sentEntities: 120,
+ *   receivedEntities: 95,
+ *   checkpoints: 10,
+ *   systemErrors: 0,
+ * }); // "member 2: 5000 entities on partitions 1, 4"
+ * ```
+ */
 export interface MemberStats {
   readonly memberId: number;
   readonly ticks: number;

@@ -23,7 +23,17 @@ import { ClusterError } from "./errors.ts";
 import { type ClusterLimits, DEFAULT_CLUSTER_LIMITS, resolveClusterLimits } from "./limits.ts";
 import type { SessionKeys } from "./_session.ts";
 
-/** The bounds of one connection: the transport's part of the cluster limits (limits.ts). */
+/**
+ * The bounds of one connection: the transport's part of the cluster limits (limits.ts).
+ *
+ * @example
+ * ```ts
+ * import { resolveLimits, type TransportLimits } from "./transport.ts";
+ * const limits: TransportLimits = resolveLimits({ frameBytesMax: 1024 * 1024 });
+ * limits.frameBytesMax; // 1048576
+ * limits.queuedBytesMax; // 268435456: the default
+ * ```
+ */
 export type TransportLimits = Pick<
   ClusterLimits,
   | "frameBytesMax"
@@ -127,6 +137,17 @@ export interface Connection {
 /**
  * A listening socket. `close` stops accepting; connections already accepted stay open (their
  * owner closes them).
+ *
+ * @example
+ * ```ts
+ * import { MemoryTransport } from "./memory_transport.ts";
+ * import type { Listener } from "./transport.ts";
+ * const listener: Listener = await new MemoryTransport().listen("memory", 0, (connection) => {
+ *   connection.close("not now");
+ * });
+ * listener.port > 0; // true: port 0 asks for a free one
+ * await listener.close();
+ * ```
  */
 export interface Listener {
   readonly host: string;
