@@ -177,11 +177,25 @@ export async function clusterCommand(args: string[]): Promise<number> {
   }
 }
 
-/** A cluster error as the CLI says it: where the secret is given, for a wrong one. */
+/** Every option key a cluster message may name, with the flag that sets it here. */
+const OPTION_FLAGS: Readonly<Partial<Record<ClusterLimitKey, string>>> = {
+  ...LIMIT_FLAGS,
+  coordinatorGraceMs: "--coordinator-grace-ms",
+};
+
+/**
+ * A cluster error as the CLI says it: an option key the library names in parentheses
+ * ("(coordinatorGraceMs)") gets its flag beside it, and a wrong secret says where the secret is
+ * given.
+ */
 function withFlagHint(message: string): string {
-  return saysSecretMismatch(message)
-    ? `${message}; the secret is --secret or STATICECS_SECRET on every command`
-    : message;
+  const flagged = message.replace(/\((\w+)\)/g, (whole, key: string) => {
+    const flag = OPTION_FLAGS[key as ClusterLimitKey];
+    return flag === undefined ? whole : `(${key}, ${flag})`;
+  });
+  return saysSecretMismatch(flagged)
+    ? `${flagged}; the secret is --secret or STATICECS_SECRET on every command`
+    : flagged;
 }
 
 /** Parsed flags, by name; values are checked where they are used. */
@@ -311,11 +325,7 @@ function withFlags<T>(build: () => T): T {
     return build();
   } catch (error) {
     if (!(error instanceof ClusterLimitError)) throw error;
-    const flags: Partial<Record<ClusterLimitKey, string>> = {
-      ...LIMIT_FLAGS,
-      coordinatorGraceMs: "--coordinator-grace-ms",
-    };
-    throw new BadInput(error.render((key) => flags[key] ?? key), { cause: error });
+    throw new BadInput(error.render((key) => OPTION_FLAGS[key] ?? key), { cause: error });
   }
 }
 
@@ -432,7 +442,9 @@ async function joinCommand(args: string[]): Promise<number> {
     const reason = await member.done;
     const stats = member.stats();
     stamp(
-      `member ${member.memberId}: stopped (${reason}) after ${stats.ticks} ticks; sent ${stats.sentEntities} ` +
+      `member ${member.memberId}: stopped (${
+        withFlagHint(reason)
+      }) after ${stats.ticks} ticks; sent ${stats.sentEntities} ` +
         `entities, received ${stats.receivedEntities}, ${stats.checkpoints} checkpoints`,
     );
   } finally {

@@ -130,8 +130,9 @@ export async function reachCoordinator(
     }
   }
   throw new ClusterError(
-    `no coordinator took this member within ${graceMs} ms (coordinatorGraceMs, ` +
-      `--coordinator-grace-ms) at ${addresses.map((a) => `${a.host}:${a.port}`).join(", ")}; ` +
+    `no coordinator took this member within ${graceMs} ms (coordinatorGraceMs) at ${
+      addresses.map((a) => `${a.host}:${a.port}`).join(", ")
+    }; ` +
       `last: ${last?.message ?? "none"}`,
   );
 }

@@ -549,8 +549,8 @@ export class Coordinator {
     if (meta.partitions !== this.settings.partitions) {
       throw new ClusterError(
         `the store (${this.store.name}) holds a cluster of ${meta.partitions} partitions and ` +
-          `this coordinator has ${this.settings.partitions}: start it with --partitions ` +
-          `${meta.partitions}, or give it another store`,
+          `this coordinator has ${this.settings.partitions} (partitions): give it ` +
+          `${meta.partitions}, or another store`,
       );
     }
     this.ownership.seeded = meta.seeded;
