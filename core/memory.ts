@@ -34,6 +34,11 @@ export class Arena {
   reservedBytes = 0;
   readonly maxBytes: number;
   readonly segmentBytes: number;
+  /**
+   * Goes up whenever a chunk is attached over a block of this arena, or the
+   * arena is reset: a query's flat list of chunks is rebuilt when it moved.
+   */
+  chunkLayoutVersion = 0;
   private used = 0;
 
   constructor(segmentBytes: number, maxBytes: number) {
@@ -55,6 +60,7 @@ export class Arena {
 
   /** Forgets every block (before a restore rebuilds the world). */
   reset(): void {
+    this.chunkLayoutVersion++;
     this.segments.length = 0;
     this.reservedBytes = 0;
     this.used = 0;

@@ -16,6 +16,7 @@ import {
   UsageError,
   World,
 } from "../mod.ts";
+import { arena, clearEntities } from "../core/_world_internal.ts";
 
 const A = defineComponent("A", { a: "i32" });
 const B = defineComponent("B", { b: "f64" });
@@ -234,5 +235,31 @@ describe("iteration order", () => {
     runtime.tick();
     assert.deepEqual(visited, ["[A, C]#0:16", "[A, C]#1:1", "[A]#0:3"]);
     await runtime.close();
+  });
+});
+
+describe("the flat chunk list", () => {
+  test("follows new chunks, new archetypes and a reset; the same array while nothing changes", () => {
+    const world = new World({ components: COMPONENTS, config: { chunkRows: 16 } });
+    const query = world.query({ all: [A] });
+    const version = () => world[arena].chunkLayoutVersion;
+    const names = () => query.chunks(version()).map((c) => `${c.archetype}#${c.index}`);
+    for (let i = 0; i < 10; i++) world.spawn(A);
+    assert.deepEqual(names(), ["[A]#0"]);
+    const first = query.chunks(version());
+    for (let i = 0; i < 5; i++) world.spawn(A);
+    assert.equal(query.chunks(version()), first, "no chunk attached: the same list, nothing built");
+    for (let i = 0; i < 5; i++) world.spawn(A); // 20 rows: a second chunk
+    world.spawn(A, B);
+    world.spawn(B); // not matched
+    assert.deepEqual(names(), ["[A]#0", "[A]#1", "[A, B]#0"]);
+    // In the order forEachChunk visits, whose non-empty chunks it is.
+    const visited: Chunk[] = [];
+    query.forEachChunk((chunk) => visited.push(chunk));
+    assert.deepEqual(query.chunks(version()).filter((c) => c.count > 0), visited);
+    world[clearEntities]();
+    assert.deepEqual(names(), []);
+    world.spawn(A);
+    assert.deepEqual(names(), ["[A]#0"]);
   });
 });

@@ -8,7 +8,8 @@
 
 import type { ScheduledSystem } from "../schedule.ts";
 import type { RuntimeState } from "./backend.ts";
-import type { Archetype } from "../archetype.ts";
+import type { Chunk } from "../archetype.ts";
+import { arena } from "../_world_internal.ts";
 import type { SystemContext } from "../context.ts";
 
 /**
@@ -31,7 +32,7 @@ export function executeSystem(state: RuntimeState, entry: ScheduledSystem): void
       ctx.beginRun();
       ctx.runBody!(ctx);
     } else {
-      runChunks(query.archetypes, ctx);
+      runChunks(query.chunks(state.world[arena].chunkLayoutVersion), ctx);
     }
   } finally {
     ctx.finish();
@@ -39,20 +40,17 @@ export function executeSystem(state: RuntimeState, entry: ScheduledSystem): void
 }
 
 /**
- * The chunk loop, outside the try block above: a body that the JIT inlines
+ * The chunk loop (one flat loop: see Query.chunks), outside the try block above: a body that the JIT inlines
  * here keeps its loop out of a try region (on V8, a loop inlined into one ran
  * about 3x slower, its values kept for the exception handler).
  */
-function runChunks(archetypes: readonly Archetype[], ctx: SystemContext): void {
+function runChunks(chunks: readonly Chunk[], ctx: SystemContext): void {
   const runChunk = ctx.chunkBody!;
   ctx.beginChunks();
-  for (let a = 0; a < archetypes.length; a++) {
-    const chunks = archetypes[a].chunks;
-    for (let c = 0; c < chunks.length; c++) {
-      const chunk = chunks[c];
-      if (chunk.count === 0) break;
-      ctx.beginChunk(chunk.archetype.id, c);
-      runChunk(chunk, ctx);
-    }
+  for (let k = 0; k < chunks.length; k++) {
+    const chunk = chunks[k];
+    if (chunk.count === 0) continue;
+    ctx.beginChunk(chunk.archetype.id, chunk.index);
+    runChunk(chunk, ctx);
   }
 }
