@@ -151,9 +151,10 @@ interface Options {
   readonly timeoutMs: number;
 }
 
+const USAGE = `usage: scripts/stress.ts [--rounds N] [--seed S] ` +
+  `[--only ${CASES.map((entry) => entry.name).join(",")}] [--timeout-ms MS]`;
+
 function parseOptions(argv: string[]): Options {
-  const usage = `usage: scripts/stress.ts [--rounds N] [--seed S] ` +
-    `[--only ${CASES.map((entry) => entry.name).join(",")}] [--timeout-ms MS]`;
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -167,7 +168,7 @@ function parseOptions(argv: string[]): Options {
   const integer = (text: string, name: string, max: number): number => {
     const value = Number(text);
     if (!Number.isInteger(value) || value < 0 || value > max) {
-      throw new Error(`--${name} must be an integer in [0, ${max}]; got "${text}"\n${usage}`);
+      throw new Error(`--${name} must be an integer in [0, ${max}]; got "${text}"\n${USAGE}`);
     }
     return value;
   };
@@ -178,12 +179,16 @@ function parseOptions(argv: string[]): Options {
   const cases = wanted === undefined ? CASES : CASES.filter((entry) => wanted.includes(entry.name));
   const unknown = wanted?.filter((name) => !CASES.some((entry) => entry.name === name)) ?? [];
   if (unknown.length > 0 || cases.length === 0) {
-    throw new Error(`--only: unknown case ${unknown.join(",") || "(none given)"}\n${usage}`);
+    throw new Error(`--only: unknown case ${unknown.join(",") || "(none given)"}\n${USAGE}`);
   }
   return { rounds, seed, cases, timeoutMs };
 }
 
 async function main(): Promise<number> {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    console.log(USAGE);
+    return 0;
+  }
   let options: Options;
   try {
     options = parseOptions(process.argv.slice(2));
