@@ -39,36 +39,64 @@ export interface ColumnKernels {
     from: number,
     n: number,
   ) => void;
+  /**
+   * The mirror of `fromRecords`: value `to + k` of the VALUES run whose first
+   * value is word `first` = `+column[from + k]` (a boolean as 0 or 1), for
+   * `k` from 0 to `n - 1`.
+   */
+  readonly toRecords: (
+    words: Float64Array,
+    first: number,
+    to: number,
+    column: ArrayLike<number | boolean>,
+    from: number,
+    n: number,
+  ) => void;
 }
 
 const COPY_BODY = "for (let k = 0; k < n; k++) into[intoAt + k] = out[outAt + k];";
 
 const ZERO_BODY = "for (let k = 0; k < n; k++) column[at + k] = 0;";
 
-const FROM_RECORDS_BODY = `
-  const list = (from / ${PER_RECORD}) | 0;
-  let at = first + list * ${WORDS} + from - list * ${PER_RECORD};
+/** The loop over `n` values of a VALUES run from value `index`, `at` their word: `step` each. */
+function recordsLoop(index: string, step: string): string {
+  return `
+  const list = (${index} / ${PER_RECORD}) | 0;
+  let at = first + list * ${WORDS} + ${index} - list * ${PER_RECORD};
   for (let k = 0; k < n; k++, at++) {
     if ((at & ${WORDS - 1}) === 0) at++; // past the next record's kind
-    column[local + k] = words[at];
+    ${step};
   }`;
+}
+
+const FROM_RECORDS_BODY = recordsLoop("from", "column[local + k] = words[at]");
+
+const TO_RECORDS_BODY = recordsLoop("to", "words[at] = +column[from + k]");
 
 function compile<F>(className: string, params: readonly string[], body: string): F {
   // The sources are this module's constants; the comment makes each class's text its own.
   return new Function(...params, `"use strict"; // ${className}\n${body}`) as F;
 }
 
-const KERNELS: ReadonlyMap<ColumnConstructor, ColumnKernels> = new Map(
-  [...new Set(Object.values(FIELD_TYPES))].map((ctor) => [ctor, {
-    copy: compile(ctor.name, ["into", "intoAt", "out", "outAt", "n"], COPY_BODY),
-    zero: compile(ctor.name, ["column", "at", "n"], ZERO_BODY),
+function kernelsNamed(className: string): ColumnKernels {
+  return {
+    copy: compile(className, ["into", "intoAt", "out", "outAt", "n"], COPY_BODY),
+    zero: compile(className, ["column", "at", "n"], ZERO_BODY),
     fromRecords: compile(
-      ctor.name,
+      className,
       ["column", "local", "words", "first", "from", "n"],
       FROM_RECORDS_BODY,
     ),
-  }]),
+    toRecords: compile(className, ["words", "first", "to", "column", "from", "n"], TO_RECORDS_BODY),
+  };
+}
+
+const KERNELS: ReadonlyMap<ColumnConstructor, ColumnKernels> = new Map(
+  [...new Set(Object.values(FIELD_TYPES))].map((ctor) => [ctor, kernelsNamed(ctor.name)]),
 );
+
+/** The loops for any other array-like (a plain array of numbers or booleans, say). */
+const OTHER_KERNELS = kernelsNamed("other array-likes");
 
 /**
  * The kernels for columns of `type`.
@@ -81,4 +109,17 @@ const KERNELS: ReadonlyMap<ColumnConstructor, ColumnKernels> = new Map(
  */
 export function kernelsOf(type: FieldType): ColumnKernels {
   return KERNELS.get(FIELD_TYPES[type])!;
+}
+
+/**
+ * The kernels for `values`: those of its typed-array class, or the shared
+ * ones of other array-likes.
+ *
+ * @example
+ * ```ts ignore
+ * kernelsFor(new Float32Array(4)) === kernelsOf("f32"); // true
+ * ```
+ */
+export function kernelsFor(values: ArrayLike<unknown>): ColumnKernels {
+  return KERNELS.get(values.constructor as ColumnConstructor) ?? OTHER_KERNELS;
 }

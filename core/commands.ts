@@ -11,6 +11,7 @@
  * @module
  */
 
+import { kernelsFor } from "./_column_kernels.ts";
 import { BoundError, StaleEntityError, UsageError } from "./errors.ts";
 import {
   type Component,
@@ -565,13 +566,8 @@ export class SpawnBatch {
           `${from + count - 1}, but values holds ${values.length}`,
       );
     }
-    const words = this.words!;
-    // Three values per VALUES record, after its kind word.
-    let at = this.starts[slot] + 1;
-    for (let i = 0; i < count; i++, at++) {
-      if ((at & (WORDS - 1)) === 0) at++;
-      words[at] = toFieldNumber(values[from + i]);
-    }
+    // Through the loop of `values`'s class: one loop reading every class would go megamorphic.
+    kernelsFor(values).toRecords(this.words!, this.starts[slot] + 1, 0, values, from, count);
   }
 
   /** The pending handle of entity `i` of the batch, for later commands of this system. */

@@ -5,7 +5,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { kernelsOf } from "../core/_column_kernels.ts";
+import { kernelsFor, kernelsOf } from "../core/_column_kernels.ts";
 import { FIELD_TYPES, type FieldType } from "../core/schema.ts";
 import { PER_RECORD, WORDS } from "../core/_command_records.ts";
 
@@ -55,11 +55,36 @@ describe("column kernels", () => {
     }
   });
 
+  test("toRecords writes what fromRecords reads back, from any class or a plain array", () => {
+    const count = 11, words = new Float64Array((1 + Math.ceil(count / PER_RECORD)) * WORDS);
+    for (const type of TYPES) {
+      for (const to of [0, 1, 2, 5]) {
+        words.fill(-99); // kind words stay -99
+        const out = column(type, count + 3);
+        kernelsFor(out).toRecords(words, WORDS + 1, to, out, 3, count - to);
+        const back = column(type, count);
+        back.fill(0);
+        kernelsOf(type).fromRecords(back, 0, words, WORDS + 1, to, count - to);
+        const expected = column(type, count);
+        expected.fill(0);
+        for (let k = 0; k < count - to; k++) expected[k] = out[3 + k];
+        assert.deepEqual([...back], [...expected], `${type} to ${to}`);
+        for (let r = 0; r < words.length; r += WORDS) assert.equal(words[r], -99, "a kind word");
+      }
+    }
+    words.fill(-99);
+    kernelsFor([true, false, 2.5]).toRecords(words, WORDS + 1, 0, [true, false, 2.5], 0, 3);
+    assert.deepEqual([...words.subarray(WORDS + 1, 2 * WORDS)], [1, 0, 2.5]);
+  });
+
   test("each typed-array class has its own loops; types of one class share them", () => {
     const copies = new Set(TYPES.map((type) => kernelsOf(type).copy));
     assert.equal(copies.size, new Set(Object.values(FIELD_TYPES)).size);
     assert.equal(kernelsOf("bool"), kernelsOf("u8"));
     assert.equal(kernelsOf("entity"), kernelsOf("u32"));
     assert.notEqual(kernelsOf("f32").copy, kernelsOf("i32").copy);
+    assert.equal(kernelsFor(new Float32Array(1)), kernelsOf("f32"));
+    assert.equal(kernelsFor([1, 2]), kernelsFor([true]), "other array-likes share one set");
+    assert.ok(!copies.has(kernelsFor([1]).copy));
   });
 });
