@@ -235,7 +235,7 @@ function missingColumn(archetype: Archetype, field: Field): Error {
  * columns all at offset 0 modulo 4 KiB and 988 ns over staggered ones. One
  * cache line keeps every column 64-byte aligned.
  */
-export const CHUNK_STAGGER_BYTES = 64;
+const CHUNK_STAGGER_BYTES = 64;
 
 /**
  * What a system body may know of an archetype.
