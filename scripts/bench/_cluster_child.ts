@@ -1,12 +1,13 @@
 /**
- * Child processes for the cluster benchmark: a runtime process (this
- * runtime, Bun or Deno) running a script, with its stderr kept and its
- * stdout split into lines, killed for certain however the benchmark ends.
+ * Child processes for the benchmarks: a runtime process (this runtime, Bun
+ * or Deno) running a script, with its stderr kept and its stdout split into
+ * lines, killed for certain however the benchmark ends; or run to its end
+ * for the JSON line it prints (ecs.ts and moves.ts run each case so).
  *
  * @module
  */
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -51,6 +52,36 @@ const started: Child[] = [];
  */
 export function scriptArgs(script: string): string[] {
   return runtimeName() === "deno" ? ["run", "-A", script] : [script];
+}
+
+/**
+ * Runs `script args` on this runtime to its end and returns the JSON object
+ * its last stdout line holds; its stderr goes to this process's. Throws
+ * naming `what` if it fails, outlives `timeoutMs` (when given) or prints no
+ * such line.
+ *
+ * @example
+ * ```ts ignore
+ * const result = jsonFromScript<{ rows: Row[] }>("ecs.ts", ["--cases", "packed_5"], "packed_5");
+ * ```
+ */
+export function jsonFromScript<T>(
+  script: string,
+  args: readonly string[],
+  what: string,
+  timeoutMs?: number,
+): T {
+  const child = spawnSync(process.execPath, [...scriptArgs(script), ...args], {
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+    timeout: timeoutMs,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const last = child.stdout.trim().split("\n").at(-1) ?? "";
+  if (child.status !== 0 || !last.startsWith("{")) {
+    throw new Error(`the child process for ${what} exited ${child.status}: ${last.slice(0, 300)}`);
+  }
+  return JSON.parse(last) as T;
 }
 
 /**

@@ -32,10 +32,9 @@
  * @module
  */
 
-import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { scriptArgs } from "./_cluster_child.ts";
+import { jsonFromScript } from "./_cluster_child.ts";
 import {
   benchOptions,
   formatNumber,
@@ -434,18 +433,11 @@ function runCaseInChild(name: BenchCase): { rows: Row[]; skipped: Skip[] } {
     arg !== "--json" && arg !== "--cases" && all[i - 1] !== "--cases" &&
     !arg.startsWith("--cases=")
   );
-  const script = fileURLToPath(import.meta.url);
-  const args = [...scriptArgs(script), ...passed, "--cases", name, "--in-process", "--json"];
-  const child = spawnSync(process.execPath, args, {
-    encoding: "utf8",
-    maxBuffer: 64 << 20,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const last = child.stdout.trim().split("\n").at(-1) ?? "";
-  if (child.status !== 0 || !last.startsWith("{")) {
-    throw new Error(`the child process for ${name} exited ${child.status}: ${last.slice(0, 300)}`);
-  }
-  const result = JSON.parse(last) as { rows: Row[]; skipped: Skip[] };
+  const result = jsonFromScript<{ rows: Row[]; skipped: Skip[] }>(
+    fileURLToPath(import.meta.url),
+    [...passed, "--cases", name, "--in-process", "--json"],
+    name,
+  );
   return { rows: result.rows, skipped: result.skipped };
 }
 

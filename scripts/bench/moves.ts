@@ -28,7 +28,6 @@
  * @module
  */
 
-import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import {
@@ -53,7 +52,7 @@ import {
   type Row,
   runtimeName,
 } from "./_harness.ts";
-import { scriptArgs } from "./_cluster_child.ts";
+import { jsonFromScript } from "./_cluster_child.ts";
 
 const options = benchOptions({
   script: "moves.ts",
@@ -64,6 +63,8 @@ const options = benchOptions({
 const { rounds, values } = options;
 const timing = frameTiming(options);
 const ENTITIES = 1_000;
+/** How long one layout's child may run. */
+const CHILD_TIMEOUT_MS = 300_000;
 
 /** Ten fields in five components: every field type once (bool and entity too) in `mixed`. */
 function layout(mixed: boolean): Component[] {
@@ -168,16 +169,14 @@ async function measure(name: typeof CASES[number], mixed: boolean) {
 
 /** The same, in a child process of this runtime. */
 function measureInChild(name: string, layout: string): { ns: number; heap: number } {
-  const script = fileURLToPath(import.meta.url);
   const passed = ["--rounds", String(rounds)];
   if (options.quick) passed.push("--quick");
-  const args = [...scriptArgs(script), ...passed, "--case", name, "--layout", layout];
-  const child = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 300_000 });
-  const last = child.stdout.trim().split("\n").at(-1) ?? "";
-  if (child.status !== 0 || !last.startsWith("{")) {
-    throw new Error(`the child for ${name} (${layout}) exited ${child.status}: ${child.stderr}`);
-  }
-  return JSON.parse(last);
+  return jsonFromScript(
+    fileURLToPath(import.meta.url),
+    [...passed, "--case", name, "--layout", layout],
+    `${name} (${layout})`,
+    CHILD_TIMEOUT_MS,
+  );
 }
 
 if (values.case !== undefined) {
