@@ -39,6 +39,7 @@ const STEP_TIMEOUT_MS = Number(process.env.STATICECS_TEST_STEP_TIMEOUT_MS ?? 8 *
 const TEST_TIMEOUT_MS = 60_000; // per test, for bun (deno has no per-test timeout)
 const OUTPUT_KEPT_CHARS_MAX = 8 * 1024 * 1024; // the tail of a step's output kept for parsing
 const GROUPS = ["bun", "deno", "static"];
+const FAILED_NAMES_SHOWN_MAX = 20; // failed tests named again in the summary
 const TEST_FILE = /(^|[._])(test|spec)\.(ts|tsx|mts|js|mjs|jsx)$/;
 
 /** Process group of the step running now, ended with this script on Ctrl-C or SIGTERM. */
@@ -52,16 +53,18 @@ for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) {
 
 /**
  * @typedef {{ name: string, group: string, command: string, args: string[],
- *   parse: (output: string, exitCode: number) => Counts, skipNote?: string }} Step
+ *   parse: (output: string, exitCode: number) => Counts, skipNote?: string,
+ *   failures?: (output: string) => string[] }} Step
  * @typedef {{ passed: number, failed: number, skipped: number }} Counts
  * @typedef {{ exitCode: number, output: string, timedOut: boolean, seconds: number }} RunResult
+ * @typedef {{ name: string, counts: Counts | undefined, note: string, failedNames?: string[] }} Row
  */
 
 await main();
 
 async function main() {
   const groups = parseOnly(process.argv.slice(2));
-  /** @type {{ name: string, counts: Counts | undefined, note: string }[]} */
+  /** @type {Row[]} */
   const rows = [];
   for (const step of plannedSteps()) {
     if (!groups.includes(step.group)) continue;
@@ -103,6 +106,7 @@ function plannedSteps() {
     command: binary("bun"),
     args: ["test", "--timeout", String(TEST_TIMEOUT_MS), `./${TEST_DIR}/`],
     parse: parseBunCounts,
+    failures: (output) => matchedLines(output, /^\(fail\) (.+)$/gm),
     skipNote: testsSkipNote,
   }, {
     name: "deno test",
@@ -110,6 +114,7 @@ function plannedSteps() {
     command: binary("deno"),
     args: ["test", "-A", `${TEST_DIR}/`],
     parse: parseDenoCounts,
+    failures: (output) => matchedLines(output, /^(.+ \.\.\.) FAILED\b/gm),
     skipNote: testsSkipNote,
   }];
   // The stress suite (deque, injector, parker, backend determinism, cluster churn), a bounded number of rounds
@@ -121,12 +126,14 @@ function plannedSteps() {
     command: binary("bun"),
     args: ["scripts/stress.ts", "--rounds", rounds],
     parse: parsePlainCounts,
+    failures: stressFailures,
   }, {
     name: "deno stress",
     group: "deno",
     command: binary("deno"),
     args: ["run", "-A", "scripts/stress.ts", "--rounds", rounds],
     parse: parsePlainCounts,
+    failures: stressFailures,
   });
   const targets = CHECK_TARGETS.filter((target) => existsSync(path.join(ROOT, target)));
   if (targets.length > 0) {
@@ -200,7 +207,22 @@ async function runStep(step) {
   } else if (result.exitCode !== 0 && counts.failed === 0) {
     counts.failed = 1; // it failed without saying which test: a crash, a load error, no tests
   }
-  return { name: step.name, counts, note };
+  const failedNames = counts.failed > 0 ? step.failures?.(stripAnsi(result.output)) : undefined;
+  return { name: step.name, counts, note, failedNames };
+}
+
+/**
+ * Names of the tests a step's output says failed, so the summary (all CI may show) has them.
+ *
+ * @param {string} output @param {RegExp} pattern @returns {string[]}
+ */
+function matchedLines(output, pattern) {
+  return [...new Set([...output.matchAll(pattern)].map((match) => match[1].trim()))];
+}
+
+/** @param {string} output */
+function stressFailures(output) {
+  return matchedLines(output, /^\s*(round \d+ \S+ seed \d+: (?!ok\b).*)$/gm);
 }
 
 /**
@@ -318,13 +340,19 @@ function lastNumber(text, pattern) {
   return value;
 }
 
-/** @param {{ name: string, counts: Counts | undefined, note: string }[]} rows */
+/** @param {Row[]} rows */
 function printSummary(rows) {
   console.log("\n=== summary");
-  for (const { name, counts, note } of rows) {
+  for (const { name, counts, note, failedNames = [] } of rows) {
     const figures = counts === undefined
       ? "-"
       : `pass ${counts.passed}  fail ${counts.failed}  skip ${counts.skipped}`;
     console.log(`  ${name.padEnd(11)} ${figures.padEnd(28)} (${note})`);
+    for (const failed of failedNames.slice(0, FAILED_NAMES_SHOWN_MAX)) {
+      console.log(`      failed: ${failed}`);
+    }
+    if (failedNames.length > FAILED_NAMES_SHOWN_MAX) {
+      console.log(`      ... and ${failedNames.length - FAILED_NAMES_SHOWN_MAX} more (above)`);
+    }
   }
 }
