@@ -37,7 +37,11 @@ function loggedAt(proc: Proc, pattern: RegExp): number | undefined {
 /** Every process's log so far, for a failure message. */
 const everyLog = () => cluster.running.map((p) => p.log()).join("\n---\n");
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Ticks the members run before a step: a second of their 60 Hz, past several checkpoints (the
+ * fixture's coordinators ask for one every 10 ticks).
+ */
+const RAN_TICKS = 60;
 
 describe("coordinators sharing Redis", { skip: redisSkip() }, () => {
   let redis: RedisServer;
@@ -72,7 +76,7 @@ describe("coordinators sharing Redis", { skip: redisSkip() }, () => {
     members.push(cluster.join(ports), cluster.join(ports));
     await cluster.settled(leader.port, 3);
     // Ships cross, checkpoints are written.
-    await sleep(1_000);
+    await cluster.ranTicks(leader.port, RAN_TICKS, true);
     return { leader, standby, members };
   }
 
@@ -110,7 +114,7 @@ describe("coordinators sharing Redis", { skip: redisSkip() }, () => {
         ).catch((error) => `${error.message}`);
         assert.equal(outcome, "rejoined", `${outcome}; every log:\n${everyLog()}`);
       }
-      await sleep(1_000);
+      await cluster.ranTicks(standby.port, RAN_TICKS);
       assert.equal(
         await cluster.leaveAllAndCount(standby.port, members),
         SHIPS,
@@ -138,7 +142,7 @@ describe("coordinators sharing Redis", { skip: redisSkip() }, () => {
       const seen = await cluster.status(leader.port);
       assert.equal(seen.role, "standby");
       assert.equal(seen.leader, `127.0.0.1:${standby.port}`);
-      await sleep(1_000);
+      await cluster.ranTicks(standby.port, RAN_TICKS);
       // Nothing it logged after standing down is an assignment, a move or a failover.
       const afterDown = leader.proc.log().split("\n").filter((line) =>
         Date.parse(line.slice(0, line.indexOf(" "))) > downMs
@@ -178,7 +182,7 @@ describe("coordinators sharing Redis", { skip: redisSkip() }, () => {
         standby.proc.log(),
         /member \d+ failed \(no heartbeat for \d+ ms\); partitions .* from the checkpoint at tick \d+/,
       );
-      await sleep(1_000);
+      await cluster.ranTicks(standby.port, RAN_TICKS);
       const survivors = [members[0], members[2]];
       assert.equal(await cluster.leaveAllAndCount(standby.port, survivors), SHIPS, everyLog());
     },
