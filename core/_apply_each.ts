@@ -143,6 +143,7 @@ export function copyDisturbedRows(
   buffer: CommandBuffer,
   filters: readonly (SparseFilter | undefined)[],
 ): void {
+  if (buffer.eachRows === 0) return;
   const words = buffer.words, sparse = world[sparseByIndex];
   let moved = false, flipped = false, system = 0, used = 0;
   for (let r = 0; r < buffer.count; r++) {

@@ -161,7 +161,8 @@ function placeSpawns(
       const field = world[fieldsByOrdinal][words[at + 2]];
       const value = words[at + 3];
       const resolved = field.type === "entity" && value < 0 ? buffer.resolved[-value - 1] : value;
-      archetype.chunks[row >>> archetype.chunkShift].byField[field.id]![row & mask] = resolved;
+      const column = archetype.chunks[row >>> archetype.chunkShift].byField[field.id]!;
+      kernelsOf(field.type).put(column, row & mask, resolved);
     }
   }
 }
@@ -296,6 +297,7 @@ function writeSpawnEachValues(
       const field = fields[f];
       const firstWord = valueRecord * WORDS + 1;
       if (store !== undefined || field.type === "entity") {
+        const put = kernelsOf(field.type).put;
         for (let i = 0, at = firstWord; i < placed; i++, at++) {
           if ((at & (WORDS - 1)) === 0) at++; // past the next VALUES record's kind
           const recorded = words[at];
@@ -304,10 +306,14 @@ function writeSpawnEachValues(
             : recorded;
           if (store === undefined) {
             const row = base + i;
-            archetype.chunks[row >>> archetype.chunkShift].byField[field.id]![row & mask] = value;
+            put(
+              archetype.chunks[row >>> archetype.chunkShift].byField[field.id]!,
+              row & mask,
+              value,
+            );
           } else {
             const ordinal = words[record * WORDS + 2] + i;
-            store.columns[field.index][table.indexOf(buffer.resolved[ordinal])] = value;
+            put(store.columns[field.index], table.indexOf(buffer.resolved[ordinal]), value);
           }
         }
       } else {

@@ -20,8 +20,12 @@
 import { type Column, type ColumnConstructor, FIELD_TYPES, type FieldType } from "./schema.ts";
 import { PER_RECORD, WORDS } from "./_command_records.ts";
 
-/** The bulk loops over columns of one typed-array class. */
+/** The bulk loops over columns of one typed-array class, and its one-value load and store. */
 export interface ColumnKernels {
+  /** `column[at] = value`: a store that sees this class only (on Deno, 15 against 80 ns mixed). */
+  readonly put: (column: Column, at: number, value: number) => void;
+  /** `column[at]`, the load that sees this class only. */
+  readonly get: (column: Column, at: number) => number;
   /** `into[intoAt + k] = out[outAt + k]` for `k` from 0 to `n - 1`; both of this class. */
   readonly copy: (into: Column, intoAt: number, out: Column, outAt: number, n: number) => void;
   /** `column[at + k] = 0` for `k` from 0 to `n - 1`. */
@@ -80,6 +84,8 @@ function compile<F>(className: string, params: readonly string[], body: string):
 
 function kernelsNamed(className: string): ColumnKernels {
   return {
+    put: compile(className, ["column", "at", "value"], "column[at] = value;"),
+    get: compile(className, ["column", "at"], "return column[at];"),
     copy: compile(className, ["into", "intoAt", "out", "outAt", "n"], COPY_BODY),
     zero: compile(className, ["column", "at", "n"], ZERO_BODY),
     fromRecords: compile(
@@ -95,6 +101,11 @@ const KERNELS: ReadonlyMap<ColumnConstructor, ColumnKernels> = new Map(
   [...new Set(Object.values(FIELD_TYPES))].map((ctor) => [ctor, kernelsNamed(ctor.name)]),
 );
 
+/** The same kernels by field type: one property load on the per-value paths. */
+const KERNELS_BY_TYPE = Object.fromEntries(
+  (Object.keys(FIELD_TYPES) as FieldType[]).map((type) => [type, KERNELS.get(FIELD_TYPES[type])!]),
+) as Readonly<Record<FieldType, ColumnKernels>>;
+
 /** The loops for any other array-like (a plain array of numbers or booleans, say). */
 const OTHER_KERNELS = kernelsNamed("other array-likes");
 
@@ -108,7 +119,7 @@ const OTHER_KERNELS = kernelsNamed("other array-likes");
  * ```
  */
 export function kernelsOf(type: FieldType): ColumnKernels {
-  return KERNELS.get(FIELD_TYPES[type])!;
+  return KERNELS_BY_TYPE[type];
 }
 
 /**

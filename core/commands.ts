@@ -106,6 +106,11 @@ export class CommandBuffer {
    * rows): a count, then the handles, per record. Grows when a stage needs more, then is reused.
    */
   copiedRows: Uint32Array = new Uint32Array(0);
+  /**
+   * EACH_ROWS records among this buffer's records (counted as they are recorded, or by
+   * mergeSegments): with none, nothing needs copying before the records apply.
+   */
+  eachRows = 0;
   private readonly eventIndex: Map<Owner, number> = new Map();
   private segmentArchetype = 0;
   /** Records reserved from the frame's shared count and not used yet. */
@@ -289,8 +294,10 @@ export class CommandBuffer {
   /** Records setting the given fields of a component. */
   set<S extends Schema>(entity: number, component: Component<S>, values: Values<S>): void {
     const owner = ownerOf(component);
-    for (const [name, value] of Object.entries(values)) {
-      const field = fieldNamed(owner, name);
+    // for-in, not Object.entries: it walks the engines' cached keys and allocates nothing.
+    for (const name in values) {
+      if (!Object.hasOwn(values, name)) continue;
+      const field = fieldNamed(owner, name), value = values[name];
       if (value !== undefined) this.setField(entity, field, value as number | boolean);
     }
   }
@@ -341,6 +348,7 @@ export class CommandBuffer {
   /** Empties the buffer after its records were applied. */
   clear(): void {
     this.count = 0;
+    this.eachRows = 0;
   }
 
   /** Checks a handle; the message (`op` and a component or field name) is built only on error. */
@@ -404,6 +412,7 @@ export class CommandBuffer {
     ) {
       // By position: a chunk's rows, filtered (on sparse terms only) when applied.
       this.reserve(2);
+      this.eachRows++;
       this.push(EACH_ROWS, kind, componentIndex, whole.archetype.id);
       this.push(ROWS, whole.index! << whole.archetype.chunkShift, chunk.count, 0);
       return;
@@ -465,11 +474,15 @@ export function mergeSegments(
 ): void {
   const buffers = [into, ...others];
   const segments: number[][] = [];
+  let eachRows = 0;
   for (let b = 0; b < buffers.length; b++) {
     const { words, count } = buffers[b];
     let start = -1;
     for (let r = 0; r <= count; r++) {
-      if (r < count && words[r * WORDS] !== SEGMENT) continue;
+      if (r < count && words[r * WORDS] !== SEGMENT) {
+        if (words[r * WORDS] === EACH_ROWS) eachRows++;
+        continue;
+      }
       if (start >= 0) {
         const at = start * WORDS;
         segments.push([words[at + 1], words[at + 2], words[at + 3], b, start, r]);
@@ -485,6 +498,7 @@ export function mergeSegments(
   }
   into.words.set(scratch.subarray(0, out * WORDS));
   into.count = out;
+  into.eachRows = eachRows;
   for (const other of others) {
     other.count = 0;
     other.publish();

@@ -543,12 +543,10 @@ export function toFieldNumber(value: number | boolean): number {
 
 /** The field of `owner` named `name`, or a UsageError listing the fields it has. */
 export function fieldNamed(owner: Owner, name: string): Field {
-  const field = owner.fields.find((f) => f.name === name);
-  if (field === undefined) {
-    throw new UsageError(
-      `${owner.name} has no field "${name}"; its fields are ` +
-        (owner.fields.map((f) => f.name).join(", ") || "none (it is a tag)"),
-    );
-  }
-  return field;
+  const fields = owner.fields;
+  for (let f = 0; f < fields.length; f++) if (fields[f].name === name) return fields[f];
+  throw new UsageError(
+    `${owner.name} has no field "${name}"; its fields are ` +
+      (fields.map((f) => f.name).join(", ") || "none (it is a tag)"),
+  );
 }

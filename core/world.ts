@@ -44,6 +44,7 @@ import {
   withComponent,
   withoutComponent,
 } from "./_world_internal.ts";
+import { kernelsOf } from "./_column_kernels.ts";
 import { Archetype } from "./archetype.ts";
 import { initComponent, registerOwners, sparseStoresOf } from "./_world_build.ts";
 import { resolveConfig, type WorldConfig } from "./config.ts";
@@ -396,20 +397,23 @@ export class World {
   get<T extends FieldType>(entity: number, field: Field<T>): number {
     this[accessGate].checkRead(field, "world.get");
     const index = this[entityTable].require(entity, "get ", field);
-    if (isSparse(field.owner)) return this.sparseColumn(index, field)[index];
-    return this.columnAt(index, field)[this[entityTable].row[index] & (this.config.chunkRows - 1)];
+    const kernels = kernelsOf(field.type);
+    if (isSparse(field.owner)) return kernels.get(this.sparseColumn(index, field), index);
+    const row = this[entityTable].row[index] & (this.config.chunkRows - 1);
+    return kernels.get(this.columnAt(index, field), row);
   }
 
   /** Writes one field of one entity. Allowed inside systems (declare the write). */
   setField<T extends FieldType>(entity: number, field: Field<T>, value: number | boolean): void {
     this[accessGate].checkWrite(field, "world.setField");
     const index = this[entityTable].require(entity, "set ", field);
+    const kernels = kernelsOf(field.type);
     if (isSparse(field.owner)) {
-      this.sparseColumn(index, field)[index] = toFieldNumber(value);
+      kernels.put(this.sparseColumn(index, field), index, toFieldNumber(value));
       return;
     }
     const row = this[entityTable].row[index] & (this.config.chunkRows - 1);
-    this.columnAt(index, field)[row] = toFieldNumber(value);
+    kernels.put(this.columnAt(index, field), row, toFieldNumber(value));
   }
 
   /** All fields of one component of one entity, as a new object (for tools, not hot loops). */
@@ -623,8 +627,9 @@ export class World {
 
   private writeValues(entity: number, component: Component, values: Values<Schema>): void {
     const owner = ownerOf(component);
-    for (const [name, value] of Object.entries(values)) {
-      const field = fieldNamed(owner, name);
+    for (const name in values) { // allocates nothing (see CommandBuffer.set)
+      if (!Object.hasOwn(values, name)) continue;
+      const field = fieldNamed(owner, name), value = values[name];
       if (value !== undefined) this.setField(entity, field, value);
     }
   }

@@ -1,6 +1,6 @@
 /**
- * Tests of core/_column_kernels.ts: for every field type, the bulk loops give what a plain
- * element-by-element loop gives, and each typed-array class has loops of its own.
+ * Tests of core/_column_kernels.ts: for every field type, the bulk loops and the one-value put
+ * and get give what plain indexing gives, and each typed-array class has loops of its own.
  */
 
 import { describe, test } from "node:test";
@@ -32,6 +32,18 @@ describe("column kernels", () => {
       kernels.zero(into, 5, 4);
       expected.fill(0, 5, 9);
       assert.deepEqual([...into], [...expected], type);
+    }
+  });
+
+  test("put and get store and load one value as indexing does, for every field type", () => {
+    for (const type of TYPES) {
+      const kernels = kernelsOf(type), into = column(type, 8), expected = column(type, 8);
+      for (const value of [0, 1, -1, 200, 70_000, 2.5, -3.75]) {
+        kernels.put(into, 5, value);
+        expected[5] = value; // the class's own conversion (wrap, clamp or round)
+        assert.deepEqual([...into], [...expected], `${type} ${value}`);
+        assert.equal(kernels.get(into, 5), expected[5], `${type} ${value}`);
+      }
     }
   });
 

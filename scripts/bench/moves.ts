@@ -12,7 +12,12 @@
  * - `entity_cycle`: a block of entities spawned per chunk (spawnEach, three
  *   fields set with setColumn), then despawned (despawnEach);
  * - `single_moves`: the tag added and removed one entity at a time
- *   (commands.add / commands.remove).
+ *   (commands.add / commands.remove);
+ * - `single_sets`: each of the ten fields of every entity set by a command
+ *   of its own (commands.setField);
+ * - `spawn_values`: an entity spawned per entity, one at a time
+ *   (commands.spawn, then add with values: six fields of three components),
+ *   then despawned (despawnEach).
  *
  * Each layout of each case runs in a child process of its own, so the
  * uniform world's loops never see another column class (in one process the
@@ -78,11 +83,23 @@ function layout(mixed: boolean): Component[] {
   ];
 }
 
-const CASES = ["add_remove", "entity_cycle", "single_moves"] as const;
+const CASES = [
+  "add_remove",
+  "entity_cycle",
+  "single_moves",
+  "single_sets",
+  "spawn_values",
+] as const;
 
 function scene(name: typeof CASES[number], mixed: boolean): Scene {
   const components = layout(mixed);
-  const [Position] = components as [Component<{ x: "f32"; y: "f32" }>];
+  const [Position, Velocity, Health, Flags, Link] = components as [
+    Component<{ x: "f32"; y: "f32" }>,
+    Component<{ x: "f64"; y: "i16" }>,
+    Component<{ hp: "i32"; max: "u16" }>,
+    Component<{ bits: "u8"; alive: "bool" }>,
+    Component<{ of: "entity"; salt: "i8" }>,
+  ];
   const Tag = defineTag("Tag");
   const Spark = defineComponent("Spark", { x: mixed ? "f32" : "i32", n: "u32", t: "f64" });
   const systems = {
@@ -140,6 +157,53 @@ function scene(name: typeof CASES[number], mixed: boolean): Scene {
         runChunk(chunk, ctx) {
           for (let i = 0; i < chunk.count; i++) ctx.commands.remove(chunk.entities[i], Tag);
         },
+      }),
+    ],
+    single_sets: [
+      defineSystem({
+        name: "set",
+        query: { all: [Position] },
+        writes: components,
+        runChunk(chunk, ctx) {
+          const commands = ctx.commands, entities = chunk.entities;
+          for (let i = 0; i < chunk.count; i++) {
+            const entity = entities[i], v = (ctx.tick + i) & 63;
+            commands.setField(entity, Position.x, v);
+            commands.setField(entity, Position.y, v);
+            commands.setField(entity, Velocity.x, v);
+            commands.setField(entity, Velocity.y, v);
+            commands.setField(entity, Health.hp, v);
+            commands.setField(entity, Health.max, v);
+            commands.setField(entity, Flags.bits, v);
+            commands.setField(entity, Flags.alive, v & 1);
+            commands.setField(entity, Link.of, entity);
+            commands.setField(entity, Link.salt, v);
+          }
+        },
+      }),
+    ],
+    spawn_values: [
+      defineSystem({
+        name: "spawn",
+        query: { all: [Link] },
+        reads: [Position],
+        writes: [Position, Velocity, Health],
+        runChunk(chunk, ctx) {
+          const x = chunk.read(Position.x), commands = ctx.commands;
+          for (let i = 0; i < chunk.count; i++) {
+            const spawned = commands.spawn(), v = x[i];
+            commands.add(spawned, Position, { x: v, y: v });
+            commands.add(spawned, Velocity, { x: v, y: 1 });
+            commands.add(spawned, Health, { hp: 100, max: 100 });
+          }
+        },
+      }),
+      defineSystem({
+        name: "despawn",
+        after: ["spawn"],
+        query: { all: [Position], none: [Link] },
+        writes: [Position, Velocity, Health],
+        runChunk: (chunk, ctx) => ctx.commands.despawnEach(chunk),
       }),
     ],
   }[name];
