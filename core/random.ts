@@ -30,6 +30,7 @@ export class Random {
   private b = 0;
   private c = 0;
   private d = 0;
+  private out = 0;
   // The key of the stream to start at the next draw, as int32 fields (small integers stay
   // unboxed; mix32 reads each word as uint32); keying is lazy, so unused streams cost nothing.
   private seed = 0;
@@ -73,19 +74,27 @@ export class Random {
     this.c = mix32(h, 2);
     this.d = 1;
     this.keyed = true;
-    for (let i = 0; i < 12; i++) this.nextUint32();
+    // Steps that return nothing: a discarded uint32 returned from a call V8 does not inline is
+    // still boxed (most exceed the small-integer range), about 100 bytes per keying.
+    for (let i = 0; i < 12; i++) this.step();
   }
 
-  /** A uniform 32-bit unsigned integer. */
-  nextUint32(): number {
-    if (!this.keyed) this.start();
+  /** Advances the state one draw; the draw, as an int32, is left in `out`. */
+  private step(): void {
     const t = (((this.a + this.b) | 0) + this.d) | 0;
     this.d = (this.d + 1) | 0;
     this.a = this.b ^ (this.b >>> 9);
     this.b = (this.c + (this.c << 3)) | 0;
     this.c = (this.c << 21) | (this.c >>> 11);
     this.c = (this.c + t) | 0;
-    return t >>> 0;
+    this.out = t;
+  }
+
+  /** A uniform 32-bit unsigned integer. */
+  nextUint32(): number {
+    if (!this.keyed) this.start();
+    this.step();
+    return this.out >>> 0;
   }
 
   /** A uniform number in [0, 1). */
