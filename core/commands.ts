@@ -11,7 +11,7 @@
  * @module
  */
 
-import { kernelsFor } from "./_column_kernels.ts";
+import { kernelsFor, kernelsOf } from "./_column_kernels.ts";
 import { BoundError, StaleEntityError, UsageError } from "./errors.ts";
 import {
   type Component,
@@ -461,48 +461,108 @@ export class CommandBuffer {
   }
 }
 
+const copyWords = kernelsOf("f64").copy;
+
+/** A segment's fields in `segmentTable`: its key (system, archetype, chunk), buffer and records. */
+const SEGMENT_FIELDS = 6;
+/** Segments found by mergeSegments: grown when a stage has more, then reused (main thread). */
+let segmentTable = new Float64Array(64 * SEGMENT_FIELDS);
+/** Segment numbers in merge order, and the merge sort's second half-buffer. */
+let segmentOrder = new Int32Array(64);
+let segmentSpare = new Int32Array(64);
+
 /**
  * Moves the records of every thread's buffer into `into`, segment by
  * segment, in (system, archetype ordinal, first chunk) order: the order the
  * blocking backend records them in, whichever thread ran which chunks.
- * `scratch` holds at least maxCommandsPerFrame records.
+ * `scratch` holds at least maxCommandsPerFrame records. Allocates nothing
+ * once its tables have grown to a stage's segment count.
  */
 export function mergeSegments(
   into: CommandBuffer,
   others: readonly CommandBuffer[],
   scratch: Float64Array,
 ): void {
-  const buffers = [into, ...others];
-  const segments: number[][] = [];
-  let eachRows = 0;
-  for (let b = 0; b < buffers.length; b++) {
-    const { words, count } = buffers[b];
+  let segments = 0, eachRows = 0;
+  for (let b = 0; b <= others.length; b++) {
+    const { words, count } = b === 0 ? into : others[b - 1];
     let start = -1;
     for (let r = 0; r <= count; r++) {
       if (r < count && words[r * WORDS] !== SEGMENT) {
         if (words[r * WORDS] === EACH_ROWS) eachRows++;
         continue;
       }
-      if (start >= 0) {
-        const at = start * WORDS;
-        segments.push([words[at + 1], words[at + 2], words[at + 3], b, start, r]);
-      }
+      if (start >= 0) addSegment(segments++, words, start, b, r);
       start = r;
     }
   }
-  segments.sort((x, y) => x[0] - y[0] || x[1] - y[1] || x[2] - y[2]);
+  sortSegments(segments);
   let out = 0;
-  for (const [, , , b, start, end] of segments) {
-    scratch.set(buffers[b].words.subarray(start * WORDS, end * WORDS), out * WORDS);
+  for (let k = 0; k < segments; k++) {
+    const at = segmentOrder[k] * SEGMENT_FIELDS;
+    const b = segmentTable[at + 3], start = segmentTable[at + 4], end = segmentTable[at + 5];
+    const words = b === 0 ? into.words : others[b - 1].words;
+    // The f64 loop, not set(subarray()): no view object per segment.
+    copyWords(scratch, out * WORDS, words, start * WORDS, (end - start) * WORDS);
     out += end - start;
   }
-  into.words.set(scratch.subarray(0, out * WORDS));
+  copyWords(into.words, 0, scratch, 0, out * WORDS);
   into.count = out;
   into.eachRows = eachRows;
   for (const other of others) {
     other.count = 0;
     other.publish();
   }
+}
+
+/** Notes segment `n`: records `[start, end)` of buffer `b`, keyed by its SEGMENT record. */
+function addSegment(n: number, words: Float64Array, start: number, b: number, end: number): void {
+  if ((n + 1) * SEGMENT_FIELDS > segmentTable.length) {
+    const grown = new Float64Array(segmentTable.length * 2);
+    grown.set(segmentTable);
+    segmentTable = grown;
+    segmentOrder = new Int32Array(grown.length / SEGMENT_FIELDS);
+    segmentSpare = new Int32Array(grown.length / SEGMENT_FIELDS);
+  }
+  const at = n * SEGMENT_FIELDS, header = start * WORDS;
+  segmentTable[at] = words[header + 1];
+  segmentTable[at + 1] = words[header + 2];
+  segmentTable[at + 2] = words[header + 3];
+  segmentTable[at + 3] = b;
+  segmentTable[at + 4] = start;
+  segmentTable[at + 5] = end;
+}
+
+/** True if segment `x` applies before segment `y`: by system, then archetype, then chunk. */
+function segmentBefore(x: number, y: number): boolean {
+  const a = x * SEGMENT_FIELDS, b = y * SEGMENT_FIELDS, table = segmentTable;
+  if (table[a] !== table[b]) return table[a] < table[b];
+  if (table[a + 1] !== table[b + 1]) return table[a + 1] < table[b + 1];
+  return table[a + 2] < table[b + 2];
+}
+
+/**
+ * Puts segments `[0, n)` in apply order in `segmentOrder`: a bottom-up merge
+ * sort through `segmentSpare` (no two segments share a key, so stability is moot).
+ */
+function sortSegments(n: number): void {
+  let from = segmentOrder, to = segmentSpare;
+  for (let k = 0; k < n; k++) from[k] = k;
+  for (let width = 1; width < n; width *= 2) {
+    for (let left = 0; left < n; left += 2 * width) {
+      const middle = Math.min(left + width, n), right = Math.min(left + 2 * width, n);
+      let i = left, j = middle, k = left;
+      while (i < middle && j < right) {
+        to[k++] = segmentBefore(from[j], from[i]) ? from[j++] : from[i++];
+      }
+      while (i < middle) to[k++] = from[i++];
+      while (j < right) to[k++] = from[j++];
+    }
+    const swap = from;
+    from = to;
+    to = swap;
+  }
+  if (from !== segmentOrder) { for (let k = 0; k < n; k++) segmentOrder[k] = from[k]; }
 }
 
 /** The BoundError of an event type whose queue is full this frame. */

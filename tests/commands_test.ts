@@ -15,12 +15,15 @@ import {
   defineSystem,
   defineTag,
   type ErrorPolicy,
+  Random,
   Runtime,
   StaleEntityError,
   type System,
   UsageError,
-  type World,
+  World,
 } from "../mod.ts";
+import { CommandBuffer, mergeSegments } from "../core/commands.ts";
+import { SEGMENT, SET, WORDS } from "../core/_command_records.ts";
 
 const Position = defineComponent("Position", { x: "f32", y: "f32" });
 const Health = defineComponent("Health", { hp: "i32" });
@@ -765,3 +768,45 @@ function entitiesWith(world: World, component: typeof Position | typeof Health |
   });
   return out;
 }
+
+describe("mergeSegments", () => {
+  test("puts every thread's segments in (system, archetype, chunk) order, records with them", () => {
+    const world = new World({ components: COMPONENTS, config: { maxEntities: 64 } });
+    const entity = world.spawn([Health, { hp: 0 }]);
+    const into = new CommandBuffer(world);
+    const others = [0, 1, 2].map(() =>
+      new CommandBuffer(world, { counters: into.memory.counters })
+    );
+    const buffers = [into, ...others];
+    into.beginFrame();
+    // 300 segments, keyed (system, archetype, chunk), recorded in a seeded shuffle over four
+    // buffers; each records one SET whose value names its key, so the merge's order is checkable.
+    const keys: number[][] = [];
+    for (let s = 0; s < 5; s++) {
+      for (let a = 0; a < 6; a++) for (let c = 0; c < 10; c++) keys.push([s, a, c * 3]);
+    }
+    const random = new Random(11);
+    for (let i = keys.length - 1; i > 0; i--) {
+      const j = random.int(i + 1);
+      [keys[i], keys[j]] = [keys[j], keys[i]];
+    }
+    const key = ([s, a, c]: number[]) => (s * 100 + a) * 100 + c;
+    for (const [s, a, c] of keys) {
+      const buffer = buffers[random.int(buffers.length)];
+      buffer.beginSegment(s, a, c);
+      buffer.setField(entity, Health.hp, key([s, a, c]));
+    }
+    for (const buffer of others) buffer.publish();
+    mergeSegments(into, others, new Float64Array(world.config.maxCommandsPerFrame * WORDS));
+    const applied: number[] = [];
+    for (let r = 0; r < into.count; r += 2) {
+      assert.equal(into.words[r * WORDS], SEGMENT);
+      const header = [1, 2, 3].map((k) => into.words[r * WORDS + k]);
+      assert.equal(into.words[(r + 1) * WORDS], SET);
+      assert.equal(into.words[(r + 1) * WORDS + 3], key(header), "a segment's records follow it");
+      applied.push(key(header));
+    }
+    assert.deepEqual(applied, keys.map(key).sort((x, y) => x - y));
+    assert.deepEqual(others.map((b) => b.count), [0, 0, 0]);
+  });
+});

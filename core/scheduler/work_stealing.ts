@@ -32,7 +32,7 @@ import type { ScheduledSystem, Stage } from "../schedule.ts";
 import type { Owner } from "../schema.ts";
 import type { Backend, BackendStats, RuntimeState, StageReport } from "./backend.ts";
 import { BlockingBackend } from "./blocking.ts";
-import { LayoutPublisher } from "./_layout.ts";
+import { type LayoutDelta, LayoutPublisher } from "./_layout.ts";
 
 import { CONTROL, PoolMemory, STAT } from "./_pool_memory.ts";
 import { RUN_TASK, TaskRunner, WHOLE_QUERY_TASK } from "./_task_runner.ts";
@@ -185,6 +185,10 @@ export class WorkStealingBackend implements Backend {
   private pool: PoolMemory | undefined;
   private runner: TaskRunner | undefined;
   private workers: Worker[] = [];
+  /** Sends a layout change to every worker (made once: no closure per stage). */
+  private readonly postToWorkers = (delta: LayoutDelta): void => {
+    for (const worker of this.workers) worker.postMessage(delta);
+  };
   private buffers: CommandBuffer[] = [];
   private readonly layout = new LayoutPublisher();
   private scratch = new Float64Array(0);
@@ -434,9 +438,7 @@ export class WorkStealingBackend implements Backend {
     const state = this.state!;
     const pool = this.pool!;
     const runner = this.runner!;
-    this.layout.publish(state.world, pool, (delta) => {
-      for (const worker of this.workers) worker.postMessage(delta);
-    });
+    this.layout.publish(state.world, pool, this.postToWorkers);
     this.publishCursors(stage);
     Atomics.store(pool.control, CONTROL.stop, 0);
     pool.failed.fill(0);
