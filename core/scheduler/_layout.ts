@@ -32,6 +32,8 @@ export class LayoutPublisher {
   private archetypes = 1;
   private readonly chunksPosted: number[] = [];
   private version = 0;
+  /** The arena's chunkLayoutVersion when the last delta was made (-1: make one). */
+  private chunkLayoutSeen = -1;
 
   /** Posts what is new (if anything) and publishes row counts. */
   publish(world: World, pool: PoolMemory, post: (delta: LayoutDelta) => void): void {
@@ -51,9 +53,19 @@ export class LayoutPublisher {
     this.segments = 0;
     this.archetypes = 1;
     this.chunksPosted.length = 0;
+    this.chunkLayoutSeen = -1;
   }
 
   private delta(world: World): LayoutDelta | undefined {
+    // Nothing attached or added since the last look (most stages): no arrays made to find out.
+    if (
+      world[arena].chunkLayoutVersion === this.chunkLayoutSeen &&
+      world[arena].segments.length === this.segments &&
+      world[archetypeList].length === this.archetypes
+    ) {
+      return undefined;
+    }
+    this.chunkLayoutSeen = world[arena].chunkLayoutVersion;
     const segments = world[arena].segments.slice(this.segments);
     const archetypes = world[archetypeList].slice(this.archetypes).map((a) => a.componentIndices);
     const chunks: [number, number, number][] = [];
