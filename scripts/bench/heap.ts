@@ -1,0 +1,118 @@
+/**
+ * Heap growth per frame of the example scenes a new user runs first, on the
+ * blocking backend and on work-stealing (one worker, every stage of two or
+ * more chunks on the pool), against the baseline of an empty scene on the
+ * same backend in the same run: the runtime's own frame. A scene's systems
+ * should allocate nothing per frame; where one does, a float boxed by V8
+ * (a variable that may also hold an integer constant, a double returned from
+ * a call that is not inlined) is the usual cause, and it shows here long
+ * before it shows in ticks per second.
+ *
+ * Prints, per scene and backend, bytes per frame (the median of batches
+ * after a full GC; see heapPerOp in _harness.ts), the bytes over the empty
+ * scene's, frames per second, and work-stealing's frames ÷ blocking's.
+ *
+ * Usage:
+ *   npx bun scripts/bench/heap.ts [--json] [--quick] [--rounds N]
+ *   npx deno run -A scripts/bench/heap.ts [same options]
+ *
+ * @module
+ */
+
+import { BlockingBackend, Runtime, type Scene, WorkStealingBackend } from "staticecs";
+import {
+  benchOptions,
+  formatNumber,
+  formatTable,
+  frameTiming,
+  heapPerOp,
+  interleave,
+  median,
+  prepareRunner,
+  printJson,
+  type Row,
+  runtimeName,
+} from "./_harness.ts";
+
+const options = benchOptions({
+  script: "heap.ts",
+  usage: "usage: heap.ts [--json] [--quick] [--rounds N]",
+  rounds: { quick: 3, full: 7 },
+  options: {},
+}, (args) => args);
+const { rounds } = options;
+const timing = frameTiming(options);
+
+/** The examples measured, by file under examples/; "empty" (scenes/empty.ts) is the baseline. */
+const SCENES = ["empty", "hello", "boids", "lifecycle", "tour"] as const;
+const BACKENDS = ["blocking", "work-stealing"] as const;
+/** Frames run before measuring, so every system is compiled by the optimizing tier. */
+const WARMUP_FRAMES = 300;
+/** Most frames one heap batch may take. */
+const HEAP_OPS_MAX = 2_000;
+const THROUGHPUT = { frameTiming: false, systemTimingEvery: 0 } as const;
+
+async function load(name: typeof SCENES[number]): Promise<{ scene: Scene; url: string }> {
+  const file = name === "empty" ? "./scenes/empty.ts" : `../../examples/${name}.ts`;
+  const url = new URL(file, import.meta.url).href;
+  return { scene: (await import(url)).default as Scene, url };
+}
+
+async function measure(name: typeof SCENES[number], backendName: typeof BACKENDS[number]) {
+  const { scene, url } = await load(name);
+  const backend = backendName === "blocking"
+    ? new BlockingBackend()
+    : new WorkStealingBackend({ sceneUrl: url, workers: 1, minParallelWork: 0 });
+  const runtime = await Runtime.create(scene, { ...THROUGHPUT, backend });
+  try {
+    runtime.run(WARMUP_FRAMES);
+    const runner = await prepareRunner(`${name} ${backendName}`, () => runtime.tick());
+    const heap = await heapPerOp(runner, rounds, HEAP_OPS_MAX);
+    const [frames] = (await interleave([runner], timing)).map(median);
+    return { bytes: heap.grownBytes, frames };
+  } finally {
+    await runtime.close();
+  }
+}
+
+const rows: Row[] = [];
+const table: string[][] = [];
+const baseline: Record<string, number> = {};
+/** Frames per second on work-stealing ÷ on blocking, per scene. */
+const ratios: Record<string, number> = {};
+for (const name of SCENES) {
+  const framesBy: Record<string, number> = {};
+  for (const backendName of BACKENDS) {
+    const { bytes, frames } = await measure(name, backendName);
+    if (name === "empty") baseline[backendName] = bytes;
+    framesBy[backendName] = frames;
+    rows.push({ case: name, subject: backendName, value: bytes, unit: "B/frame" });
+    rows.push({ case: name, subject: backendName, value: frames, unit: "frames/s" });
+    table.push([
+      name,
+      backendName,
+      formatNumber(bytes, 1),
+      formatNumber(bytes - baseline[backendName], 1),
+      formatNumber(frames, 0),
+    ]);
+  }
+  ratios[name] = framesBy["work-stealing"] / framesBy.blocking;
+}
+
+if (options.json) {
+  printJson({ bench: "heap", runtime: runtimeName(), rows, ratios, baseline });
+} else {
+  console.log(
+    `heap growth per frame on ${runtimeName()}, after ${WARMUP_FRAMES} frames of warm-up, ` +
+      `median of ${rounds} batches; work-stealing runs one worker and puts every stage of two ` +
+      `or more chunks on the pool`,
+  );
+  console.log(formatTable(
+    ["scene", "backend", "bytes/frame", "over the empty scene", "frames/s"],
+    table,
+  ));
+  console.log(
+    `frames/s on work-stealing ÷ blocking: ` +
+      SCENES.map((name) => `${name} ${formatNumber(ratios[name], 2)}`).join(", "),
+  );
+}
