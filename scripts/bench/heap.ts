@@ -8,17 +8,24 @@
  * a call that is not inlined) is the usual cause, and it shows here long
  * before it shows in ticks per second.
  *
- * Prints, per scene and backend, bytes per frame (the median of batches
- * after a full GC; see heapPerOp in _harness.ts), the bytes over the empty
- * scene's, frames per second, and work-stealing's frames ÷ blocking's.
+ * Each scene and backend runs in a child process of its own: in one process
+ * the runtime's code would see every scene in turn, and its type feedback
+ * (and so what V8 boxes) would not be that of a real run. Prints, per scene
+ * and backend, bytes per frame (the median of batches after a full GC; see
+ * heapPerOp in _harness.ts), the bytes over the empty scene's, frames per
+ * second, and work-stealing's frames ÷ blocking's.
  *
  * Usage:
  *   npx bun scripts/bench/heap.ts [--json] [--quick] [--rounds N]
  *   npx deno run -A scripts/bench/heap.ts [same options]
+ *   (`--scene NAME --backend blocking|work-stealing` measures one, in this process: what a
+ *   child does)
  *
  * @module
  */
 
+import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { BlockingBackend, Runtime, type Scene, WorkStealingBackend } from "staticecs";
 import {
   benchOptions,
@@ -33,12 +40,13 @@ import {
   type Row,
   runtimeName,
 } from "./_harness.ts";
+import { jsonFromScript } from "./_cluster_child.ts";
 
 const options = benchOptions({
   script: "heap.ts",
-  usage: "usage: heap.ts [--json] [--quick] [--rounds N]",
+  usage: "usage: heap.ts [--json] [--quick] [--rounds N] [--scene NAME --backend NAME]",
   rounds: { quick: 3, full: 7 },
-  options: {},
+  options: { scene: "string", backend: "string" },
 }, (args) => args);
 const { rounds } = options;
 const timing = frameTiming(options);
@@ -75,6 +83,32 @@ async function measure(name: typeof SCENES[number], backendName: typeof BACKENDS
   }
 }
 
+/** How long one child may run. */
+const CHILD_TIMEOUT_MS = 300_000;
+
+/** The same, in a child process of this runtime. */
+function measureInChild(name: string, backendName: string): { bytes: number; frames: number } {
+  const passed = ["--rounds", String(rounds)];
+  if (options.quick) passed.push("--quick");
+  return jsonFromScript(
+    fileURLToPath(import.meta.url),
+    [...passed, "--scene", name, "--backend", backendName],
+    `${name} (${backendName})`,
+    CHILD_TIMEOUT_MS,
+  );
+}
+
+const { scene: sceneArg, backend: backendArg } = options.values;
+if (sceneArg !== undefined || backendArg !== undefined) {
+  const name = sceneArg as typeof SCENES[number],
+    backendName = backendArg as typeof BACKENDS[number];
+  if (!SCENES.includes(name) || !BACKENDS.includes(backendName)) {
+    throw new Error(`--scene takes ${SCENES.join(", ")} and --backend ${BACKENDS.join(" or ")}`);
+  }
+  console.log(JSON.stringify(await measure(name, backendName)));
+  process.exit(0);
+}
+
 const rows: Row[] = [];
 const table: string[][] = [];
 const baseline: Record<string, number> = {};
@@ -83,7 +117,7 @@ const ratios: Record<string, number> = {};
 for (const name of SCENES) {
   const framesBy: Record<string, number> = {};
   for (const backendName of BACKENDS) {
-    const { bytes, frames } = await measure(name, backendName);
+    const { bytes, frames } = measureInChild(name, backendName);
     if (name === "empty") baseline[backendName] = bytes;
     framesBy[backendName] = frames;
     rows.push({ case: name, subject: backendName, value: bytes, unit: "B/frame" });
