@@ -513,9 +513,9 @@ export function mergeSegments(
   copyWords(into.words, 0, scratch, 0, out * WORDS);
   into.count = out;
   into.eachRows = eachRows;
-  for (const other of others) {
-    other.count = 0;
-    other.publish();
+  for (let b = 0; b < others.length; b++) {
+    others[b].count = 0;
+    others[b].publish();
   }
 }
 

@@ -457,18 +457,23 @@ export class WorkStealingBackend implements Backend {
     drain(pool, runner);
     this.collect(stage, report);
     state.commands.publish();
-    for (const buffer of this.buffers) buffer.readPublished();
+    for (let b = 0; b < this.buffers.length; b++) this.buffers[b].readPublished();
     mergeSegments(state.commands, this.buffers, this.scratch);
   }
 
-  /** Tells workers each reading system's cursor for the stage's events. */
+  /**
+   * Tells workers each reading system's cursor for the stage's events. Here and in `collect`,
+   * indexed loops: these run once a stage, too rarely for V8 to optimize them on a main thread
+   * that mostly waits, and unoptimized for-of loops allocate iterators.
+   */
   private publishCursors(stage: Stage): void {
     const { world } = this.state!;
     const pool = this.pool!;
-    const events = this.events;
-    for (const entry of stage.systems) {
-      for (const e of this.eventReads[entry.index]) {
-        const slot = entry.index * events.length + e;
+    const events = this.events, systems = stage.systems;
+    for (let s = 0; s < systems.length; s++) {
+      const entry = systems[s], reads = this.eventReads[entry.index];
+      for (let r = 0; r < reads.length; r++) {
+        const e = reads[r], slot = entry.index * events.length + e;
         pool.cursors[slot] = world[readerCursor](entry.system.name, events[e]);
         pool.cursorEnds[slot] = -1;
       }
@@ -484,15 +489,17 @@ export class WorkStealingBackend implements Backend {
     for (let t = 0; t < pool.errorCounts.length; t++) anyErrors ||= pool.errorCounts[t] > 0;
     const errors = anyErrors ? pool.deques.flatMap((_, t) => pool.takeErrors(t)) : NO_ERRORS;
     if (anyErrors) errors.sort((a, b) => a.system - b.system);
-    for (const entry of stage.systems) {
+    const systems = stage.systems;
+    for (let s = 0; s < systems.length; s++) {
+      const entry = systems[s], reads = this.eventReads[entry.index];
       let ms = 0;
       for (let t = 0; t < pool.deques.length; t++) {
         ms += pool.systemMs[t * pool.systemStride + entry.index];
         pool.systemMs[t * pool.systemStride + entry.index] = 0;
       }
       report.systemDone(entry, report.timing ? ms : -1);
-      for (const e of this.eventReads[entry.index]) {
-        const end = pool.cursorEnds[entry.index * events.length + e];
+      for (let r = 0; r < reads.length; r++) {
+        const e = reads[r], end = pool.cursorEnds[entry.index * events.length + e];
         if (end >= 0) world[setReaderCursor](entry.system.name, events[e], end);
       }
     }
