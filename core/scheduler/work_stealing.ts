@@ -492,19 +492,21 @@ export class WorkStealingBackend implements Backend {
     const systems = stage.systems;
     for (let s = 0; s < systems.length; s++) {
       const entry = systems[s], reads = this.eventReads[entry.index];
-      let ms = 0;
+      // Summed only on frames that are timed: unoptimized, each float sum is a new heap number.
+      let ms = -1;
+      if (report.timing) ms = 0;
       for (let t = 0; t < pool.deques.length; t++) {
-        ms += pool.systemMs[t * pool.systemStride + entry.index];
+        if (ms >= 0) ms += pool.systemMs[t * pool.systemStride + entry.index];
         pool.systemMs[t * pool.systemStride + entry.index] = 0;
       }
-      report.systemDone(entry, report.timing ? ms : -1);
+      report.systemDone(entry, ms);
       for (let r = 0; r < reads.length; r++) {
         const e = reads[r], end = pool.cursorEnds[entry.index * events.length + e];
         if (end >= 0) world[setReaderCursor](entry.system.name, events[e], end);
       }
     }
-    for (const { system, message } of errors) {
-      report.fail(schedule.systems[system], new Error(message));
+    for (let e = 0; e < errors.length; e++) {
+      report.fail(schedule.systems[errors[e].system], new Error(errors[e].message));
     }
   }
 
