@@ -84,6 +84,30 @@ export function jsonFromScript<T>(
   return JSON.parse(last) as T;
 }
 
+/** How long one measurement in a child process may run, unless a bench says otherwise. */
+const CHILD_TIMEOUT_MS = 300_000;
+
+/**
+ * Runs the bench `script` (its own file) again in a child process, with this
+ * run's `--rounds` and `--quick` and then `args` (what selects one
+ * measurement), and returns the JSON object it prints: one measurement per
+ * process, so no case's type feedback reaches another's.
+ *
+ * @example
+ * ```ts ignore
+ * const one = measurementInChild(import.meta.url, options, ["--case", "add_remove"], "add_remove");
+ * ```
+ */
+export function measurementInChild<T>(
+  scriptUrl: string,
+  run: { readonly rounds: number; readonly quick: boolean },
+  args: readonly string[],
+  what: string,
+): T {
+  const passed = ["--rounds", String(run.rounds), ...(run.quick ? ["--quick"] : [])];
+  return jsonFromScript(fileURLToPath(scriptUrl), [...passed, ...args], what, CHILD_TIMEOUT_MS);
+}
+
 /**
  * Starts `script args` on this runtime in `cwd`, with `env` added to this
  * process's environment.

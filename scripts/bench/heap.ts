@@ -29,7 +29,6 @@
 
 import { Session } from "node:inspector";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { BlockingBackend, Runtime, type Scene, WorkStealingBackend } from "staticecs";
 import {
   benchOptions,
@@ -44,7 +43,7 @@ import {
   type Row,
   runtimeName,
 } from "./_harness.ts";
-import { jsonFromScript } from "./_cluster_child.ts";
+import { measurementInChild } from "./_cluster_child.ts";
 
 const options = benchOptions({
   script: "heap.ts",
@@ -154,21 +153,6 @@ interface SampledNode {
   readonly children: readonly SampledNode[];
 }
 
-/** How long one child may run. */
-const CHILD_TIMEOUT_MS = 300_000;
-
-/** The same, in a child process of this runtime. */
-function measureInChild(name: string, backendName: string): Measured {
-  const passed = ["--rounds", String(rounds)];
-  if (options.quick) passed.push("--quick");
-  return jsonFromScript(
-    fileURLToPath(import.meta.url),
-    [...passed, "--scene", name, "--backend", backendName],
-    `${name} (${backendName})`,
-    CHILD_TIMEOUT_MS,
-  );
-}
-
 const { scene: sceneArg, backend: backendArg } = options.values;
 if (sceneArg !== undefined || backendArg !== undefined) {
   const name = sceneArg as typeof SCENES[number],
@@ -192,7 +176,12 @@ const ratios: Record<string, number> = {};
 for (const name of SCENES) {
   const framesBy: Record<string, number> = {};
   for (const backendName of BACKENDS) {
-    const { bytes, frames, site } = measureInChild(name, backendName);
+    const { bytes, frames, site } = measurementInChild<Measured>(
+      import.meta.url,
+      options,
+      ["--scene", name, "--backend", backendName],
+      `${name} (${backendName})`,
+    );
     if (name === "empty") baseline[backendName] = bytes;
     framesBy[backendName] = frames;
     rows.push({ case: name, subject: backendName, value: bytes, unit: "B/frame" });

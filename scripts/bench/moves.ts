@@ -34,7 +34,6 @@
  */
 
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import {
   type Component,
   defineComponent,
@@ -57,7 +56,7 @@ import {
   type Row,
   runtimeName,
 } from "./_harness.ts";
-import { jsonFromScript } from "./_cluster_child.ts";
+import { measurementInChild } from "./_cluster_child.ts";
 
 const options = benchOptions({
   script: "moves.ts",
@@ -68,8 +67,6 @@ const options = benchOptions({
 const { rounds, values } = options;
 const timing = frameTiming(options);
 const ENTITIES = 1_000;
-/** How long one layout's child may run. */
-const CHILD_TIMEOUT_MS = 300_000;
 
 /** Ten fields in five components: every field type once (bool and entity too) in `mixed`. */
 function layout(mixed: boolean): Component[] {
@@ -231,18 +228,6 @@ async function measure(name: typeof CASES[number], mixed: boolean) {
   }
 }
 
-/** The same, in a child process of this runtime. */
-function measureInChild(name: string, layout: string): { ns: number; heap: number } {
-  const passed = ["--rounds", String(rounds)];
-  if (options.quick) passed.push("--quick");
-  return jsonFromScript(
-    fileURLToPath(import.meta.url),
-    [...passed, "--case", name, "--layout", layout],
-    `${name} (${layout})`,
-    CHILD_TIMEOUT_MS,
-  );
-}
-
 if (values.case !== undefined) {
   const name = values.case as typeof CASES[number];
   if (!CASES.includes(name) || !["mixed", "uniform"].includes(values.layout ?? "")) {
@@ -257,7 +242,14 @@ const ratios: Record<string, number> = {};
 const rows: Row[] = [];
 const heap: Record<string, number> = {};
 for (const name of CASES) {
-  const mixed = measureInChild(name, "mixed"), uniform = measureInChild(name, "uniform");
+  const [mixed, uniform] = ["mixed", "uniform"].map((layout) =>
+    measurementInChild<{ ns: number; heap: number }>(
+      import.meta.url,
+      options,
+      ["--case", name, "--layout", layout],
+      `${name} (${layout})`,
+    )
+  );
   rows.push({ case: name, subject: "mixed", value: mixed.ns, unit: "ns/entity" });
   rows.push({ case: name, subject: "uniform", value: uniform.ns, unit: "ns/entity" });
   ratios[name] = mixed.ns / uniform.ns;
