@@ -92,10 +92,11 @@ export const CLUSTER_USAGE = `Usage: staticecs cluster <coordinator|join|status|
       --unauthenticated-max N  connections authenticating at once; one more evicts the oldest
                            (default ${defaults.unauthenticatedConnectionsMax})
       --seed S             seed the members' runtimes derive theirs from (default ${DEFAULT_SEED})
-      --store memory|redis://[user:password@]host:port[/db]
+      --store memory|redis[s]://[user:password@]host:port[/db]
                            where the cluster's state lives (default memory); with Redis, any
                            number of coordinators share it: one leads, the others stand by
-                           (password also from STATICECS_REDIS_PASSWORD)
+                           (password also from STATICECS_REDIS_PASSWORD; rediss:// is TLS,
+                           trusting the system's CAs or the PEM file STATICECS_REDIS_CA_FILE)
       --lease-ms N         the leader's lease in a shared store (default ${defaults.leaseMs}): a
                            standby takes over about this long after the leader dies
       --inspect [HOST:PORT] serve a live page of members, partitions and handoffs

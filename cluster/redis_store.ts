@@ -16,11 +16,15 @@
  * there before it changes anything, since Redis does not undo a script's earlier commands when a
  * later one fails; so a write applies all or nothing, once, in order.
  *
+ * `rediss://` connects over TLS (managed Redis services require it); the server's certificate is
+ * checked against the system's CAs, or against the PEM file STATICECS_REDIS_CA_FILE names.
+ *
  * @module
  */
 
 import { Redis } from "ioredis";
 import { Packr } from "msgpackr";
+import { readFileSync } from "node:fs";
 import process from "node:process";
 import type { EntityBatch } from "./batch.ts";
 import { ClusterError } from "./errors.ts";
@@ -39,6 +43,8 @@ import {
 
 /** The environment variable a Redis password may come from, instead of the URL. */
 export const REDIS_PASSWORD_ENV_VARIABLE = "STATICECS_REDIS_PASSWORD";
+/** The environment variable naming a PEM file of CAs to trust for `rediss://`. */
+export const REDIS_CA_FILE_ENV_VARIABLE = "STATICECS_REDIS_CA_FILE";
 
 /** Arguments of one Redis command inside the write script (Lua's unpack has a stack bound). */
 const SCRIPT_COMMAND_ARGS_MAX = 1_000;
@@ -52,8 +58,10 @@ const STAGED_BYTES_MIN = 64 * 1024;
 /** How long staged bytes live unless a write renames them into place. */
 const STAGED_TTL_MS = 60_000;
 
-/** A parsed `redis://` URL. */
+/** A parsed `redis://` or `rediss://` URL. */
 export interface RedisAddress {
+  /** True for `rediss://`: TLS. */
+  readonly tls: boolean;
   readonly host: string;
   readonly port: number;
   readonly db: number;
@@ -63,11 +71,11 @@ export interface RedisAddress {
   readonly safe: string;
 }
 
-const USAGE = "redis://[user:password@]host:port[/db], e.g. redis://127.0.0.1:6379/0";
+const USAGE = "redis[s]://[user:password@]host:port[/db], e.g. redis://127.0.0.1:6379/0";
 
 /**
- * Parses `redis://[user:pass@]host:port[/db]`; the password may instead come from
- * STATICECS_REDIS_PASSWORD. Throws ClusterError naming what is wrong.
+ * Parses `redis://[user:pass@]host:port[/db]` (`rediss://` for TLS); the password may instead
+ * come from STATICECS_REDIS_PASSWORD. Throws ClusterError naming what is wrong.
  *
  * @example
  * ```ts
@@ -85,10 +93,10 @@ export function parseRedisUrl(
   } catch {
     throw new ClusterError(`--store ${text}: not a URL; give ${USAGE}, or "memory"`);
   }
-  if (url.protocol !== "redis:") {
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
     throw new ClusterError(
-      `--store ${text}: the scheme must be redis:// (rediss:// and others are not supported); ` +
-        `give ${USAGE}, or "memory"`,
+      `--store ${text}: the scheme must be redis:// (or rediss:// for TLS); give ${USAGE}, or ` +
+        `"memory"`,
     );
   }
   const port = url.port === "" ? 6379 : Number(url.port);
@@ -104,10 +112,11 @@ export function parseRedisUrl(
     ? decodeURIComponent(url.password)
     : env[REDIS_PASSWORD_ENV_VARIABLE] || undefined;
   const username = url.username === "" ? undefined : decodeURIComponent(url.username);
-  const safe = `redis://${
+  const safe = `${url.protocol}//${
     username === undefined ? "" : `${username}@`
   }${url.hostname}:${port}/${db}`;
-  return { host: url.hostname.replace(/^\[|\]$/g, ""), port, db, username, password, safe };
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  return { tls: url.protocol === "rediss:", host, port, db, username, password, safe };
 }
 
 const CAMPAIGN = `
@@ -190,9 +199,11 @@ export class RedisStore implements ClusterStore {
     url: string,
     options: { prefix?: string; timeoutMs?: number; env?: Record<string, string | undefined> } = {},
   ): Promise<RedisStore> {
-    const address = parseRedisUrl(url, options.env ?? process.env);
+    const env = options.env ?? process.env;
+    const address = parseRedisUrl(url, env);
     const timeoutMs = options.timeoutMs ?? 3_000;
     const redis = new Redis({
+      tls: address.tls ? tlsOptions(env) : undefined,
       host: address.host,
       port: address.port,
       db: address.db,
@@ -415,9 +426,28 @@ export class RedisStore implements ClusterStore {
 }
 
 /** Why Redis could not be used, and what to do about it. */
+/** ioredis's `tls` for `rediss://`: the system's CAs, or those of STATICECS_REDIS_CA_FILE. */
+function tlsOptions(env: Readonly<Record<string, string | undefined>>): { ca?: string } {
+  const file = env[REDIS_CA_FILE_ENV_VARIABLE];
+  if (file === undefined || file === "") return {};
+  try {
+    return { ca: readFileSync(file, "utf8") };
+  } catch (error) {
+    throw new ClusterError(
+      `${REDIS_CA_FILE_ENV_VARIABLE}=${file}: cannot read it (${(error as Error).message}); ` +
+        `give the path of a PEM file of the CAs to trust, or unset it to trust the system's`,
+    );
+  }
+}
+
 function redisFailure(address: RedisAddress, error: Error): string {
   const where = `Redis at ${address.safe}`;
   const message = error.message;
+  if (address.tls && /certificate|self[- ]signed|SSL|TLS|handshake|CERT/i.test(message)) {
+    return `${where}: TLS failed (${message.split("\n")[0]}): if its certificate comes from a ` +
+      `CA of your own, name that CA's PEM file in ${REDIS_CA_FILE_ENV_VARIABLE}; if the server ` +
+      `does not speak TLS, use redis://`;
+  }
   if (/WRONGPASS|invalid password|invalid username-password/i.test(message)) {
     return `${where} refused the credentials (${message.split("\n")[0]}): put the right ` +
       `password in the URL (redis://:PASSWORD@host:port) or in ${REDIS_PASSWORD_ENV_VARIABLE}`;

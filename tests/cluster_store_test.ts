@@ -17,7 +17,15 @@ import {
   MemoryStore,
   WriteOrderError,
 } from "../cluster/store.ts";
-import { freePort, type RedisServer, redisSkip, startRedis } from "./fixtures/redis.ts";
+import {
+  freePort,
+  type RedisServer,
+  redisSkip,
+  type RedisTlsServer,
+  redisTlsSkip,
+  startRedis,
+  startRedisTls,
+} from "./fixtures/redis.ts";
 
 /** A batch of `ids`, each with one u32 column holding id * 10. */
 function batchOf(ids: readonly number[]): EntityBatch {
@@ -234,10 +242,46 @@ describe("redis", { skip: redisSkip() }, () => {
     } finally {
       await guarded.stop();
     }
-    assert.throws(() => parseRedisUrl("http://x:1"), /the scheme must be redis:\/\//);
+    assert.throws(() => parseRedisUrl("http://x:1"), /the scheme must be redis:\/\/ \(or rediss/);
     assert.throws(() => parseRedisUrl("redis://h:1/99"), /database must be a number from 0 to 15/);
     assert.equal(parseRedisUrl("redis://u:p%40ss@h:7/1", {}).password, "p@ss");
     assert.equal(parseRedisUrl("redis://u:pass@h:7/1", {}).safe, "redis://u@h:7/1");
+  });
+});
+
+describe("redis over TLS (rediss://)", { skip: redisTlsSkip() }, () => {
+  let redis: RedisTlsServer;
+  let prefix = 0;
+  before(async () => {
+    redis = await startRedisTls();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+  contract("rediss", async () => {
+    const name = `tls${prefix++}`, env = { STATICECS_REDIS_CA_FILE: redis.caFile };
+    return [
+      await RedisStore.connect(redis.tlsUrl, { prefix: name, env }),
+      await RedisStore.connect(redis.tlsUrl, { prefix: name, env }),
+    ];
+  });
+
+  it("an untrusted certificate and an unreadable CA file each say what to fix", async () => {
+    const address = parseRedisUrl(redis.tlsUrl, {});
+    assert.equal(address.tls, true);
+    assert.equal(address.safe, redis.tlsUrl);
+    assert.equal(parseRedisUrl(redis.url, {}).tls, false);
+    // The system's CAs do not know the test's CA.
+    await assert.rejects(
+      RedisStore.connect(redis.tlsUrl, { env: {} }),
+      /TLS failed \(.*\): if its certificate comes from a CA of your own, name that CA's PEM file in STATICECS_REDIS_CA_FILE/,
+    );
+    await assert.rejects(
+      RedisStore.connect(redis.tlsUrl, {
+        env: { STATICECS_REDIS_CA_FILE: `${redis.caFile}.missing` },
+      }),
+      /STATICECS_REDIS_CA_FILE=.*\.missing: cannot read it/,
+    );
   });
 });
 
