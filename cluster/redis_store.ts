@@ -425,7 +425,6 @@ export class RedisStore implements ClusterStore {
   }
 }
 
-/** Why Redis could not be used, and what to do about it. */
 /** ioredis's `tls` for `rediss://`: the system's CAs, or those of STATICECS_REDIS_CA_FILE. */
 function tlsOptions(env: Readonly<Record<string, string | undefined>>): { ca?: string } {
   const file = env[REDIS_CA_FILE_ENV_VARIABLE];
@@ -440,6 +439,7 @@ function tlsOptions(env: Readonly<Record<string, string | undefined>>): { ca?: s
   }
 }
 
+/** Why Redis could not be used, and what to do about it. */
 function redisFailure(address: RedisAddress, error: Error): string {
   const where = `Redis at ${address.safe}`;
   const message = error.message;

@@ -493,8 +493,7 @@ export class WorkStealingBackend implements Backend {
     for (let s = 0; s < systems.length; s++) {
       const entry = systems[s], reads = this.eventReads[entry.index];
       // Summed only on frames that are timed: unoptimized, each float sum is a new heap number.
-      let ms = -1;
-      if (report.timing) ms = 0;
+      let ms = report.timing ? 0 : -1;
       for (let t = 0; t < pool.deques.length; t++) {
         if (ms >= 0) ms += pool.systemMs[t * pool.systemStride + entry.index];
         pool.systemMs[t * pool.systemStride + entry.index] = 0;
