@@ -187,37 +187,23 @@ function placeSpawn(table: EntityTable, archetype: Archetype, row: number): numb
 /**
  * Fills rows `[first, first + count)` (just grown) of `archetype` with new
  * entities, chunk by chunk: handles taken as one-at-a-time spawns would take
- * them. Their fields are left for the caller to write.
+ * them, and copied to `into[at...]` too. Their fields are left for the
+ * caller to write.
  */
 function placeSpawnRun(
   table: EntityTable,
   archetype: Archetype,
   first: number,
   count: number,
+  into: Uint32Array,
+  at: number,
 ): void {
-  const mask = archetype.chunkRows - 1;
+  const mask = archetype.chunkRows - 1, copy = kernelsOf("u32").copy;
   for (let row = first; row < first + count;) {
     const chunk = archetype.chunks[row >>> archetype.chunkShift], local = row & mask;
     const n = Math.min(first + count - row, archetype.chunkRows - local);
     table.allocateRun(chunk.entities, local, n, archetype.id, row);
-    row += n;
-  }
-}
-
-/** Copies the handles of rows `[first, first + count)` of `archetype` to `into[at...]`. */
-function copyHandles(
-  archetype: Archetype,
-  first: number,
-  count: number,
-  into: Uint32Array,
-  at: number,
-): void {
-  const mask = archetype.chunkRows - 1;
-  for (let row = first; row < first + count;) {
-    const chunk = archetype.chunks[row >>> archetype.chunkShift], local = row & mask;
-    const n = Math.min(first + count - row, archetype.chunkRows - local);
-    const entities = chunk.entities, to = at + row - first;
-    for (let k = 0; k < n; k++) into[to + k] = entities[local + k];
+    copy(into, at + row - first, chunk.entities, local, n);
     row += n;
   }
 }
@@ -264,8 +250,7 @@ export function applySpawnEach(world: World, buffer: CommandBuffer, record: numb
   if (placed === 0) return 0;
   const base = archetype.growBy(placed);
   // No fields zeroed: the batch has a value (0 unless set) for every field of its components.
-  placeSpawnRun(table, archetype, base, placed);
-  copyHandles(archetype, base, placed, buffer.resolved, firstOrdinal);
+  placeSpawnRun(table, archetype, base, placed, buffer.resolved, firstOrdinal);
   spawnEachPlaced = placed;
   writeSpawnEachValues(world, buffer, record, archetype, base, placed);
   return placed;
