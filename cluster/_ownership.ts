@@ -13,7 +13,14 @@
  * @module
  */
 
-import { batchCount, batchIds, emptyBatch, type EntityBatch, mergeBatches } from "./batch.ts";
+import {
+  batchCount,
+  batchIds,
+  emptyBatch,
+  type EntityBatch,
+  filterBatch,
+  mergeBatches,
+} from "./batch.ts";
 import type { ClusterLimits } from "./limits.ts";
 import { leastLoaded, planMoves } from "./_placement.ts";
 import type { LogEntry } from "./recovery_log.ts";
@@ -98,9 +105,22 @@ export class Ownership {
     }
     const entities = batchCount(state);
     if (entities === 0 && !handoff) return; // an empty crossing changes nothing
+    const ids = batchIds(state);
+    const entries: LogEntry[] = [{ kind: "depart", ids }];
+    if (handoff) {
+      // What the partition had at its base (or got since) and neither hands over nor sent away
+      // moved inside the member to another of its partitions, whose base predates it: kept in
+      // the log, it goes back to this partition if the member fails before its next checkpoint.
+      const handed = new Set(ids);
+      const kept = filterBatch(
+        member.log.restore(partition, part.base, part.basePos),
+        (id) => !handed.has(id),
+      );
+      if (batchCount(kept) > 0) entries.push({ kind: "kept", partition, state: kept });
+    }
     // A sender failed for a full log keeps these entities: its partitions come back from its
     // checkpoint and log, which do not say they left. Taking them too would count them twice.
-    if (!this.#record(member, { kind: "depart", ids: batchIds(state) })) return;
+    if (!this.#record(member, entries)) return;
     this.transferredEntities += entities;
     this.transferFrames++;
     this.#host.onEvent?.({ kind: "transfer", partition, member: member.id, entities, handoff });
@@ -201,7 +221,8 @@ export class Ownership {
     member.connection?.close(reason);
     if (wasSeeder) this.seeder = undefined;
     const partitions = [...member.partitions];
-    if (partitions.length === 0) {
+    const kept = member.log.keptSince();
+    if (partitions.length === 0 && kept.length === 0) {
       host.log(`member ${member.id} failed (${reason}); it owned no partitions`);
       return;
     }
@@ -228,6 +249,10 @@ export class Ownership {
       }
       this.#assign(part, next);
       resumed.push(`${partition} on member ${next.id}`);
+    }
+    for (const { partition, state } of kept) {
+      this.#route(this.parts[partition], state);
+      resumed.push(`${batchCount(state)} entities back to partition ${partition} (handed over)`);
     }
     const lost = wasSeeder && !this.seeded
       ? "setup had not checkpointed: its entities are lost; the next member to join runs setup"
@@ -277,7 +302,7 @@ export class Ownership {
     const arrival = { kind: "arrive", seq: owner.seq + 1, partition: part.id, state } as const;
     // An owner failed for a full log had its partitions restored without these entities and
     // given on (or parked): they go to whoever has the partition now.
-    if (!this.#record(owner, arrival)) return this.#route(part, state);
+    if (!this.#record(owner, [arrival])) return this.#route(part, state);
     owner.seq = arrival.seq;
     this.#host.writer.member(owner);
     // An adrift owner gets it from its log when it rejoins.
@@ -338,11 +363,12 @@ export class Ownership {
   }
 
   /**
-   * Appends to a member's log. A full log fails the member instead, and then the caller must not
-   * act on the entry: the member's partitions were restored without it. False in that case.
+   * Appends to a member's log. A log without room for them all fails the member instead, and
+   * then the caller must not act on the entries: the member's partitions were restored without
+   * them. False in that case.
    */
-  #record(member: Member, entry: LogEntry): boolean {
-    if (member.log.full) {
+  #record(member: Member, entries: readonly LogEntry[]): boolean {
+    if (member.log.full(entries.length)) {
       this.fail(
         member,
         `${member.log.entries.length} transfers since its last checkpoint (memberLogEntriesMax is ` +
@@ -351,7 +377,7 @@ export class Ownership {
       );
       return false;
     }
-    member.log.append(entry);
+    for (const entry of entries) member.log.append(entry);
     this.#host.writer.log(member);
     return true;
   }

@@ -444,7 +444,8 @@ export class ClusterMember {
       t: "rejoin",
       memberId: this.memberId,
       partitions,
-      handedOver: this.outbox.filter((m) => m.handoff).map((m) => m.partition),
+      // A partition handed over, given back and handed over again is one partition on its way.
+      handedOver: [...new Set(this.outbox.filter((m) => m.handoff).map((m) => m.partition))],
       appliedSeq: this.appliedSeq,
       tick: this.ticks,
     };

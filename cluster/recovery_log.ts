@@ -3,11 +3,17 @@
  * failed member's partitions can be brought back with the entity count exact.
  *
  * Entries are arrivals (entities the coordinator forwarded to the member, with the member's
- * sequence number) and departures (ids of entities the member sent away). A checkpoint is a
+ * sequence number), departures (ids of entities the member sent away) and what a handoff left
+ * behind (`kept`: entities of a partition the member handed over that had moved, inside the
+ * member, to another of its partitions since the partition's base). A checkpoint is a
  * consistent cut: the member's partitions at one tick, with the last arrival it had applied; the
  * log then keeps only the arrivals after that one. Entry k sits at position `start + k`, so a
  * partition's base state remembers where in the log it was taken (`basePos`), and a restore
  * replays only what came after it: arrivals into the partition added, departures removed.
+ *
+ * A handed-over partition is not restored with the others, and the partition its moved entities
+ * went to is restored from a base taken before they came: so a failed member's `kept` entities
+ * (less those that departed since) go back to the partition they left (`keptSince`).
  *
  * The log also tracks what of it a store has saved (`unsaved`), so a coordinator with a store
  * (store.ts) appends what is new, or rewrites the log after a checkpoint cut it.
@@ -15,7 +21,7 @@
  * @module
  */
 
-import { type EntityBatch, filterBatch, mergeBatches } from "./batch.ts";
+import { batchCount, type EntityBatch, filterBatch, mergeBatches } from "./batch.ts";
 
 /** One entry of a recovery log. */
 export type LogEntry =
@@ -30,6 +36,13 @@ export type LogEntry =
     readonly kind: "depart";
     /** ClusterIds of the entities the member sent away. */
     readonly ids: Float64Array;
+  }
+  | {
+    readonly kind: "kept";
+    /** The partition the member handed over. */
+    readonly partition: number;
+    /** Its entities at its base (or arrived since) that the member kept in other partitions. */
+    readonly state: EntityBatch;
   };
 
 /** What of a log a store has not saved yet: entries to append, or the whole log to rewrite. */
@@ -73,14 +86,14 @@ export class RecoveryLog {
     return this.start + this.entries.length;
   }
 
-  /** True when another entry would pass entriesMax. */
-  get full(): boolean {
-    return this.entries.length >= this.entriesMax;
+  /** True when `count` more entries would pass entriesMax. */
+  full(count = 1): boolean {
+    return this.entries.length + count > this.entriesMax;
   }
 
   /** Adds an entry at the end. The caller checks `full` first. */
   append(entry: LogEntry): void {
-    if (this.full) throw new RangeError(`recovery log full: ${this.entriesMax} entries`);
+    if (this.full()) throw new RangeError(`recovery log full: ${this.entriesMax} entries`);
     this.entries.push(entry);
   }
 
@@ -104,12 +117,28 @@ export class RecoveryLog {
       const entry = this.entries[k];
       if (entry.kind === "arrive") {
         if (entry.partition === partition) state = mergeBatches([state, entry.state]);
-      } else {
-        const gone = new Set(entry.ids);
-        state = filterBatch(state, (id) => !gone.has(id));
-      }
+      } else if (entry.kind === "depart") state = withoutIds(state, entry.ids);
     }
     return state;
+  }
+
+  /**
+   * What the member kept of partitions it handed over since its checkpoint, less what departed
+   * after: for each `kept` entry with entities left, the partition they belong back to.
+   */
+  keptSince(): { partition: number; state: EntityBatch }[] {
+    const out: { partition: number; state: EntityBatch }[] = [];
+    for (let k = 0; k < this.entries.length; k++) {
+      const entry = this.entries[k];
+      if (entry.kind !== "kept") continue;
+      let state = entry.state;
+      for (let j = k + 1; j < this.entries.length; j++) {
+        const later = this.entries[j];
+        if (later.kind === "depart") state = withoutIds(state, later.ids);
+      }
+      if (batchCount(state) > 0) out.push({ partition: entry.partition, state });
+    }
+    return out;
   }
 
   /** The arrivals with a sequence number above `seq`, in order: what a rejoining member lacks. */
@@ -133,4 +162,10 @@ export class RecoveryLog {
     this.#saved = this.entries.length;
     return { rewrite: false, entries };
   }
+}
+
+/** `state` without the entities `ids` names (a departure replayed). */
+function withoutIds(state: EntityBatch, ids: Float64Array): EntityBatch {
+  const gone = new Set(ids);
+  return filterBatch(state, (id) => !gone.has(id));
 }

@@ -411,14 +411,14 @@ export class RedisStore implements ClusterStore {
   }
 
   #packEntry(entry: LogEntry): Uint8Array {
-    if (entry.kind === "arrive") return this.#packr.pack(entry);
+    if (entry.kind !== "depart") return this.#packr.pack(entry);
     const ids = new Uint8Array(entry.ids.buffer, entry.ids.byteOffset, entry.ids.byteLength);
     return this.#packr.pack({ kind: "depart", ids });
   }
 
   #unpackEntry(bytes: Uint8Array): LogEntry {
     const value = this.#packr.unpack(bytes) as Record<string, unknown>;
-    if (value.kind === "arrive") return value as unknown as LogEntry;
+    if (value.kind !== "depart") return value as unknown as LogEntry;
     const raw = value.ids as Uint8Array;
     const copy = new Uint8Array(raw); // aligned for the Float64Array view
     return { kind: "depart", ids: new Float64Array(copy.buffer, 0, copy.byteLength / 8) };

@@ -19,6 +19,7 @@ import { runClusterChurn } from "./fixtures/cluster_churn.ts";
 import { until, UNTIL_MS_DEFAULT } from "./fixtures/until.ts";
 import { acceptAuthenticated, authenticate, connectAuthenticated } from "../cluster/auth.ts";
 import { FIELD_TYPES, ownerOf } from "../core/schema.ts";
+import { batchIds, type EntityBatch } from "../cluster/batch.ts";
 import type { ClusterStatus } from "../cluster/protocol.ts";
 import type { Connection } from "../cluster/transport.ts";
 
@@ -560,6 +561,110 @@ describe("what the coordinator judges, and how", () => {
       await settled(c, [first]);
       assert.equal(first.runtime.world.entityCount, SHIPS);
       assert.equal(await leaveAllAndCount(c, [first]), SHIPS);
+    },
+  );
+});
+
+describe("failover after a handoff, message by message", () => {
+  /** Ships with these ClusterIds, in the scene's layout (Cell's key, then the id). */
+  function ships(ids: readonly number[]): EntityBatch {
+    return {
+      groups: [{
+        components: ["Cell", "ClusterId"],
+        count: ids.length,
+        ids: new Uint8Array(new Float64Array(ids).buffer),
+        columns: [new Uint8Array(new Uint32Array(ids.length).buffer)],
+      }],
+    };
+  }
+
+  /** A member that speaks the protocol by hand, keeping what the coordinator sent it. */
+  async function rawMember(transport: MemoryTransport, port: number) {
+    const connection = await authenticate(await transport.connect("memory", port), {
+      secret: SECRET,
+    });
+    const received: Record<string, unknown>[] = [];
+    connection.onMessage = (message) => received.push(message);
+    connection.send(joinMessage(scene));
+    const ids = (t: string) =>
+      received.filter((m) => m.t === t).flatMap((m) => [...batchIds(m.state as EntityBatch)]);
+    return { connection, received, ids };
+  }
+
+  it(
+    "entities that moved inside a member out of a partition it handed over are not lost when it fails",
+    {
+      timeout: 30_000,
+    },
+    async () => {
+      const transport = new MemoryTransport();
+      const lines: string[] = [];
+      const coordinator = new Coordinator({
+        partitions: 2,
+        secret: SECRET,
+        log: (line) => lines.push(line),
+      });
+      const listener = await coordinator.listen(transport, "memory", 0);
+      const timer = setInterval(() => coordinator.tick(), 10);
+      try {
+        // Member 1 ran setup: both partitions, checkpointed with ships 1 to 3 in 0 and 4, 5 in 1.
+        const a = await rawMember(transport, listener.port);
+        await until(
+          "both assigns",
+          () => a.received.filter((m) => m.t === "assign").length === 2 || undefined,
+        );
+        a.connection.send({
+          t: "checkpoint",
+          tick: 5,
+          appliedSeq: 0,
+          parts: [{ partition: 0, state: ships([1, 2, 3]) }, {
+            partition: 1,
+            state: ships([4, 5]),
+          }],
+        });
+        await until("setup done", () => lines.some((l) => l.startsWith("setup done")) || undefined);
+        // Member 2 joins: one partition is revoked from member 1.
+        const b = await rawMember(transport, listener.port);
+        const revoke = await until(
+          "a revoke",
+          () => a.received.find((m) => m.t === "revoke") as { partition: number } | undefined,
+        );
+        const handed = revoke.partition;
+        // Ship 4 (or 1) crossed, inside member 1, into the partition it keeps, then it hands over.
+        const [moved, rest] = handed === 1 ? [4, [5]] : [1, [2, 3]];
+        a.connection.send({
+          t: "transfer",
+          partition: handed,
+          state: ships(rest),
+          handoff: true,
+          seq: 1,
+        });
+        await until(
+          "the handoff assigned to member 2",
+          () => b.ids("assign").length > 0 || undefined,
+        );
+        // Member 1 dies before its next checkpoint: its partition comes back from the one at
+        // tick 5, which has not got the ship that moved; the ship goes back where it was.
+        a.connection.close("killed");
+        await until(
+          "every ship on member 2, once",
+          () => {
+            const got = [...b.ids("assign"), ...b.ids("transfer")].sort((x, y) => x - y);
+            assert.deepEqual(got, [1, 2, 3, 4, 5], lines.join("\n"));
+            return true;
+          },
+          UNTIL_MS_DEFAULT,
+          10,
+        );
+        assert.match(
+          lines.join("\n"),
+          new RegExp(`member 1 failed .*1 entities back to partition ${handed} \\(handed over\\)`),
+        );
+        assert.ok(b.ids("transfer").includes(moved));
+      } finally {
+        clearInterval(timer);
+        await coordinator.close();
+      }
     },
   );
 });

@@ -116,6 +116,11 @@ function contract(name: string, open: () => Promise<[ClusterStore, ClusterStore]
           entries: [{ kind: "arrive", seq: 9, partition: 1, state: batchOf([8]) }],
         },
         { op: "appendLog", id: 2, entries: [{ kind: "depart", ids: new Float64Array([5]) }] },
+        {
+          op: "appendLog",
+          id: 2,
+          entries: [{ kind: "kept", partition: 0, state: batchOf([3, 4]) }],
+        },
       ]);
       const loaded = await b.load();
       assert.equal(loaded.meta?.nextMemberId, 3);
@@ -123,7 +128,7 @@ function contract(name: string, open: () => Promise<[ClusterStore, ClusterStore]
       const member = loaded.members.get(2)!;
       assert.equal(member.member.outSeq, 12);
       assert.deepEqual(member.member.partitions, [1]);
-      assert.equal(member.log.length, 2);
+      assert.equal(member.log.length, 3);
       const one = loaded.partitions.get(1)!;
       assert.equal(one.owner, 2);
       assert.equal(one.basePos, 4);
@@ -132,6 +137,7 @@ function contract(name: string, open: () => Promise<[ClusterStore, ClusterStore]
       // The loaded log restores partition 1 exactly: 5 departed, 8 arrived.
       const log = new RecoveryLog(64, member.member.logStart, member.log);
       assert.deepEqual(idsOf(log.restore(1, one.base, one.basePos)), [6, 7, 8]);
+      assert.deepEqual(log.keptSince().map((k) => [k.partition, idsOf(k.state)]), [[0, [3, 4]]]);
       // A checkpoint too big to pass through the write script (staged, then renamed in place).
       const big = batchOf(Array.from({ length: 20_000 }, (_, i) => i + 100));
       await a.write(epoch, 2, [{ op: "base", partition: 0, base: big, basePos: 9 }]);
@@ -308,10 +314,24 @@ describe("recovery log", () => {
     assert.equal(unsaved.entries.length, 1);
   });
 
+  it("gives back what a handoff left behind, less what departed after", () => {
+    const log = new RecoveryLog(8);
+    log.append({ kind: "depart", ids: new Float64Array([1]) });
+    log.append({ kind: "kept", partition: 2, state: batchOf([1, 2, 3]) });
+    log.append({ kind: "kept", partition: 4, state: batchOf([5]) });
+    log.append({ kind: "depart", ids: new Float64Array([3, 5]) });
+    assert.deepEqual(log.keptSince().map((k) => [k.partition, idsOf(k.state)]), [[2, [1, 2]]]);
+    // Neither a restore of a partition nor a rejoining member sees them; a checkpoint drops them.
+    assert.deepEqual(idsOf(log.restore(2, batchOf([7]), 0)), [7]);
+    assert.deepEqual(log.arrivalsAfter(0), []);
+    log.cut(0);
+    assert.deepEqual(log.keptSince(), []);
+  });
+
   it("refuses an entry past its bound", () => {
     const log = new RecoveryLog(1);
     log.append({ kind: "depart", ids: new Float64Array([1]) });
-    assert.equal(log.full, true);
+    assert.equal(log.full(), true);
     assert.throws(() => log.append({ kind: "depart", ids: new Float64Array([2]) }), /full/);
   });
 });
