@@ -250,14 +250,22 @@ export class Ownership {
       this.#assign(part, next);
       resumed.push(`${partition} on member ${next.id}`);
     }
+    const back: string[] = [];
     for (const { partition, state } of kept) {
       this.#route(this.parts[partition], state);
-      resumed.push(`${batchCount(state)} entities back to partition ${partition} (handed over)`);
+      const entities = batchCount(state);
+      back.push(`${entities} ${entities === 1 ? "entity" : "entities"} to partition ${partition}`);
     }
     const lost = wasSeeder && !this.seeded
       ? "setup had not checkpointed: its entities are lost; the next member to join runs setup"
       : lossText(member, host.progressNow(), host.settings.heartbeatIntervalMs);
-    host.log(`member ${member.id} failed (${reason}); partitions ${resumed.join(", ")} ${lost}`);
+    const owned = resumed.length === 0
+      ? "it owned no partitions"
+      : `partitions ${resumed.join(", ")} ${lost}`;
+    const keptText = back.length === 0
+      ? ""
+      : `; what it had moved out of partitions it handed over since goes back: ${back.join(", ")}`;
+    host.log(`member ${member.id} failed (${reason}); ${owned}${keptText}`);
     host.onEvent?.({ kind: "failover", member: member.id, reason, partitions, loss: lost });
     this.rebalance();
   }
