@@ -110,16 +110,23 @@ export class RecoveryLog {
     return cut;
   }
 
-  /** A partition's state: its base (taken at `basePos`) with the log since replayed over it. */
+  /**
+   * A partition's state: its base (taken at `basePos`) with the log since replayed over it. An
+   * entity is there if it was in the base or arrived into the partition, and did not depart
+   * after: one pass for the last departure of each id, one filter of each piece, so a restore
+   * costs the entities it reads, not their product with the entries.
+   */
   restore(partition: number, base: EntityBatch, basePos: number): EntityBatch {
-    let state = base;
-    for (let k = Math.max(0, basePos - this.start); k < this.entries.length; k++) {
+    const from = Math.max(0, basePos - this.start);
+    const lastDeparture = this.#lastDepartures(from);
+    const pieces = [afterDepartures(base, -1, lastDeparture)];
+    for (let k = from; k < this.entries.length; k++) {
       const entry = this.entries[k];
-      if (entry.kind === "arrive") {
-        if (entry.partition === partition) state = mergeBatches([state, entry.state]);
-      } else if (entry.kind === "depart") state = withoutIds(state, entry.ids);
+      if (entry.kind === "arrive" && entry.partition === partition) {
+        pieces.push(afterDepartures(entry.state, k, lastDeparture));
+      }
     }
-    return state;
+    return pieces.length === 1 ? pieces[0] : mergeBatches(pieces);
   }
 
   /**
@@ -128,17 +135,24 @@ export class RecoveryLog {
    */
   keptSince(): { partition: number; state: EntityBatch }[] {
     const out: { partition: number; state: EntityBatch }[] = [];
+    const lastDeparture = this.#lastDepartures(0);
     for (let k = 0; k < this.entries.length; k++) {
       const entry = this.entries[k];
       if (entry.kind !== "kept") continue;
-      let state = entry.state;
-      for (let j = k + 1; j < this.entries.length; j++) {
-        const later = this.entries[j];
-        if (later.kind === "depart") state = withoutIds(state, later.ids);
-      }
+      const state = afterDepartures(entry.state, k, lastDeparture);
       if (batchCount(state) > 0) out.push({ partition: entry.partition, state });
     }
     return out;
+  }
+
+  /** The index of the last departure of each id among the entries from index `from`. */
+  #lastDepartures(from: number): Map<number, number> {
+    const last = new Map<number, number>();
+    for (let k = from; k < this.entries.length; k++) {
+      const entry = this.entries[k];
+      if (entry.kind === "depart") { for (const id of entry.ids) last.set(id, k); }
+    }
+    return last;
   }
 
   /** The arrivals with a sequence number above `seq`, in order: what a rejoining member lacks. */
@@ -164,8 +178,15 @@ export class RecoveryLog {
   }
 }
 
-/** `state` without the entities `ids` names (a departure replayed). */
-function withoutIds(state: EntityBatch, ids: Float64Array): EntityBatch {
-  const gone = new Set(ids);
-  return filterBatch(state, (id) => !gone.has(id));
+/** The entities of `state`, logged at index `at`, that no departure after it took away. */
+function afterDepartures(
+  state: EntityBatch,
+  at: number,
+  lastDeparture: ReadonlyMap<number, number>,
+): EntityBatch {
+  if (lastDeparture.size === 0) return state;
+  return filterBatch(state, (id) => {
+    const last = lastDeparture.get(id);
+    return last === undefined || last < at;
+  });
 }
