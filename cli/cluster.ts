@@ -70,6 +70,7 @@ const LIMIT_FLAGS = {
   partitions: "--partitions",
   heartbeatIntervalMs: "--heartbeat-ms",
   failureTimeoutMs: "--failure-ms",
+  startTimeoutMs: "--start-timeout-ms",
   checkpointEveryTicks: "--checkpoint-every",
   handshakeTimeoutMs: "--handshake-ms",
   unauthenticatedConnectionsMax: "--unauthenticated-max",
@@ -86,6 +87,9 @@ export const CLUSTER_USAGE = `Usage: staticecs cluster <coordinator|join|status|
       --heartbeat-ms N     members' heartbeat interval (default ${defaults.heartbeatIntervalMs})
       --failure-ms N       silence after which a member is failed (default ${FAILURE_TIMEOUT_HEARTBEATS} intervals);
                            time the coordinator itself was stalled does not count
+      --start-timeout-ms N time a member that joined has to start (make its runtime, and run
+                           setup on the first member) before heartbeats are due (default
+                           ${defaults.startTimeoutMs})
       --checkpoint-every K ticks between members' checkpoints (default ${defaults.checkpointEveryTicks})
       --handshake-ms N     time a connection has to authenticate, then to send its first
                            message (default ${defaults.handshakeTimeoutMs})

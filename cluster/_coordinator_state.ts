@@ -123,7 +123,7 @@ export function partitionList(partitions: Iterable<number>): string {
   return [...partitions].sort((a, b) => a - b).join(", ") || "(none)";
 }
 
-/** A member's record as it starts: active, no partition, an empty log. */
+/** A member's record as it starts: joining (no heartbeat yet), no partition, an empty log. */
 export function newMember(
   id: number,
   address: string,
@@ -134,7 +134,7 @@ export function newMember(
     address,
     connection: undefined,
     joinedMs: options.nowMs,
-    state: "active",
+    state: "joining",
     partitions: new Set(),
     lastHeartbeatMs: options.progressMs,
     tick: 0,

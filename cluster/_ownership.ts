@@ -185,14 +185,21 @@ export class Ownership {
    * it runs again when they arrive.
    */
   rebalance(): void {
-    if (!this.seeded && this.seeder === undefined) return;
+    if (!this.seeded) {
+      // The member running setup takes every partition, while it starts too: setup is its start.
+      const seeder = this.seeder;
+      if (seeder === undefined || !(this.#isLive(seeder) || seeder.state === "joining")) return;
+      for (const part of this.parts) {
+        if (part.owner === undefined && !part.moving) this.#assign(part, seeder);
+      }
+      return;
+    }
     const live = this.#liveMembers();
     if (live.length === 0) return;
     for (const part of this.parts) {
       if (part.owner !== undefined || part.moving) continue;
-      this.#assign(part, this.seeded ? this.#leastLoaded(live)! : this.seeder!);
+      this.#assign(part, this.#leastLoaded(live)!);
     }
-    if (!this.seeded) return;
     const moves = planMoves(
       this.parts.map((p) => (p.moving ? p.nextOwner : p.owner)?.id ?? -1),
       this.parts.map((p) => !p.moving && p.owner !== undefined && this.#isLive(p.owner)),

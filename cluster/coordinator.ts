@@ -203,8 +203,17 @@ export class Coordinator {
     const interval = this.settings.heartbeatIntervalMs;
     const progressMs = this.progress.now(nowMs);
     for (const member of [...this.ownership.members.values()]) {
-      if (member.state === "joining") continue;
       const silentMs = progressMs - member.lastHeartbeatMs;
+      if (member.state === "joining") {
+        // Its heartbeats start once its runtime is made: a long setup is not silence.
+        if (silentMs > this.limits.startTimeoutMs) {
+          this.ownership.fail(
+            member,
+            notStarted(silentMs, this.limits, this.ownership.seeder === member),
+          );
+        }
+        continue;
+      }
       if (silentMs > this.failureTimeoutMs) {
         this.ownership.fail(member, `no heartbeat for ${Math.round(silentMs)} ms`);
       } else if (silentMs > 2 * interval && member.state === "active") {
@@ -517,6 +526,8 @@ export class Coordinator {
   private onHeartbeat(member: Member, message: Extract<MemberMessage, { t: "heartbeat" }>): void {
     measureRate(member, message.tick, this.clock(), this.settings.heartbeatIntervalMs);
     member.lastHeartbeatMs = this.progress.now(this.clock());
+    const started = member.state === "joining";
+    if (started) member.state = "active";
     if (member.state === "suspect") {
       member.state = "active";
       this.log(`member ${member.id} is back (heartbeat)`);
@@ -541,6 +552,7 @@ export class Coordinator {
       const part = this.ownership.parts[partition];
       if (part.owner === member) part.entities = entities;
     }
+    if (started) this.ownership.rebalance(); // partitions go to members that run the scene
   }
 
   /** Continues from what the store held when this coordinator took over. */
@@ -593,4 +605,12 @@ export class Coordinator {
       );
     }
   }
+}
+
+/** Why a member that joined and never sent a heartbeat is failed. */
+function notStarted(silentMs: number, limits: ClusterLimits, runsSetup: boolean): string {
+  return `not started ${Math.round(silentMs)} ms after it joined (startTimeoutMs is ` +
+    `${limits.startTimeoutMs}, --start-timeout-ms): making its runtime${
+      runsSetup ? " and running the scene's setup" : ""
+    } took longer, or it hung`;
 }

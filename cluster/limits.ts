@@ -33,6 +33,12 @@ export interface ClusterLimits {
   readonly heartbeatIntervalMs: number;
   /** Silence, counted while the coordinator itself runs, after which a member is failed. */
   readonly failureTimeoutMs: number;
+  /**
+   * How long a member that joined may take to start (its runtime made, and setup run on the first
+   * member) before its first heartbeat: until then heartbeats cannot come, and silence is not
+   * held against it.
+   */
+  readonly startTimeoutMs: number;
   /** Ticks between a member's checkpoints. */
   readonly checkpointEveryTicks: number;
   /** How long a connection may take to authenticate, and then to send its first message. */
@@ -88,6 +94,7 @@ export const CLUSTER_LIMIT_RANGES: Readonly<Record<ClusterLimitKey, LimitRange>>
   partitions: [1, 4096],
   heartbeatIntervalMs: [10, 60_000],
   failureTimeoutMs: [20, 600_000],
+  startTimeoutMs: [100, 86_400_000],
   checkpointEveryTicks: [1, 1 << 20],
   handshakeTimeoutMs: [10, 600_000],
   unauthenticatedConnectionsMax: [1, 1 << 16],
@@ -115,6 +122,7 @@ export const DEFAULT_CLUSTER_LIMITS: Readonly<
   Omit<ClusterLimits, "partitions" | "failureTimeoutMs">
 > = Object.freeze({
   heartbeatIntervalMs: 500,
+  startTimeoutMs: 60_000,
   checkpointEveryTicks: 60,
   handshakeTimeoutMs: 5_000,
   unauthenticatedConnectionsMax: 64,

@@ -47,6 +47,7 @@ export interface ClusterSettings {
 
 /** A member's state, as the coordinator sees it. */
 export type MemberState =
+  /** Joined, its runtime being made (setup running, on the first member): no heartbeat yet. */
   | "joining"
   | "active"
   | "suspect"

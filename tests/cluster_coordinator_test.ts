@@ -150,6 +150,23 @@ function checkpointed(members: readonly ClusterMember[]): Promise<true> {
   );
 }
 
+/** A member that speaks the protocol by hand, keeping what the coordinator sent it. */
+async function rawMember(transport: MemoryTransport, port: number) {
+  const connection = await authenticate(await transport.connect("memory", port), {
+    secret: SECRET,
+  });
+  const received: Record<string, unknown>[] = [];
+  connection.onMessage = (message) => received.push(message);
+  connection.send(joinMessage(scene));
+  const ids = (t: string) =>
+    received.filter((m) => m.t === t).flatMap((m) => [...batchIds(m.state as EntityBatch)]);
+  let tick = 0;
+  /** A heartbeat: the first says it has started. */
+  const heartbeat = () =>
+    connection.send({ t: "heartbeat", tick: ++tick, counts: [], tickMsMean: 1 });
+  return { connection, received, ids, heartbeat };
+}
+
 describe("placement", () => {
   it("moves as few partitions as evens the load", () => {
     const all = (n: number) => new Array(n).fill(true);
@@ -364,7 +381,7 @@ describe("coordinator and members in one process", () => {
 
 describe("what the coordinator judges, and how", () => {
   /** A coordinator on a clock the test moves, and one raw member that joined it. */
-  async function manualCluster() {
+  async function manualCluster(limits: { startTimeoutMs?: number } = {}) {
     const transport = new MemoryTransport();
     const lines: string[] = [];
     const clock = { nowMs: 0 };
@@ -372,6 +389,7 @@ describe("what the coordinator judges, and how", () => {
       partitions: 2,
       secret: SECRET,
       heartbeatIntervalMs: 100,
+      ...limits,
       log: (line) => lines.push(line),
       clock: () => clock.nowMs,
     });
@@ -394,7 +412,19 @@ describe("what the coordinator judges, and how", () => {
       connection.send({ t: "heartbeat", tick: tick += ticks, counts: [], tickMsMean: 1 });
     const state = () => coordinator.status().members[0].state;
     const delivered = () => new Promise((resolve) => setTimeout(resolve, 5));
-    return { coordinator, clock, lines, heartbeat, state, delivered, connection, received };
+    const port = listener.port;
+    return {
+      coordinator,
+      clock,
+      lines,
+      heartbeat,
+      state,
+      delivered,
+      connection,
+      received,
+      transport,
+      port,
+    };
   }
 
   it("a failover says how many ticks it loses: from the checkpoint, and since the last heartbeat", async () => {
@@ -459,6 +489,43 @@ describe("what the coordinator judges, and how", () => {
       }
       assert.equal(c.state(), "failed");
       assert.match(c.lines.join("\n"), /member 1 failed \(no heartbeat for 4\d\d ms\)/);
+    } finally {
+      await c.coordinator.close();
+    }
+  });
+
+  it("a member is judged by startTimeoutMs until its first heartbeat: a long setup is not silence", async () => {
+    const c = await manualCluster({ startTimeoutMs: 1_000 });
+    try {
+      // The first member runs setup for 900 ms of the coordinator's clock, sending nothing: more
+      // than the failure timeout (400 ms), less than startTimeoutMs. It keeps setup's partitions.
+      for (; c.clock.nowMs <= 900; c.clock.nowMs += 25) {
+        await c.delivered();
+        c.coordinator.tick();
+      }
+      assert.equal(c.state(), "joining");
+      assert.equal(c.received.filter((t) => t === "assign").length, 2);
+      c.heartbeat();
+      await until("the first heartbeat taken", () => c.state() === "active" || undefined);
+      // A second member joins and never starts: no partition goes to it, and past
+      // startTimeoutMs it is failed with a line that names the setting.
+      const second = await rawMember(c.transport, c.port);
+      const secondState = () => c.coordinator.status().members.find((m) => m.id === 2)?.state;
+      await until("the second member joining", () => secondState() === "joining" || undefined);
+      const joinedMs = c.clock.nowMs;
+      for (; c.clock.nowMs <= joinedMs + 1_100; c.clock.nowMs += 25) {
+        if (c.clock.nowMs % 100 === 0) c.heartbeat();
+        await c.delivered();
+        c.coordinator.tick();
+        if (c.clock.nowMs < joinedMs + 1_000) assert.equal(secondState(), "joining");
+      }
+      assert.equal(secondState(), "failed");
+      assert.equal(second.received.filter((m) => m.t === "assign").length, 0);
+      assert.match(
+        c.lines.join("\n"),
+        /member 2 failed \(not started 10\d\d ms after it joined \(startTimeoutMs is 1000, --start-timeout-ms\): making its runtime took longer, or it hung\)/,
+      );
+      assert.equal(c.state(), "active");
     } finally {
       await c.coordinator.close();
     }
@@ -578,19 +645,6 @@ describe("failover after a handoff, message by message", () => {
     };
   }
 
-  /** A member that speaks the protocol by hand, keeping what the coordinator sent it. */
-  async function rawMember(transport: MemoryTransport, port: number) {
-    const connection = await authenticate(await transport.connect("memory", port), {
-      secret: SECRET,
-    });
-    const received: Record<string, unknown>[] = [];
-    connection.onMessage = (message) => received.push(message);
-    connection.send(joinMessage(scene));
-    const ids = (t: string) =>
-      received.filter((m) => m.t === t).flatMap((m) => [...batchIds(m.state as EntityBatch)]);
-    return { connection, received, ids };
-  }
-
   it(
     "entities that moved inside a member out of a partition it handed over are not lost when it fails",
     {
@@ -602,6 +656,7 @@ describe("failover after a handoff, message by message", () => {
       const coordinator = new Coordinator({
         partitions: 2,
         secret: SECRET,
+        heartbeatIntervalMs: 10_000, // these members send one heartbeat, to say they started
         log: (line) => lines.push(line),
       });
       const listener = await coordinator.listen(transport, "memory", 0);
@@ -609,6 +664,7 @@ describe("failover after a handoff, message by message", () => {
       try {
         // Member 1 ran setup: both partitions, checkpointed with ships 1 to 3 in 0 and 4, 5 in 1.
         const a = await rawMember(transport, listener.port);
+        a.heartbeat();
         await until(
           "both assigns",
           () => a.received.filter((m) => m.t === "assign").length === 2 || undefined,
@@ -625,6 +681,7 @@ describe("failover after a handoff, message by message", () => {
         await until("setup done", () => lines.some((l) => l.startsWith("setup done")) || undefined);
         // Member 2 joins: one partition is revoked from member 1.
         const b = await rawMember(transport, listener.port);
+        b.heartbeat();
         const revoke = await until(
           "a revoke",
           () => a.received.find((m) => m.t === "revoke") as { partition: number } | undefined,
